@@ -1,0 +1,2 @@
+//! The `bsfit` command-line tool.
+fn main() {}

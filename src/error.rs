@@ -1,0 +1,149 @@
+//! The crate's error type.
+//!
+//! Every fallible public function returns [`FitError`]. Each variant names the
+//! axis, index or value at fault so a caller can report it without guessing.
+//! Contract violations that cannot come from user data (a scratch buffer that
+//! is too short, an axis index `>= D` passed to an accessor documented to
+//! panic) panic through the `#[cold]` helpers at the bottom of this file.
+
+use std::fmt;
+
+/// Errors reported by fitting, evaluation setup, the 3D solvers and the GPU backend.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FitError {
+    /// An axis has fewer sites than a cubic not-a-knot spline needs.
+    #[error("axis {axis} has {len} sites; at least {min} are needed")]
+    AxisTooShort {
+        /// Axis at fault.
+        axis: usize,
+        /// Number of sites supplied.
+        len: usize,
+        /// Minimum number of sites.
+        min: usize,
+    },
+    /// A site coordinate is NaN or infinite.
+    #[error("axis {axis}: site {index} is not finite ({value})")]
+    NonFiniteSite {
+        /// Axis at fault.
+        axis: usize,
+        /// Index of the site on that axis.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// Sites are not strictly increasing (duplicate or out of order).
+    #[error("axis {axis}: sites must be strictly increasing, but x[{index}] = {value} <= x[{}] = {prev}", index - 1)]
+    NonIncreasingSites {
+        /// Axis at fault.
+        axis: usize,
+        /// Index of the first site that is not greater than its predecessor.
+        index: usize,
+        /// The site before it.
+        prev: f64,
+        /// The offending site.
+        value: f64,
+    },
+    /// A data value is NaN or infinite.
+    #[error("value at grid index {index:?} is not finite ({value})")]
+    NonFiniteValue {
+        /// Multi-index of the offending value.
+        index: Vec<usize>,
+        /// The offending value.
+        value: f64,
+    },
+    /// The length of an axis does not match the values' extent along it.
+    #[error("axis {axis} has {axis_len} sites but the values have extent {values_len} along it")]
+    ShapeMismatch {
+        /// Axis at fault.
+        axis: usize,
+        /// Number of sites on the axis.
+        axis_len: usize,
+        /// Extent of the values array along the axis.
+        values_len: usize,
+    },
+    /// The number of dimensions does not match what the call expects.
+    #[error("expected {expected} dimensions, got {got}")]
+    DimensionMismatch {
+        /// Dimensions expected.
+        expected: usize,
+        /// Dimensions supplied.
+        got: usize,
+    },
+    /// The collocation matrix of an axis is numerically singular (sites too close).
+    #[error("axis {axis}: collocation matrix is numerically singular at row {row} (pivot {pivot:e}); sites are too close together")]
+    SingularMatrix {
+        /// Axis at fault.
+        axis: usize,
+        /// Row where elimination broke down.
+        row: usize,
+        /// The pivot found there.
+        pivot: f64,
+    },
+    /// The fit produced non-finite coefficients (overflow or severe ill-conditioning).
+    #[error("axis {axis}: the solve produced a non-finite coefficient (condition estimate {condition:e})")]
+    NonFiniteResult {
+        /// Axis whose pass produced it.
+        axis: usize,
+        /// Condition estimate of that axis' collocation matrix.
+        condition: f64,
+    },
+    /// The requested instruction set is not available on this CPU.
+    #[error("instruction set {isa} is not available on this CPU")]
+    IsaUnavailable {
+        /// Name of the instruction set.
+        isa: &'static str,
+    },
+    /// A parameter is out of its valid range.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// Name of the parameter.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An iterative solver stopped at its iteration limit before reaching the tolerance.
+    #[error("{solver} did not converge in {iterations} iterations (relative residual {residual:e}, tolerance {tolerance:e})")]
+    NoConvergence {
+        /// Solver name.
+        solver: &'static str,
+        /// Iterations performed.
+        iterations: usize,
+        /// Last relative residual.
+        residual: f64,
+        /// Requested tolerance.
+        tolerance: f64,
+    },
+    /// An iterative solver diverged (residual grew past the divergence limit or became NaN).
+    #[error("{solver} diverged at iteration {iteration} (relative residual {residual:e})")]
+    Diverged {
+        /// Solver name.
+        solver: &'static str,
+        /// Iteration at which divergence was detected.
+        iteration: usize,
+        /// Relative residual at that point.
+        residual: f64,
+    },
+    /// The GPU backend failed (no adapter, device lost, buffer too large, …).
+    #[error("GPU: {0}")]
+    Gpu(String),
+    /// Deserialised or user-constructed data is internally inconsistent.
+    #[error("invalid spline data: {0}")]
+    InvalidData(String),
+}
+
+/// Panics with a message about an index out of range. Kept cold and out of line.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn panic_index(what: &str, index: usize, len: usize) -> ! {
+    panic!("{what} index {index} out of range (len {len})")
+}
+
+/// Panics with a message about a buffer that is too short. Kept cold and out of line.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn panic_short(what: &dyn fmt::Display, need: usize, got: usize) -> ! {
+    panic!("{what}: buffer too short (need {need}, got {got})")
+}

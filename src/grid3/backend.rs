@@ -1,0 +1,82 @@
+//! The backend-neutral solver interface of the uniform 3D path.
+//!
+//! Every iterative solver in [`crate::grid3`] is written once, generic over
+//! [`VectorOps`] (where vectors live and how BLAS-1 operations run) and
+//! [`LinearOperator`] / [`Preconditioner`] (what is applied to them). The CPU
+//! backend implements these on slices; the `gpu` backend implements them on
+//! device buffers, so the same solver code drives both.
+//!
+//! Scalars produced by reductions (dot products, norms) stay on the backend in
+//! numbered [`Slot`]s and are combined into update coefficients through
+//! [`Coef`] without leaving it: a GPU never has to send a dot product to the
+//! host to compute a CG step. The solver reads a slot back to the host
+//! ([`VectorOps::read_slot`], one round trip on a GPU) only when it checks
+//! convergence, every `check_every` iterations.
+
+use crate::FitError;
+
+/// Index of a scalar register kept by a backend (at least [`MIN_SLOTS`] exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Slot(pub usize);
+
+/// Number of scalar slots every backend provides.
+pub const MIN_SLOTS: usize = 16;
+
+/// A coefficient of a vector update, evaluated on the backend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Coef {
+    /// A constant known on the host.
+    Const(f64),
+    /// The value of a slot.
+    Slot(Slot),
+    /// `slot_a / slot_b` (e.g. CG's `α = rᵀz / pᵀAp`).
+    Ratio(Slot, Slot),
+    /// `-slot_a / slot_b`.
+    NegRatio(Slot, Slot),
+}
+
+/// Vectors of one fixed grid shape and the BLAS-1 operations on them.
+pub trait VectorOps {
+    /// A grid-shaped vector owned by this backend.
+    type Vector;
+
+    /// Grid shape `[n0, n1, n2]` (row-major, axis 2 contiguous).
+    fn shape(&self) -> [usize; 3];
+
+    /// Allocates a zeroed vector. Solvers call this only while building their
+    /// state, never inside the iteration loop.
+    fn alloc(&self) -> Result<Self::Vector, FitError>;
+
+    /// `dst ← src`.
+    fn copy(&self, src: &Self::Vector, dst: &mut Self::Vector);
+
+    /// `y ← a·x + b·y`.
+    fn axpby(&self, a: Coef, x: &Self::Vector, b: Coef, y: &mut Self::Vector);
+
+    /// `slot ← xᵀy` (accumulated in at least f64 precision on the CPU).
+    fn dot(&self, x: &Self::Vector, y: &Self::Vector, slot: Slot);
+
+    /// `slot ← value`.
+    fn set_slot(&self, slot: Slot, value: f64);
+
+    /// Reads a slot to the host; on a GPU this waits for queued work (one round trip).
+    fn read_slot(&self, slot: Slot) -> f64;
+}
+
+/// A linear operator `y ← A x` on vectors of a backend.
+pub trait LinearOperator<B: VectorOps + ?Sized> {
+    /// `y ← A x`. `x` and `y` are distinct vectors.
+    fn apply(&self, ops: &B, x: &B::Vector, y: &mut B::Vector);
+
+    /// The constant diagonal of `A` (the operators here are stencils).
+    fn diagonal(&self) -> f64;
+
+    /// Bounds `[λ_min, λ_max]` on the spectrum of `A` (for Chebyshev and Richardson).
+    fn spectrum_bounds(&self) -> (f64, f64);
+}
+
+/// A preconditioner `z ← M⁻¹ r`.
+pub trait Preconditioner<B: VectorOps + ?Sized> {
+    /// `z ← M⁻¹ r`. `r` and `z` are distinct vectors.
+    fn apply(&self, ops: &B, r: &B::Vector, z: &mut B::Vector);
+}

@@ -1,0 +1,3 @@
+//! The uniform 3D path: cubic B-spline coefficients of samples on a regular grid.
+
+pub mod backend;
