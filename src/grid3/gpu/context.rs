@@ -1,0 +1,409 @@
+//! Adapter and device selection, bind-group layouts, the pipeline cache and the
+//! offload counters.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::FitError;
+
+/// Options for [`GpuContext::with_options`].
+#[derive(Debug, Clone, Default)]
+pub struct GpuOptions {
+    /// Backends to search. `None`: the `WGPU_BACKEND` environment variable if set,
+    /// else Vulkan only (the GL backend fails on the machines this was measured on).
+    pub backends: Option<wgpu::Backends>,
+    /// Keep the runtime bounds checks in every shader. By default shaders whose
+    /// indexing is proven in range are compiled without them (2–2.5× faster on an
+    /// H100). Also forced on by the environment variable `BSFIT_GPU_CHECKED=1`.
+    pub checked: bool,
+}
+
+/// Counters of the operations that matter for offload discipline.
+///
+/// All counts are cumulative since the context was created; compare two
+/// [`GpuContext::counters`] snapshots to count what a piece of code did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GpuCounters {
+    /// Device buffers and bind groups created.
+    pub allocations: u64,
+    /// Host round trips: waits for the device followed by a read-back.
+    pub round_trips: u64,
+    /// Command-buffer submissions.
+    pub submissions: u64,
+    /// Compute dispatches recorded.
+    pub dispatches: u64,
+    /// Host-to-device uploads (`write_buffer`).
+    pub uploads: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub allocations: AtomicU64,
+    pub round_trips: AtomicU64,
+    pub submissions: AtomicU64,
+    pub dispatches: AtomicU64,
+    pub uploads: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The bind-group layouts every kernel is built from.
+pub(crate) struct Layouts {
+    /// One read-only storage buffer at binding 0.
+    pub ro: wgpu::BindGroupLayout,
+    /// One read-write storage buffer at binding 0.
+    pub rw: wgpu::BindGroupLayout,
+}
+
+/// A wgpu device chosen for the 3D path, with its compiled pipelines.
+///
+/// Creating a context costs ~0.1 s (instance, adapter, device): create one and
+/// reuse it. Pipelines are compiled on first use and cached by their generated
+/// source, so a repeated solve on the same shape compiles nothing.
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    checked: bool,
+    pub(crate) layouts: Layouts,
+    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    pub(crate) counters: Counters,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .field("checked", &self.checked)
+            .finish_non_exhaustive()
+    }
+}
+
+fn gpu_err(what: impl std::fmt::Display) -> FitError {
+    FitError::Gpu(what.to_string())
+}
+
+impl GpuContext {
+    /// Finds an adapter with default [`GpuOptions`].
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] when no adapter exists or the device cannot be created.
+    pub fn new() -> Result<Self, FitError> {
+        Self::with_options(&GpuOptions::default())
+    }
+
+    /// Finds an adapter on the chosen backends and creates a device with the
+    /// adapter's own limits (the defaults cap a storage binding at 128 MiB).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] when no adapter exists, it lacks immediate data (push
+    /// constants), or the device cannot be created.
+    pub fn with_options(opts: &GpuOptions) -> Result<Self, FitError> {
+        let backends = opts
+            .backends
+            .or_else(wgpu::Backends::from_env)
+            .unwrap_or(wgpu::Backends::VULKAN);
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = backends;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_err(format!("no GPU adapter on backends {backends:?}: {e}")))?;
+        let info = adapter.get_info();
+        if !adapter.features().contains(wgpu::Features::IMMEDIATES) {
+            return Err(gpu_err(format!(
+                "adapter {} ({:?}) lacks immediate data (push constants)",
+                info.name, info.backend
+            )));
+        }
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("bsfit"),
+            required_features: wgpu::Features::IMMEDIATES,
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_err(format!("request_device on {}: {e}", info.name)))?;
+        let checked = opts.checked || std::env::var("BSFIT_GPU_CHECKED").is_ok_and(|v| v == "1");
+        let entry = |read_only| wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let ro = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ro"),
+            entries: &[entry(true)],
+        });
+        let rw = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("rw"),
+            entries: &[entry(false)],
+        });
+        Ok(Self {
+            device,
+            queue,
+            info,
+            limits,
+            checked,
+            layouts: Layouts { ro, rw },
+            pipelines: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Adapter name, e.g. `NVIDIA H100 80GB HBM3` or `llvmpipe (LLVM …)`.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Backend in use (Vulkan unless `WGPU_BACKEND` chose another).
+    pub fn backend(&self) -> wgpu::Backend {
+        self.info.backend
+    }
+
+    /// Adapter type (discrete, integrated, CPU, …).
+    pub fn device_type(&self) -> wgpu::DeviceType {
+        self.info.device_type
+    }
+
+    /// The device limits (the adapter's own).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Whether shaders keep their runtime bounds checks.
+    pub fn checked(&self) -> bool {
+        self.checked
+    }
+
+    /// One line: name, backend, type, driver and the limits that size the plans.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {:?}, driver {} {}); max storage binding {} MiB, max buffer {} MiB, \
+             workgroup storage {} KiB, bounds checks {}",
+            self.info.name,
+            self.info.backend,
+            self.info.device_type,
+            self.info.driver,
+            self.info.driver_info,
+            self.limits.max_storage_buffer_binding_size >> 20,
+            self.limits.max_buffer_size >> 20,
+            self.limits.max_compute_workgroup_storage_size >> 10,
+            if self.checked { "on" } else { "off" }
+        )
+    }
+
+    /// Snapshot of the offload counters.
+    pub fn counters(&self) -> GpuCounters {
+        let c = &self.counters;
+        GpuCounters {
+            allocations: c.allocations.load(Ordering::Relaxed),
+            round_trips: c.round_trips.load(Ordering::Relaxed),
+            submissions: c.submissions.load(Ordering::Relaxed),
+            dispatches: c.dispatches.load(Ordering::Relaxed),
+            uploads: c.uploads.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Number of partial sums for the first stage of a reduction: lavapipe slows
+    /// down with the number of workgroups that synchronise, a discrete GPU needs
+    /// enough of them to fill its multiprocessors.
+    pub(crate) fn reduction_partials(&self) -> u32 {
+        match self.info.device_type {
+            wgpu::DeviceType::Cpu => 16,
+            _ => 1024,
+        }
+    }
+
+    /// Largest storage binding in bytes.
+    pub(crate) fn max_binding(&self) -> u64 {
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
+    }
+
+    /// Compiles (or fetches from the cache) the pipeline for `source`.
+    ///
+    /// `layouts` are the bind-group layouts of groups 0.., `immediate_size` the
+    /// bytes of `var<immediate>` data. `trusted` marks a shader whose every
+    /// index is proven in range by construction (see the shader's comment); it
+    /// is compiled without runtime bounds checks unless the context is `checked`.
+    pub(crate) fn pipeline(
+        &self,
+        source: &str,
+        layouts: &[&wgpu::BindGroupLayout],
+        immediate_size: u32,
+        trusted: bool,
+    ) -> Arc<wgpu::ComputePipeline> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(source) {
+            return p.clone();
+        }
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: None,
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        };
+        let module = if trusted && !self.checked {
+            // SAFETY: only shaders marked `trusted` reach here; each documents why
+            // every buffer and workgroup-array index it forms is in range for the
+            // buffer sizes the host binds (tests run them with checks on as well),
+            // and every loop is bounded by a constant or a dispatch parameter.
+            unsafe {
+                self.device
+                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        } else {
+            self.device.create_shader_module(desc)
+        };
+        let bgls: Vec<Option<&wgpu::BindGroupLayout>> = layouts.iter().map(|l| Some(*l)).collect();
+        let layout = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: None,
+                bind_group_layouts: &bgls,
+                immediate_size,
+            });
+        let pipeline = Arc::new(self.device.create_compute_pipeline(
+            &wgpu::ComputePipelineDescriptor {
+                label: None,
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            },
+        ));
+        cache.insert(source.to_owned(), pipeline.clone());
+        pipeline
+    }
+
+    /// Creates a storage buffer of `len` f32 (zeroed), counted as an allocation.
+    pub(crate) fn storage(&self, len: usize, label: &str) -> Result<wgpu::Buffer, FitError> {
+        let bytes = (len.max(1) * 4) as u64;
+        if bytes > self.max_binding() {
+            return Err(gpu_err(format!(
+                "{label}: {bytes} bytes exceed the device's storage binding limit of {} bytes",
+                self.max_binding()
+            )));
+        }
+        Counters::bump(&self.counters.allocations, 1);
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// Creates a bind group of one buffer for `layout`, counted as an allocation.
+    pub(crate) fn bind_one(
+        &self,
+        layout: &wgpu::BindGroupLayout,
+        buffer: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
+        Counters::bump(&self.counters.allocations, 1);
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: buffer.as_entire_binding(),
+            }],
+        })
+    }
+
+    /// Writes `data` into `buffer` (queued; counted as an upload).
+    pub(crate) fn upload(&self, buffer: &wgpu::Buffer, offset: u64, data: &[f32]) {
+        Counters::bump(&self.counters.uploads, 1);
+        self.queue
+            .write_buffer(buffer, offset, bytemuck::cast_slice(data));
+    }
+
+    /// Submits `encoder` (counted).
+    pub(crate) fn submit(&self, encoder: wgpu::CommandEncoder) {
+        Counters::bump(&self.counters.submissions, 1);
+        self.queue.submit([encoder.finish()]);
+    }
+
+    /// Waits for all submitted work.
+    pub(crate) fn wait(&self) -> Result<(), FitError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| gpu_err(format!("device poll: {e}")))
+    }
+
+    /// Copies `len` f32 from `src` (at element `offset`) to the host: one round trip.
+    ///
+    /// Allocates a staging buffer; used for final results, never inside iterations.
+    pub(crate) fn download(
+        &self,
+        src: &wgpu::Buffer,
+        offset: usize,
+        len: usize,
+        out: &mut [f32],
+    ) -> Result<(), FitError> {
+        let bytes = (len * 4) as u64;
+        Counters::bump(&self.counters.allocations, 1);
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("download"),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.encoder();
+        enc.copy_buffer_to_buffer(src, (offset * 4) as u64, &staging, 0, bytes);
+        self.submit(enc);
+        self.read_mapped(&staging, bytes, out)
+    }
+
+    /// Maps `staging` after the queued work, copies `bytes` of it into `out`, unmaps.
+    pub(crate) fn read_mapped(
+        &self,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        out: &mut [f32],
+    ) -> Result<(), FitError> {
+        Counters::bump(&self.counters.round_trips, 1);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, 0..bytes.max(4), move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(gpu_err(format!("map_async: {e}"))),
+            Err(_) => return Err(gpu_err("map_async callback dropped")),
+        }
+        {
+            let view = staging
+                .get_mapped_range(0..bytes.max(4))
+                .map_err(|e| gpu_err(format!("get_mapped_range: {e}")))?;
+            let src: &[f32] = bytemuck::cast_slice(&view);
+            let n = out.len().min(src.len());
+            out[..n].copy_from_slice(&src[..n]);
+        }
+        staging.unmap();
+        Ok(())
+    }
+
+    pub(crate) fn encoder(&self) -> wgpu::CommandEncoder {
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+    }
+}

@@ -1,0 +1,190 @@
+//! The exact separable direct solve `B c = F` on the device.
+//!
+//! `B = b ⊗ b ⊗ b` is separable, so `c = (T₀⁻¹ ⊗ T₁⁻¹ ⊗ T₂⁻¹) F`: one solve with the
+//! 1D matrix `T_a` (rows `[1, 4, 1]/6`, boundary rows per [`Bc`]) along every line
+//! of every axis. Each `T_a` is factored once on the host in f64 (`T = L U` without
+//! pivoting; `T` is strictly diagonally dominant, so the factors are bounded), and
+//! the factors are uploaded once per plan. A periodic axis with `n ≥ 3` is cyclic
+//! tridiagonal: it is written `T = T' + u vᵀ` with `u = (γ, 0, …, 0, 1)`,
+//! `v = (1, 0, …, 0, 1/γ)`, `γ = −4`, and solved by Sherman–Morrison,
+//! `c = y − q (vᵀy)/(1 + vᵀq)` with `T' y = 6 f` on the device and `T' q = u`
+//! precomputed. For `n ≤ 2` the periodic matrix is itself tridiagonal.
+//!
+//! Cost: one read and one write of the grid per axis (the line lives in
+//! workgroup memory between them), i.e. three read+write sweeps.
+
+use std::sync::Arc;
+
+use super::Bc;
+use super::context::GpuContext;
+use super::ops::{GpuOps, GpuVector};
+use super::shaders;
+use crate::FitError;
+
+/// Factors of one axis: `l`, `1/u`, `e`, `q` (each `n`), then `kq`, `bg`.
+pub(crate) fn axis_factors(n: usize, bc: Bc) -> Vec<f64> {
+    let mut d = vec![4.0f64; n];
+    let mut sub = vec![1.0f64; n];
+    let mut sup = vec![1.0f64; n];
+    let cyclic = bc == Bc::Periodic && n >= 3;
+    match bc {
+        _ if n == 1 => d[0] = if bc == Bc::Zero { 4.0 } else { 6.0 },
+        Bc::Mirror | Bc::Periodic if n == 2 => {
+            sup[0] = 2.0;
+            sub[1] = 2.0;
+        }
+        Bc::Mirror => {
+            sup[0] = 2.0;
+            sub[n - 1] = 2.0;
+        }
+        Bc::Periodic => {
+            let gamma = -4.0;
+            d[0] -= gamma;
+            d[n - 1] -= 1.0 / gamma;
+        }
+        Bc::Zero => {}
+    }
+    let mut l = vec![0.0f64; n];
+    let mut u = vec![0.0f64; n];
+    u[0] = d[0];
+    for i in 1..n {
+        l[i] = sub[i] / u[i - 1];
+        u[i] = d[i] - l[i] * sup[i - 1];
+    }
+    let solve = |g: &[f64]| -> Vec<f64> {
+        let mut y = g.to_vec();
+        for i in 1..n {
+            y[i] -= l[i] * y[i - 1];
+        }
+        y[n - 1] /= u[n - 1];
+        for i in (0..n - 1).rev() {
+            y[i] = (y[i] - sup[i] * y[i + 1]) / u[i];
+        }
+        y
+    };
+    let (q, kq, bg) = if cyclic {
+        let gamma = -4.0;
+        let mut uvec = vec![0.0; n];
+        uvec[0] = gamma;
+        uvec[n - 1] = 1.0;
+        let q = solve(&uvec);
+        let vq = q[0] + q[n - 1] / gamma;
+        (q, 1.0 / (1.0 + vq), 1.0 / gamma)
+    } else {
+        (vec![0.0; n], 0.0, 0.0)
+    };
+    let mut t = Vec::with_capacity(4 * n + 2);
+    t.extend_from_slice(&l);
+    t.extend(u.iter().map(|x| 1.0 / x));
+    t.extend_from_slice(&sup);
+    t.extend_from_slice(&q);
+    t.push(kq);
+    t.push(bg);
+    t
+}
+
+struct AxisPass {
+    pipeline: Arc<wgpu::ComputePipeline>,
+    groups: (u32, u32),
+}
+
+/// A compiled direct solve for one grid shape and boundary triple: factor
+/// tables on the device and one pipeline per axis. Solving records three
+/// dispatches and allocates nothing.
+pub struct DirectPlan {
+    shape: [usize; 3],
+    table: GpuVector,
+    passes: Vec<AxisPass>,
+}
+
+impl std::fmt::Debug for DirectPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectPlan")
+            .field("shape", &self.shape)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn groups_2d(n: u32) -> (u32, u32) {
+    let gx = n.clamp(1, 32_768);
+    (gx, n.div_ceil(gx).max(1))
+}
+
+impl DirectPlan {
+    /// Factors the three axes, uploads the factors and compiles the passes.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if a line does not fit in workgroup memory or a buffer
+    /// exceeds a device limit.
+    pub(crate) fn new(ctx: &GpuContext, shape: [usize; 3], bc: [Bc; 3]) -> Result<Self, FitError> {
+        let total: usize = shape.iter().product();
+        let mut table: Vec<f32> = Vec::new();
+        let mut offsets = [0usize; 3];
+        for a in 0..3 {
+            offsets[a] = table.len();
+            table.extend(axis_factors(shape[a], bc[a]).iter().map(|&x| x as f32));
+        }
+        let tbuf = GpuVector::new(ctx, table.len(), "direct factors")?;
+        ctx.upload(&tbuf.buffer, 0, &table);
+        let ws = ctx.limits().max_compute_workgroup_storage_size as usize;
+        let mut passes = Vec::with_capacity(3);
+        for a in (0..3).rev() {
+            let n = shape[a];
+            let s = n | 1;
+            let mut cols = 64usize;
+            while cols > 1 && (cols * s + cols) * 4 > ws {
+                cols /= 2;
+            }
+            if (cols * s + cols) * 4 > ws {
+                return Err(FitError::Gpu(format!(
+                    "axis {a}: a line of {n} points does not fit in {ws} bytes of workgroup memory"
+                )));
+            }
+            let (contig, inner, tpo, tiles) = if a == 2 {
+                let lines = total / n;
+                (true, lines, 1, lines.div_ceil(cols))
+            } else {
+                let inner: usize = shape[a + 1..].iter().product();
+                let outer: usize = shape[..a].iter().product();
+                let tpo = inner.div_ceil(cols);
+                (false, inner, tpo, outer * tpo)
+            };
+            let src = shaders::direct_axis(
+                n as u32,
+                cols as u32,
+                contig,
+                inner as u32,
+                tpo as u32,
+                tiles as u32,
+                offsets[a] as u32,
+            );
+            let l = &ctx.layouts;
+            passes.push(AxisPass {
+                pipeline: ctx.pipeline(&src, &[&l.ro, &l.rw], 0, true),
+                groups: groups_2d(tiles as u32),
+            });
+        }
+        Ok(Self {
+            shape,
+            table: tbuf,
+            passes,
+        })
+    }
+
+    /// Grid shape of the plan.
+    pub fn shape(&self) -> [usize; 3] {
+        self.shape
+    }
+
+    /// Records `v ← B⁻¹ v` (in place) into `ops`' pending commands.
+    pub(crate) fn record(&self, ops: &GpuOps<'_>, v: &GpuVector) {
+        for p in &self.passes {
+            ops.dispatch(
+                &p.pipeline,
+                &[&self.table.ro, &v.rw],
+                &[],
+                (p.groups.0, p.groups.1, 1),
+            );
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! WGSL sources of the 3D-path kernels (f32).
+//!
+//! Kernels that take sizes at dispatch time read them from immediate data
+//! (`var<immediate>`, Vulkan push constants), so a solver iteration records
+//! its coefficients inline in the command buffer: no uniform buffer is
+//! written, nothing is uploaded and nothing allocated per dispatch. The direct
+//! solve bakes its line length and tile shape into the source instead (the
+//! compiler then strength-reduces the index arithmetic); its pipelines are
+//! cached per shape.
+//!
+//! # Why the `trusted` kernels are in range
+//! The host binds, for a grid of shape `[n0, n1, n2]`, vectors of exactly
+//! `n0·n1·n2` elements and passes that shape in the immediates. Each kernel
+//! returns early for threads outside the grid; every neighbour index comes from
+//! [`NB`], which maps an out-of-range neighbour back into `[0, n)` (wrap,
+//! reflection, or the centre itself with weight 0 for `Zero`), so every flat
+//! index formed is `< n0·n1·n2`. Slot indices are validated on the host (an
+//! invalid slot is replaced by a slot that holds NaN), partial-sum indices are
+//! `< partials` by the dispatch size. Workgroup arrays are indexed by the local
+//! invocation id or by `line < COLS`, `k < N`, both baked.
+
+/// Threads per workgroup of the 1D kernels.
+pub(crate) const WG: u32 = 256;
+
+/// Neighbour along one axis, mapped into `[0, n)` by the boundary rule.
+pub(crate) const NB: &str = r#"
+struct Nb { idx: u32, w: f32 }
+// Neighbour of i at offset d (-1, 0, 1) on an axis of length n >= 1.
+// bc: 0 periodic (wrap), 1 zero (outside coefficients are 0), 2 mirror (whole-sample
+// reflection, scipy 'mirror'). The index returned is always in [0, n).
+fn nb(i: u32, d: i32, n: u32, bc: u32) -> Nb {
+    let j = i32(i) + d;
+    let ni = i32(n);
+    if (j >= 0 && j < ni) { return Nb(u32(j), 1.0); }
+    if (bc == 0u) { return Nb(u32((j + ni) % ni), 1.0); }
+    if (bc == 2u) {
+        if (n == 1u) { return Nb(0u, 1.0); }
+        return Nb(u32(select(2 * (ni - 1) - j, -j, j < 0)), 1.0);
+    }
+    return Nb(i, 0.0);
+}
+"#;
+
+/// `y ← B x`, the 27-point stencil in one pass (one thread per output point).
+pub(crate) fn stencil27() -> String {
+    let body = r#"
+struct P { n0: u32, n1: u32, n2: u32, bc0: u32, bc1: u32, bc2: u32, sym: u32 }
+var<immediate> p: P;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(1) @binding(0) var<storage, read_write> y: array<f32>;
+
+// Symmetrised mirror (sym): row i, column c weighted by s_i / s_c with s = 1/sqrt(2)
+// at both ends of a mirror axis of length >= 2, 1 elsewhere.
+fn sc(j: u32, n: u32, bc: u32, on: bool) -> f32 {
+    if (on && bc == 2u && n >= 2u && (j == 0u || j == n - 1u)) { return 0.70710678118654752; }
+    return 1.0;
+}
+fn sw(i: u32, e: Nb, n: u32, bc: u32, on: bool) -> f32 {
+    return e.w * sc(i, n, bc, on) / sc(e.idx, n, bc, on);
+}
+
+@compute @workgroup_size(64, 4, 1)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+    let i2 = g.x; let i1 = g.y; let i0 = g.z;
+    if (i2 >= p.n2 || i1 >= p.n1 || i0 >= p.n0) { return; }
+    let w = array<f32, 3>(1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0);
+    let s0 = (p.sym & 1u) != 0u; let s1 = (p.sym & 2u) != 0u; let s2 = (p.sym & 4u) != 0u;
+    let a0 = nb(i0, -1, p.n0, p.bc0); let a1 = nb(i0, 0, p.n0, p.bc0); let a2 = nb(i0, 1, p.n0, p.bc0);
+    let b0 = nb(i1, -1, p.n1, p.bc1); let b1 = nb(i1, 0, p.n1, p.bc1); let b2 = nb(i1, 1, p.n1, p.bc1);
+    let c0 = nb(i2, -1, p.n2, p.bc2); let c1 = nb(i2, 0, p.n2, p.bc2); let c2 = nb(i2, 1, p.n2, p.bc2);
+    let ia = array<u32, 3>(a0.idx, a1.idx, a2.idx);
+    let wa = array<f32, 3>(w[0] * sw(i0, a0, p.n0, p.bc0, s0), w[1], w[2] * sw(i0, a2, p.n0, p.bc0, s0));
+    let ib = array<u32, 3>(b0.idx, b1.idx, b2.idx);
+    let wb = array<f32, 3>(w[0] * sw(i1, b0, p.n1, p.bc1, s1), w[1], w[2] * sw(i1, b2, p.n1, p.bc1, s1));
+    let wc0 = w[0] * sw(i2, c0, p.n2, p.bc2, s2); let wc2 = w[2] * sw(i2, c2, p.n2, p.bc2, s2);
+    var acc = 0.0;
+    for (var a = 0u; a < 3u; a++) {
+        var t = 0.0;
+        for (var b = 0u; b < 3u; b++) {
+            let base = (ia[a] * p.n1 + ib[b]) * p.n2;
+            let r = wc0 * x[base + c0.idx] + w[1] * x[base + c1.idx] + wc2 * x[base + c2.idx];
+            t += wb[b] * r;
+        }
+        acc += wa[a] * t;
+    }
+    y[(i0 * p.n1 + i1) * p.n2 + i2] = acc;
+}
+"#;
+    format!("{NB}{body}")
+}
+
+/// `y ← M_a x`: one axis of a separable stencil given by rows `(column, weight)`.
+///
+/// `table[off + i·2w + t]` is the column (an exact integer in f32, `< n_axis`,
+/// built on the host from the boundary fold) and `table[off + i·2w + w + t]` its
+/// weight, for `t < w` (unused entries have weight 0 and column `i`).
+pub(crate) fn band_axis() -> String {
+    r#"
+struct P { n0: u32, n1: u32, n2: u32, axis: u32, w: u32, off: u32 }
+var<immediate> p: P;
+@group(0) @binding(0) var<storage, read> table: array<f32>;
+@group(1) @binding(0) var<storage, read> x: array<f32>;
+@group(2) @binding(0) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(64, 4, 1)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+    let i2 = g.x; let i1 = g.y; let i0 = g.z;
+    if (i2 >= p.n2 || i1 >= p.n1 || i0 >= p.n0) { return; }
+    let o = (i0 * p.n1 + i1) * p.n2 + i2;
+    var i = i2; var stride = 1u;
+    if (p.axis == 0u) { i = i0; stride = p.n1 * p.n2; }
+    if (p.axis == 1u) { i = i1; stride = p.n2; }
+    let line = o - i * stride;
+    let base = p.off + i * 2u * p.w;
+    var acc = 0.0;
+    for (var t = 0u; t < p.w; t++) {
+        acc += table[base + p.w + t] * x[line + u32(table[base + t]) * stride];
+    }
+    y[o] = acc;
+}
+"#
+    .to_owned()
+}
+
+/// Coefficient evaluation shared by the vector updates.
+const COEF: &str = r#"
+@group(0) @binding(0) var<storage, read_write> slots: array<f32>;
+// kind: 0 constant c, 1 slots[s0], 2 slots[s0] / slots[s1], 3 -slots[s0] / slots[s1].
+fn coef(kind: u32, c: f32, s0: u32, s1: u32) -> f32 {
+    switch kind {
+        case 1u: { return slots[s0]; }
+        case 2u: { return slots[s0] / slots[s1]; }
+        case 3u: { return -slots[s0] / slots[s1]; }
+        default: { return c; }
+    }
+}
+"#;
+
+/// `y ← a x + b y` with `a`, `b` evaluated from the slots on the device.
+pub(crate) fn axpby() -> String {
+    let body = r#"
+struct P { total: u32, ka: u32, sa0: u32, sa1: u32, ca: f32, kb: u32, sb0: u32, sb1: u32, cb: f32 }
+var<immediate> p: P;
+@group(1) @binding(0) var<storage, read> x: array<f32>;
+@group(2) @binding(0) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.y * nw.x + wid.x) * 256u + lid;
+    if (i >= p.total) { return; }
+    let a = coef(p.ka, p.ca, p.sa0, p.sa1);
+    if (p.kb == 0u && p.cb == 0.0) {
+        y[i] = a * x[i];
+    } else {
+        let b = coef(p.kb, p.cb, p.sb0, p.sb1);
+        y[i] = a * x[i] + b * y[i];
+    }
+}
+"#;
+    format!("{COEF}{body}")
+}
+
+/// First stage of `xᵀy`: `PARTS` workgroups each write one compensated partial sum.
+pub(crate) fn dot_stage1() -> String {
+    r#"
+struct P { total: u32 }
+var<immediate> p: P;
+@group(0) @binding(0) var<storage, read_write> partials: array<f32>;
+@group(1) @binding(0) var<storage, read> x: array<f32>;
+@group(2) @binding(0) var<storage, read> y: array<f32>;
+var<workgroup> sh: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    // Kahan summation over a grid-stride loop keeps the f32 partial accurate for
+    // long strides (each thread sums total / (parts * 256) terms).
+    var s = 0.0;
+    var c = 0.0;
+    let stride = nw.x * 256u;
+    for (var i = wid.x * 256u + lid; i < p.total; i += stride) {
+        let t = x[i] * y[i] - c;
+        let u = s + t;
+        c = (u - s) - t;
+        s = u;
+    }
+    sh[lid] = s;
+    workgroupBarrier();
+    for (var k = 128u; k > 0u; k >>= 1u) {
+        if (lid < k) { sh[lid] += sh[lid + k]; }
+        workgroupBarrier();
+    }
+    if (lid == 0u) { partials[wid.x] = sh[0]; }
+}
+"#
+    .to_owned()
+}
+
+/// Second stage: `slots[slot] ← Σ partials[0..count]` in one workgroup.
+pub(crate) fn dot_stage2() -> String {
+    r#"
+struct P { count: u32, slot: u32 }
+var<immediate> p: P;
+@group(0) @binding(0) var<storage, read_write> partials: array<f32>;
+@group(1) @binding(0) var<storage, read_write> slots: array<f32>;
+var<workgroup> sh: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+    var s = 0.0;
+    for (var i = lid; i < p.count; i += 256u) { s += partials[i]; }
+    sh[lid] = s;
+    workgroupBarrier();
+    for (var k = 128u; k > 0u; k >>= 1u) {
+        if (lid < k) { sh[lid] += sh[lid + k]; }
+        workgroupBarrier();
+    }
+    if (lid == 0u) { slots[p.slot] = sh[0]; }
+}
+"#
+    .to_owned()
+}
+
+/// `slots[slot] ← value`.
+pub(crate) fn set_slot() -> String {
+    r#"
+struct P { slot: u32, value: f32 }
+var<immediate> p: P;
+@group(0) @binding(0) var<storage, read_write> slots: array<f32>;
+@compute @workgroup_size(1)
+fn main() { slots[p.slot] = p.value; }
+"#
+    .to_owned()
+}
+
+/// One axis of the exact separable solve, with the line length and tile baked in.
+///
+/// A workgroup of 256 threads owns `COLS` lines of length `N`. It loads them
+/// into workgroup memory with coalesced reads (for the contiguous axis the
+/// `COLS` lines are one contiguous run; for the other axes consecutive threads
+/// read consecutive columns of one plane), then thread `t < COLS` runs the
+/// LU-factored tridiagonal solve of line `t` with the factors of `table`
+/// (`l`, `1/u`, `e`, Sherman–Morrison vector `q`, then `kq`, `bg` at `OFF`),
+/// keeping the recurrence in a register, and the group stores the lines back,
+/// applying the rank-one correction `c_k − s q_k` on the way out. The tile is
+/// `COLS × S` with `S` odd, so the per-thread strided accesses hit distinct
+/// banks. One global read and one global write per element per axis.
+pub(crate) fn direct_axis(
+    n: u32,
+    cols: u32,
+    contiguous: bool,
+    inner: u32,
+    tiles_per_outer: u32,
+    tiles: u32,
+    off: u32,
+) -> String {
+    let s = n | 1;
+    let src = r#"
+const N: u32 = @N@u;
+const S: u32 = @S@u;
+const COLS: u32 = @COLS@u;
+const INNER: u32 = @INNER@u;
+const TPO: u32 = @TPO@u;
+const TILES: u32 = @TILES@u;
+const OFF: u32 = @OFF@u;
+@group(0) @binding(0) var<storage, read> table: array<f32>;
+@group(1) @binding(0) var<storage, read_write> v: array<f32>;
+var<workgroup> sm: array<f32, @SM@>;
+var<workgroup> shift: array<f32, @COLS@>;
+
+// Global index of element k of tile-local line `line` (see direct_axis docs).
+fn gidx(tile: u32, line: u32, k: u32) -> u32 {
+    if (@CONTIG@) {
+        return (tile * COLS + line) * N + k;
+    }
+    let o = tile / TPO;
+    let m = (tile % TPO) * COLS + line;
+    return o * N * INNER + k * INNER + m;
+}
+
+fn count_of(tile: u32) -> u32 {
+    if (@CONTIG@) {
+        return min(COLS, INNER - tile * COLS);
+    }
+    return min(COLS, INNER - (tile % TPO) * COLS);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let tile = wid.y * nw.x + wid.x;
+    if (tile >= TILES) { return; }
+    let count = count_of(tile);
+    // Load: element e of the tile is (line, k); consecutive lid read consecutive addresses.
+    for (var e = lid; e < COLS * N; e += 256u) {
+        var line: u32; var k: u32;
+        if (@CONTIG@) { line = e / N; k = e % N; } else { k = e / COLS; line = e % COLS; }
+        if (line < count) { sm[line * S + k] = v[gidx(tile, line, k)]; }
+    }
+    workgroupBarrier();
+    if (lid < count) {
+        let o = lid * S;
+        // Forward: y_0 = 6 f_0, y_k = 6 f_k - l_k y_{k-1}.
+        var y = 6.0 * sm[o];
+        sm[o] = y;
+        for (var k = 1u; k < N; k++) {
+            y = 6.0 * sm[o + k] - table[OFF + k] * y;
+            sm[o + k] = y;
+        }
+        // Back: c_{N-1} = y_{N-1} / u_{N-1}, c_k = (y_k - e_k c_{k+1}) / u_k.
+        var c = y * table[OFF + N + N - 1u];
+        sm[o + N - 1u] = c;
+        for (var k = N - 1u; k > 0u; k--) {
+            c = (sm[o + k - 1u] - table[OFF + 2u * N + k - 1u] * c) * table[OFF + N + k - 1u];
+            sm[o + k - 1u] = c;
+        }
+        // Sherman–Morrison weight (0 unless the axis is periodic with N >= 3).
+        shift[lid] = (sm[o] + table[OFF + 4u * N + 1u] * sm[o + N - 1u]) * table[OFF + 4u * N];
+    }
+    workgroupBarrier();
+    for (var e = lid; e < COLS * N; e += 256u) {
+        var line: u32; var k: u32;
+        if (@CONTIG@) { line = e / N; k = e % N; } else { k = e / COLS; line = e % COLS; }
+        if (line < count) { v[gidx(tile, line, k)] = sm[line * S + k] - shift[line] * table[OFF + 3u * N + k]; }
+    }
+}
+"#;
+    src.replace("@N@", &n.to_string())
+        .replace("@S@", &s.to_string())
+        .replace("@COLS@", &cols.to_string())
+        .replace("@INNER@", &inner.to_string())
+        .replace("@TPO@", &tiles_per_outer.max(1).to_string())
+        .replace("@TILES@", &tiles.to_string())
+        .replace("@OFF@", &off.to_string())
+        .replace("@SM@", &(cols * s).to_string())
+        .replace("@CONTIG@", if contiguous { "true" } else { "false" })
+}

@@ -1,0 +1,356 @@
+//! Stencil operators on the device: the B-spline operator `B` (fused 27-point
+//! or separable), `B²`, and general separable stencils (the SPAI preconditioner).
+
+use std::sync::Arc;
+
+use bytemuck::{Pod, Zeroable};
+
+use super::Bc;
+use super::context::GpuContext;
+use super::ops::{GpuOps, GpuVector};
+use super::shaders;
+use crate::FitError;
+use crate::grid3::backend::{LinearOperator, Preconditioner, VectorOps};
+
+/// Largest stencil width per axis of [`GpuBand`].
+pub const MAX_TAPS: usize = 9;
+
+/// How the B-spline operator is applied on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GpuForm {
+    /// One pass, 27 loads per output (cached), one read and one write of the grid.
+    #[default]
+    Fused27,
+    /// Three 3-tap passes through a temporary: 9 multiply-adds per output but
+    /// three read+write sweeps.
+    Separable,
+}
+
+/// Where index `j` lands on an axis of length `n` (`None`: a zero coefficient).
+pub(crate) fn fold(j: isize, n: usize, bc: Bc) -> Option<usize> {
+    let ni = n as isize;
+    match bc {
+        Bc::Periodic => Some(j.rem_euclid(ni) as usize),
+        Bc::Zero => (0..ni).contains(&j).then_some(j as usize),
+        Bc::Mirror => {
+            if n == 1 {
+                return Some(0);
+            }
+            let p = 2 * ni - 2;
+            let m = j.rem_euclid(p);
+            Some(if m >= ni { p - m } else { m } as usize)
+        }
+    }
+}
+
+/// Rows `(column, weight)` of the 1D stencil `taps` (odd length, centred) on an
+/// axis of length `n`; with `sym` a mirror axis is symmetrised by `s_i / s_c`
+/// (`s = 1/√2` at both ends), the similarity transform that makes it symmetric.
+pub(crate) fn band_rows(taps: &[f64], n: usize, bc: Bc, sym: bool) -> Vec<Vec<(usize, f64)>> {
+    let h = taps.len() / 2;
+    let s = |i: usize| {
+        if sym && bc == Bc::Mirror && n >= 2 && (i == 0 || i == n - 1) {
+            std::f64::consts::FRAC_1_SQRT_2
+        } else {
+            1.0
+        }
+    };
+    (0..n)
+        .map(|i| {
+            let mut r: Vec<(usize, f64)> = Vec::with_capacity(taps.len());
+            for (t, &w) in taps.iter().enumerate() {
+                if let Some(c) = fold(i as isize + t as isize - h as isize, n, bc) {
+                    let w = w * s(i) / s(c);
+                    match r.iter_mut().find(|e| e.0 == c) {
+                        Some(e) => e.1 += w,
+                        None => r.push((c, w)),
+                    }
+                }
+            }
+            r
+        })
+        .collect()
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct BandImm {
+    n0: u32,
+    n1: u32,
+    n2: u32,
+    axis: u32,
+    w: u32,
+    off: u32,
+}
+
+/// A separable stencil `M₀ ⊗ M₁ ⊗ M₂` on the device, each factor given by its
+/// rows; applied as three one-axis passes through a temporary.
+pub struct GpuBand {
+    shape: [usize; 3],
+    table: GpuVector,
+    width: [u32; 3],
+    offsets: [u32; 3],
+    pipeline: Arc<wgpu::ComputePipeline>,
+    tmp: [GpuVector; 2],
+    diagonal: f64,
+    bounds: (f64, f64),
+}
+
+impl std::fmt::Debug for GpuBand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuBand")
+            .field("shape", &self.shape)
+            .field("width", &self.width)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GpuBand {
+    /// The separable stencil with the same symmetric `taps` on every axis
+    /// (mirror axes symmetrised when `sym`).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for an even or too long `taps`;
+    /// [`FitError::Gpu`] if a buffer cannot be created.
+    pub(crate) fn new(
+        ops: &GpuOps<'_>,
+        taps: &[f64],
+        bc: [Bc; 3],
+        sym: bool,
+        bounds: (f64, f64),
+    ) -> Result<Self, FitError> {
+        if taps.len() % 2 == 0 || taps.len() > MAX_TAPS {
+            return Err(FitError::InvalidParameter {
+                name: "taps",
+                reason: format!("{} taps: need an odd count ≤ {MAX_TAPS}", taps.len()),
+            });
+        }
+        let rows: [Vec<Vec<(usize, f64)>>; 3] =
+            std::array::from_fn(|a| band_rows(taps, ops.shape()[a], bc[a], sym));
+        let h = taps.len() / 2;
+        let diagonal = taps[h].powi(3);
+        Self::from_rows(ops, &rows, diagonal, bounds)
+    }
+
+    /// From explicit rows per axis (`rows[a][i]` = entries of row `i` of `M_a`).
+    pub(crate) fn from_rows(
+        ops: &GpuOps<'_>,
+        rows: &[Vec<Vec<(usize, f64)>>; 3],
+        diagonal: f64,
+        bounds: (f64, f64),
+    ) -> Result<Self, FitError> {
+        let ctx: &GpuContext = ops.context();
+        let shape = ops.shape();
+        let mut table: Vec<f32> = Vec::new();
+        let mut width = [0u32; 3];
+        let mut offsets = [0u32; 3];
+        for a in 0..3 {
+            let n = shape[a];
+            if rows[a].len() != n {
+                return Err(FitError::InvalidParameter {
+                    name: "rows",
+                    reason: format!("axis {a}: {} rows for length {n}", rows[a].len()),
+                });
+            }
+            let w = rows[a].iter().map(Vec::len).max().unwrap_or(1).max(1);
+            if w > MAX_TAPS {
+                return Err(FitError::InvalidParameter {
+                    name: "rows",
+                    reason: format!("axis {a}: {w} entries in a row (at most {MAX_TAPS})"),
+                });
+            }
+            width[a] = w as u32;
+            offsets[a] = table.len() as u32;
+            for (i, r) in rows[a].iter().enumerate() {
+                let mut cols = vec![i as f32; w];
+                let mut ws = vec![0.0f32; w];
+                for (t, &(c, x)) in r.iter().enumerate() {
+                    if c >= n {
+                        return Err(FitError::InvalidParameter {
+                            name: "rows",
+                            reason: format!("axis {a}, row {i}: column {c} ≥ {n}"),
+                        });
+                    }
+                    cols[t] = c as f32;
+                    ws[t] = x as f32;
+                }
+                table.extend_from_slice(&cols);
+                table.extend_from_slice(&ws);
+            }
+        }
+        let tv = GpuVector::new(ctx, table.len(), "band table")?;
+        ctx.upload(&tv.buffer, 0, &table);
+        let l = &ctx.layouts;
+        let pipeline = ctx.pipeline(&shaders::band_axis(), &[&l.ro, &l.ro, &l.rw], 24, true);
+        Ok(Self {
+            shape,
+            table: tv,
+            width,
+            offsets,
+            pipeline,
+            tmp: [ops.alloc()?, ops.alloc()?],
+            diagonal,
+            bounds,
+        })
+    }
+
+    fn pass(&self, ops: &GpuOps<'_>, axis: usize, x: &GpuVector, y: &GpuVector) {
+        let [n0, n1, n2] = self.shape;
+        let imm = BandImm {
+            n0: n0 as u32,
+            n1: n1 as u32,
+            n2: n2 as u32,
+            axis: axis as u32,
+            w: self.width[axis],
+            off: self.offsets[axis],
+        };
+        ops.dispatch(
+            &self.pipeline,
+            &[&self.table.ro, &x.ro, &y.rw],
+            bytemuck::bytes_of(&imm),
+            ops.groups_3d(),
+        );
+    }
+
+    fn run(&self, ops: &GpuOps<'_>, x: &GpuVector, y: &GpuVector) {
+        if ops.shape() != self.shape || x.len != y.len {
+            return;
+        }
+        self.pass(ops, 2, x, &self.tmp[0]);
+        self.pass(ops, 1, &self.tmp[0], &self.tmp[1]);
+        self.pass(ops, 0, &self.tmp[1], y);
+    }
+}
+
+impl<'c> LinearOperator<GpuOps<'c>> for GpuBand {
+    fn apply(&self, ops: &GpuOps<'c>, x: &GpuVector, y: &mut GpuVector) {
+        self.run(ops, x, y);
+    }
+
+    fn diagonal(&self) -> f64 {
+        self.diagonal
+    }
+
+    fn spectrum_bounds(&self) -> (f64, f64) {
+        self.bounds
+    }
+}
+
+impl<'c> Preconditioner<GpuOps<'c>> for GpuBand {
+    fn apply(&self, ops: &GpuOps<'c>, r: &GpuVector, z: &mut GpuVector) {
+        self.run(ops, r, z);
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct StencilImm {
+    n0: u32,
+    n1: u32,
+    n2: u32,
+    bc0: u32,
+    bc1: u32,
+    bc2: u32,
+    sym: u32,
+}
+
+/// The B-spline operator `B = b ⊗ b ⊗ b` on the device.
+pub struct GpuStencil {
+    imm: StencilImm,
+    form: GpuForm,
+    fused: Arc<wgpu::ComputePipeline>,
+    band: Option<GpuBand>,
+    bounds: (f64, f64),
+}
+
+impl std::fmt::Debug for GpuStencil {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuStencil")
+            .field("form", &self.form)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The 1D cubic B-spline taps.
+pub const BSPLINE_TAPS: [f64; 3] = [1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0];
+
+impl GpuStencil {
+    /// `B` on `ops`' shape with boundary codes `bc`; `sym` symmetrises mirror axes.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if a buffer cannot be created.
+    pub(crate) fn new(
+        ops: &GpuOps<'_>,
+        bc: [Bc; 3],
+        sym: bool,
+        form: GpuForm,
+        bounds: (f64, f64),
+    ) -> Result<Self, FitError> {
+        let ctx = ops.context();
+        let [n0, n1, n2] = ops.shape();
+        let mut mask = 0u32;
+        if sym {
+            for (a, b) in bc.iter().enumerate() {
+                if *b == Bc::Mirror {
+                    mask |= 1 << a;
+                }
+            }
+        }
+        let imm = StencilImm {
+            n0: n0 as u32,
+            n1: n1 as u32,
+            n2: n2 as u32,
+            bc0: bc[0] as u32,
+            bc1: bc[1] as u32,
+            bc2: bc[2] as u32,
+            sym: mask,
+        };
+        let l = &ctx.layouts;
+        let fused = ctx.pipeline(&shaders::stencil27(), &[&l.ro, &l.rw], 28, true);
+        let band = match form {
+            GpuForm::Fused27 => None,
+            GpuForm::Separable => Some(GpuBand::new(ops, &BSPLINE_TAPS, bc, sym, bounds)?),
+        };
+        Ok(Self {
+            imm,
+            form,
+            fused,
+            band,
+            bounds,
+        })
+    }
+
+    /// The form this operator applies.
+    pub fn form(&self) -> GpuForm {
+        self.form
+    }
+}
+
+impl<'c> LinearOperator<GpuOps<'c>> for GpuStencil {
+    fn apply(&self, ops: &GpuOps<'c>, x: &GpuVector, y: &mut GpuVector) {
+        let s = ops.shape();
+        if [self.imm.n0, self.imm.n1, self.imm.n2] != [s[0] as u32, s[1] as u32, s[2] as u32]
+            || x.len != ops.len()
+            || y.len != ops.len()
+        {
+            return;
+        }
+        match &self.band {
+            Some(b) => b.run(ops, x, y),
+            None => ops.dispatch(
+                &self.fused,
+                &[&x.ro, &y.rw],
+                bytemuck::bytes_of(&self.imm),
+                ops.groups_3d(),
+            ),
+        }
+    }
+
+    fn diagonal(&self) -> f64 {
+        8.0 / 27.0
+    }
+
+    fn spectrum_bounds(&self) -> (f64, f64) {
+        self.bounds
+    }
+}
