@@ -8,15 +8,19 @@
 //! * [`backend`]: the backend-neutral solver traits (CPU here, wgpu with feature `gpu`).
 //! * [`cpu`]: the CPU backend.
 //! * [`operator`]: the stencil operators (direct 27-point and separable forms).
+//! * [`direct`]: the exact separable solve behind [`prefilter`].
 //! * [`theory`]: spectral bounds per boundary and predicted iteration counts.
 
 pub mod backend;
 mod band;
 pub mod cpu;
+pub mod direct;
 pub mod operator;
+mod prefilter;
 mod stencil;
 pub mod theory;
 
+pub use prefilter::{prefilter, prefilter_f32, prefilter_generic};
 pub use stencil::StencilForm;
 
 /// What the coefficients outside the grid are, per axis.
