@@ -4,8 +4,9 @@
 //! `BSFIT_REQUIRE_GPU=1` (CI), where they fail.
 #![cfg(feature = "gpu")]
 
+use bsfit::grid3::Boundary as Bc;
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Slot, VectorOps};
-use bsfit::grid3::gpu::internal::{self, Bc};
+use bsfit::grid3::gpu::internal;
 use bsfit::grid3::gpu::{GpuContext, GpuForm, GpuOps, GpuOptions};
 
 fn context(checked: bool) -> Option<GpuContext> {
@@ -45,6 +46,9 @@ impl Rng {
 }
 
 const ALL: [Bc; 3] = [Bc::Periodic, Bc::Zero, Bc::Mirror];
+fn idx(b: Bc) -> usize {
+    ALL.iter().position(|&x| x == b).unwrap()
+}
 
 /// Dense 1D matrix of the stencil `taps` under boundary `bc`, from the
 /// definitions: periodic wraps, zero drops, mirror reflects about the end
@@ -162,7 +166,7 @@ fn stencil_matches_reference_every_boundary_and_form() {
             let mut yv = ops.alloc().unwrap();
             for b0 in ALL {
                 for b2 in ALL {
-                    let bc = [b0, ALL[(b0 as usize + 1) % 3], b2];
+                    let bc = [b0, ALL[(idx(b0) + 1) % 3], b2];
                     for sym in [false, true] {
                         let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], sym));
                         let want = apply_ref(&m, shape, &x);
@@ -219,7 +223,7 @@ fn direct_solve_recovers_coefficients_every_boundary() {
         for shape in SHAPES.iter().copied().chain([[32, 32, 32], [31, 2, 29]]) {
             for b0 in ALL {
                 for b1 in ALL {
-                    let bc = [b0, b1, ALL[(b0 as usize + 2 * b1 as usize) % 3]];
+                    let bc = [b0, b1, ALL[(idx(b0) + 2 * idx(b1)) % 3]];
                     let c = rng.vec(shape.iter().product());
                     let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
                     let f = apply_ref(&m, shape, &c);
@@ -274,4 +278,59 @@ fn vector_ops_and_slots() {
         // An out-of-range slot reads as NaN instead of touching other memory.
         assert!(ops.read_slot(Slot(10_000)).is_nan());
     }
+}
+
+/// `gpu::prefilter` against scipy's `ndimage.spline_filter` (the committed
+/// fixtures of `tools/gen_grid3_fixtures.py`), every case in one batch.
+#[test]
+fn prefilter_matches_scipy_fixtures() {
+    let text = include_str!("fixtures/grid3/spline_filter.json");
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    let nums = |x: &serde_json::Value| -> Vec<f64> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_f64().unwrap())
+            .collect()
+    };
+    for ctx in contexts() {
+        for case in v["cases"].as_array().unwrap() {
+            let shape: Vec<usize> = nums(&case["shape"]).iter().map(|&s| s as usize).collect();
+            let bc = Bc::from_name(case["boundary"].as_str().unwrap()).unwrap();
+            let f = ndarray::Array3::from_shape_vec(
+                (shape[0], shape[1], shape[2]),
+                f32s(&nums(&case["values"])),
+            )
+            .unwrap();
+            let want = nums(&case["coefficients"]);
+            let got =
+                bsfit::grid3::gpu::prefilter_batch(&ctx, &[f.view(), f.view()], [bc; 3]).unwrap();
+            for g in &got {
+                let err = max_rel(g.as_slice().unwrap(), &want);
+                assert!(err < 2e-5, "{shape:?} {bc:?}: {err:e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn prefilter_rejects_bad_input_with_errors() {
+    let Some(ctx) = context(false) else { return };
+    let mut f = ndarray::Array3::<f32>::zeros((3, 4, 5));
+    f[[1, 2, 3]] = f32::NAN;
+    match bsfit::grid3::gpu::prefilter(&ctx, f.view(), [Bc::Periodic; 3]) {
+        Err(bsfit::FitError::NonFiniteValue { index, .. }) => assert_eq!(index, vec![1, 2, 3]),
+        other => panic!("expected NonFiniteValue, got {other:?}"),
+    }
+    let e = ndarray::Array3::<f32>::zeros((3, 0, 5));
+    assert!(matches!(
+        bsfit::grid3::gpu::prefilter(&ctx, e.view(), [Bc::Zero; 3]),
+        Err(bsfit::FitError::AxisTooShort { axis: 1, .. })
+    ));
+    // A grid beyond the storage binding limit is an error, not a panic.
+    let too_big = ctx.limits().max_storage_buffer_binding_size as usize / 4 + 1;
+    assert!(matches!(
+        GpuOps::new(&ctx, [too_big, 1, 1]),
+        Err(bsfit::FitError::Gpu(_))
+    ));
 }

@@ -1,7 +1,7 @@
 //! The exact separable direct solve `B c = F` on the device.
 //!
 //! `B = b ⊗ b ⊗ b` is separable, so `c = (T₀⁻¹ ⊗ T₁⁻¹ ⊗ T₂⁻¹) F`: one solve with the
-//! 1D matrix `T_a` (rows `[1, 4, 1]/6`, boundary rows per [`Bc`]) along every line
+//! 1D matrix `T_a` (rows `[1, 4, 1]/6`, boundary rows per [`Boundary`]) along every line
 //! of every axis. Each `T_a` is factored once on the host in f64 (`T = L U` without
 //! pivoting; `T` is strictly diagonally dominant, so the factors are bounded), and
 //! the factors are uploaded once per plan. A periodic axis with `n ≥ 3` is cyclic
@@ -15,34 +15,34 @@
 
 use std::sync::Arc;
 
-use super::Bc;
 use super::context::GpuContext;
 use super::ops::{GpuOps, GpuVector};
 use super::shaders;
 use crate::FitError;
+use crate::grid3::Boundary;
 
 /// Factors of one axis: `l`, `1/u`, `e`, `q` (each `n`), then `kq`, `bg`.
-pub(crate) fn axis_factors(n: usize, bc: Bc) -> Vec<f64> {
+pub(crate) fn axis_factors(n: usize, bc: Boundary) -> Vec<f64> {
     let mut d = vec![4.0f64; n];
     let mut sub = vec![1.0f64; n];
     let mut sup = vec![1.0f64; n];
-    let cyclic = bc == Bc::Periodic && n >= 3;
+    let cyclic = bc == Boundary::Periodic && n >= 3;
     match bc {
-        _ if n == 1 => d[0] = if bc == Bc::Zero { 4.0 } else { 6.0 },
-        Bc::Mirror | Bc::Periodic if n == 2 => {
+        _ if n == 1 => d[0] = if bc == Boundary::Zero { 4.0 } else { 6.0 },
+        Boundary::Mirror | Boundary::Periodic if n == 2 => {
             sup[0] = 2.0;
             sub[1] = 2.0;
         }
-        Bc::Mirror => {
+        Boundary::Mirror => {
             sup[0] = 2.0;
             sub[n - 1] = 2.0;
         }
-        Bc::Periodic => {
+        Boundary::Periodic => {
             let gamma = -4.0;
             d[0] -= gamma;
             d[n - 1] -= 1.0 / gamma;
         }
-        Bc::Zero => {}
+        Boundary::Zero => {}
     }
     let mut l = vec![0.0f64; n];
     let mut u = vec![0.0f64; n];
@@ -116,7 +116,11 @@ impl DirectPlan {
     /// # Errors
     /// [`FitError::Gpu`] if a line does not fit in workgroup memory or a buffer
     /// exceeds a device limit.
-    pub(crate) fn new(ctx: &GpuContext, shape: [usize; 3], bc: [Bc; 3]) -> Result<Self, FitError> {
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        shape: [usize; 3],
+        bc: [Boundary; 3],
+    ) -> Result<Self, FitError> {
         let total: usize = shape.iter().product();
         let mut table: Vec<f32> = Vec::new();
         let mut offsets = [0usize; 3];

@@ -30,41 +30,89 @@ pub use direct::DirectPlan;
 pub use ops::{GpuOps, GpuVector, NSLOTS};
 pub use stencil::{BSPLINE_TAPS, GpuBand, GpuForm, GpuStencil, MAX_TAPS};
 
-/// Boundary rule per axis as the shaders encode it.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum Bc {
-    /// Wrap around.
-    Periodic = 0,
-    /// Coefficients outside are zero.
-    Zero = 1,
-    /// Whole-sample reflection (scipy `mirror`).
-    Mirror = 2,
+use ndarray::{Array3, ArrayView3};
+
+use crate::FitError;
+use crate::grid3::Boundary;
+use crate::grid3::backend::VectorOps;
+
+/// The shaders' boundary code: 0 periodic, 1 zero, 2 mirror.
+pub(crate) fn bc_code(b: Boundary) -> u32 {
+    match b {
+        Boundary::Periodic => 0,
+        Boundary::Zero => 1,
+        Boundary::Mirror => 2,
+    }
+}
+
+fn to_vec(values: &ArrayView3<'_, f32>) -> Result<([usize; 3], Vec<f32>), FitError> {
+    crate::grid3::prefilter::validate(values)?;
+    let (n0, n1, n2) = values.dim();
+    Ok(([n0, n1, n2], values.iter().copied().collect()))
+}
+
+/// Cubic B-spline coefficients `c` with `B c = values` by the exact separable
+/// solve on the device (f32): the GPU counterpart of
+/// [`crate::grid3::prefilter_f32`].
+///
+/// Uploads the grid, runs one pass per axis, downloads the result. For many
+/// grids use [`prefilter_batch`] (one submission), for repeated solves of one
+/// shape keep a [`DirectPlan`].
+///
+/// # Errors
+/// [`FitError::AxisTooShort`] / [`FitError::NonFiniteValue`] as the CPU
+/// prefilter; [`FitError::Gpu`] if the grid exceeds a device limit or the
+/// device fails.
+pub fn prefilter(
+    ctx: &GpuContext,
+    values: ArrayView3<'_, f32>,
+    boundary: [Boundary; 3],
+) -> Result<Array3<f32>, FitError> {
+    prefilter_batch(ctx, &[values], boundary).map(|mut v| v.remove(0))
+}
+
+/// [`prefilter`] of several grids (shapes may differ) in one submission: all
+/// uploads, all passes, then one wait and the downloads.
+///
+/// # Errors
+/// As [`prefilter`], for the first grid at fault.
+pub fn prefilter_batch(
+    ctx: &GpuContext,
+    grids: &[ArrayView3<'_, f32>],
+    boundary: [Boundary; 3],
+) -> Result<Vec<Array3<f32>>, FitError> {
+    let mut work = Vec::with_capacity(grids.len());
+    for g in grids {
+        let (shape, data) = to_vec(g)?;
+        let ops = GpuOps::new(ctx, shape)?;
+        let plan = DirectPlan::new(ctx, shape, boundary)?;
+        let v = ops.upload(&data)?;
+        work.push((ops, plan, v));
+    }
+    for (ops, plan, v) in &work {
+        plan.record(ops, v);
+        ops.flush();
+    }
+    work.iter()
+        .map(|(ops, _, v)| {
+            let s = ops.shape();
+            let out = ops.download(v)?;
+            Array3::from_shape_vec((s[0], s[1], s[2]), out)
+                .map_err(|e| FitError::InvalidData(e.to_string()))
+        })
+        .collect()
 }
 
 #[doc(hidden)]
 pub mod internal {
-    //! Entry points taking raw boundary codes, for tests of the kernels.
+    //! Kernel-level entry points for the tests.
     use super::*;
-    use crate::FitError;
 
-    /// Boundary code: 0 periodic, 1 zero, 2 mirror.
-    pub fn bc(code: u32) -> Bc {
-        match code {
-            0 => Bc::Periodic,
-            1 => Bc::Zero,
-            _ => Bc::Mirror,
-        }
-    }
-
-    pub use super::Bc;
-
-    /// Direct solve of a flat grid in place on the device.
+    /// Direct solve of a flat row-major grid on the device.
     pub fn direct(
         ctx: &GpuContext,
         shape: [usize; 3],
-        bc: [Bc; 3],
+        bc: [Boundary; 3],
         data: &[f32],
     ) -> Result<Vec<f32>, FitError> {
         let ops = GpuOps::new(ctx, shape)?;
@@ -75,9 +123,9 @@ pub mod internal {
     }
 
     /// The B operator on the device.
-    pub fn stencil<'c>(
-        ops: &GpuOps<'c>,
-        bc: [Bc; 3],
+    pub fn stencil(
+        ops: &GpuOps<'_>,
+        bc: [Boundary; 3],
         sym: bool,
         form: GpuForm,
     ) -> Result<GpuStencil, FitError> {
@@ -85,10 +133,10 @@ pub mod internal {
     }
 
     /// A separable stencil with `taps` on every axis.
-    pub fn band<'c>(
-        ops: &GpuOps<'c>,
+    pub fn band(
+        ops: &GpuOps<'_>,
         taps: &[f64],
-        bc: [Bc; 3],
+        bc: [Boundary; 3],
         sym: bool,
     ) -> Result<GpuBand, FitError> {
         GpuBand::new(ops, taps, bc, sym, (f64::NAN, f64::NAN))

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::Bc;
+use super::bc_code;
 use super::context::GpuContext;
 use super::ops::{GpuOps, GpuVector};
 use super::shaders;
 use crate::FitError;
+use crate::grid3::Boundary;
 use crate::grid3::backend::{LinearOperator, Preconditioner, VectorOps};
+use crate::grid3::band::{fold_index, mirror_scale};
 
 /// Largest stencil width per axis of [`GpuBand`].
 pub const MAX_TAPS: usize = 9;
@@ -26,41 +28,23 @@ pub enum GpuForm {
     Separable,
 }
 
-/// Where index `j` lands on an axis of length `n` (`None`: a zero coefficient).
-pub(crate) fn fold(j: isize, n: usize, bc: Bc) -> Option<usize> {
-    let ni = n as isize;
-    match bc {
-        Bc::Periodic => Some(j.rem_euclid(ni) as usize),
-        Bc::Zero => (0..ni).contains(&j).then_some(j as usize),
-        Bc::Mirror => {
-            if n == 1 {
-                return Some(0);
-            }
-            let p = 2 * ni - 2;
-            let m = j.rem_euclid(p);
-            Some(if m >= ni { p - m } else { m } as usize)
-        }
-    }
-}
-
 /// Rows `(column, weight)` of the 1D stencil `taps` (odd length, centred) on an
-/// axis of length `n`; with `sym` a mirror axis is symmetrised by `s_i / s_c`
-/// (`s = 1/√2` at both ends), the similarity transform that makes it symmetric.
-pub(crate) fn band_rows(taps: &[f64], n: usize, bc: Bc, sym: bool) -> Vec<Vec<(usize, f64)>> {
-    let h = taps.len() / 2;
-    let s = |i: usize| {
-        if sym && bc == Bc::Mirror && n >= 2 && (i == 0 || i == n - 1) {
-            std::f64::consts::FRAC_1_SQRT_2
-        } else {
-            1.0
-        }
+/// axis of length `n`, folded by the CPU operator's boundary rule; with `sym` a
+/// mirror axis is symmetrised by `s_i / s_c` (the CPU band's similarity
+/// transform), so both backends apply the same matrix.
+pub(crate) fn band_rows(taps: &[f64], n: usize, bc: Boundary, sym: bool) -> Vec<Vec<(usize, f64)>> {
+    let h = (taps.len() / 2) as isize;
+    let s = if sym {
+        mirror_scale(n, bc)
+    } else {
+        vec![1.0; n]
     };
     (0..n)
         .map(|i| {
             let mut r: Vec<(usize, f64)> = Vec::with_capacity(taps.len());
             for (t, &w) in taps.iter().enumerate() {
-                if let Some(c) = fold(i as isize + t as isize - h as isize, n, bc) {
-                    let w = w * s(i) / s(c);
+                if let Some(c) = fold_index(i as isize + t as isize - h, n, bc) {
+                    let w = w * s[i] / s[c];
                     match r.iter_mut().find(|e| e.0 == c) {
                         Some(e) => e.1 += w,
                         None => r.push((c, w)),
@@ -115,7 +99,7 @@ impl GpuBand {
     pub(crate) fn new(
         ops: &GpuOps<'_>,
         taps: &[f64],
-        bc: [Bc; 3],
+        bc: [Boundary; 3],
         sym: bool,
         bounds: (f64, f64),
     ) -> Result<Self, FitError> {
@@ -281,7 +265,7 @@ impl GpuStencil {
     /// [`FitError::Gpu`] if a buffer cannot be created.
     pub(crate) fn new(
         ops: &GpuOps<'_>,
-        bc: [Bc; 3],
+        bc: [Boundary; 3],
         sym: bool,
         form: GpuForm,
         bounds: (f64, f64),
@@ -291,7 +275,7 @@ impl GpuStencil {
         let mut mask = 0u32;
         if sym {
             for (a, b) in bc.iter().enumerate() {
-                if *b == Bc::Mirror {
+                if *b == Boundary::Mirror {
                     mask |= 1 << a;
                 }
             }
@@ -300,9 +284,9 @@ impl GpuStencil {
             n0: n0 as u32,
             n1: n1 as u32,
             n2: n2 as u32,
-            bc0: bc[0] as u32,
-            bc1: bc[1] as u32,
-            bc2: bc[2] as u32,
+            bc0: bc_code(bc[0]),
+            bc1: bc_code(bc[1]),
+            bc2: bc_code(bc[2]),
             sym: mask,
         };
         let l = &ctx.layouts;
