@@ -220,7 +220,13 @@ fn five_tap_band_preconditioner_matches_reference() {
 fn direct_solve_recovers_coefficients_every_boundary() {
     let mut rng = Rng(3);
     for ctx in contexts() {
-        for shape in SHAPES.iter().copied().chain([[32, 32, 32], [31, 2, 29]]) {
+        for shape in SHAPES.iter().copied().chain([
+            [32, 32, 32],
+            [31, 2, 29],
+            [2, 3, 150],
+            [131, 2, 3],
+            [3, 97, 2],
+        ]) {
             for b0 in ALL {
                 for b1 in ALL {
                     let bc = [b0, b1, ALL[(idx(b0) + 2 * idx(b1)) % 3]];

@@ -116,11 +116,7 @@ impl DirectPlan {
     /// # Errors
     /// [`FitError::Gpu`] if a line does not fit in workgroup memory or a buffer
     /// exceeds a device limit.
-    pub(crate) fn new(
-        ctx: &GpuContext,
-        shape: [usize; 3],
-        bc: [Boundary; 3],
-    ) -> Result<Self, FitError> {
+    pub fn new(ctx: &GpuContext, shape: [usize; 3], bc: [Boundary; 3]) -> Result<Self, FitError> {
         let total: usize = shape.iter().product();
         let mut table: Vec<f32> = Vec::new();
         let mut offsets = [0usize; 3];
@@ -180,8 +176,9 @@ impl DirectPlan {
         self.shape
     }
 
-    /// Records `v ← B⁻¹ v` (in place) into `ops`' pending commands.
-    pub(crate) fn record(&self, ops: &GpuOps<'_>, v: &GpuVector) {
+    /// Records `v ← B⁻¹ v` (in place) into `ops`' pending commands: three
+    /// dispatches, no allocation, no upload, no wait.
+    pub fn record(&self, ops: &GpuOps<'_>, v: &GpuVector) {
         for p in &self.passes {
             ops.dispatch(
                 &p.pipeline,

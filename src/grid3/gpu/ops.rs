@@ -93,6 +93,7 @@ pub struct GpuOps<'c> {
     kernels: Kernels,
     encoder: RefCell<Option<wgpu::CommandEncoder>>,
     recorded: Cell<u64>,
+    flush_every: Cell<u64>,
     bytes: Cell<u64>,
 }
 
@@ -170,6 +171,7 @@ impl<'c> GpuOps<'c> {
             kernels,
             encoder: RefCell::new(None),
             recorded: Cell::new(0),
+            flush_every: Cell::new(FLUSH_EVERY),
             bytes: Cell::new(0),
         })
     }
@@ -238,6 +240,13 @@ impl<'c> GpuOps<'c> {
         Ok(out)
     }
 
+    /// Sets after how many recorded dispatches the pending commands are submitted
+    /// (default 256; `u64::MAX`: only at [`Self::flush`], a read or a download —
+    /// what a benchmark wants, to time the device alone).
+    pub fn set_flush_every(&self, dispatches: u64) {
+        self.flush_every.set(dispatches.max(1));
+    }
+
     /// Submits the recorded commands without waiting.
     pub fn flush(&self) {
         if let Some(enc) = self.encoder.borrow_mut().take() {
@@ -281,9 +290,32 @@ impl<'c> GpuOps<'c> {
         Counters::bump(&self.ctx.counters.dispatches, 1);
         let r = self.recorded.get() + 1;
         self.recorded.set(r);
-        if r % FLUSH_EVERY == 0 {
+        if r % self.flush_every.get() == 0 {
             self.flush();
         }
+    }
+
+    /// Records `y ← x` by a compute shader (`vec4` loads and stores); falls back to
+    /// a transfer command when the length is not a multiple of 4. Used to
+    /// measure the bandwidth a kernel can reach.
+    pub fn shader_copy(&self, x: &GpuVector, y: &mut GpuVector) {
+        let n = x.len.min(y.len);
+        if n % 4 != 0 {
+            self.copy_buffer(&x.buffer, &y.buffer, (n * 4) as u64);
+            return;
+        }
+        let l = &self.ctx.layouts;
+        let pipe = self
+            .ctx
+            .pipeline(&shaders::copy4(), &[&l.ro, &l.rw], 4, true);
+        let (gx, gy) = groups_1d(n / 4);
+        let len4 = (n / 4) as u32;
+        self.dispatch(
+            &pipe,
+            &[&x.ro, &y.rw],
+            bytemuck::bytes_of(&len4),
+            (gx, gy, 1),
+        );
     }
 
     /// Records a buffer-to-buffer copy into the pending encoder.

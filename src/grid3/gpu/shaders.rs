@@ -64,6 +64,25 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     let i2 = g.x; let i1 = g.y; let i0 = g.z;
     if (i2 >= p.n2 || i1 >= p.n1 || i0 >= p.n0) { return; }
     let w = array<f32, 3>(1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0);
+    let o = (i0 * p.n1 + i1) * p.n2 + i2;
+    // Margin 1 from each end, 2 on a symmetrised mirror axis (whose end columns are rescaled).
+    let m0 = 1u + (p.sym & 1u); let m1 = 1u + ((p.sym >> 1u) & 1u); let m2 = 1u + ((p.sym >> 2u) & 1u);
+    if (i0 >= m0 && i0 + m0 < p.n0 && i1 >= m1 && i1 + m1 < p.n1 && i2 >= m2 && i2 + m2 < p.n2) {
+        // Interior point: all 27 neighbours are in the grid, weights are the plain taps.
+        let s1 = p.n2; let s0 = p.n1 * p.n2;
+        let first = o - s0 - s1;
+        var acc = 0.0;
+        for (var a = 0u; a < 3u; a++) {
+            var t = 0.0;
+            for (var b = 0u; b < 3u; b++) {
+                let r = first + a * s0 + b * s1;
+                t += w[b] * (w[0] * x[r - 1u] + w[1] * x[r] + w[2] * x[r + 1u]);
+            }
+            acc += w[a] * t;
+        }
+        y[o] = acc;
+        return;
+    }
     let s0 = (p.sym & 1u) != 0u; let s1 = (p.sym & 2u) != 0u; let s2 = (p.sym & 4u) != 0u;
     let a0 = nb(i0, -1, p.n0, p.bc0); let a1 = nb(i0, 0, p.n0, p.bc0); let a2 = nb(i0, 1, p.n0, p.bc0);
     let b0 = nb(i1, -1, p.n1, p.bc1); let b1 = nb(i1, 0, p.n1, p.bc1); let b2 = nb(i1, 1, p.n1, p.bc1);
@@ -83,7 +102,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
         }
         acc += wa[a] * t;
     }
-    y[(i0 * p.n1 + i1) * p.n2 + i2] = acc;
+    y[o] = acc;
 }
 "#;
     format!("{NB}{body}")
@@ -117,6 +136,25 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
         acc += table[base + p.w + t] * x[line + u32(table[base + t]) * stride];
     }
     y[o] = acc;
+}
+"#
+    .to_owned()
+}
+
+/// `y ← x` as `vec4` loads and stores over `len4` vec4s: the bandwidth a
+/// compute shader reaches (the roofline of the kernels here; a transfer
+/// command may use a copy engine instead of the multiprocessors).
+pub(crate) fn copy4() -> String {
+    r#"
+struct P { len4: u32 }
+var<immediate> p: P;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(1) @binding(0) var<storage, read_write> y: array<vec4<f32>>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.y * nw.x + wid.x) * 256u + lid;
+    if (i < p.len4) { y[i] = x[i]; }
 }
 "#
     .to_owned()
@@ -234,18 +272,35 @@ fn main() { slots[p.slot] = p.value; }
     .to_owned()
 }
 
+/// Overlap (in points) of the segmented sweeps of [`direct_axis`]: a segment's
+/// recurrence starts this far before it from a zero state. Every step multiplies
+/// the dropped history by a factor of modulus ≤ 0.27 (`l_k` forward,
+/// `e_k/u_k` backward; only the single boundary rows of a mirror axis reach 0.5),
+/// so the truncation is ≤ 0.27²⁰·2 ≈ 10⁻¹¹ relative, far below f32 rounding.
+pub(crate) const OVERLAP: u32 = 20;
+
+/// Segment length of the segmented sweeps.
+pub(crate) const SEG: u32 = 32;
+
 /// One axis of the exact separable solve, with the line length and tile baked in.
 ///
 /// A workgroup of 256 threads owns `COLS` lines of length `N`. It loads them
 /// into workgroup memory with coalesced reads (for the contiguous axis the
 /// `COLS` lines are one contiguous run; for the other axes consecutive threads
-/// read consecutive columns of one plane), then thread `t < COLS` runs the
-/// LU-factored tridiagonal solve of line `t` with the factors of `table`
-/// (`l`, `1/u`, `e`, Sherman–Morrison vector `q`, then `kq`, `bg` at `OFF`),
-/// keeping the recurrence in a register, and the group stores the lines back,
-/// applying the rank-one correction `c_k − s q_k` on the way out. The tile is
-/// `COLS × S` with `S` odd, so the per-thread strided accesses hit distinct
-/// banks. One global read and one global write per element per axis.
+/// read consecutive columns of one plane), solves them there and stores them
+/// back: one global read and one global write per element per axis.
+///
+/// The solve is the LU-factored tridiagonal solve with the factors of `table`
+/// (`l`, `1/u`, `e`, the Sherman–Morrison vector `q`, then `kq`, `bg`, at `OFF`):
+/// forward `y_k = 6 f_k − l_k y_{k−1}`, backward `c_k = (y_k − e_k c_{k+1})/u_k`,
+/// then `c_k − s q_k` with `s = kq (c_0 + bg c_{N−1})` on the way out (`kq = 0`
+/// unless the axis is periodic with `N ≥ 3`). So that all 256 threads work, each
+/// line is cut into `P` segments of `SEG` points, one per thread; a segment's
+/// sweep first runs [`OVERLAP`] steps over its neighbour's points from a zero
+/// state (a warm-up whose error decays geometrically, see [`OVERLAP`]), except
+/// the segments at the line ends, which start from the exact end conditions.
+/// The tile is `COLS × S` with `S` odd; threads are numbered line-fastest, so a
+/// warp's strided accesses fall in distinct banks.
 pub(crate) fn direct_axis(
     n: u32,
     cols: u32,
@@ -256,6 +311,11 @@ pub(crate) fn direct_axis(
     off: u32,
 ) -> String {
     let s = n | 1;
+    let (seg, p) = if n <= 2 * SEG {
+        (n, 1)
+    } else {
+        (SEG, n.div_ceil(SEG))
+    };
     let src = r#"
 const N: u32 = @N@u;
 const S: u32 = @S@u;
@@ -264,12 +324,15 @@ const INNER: u32 = @INNER@u;
 const TPO: u32 = @TPO@u;
 const TILES: u32 = @TILES@u;
 const OFF: u32 = @OFF@u;
+const SEG: u32 = @SEG@u;
+const TASKS: u32 = @TASKS@u;
+const W: u32 = @W@u;
 @group(0) @binding(0) var<storage, read> table: array<f32>;
 @group(1) @binding(0) var<storage, read_write> v: array<f32>;
 var<workgroup> sm: array<f32, @SM@>;
-var<workgroup> shift: array<f32, @COLS@>;
+var<workgroup> carry: array<f32, @TASKS@>;
 
-// Global index of element k of tile-local line `line` (see direct_axis docs).
+// Global index of element k of tile-local line `line`: < N * (lines of the grid).
 fn gidx(tile: u32, line: u32, k: u32) -> u32 {
     if (@CONTIG@) {
         return (tile * COLS + line) * N + k;
@@ -286,43 +349,78 @@ fn count_of(tile: u32) -> u32 {
     return min(COLS, INNER - (tile % TPO) * COLS);
 }
 
+fn l(k: u32) -> f32 { return table[OFF + k]; }
+fn iu(k: u32) -> f32 { return table[OFF + N + k]; }
+fn e(k: u32) -> f32 { return table[OFF + 2u * N + k]; }
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let tile = wid.y * nw.x + wid.x;
     if (tile >= TILES) { return; }
     let count = count_of(tile);
-    // Load: element e of the tile is (line, k); consecutive lid read consecutive addresses.
-    for (var e = lid; e < COLS * N; e += 256u) {
+    for (var x = lid; x < COLS * N; x += 256u) {
         var line: u32; var k: u32;
-        if (@CONTIG@) { line = e / N; k = e % N; } else { k = e / COLS; line = e % COLS; }
+        if (@CONTIG@) { line = x / N; k = x % N; } else { k = x / COLS; line = x % COLS; }
         if (line < count) { sm[line * S + k] = v[gidx(tile, line, k)]; }
     }
     workgroupBarrier();
-    if (lid < count) {
-        let o = lid * S;
-        // Forward: y_0 = 6 f_0, y_k = 6 f_k - l_k y_{k-1}.
-        var y = 6.0 * sm[o];
-        sm[o] = y;
-        for (var k = 1u; k < N; k++) {
-            y = 6.0 * sm[o + k] - table[OFF + k] * y;
-            sm[o + k] = y;
+    // Forward warm-up: y just before the segment (exact when the warm-up reaches k = 0).
+    for (var t = lid; t < TASKS; t += 256u) {
+        let line = t % COLS; let start = (t / COLS) * SEG; let o = line * S;
+        if (line < count && start > 0u) {
+            var y = 0.0;
+            var k = 0u;
+            if (start > W) { k = start - W; } else { y = 6.0 * sm[o]; k = 1u; }
+            for (; k < start; k++) { y = 6.0 * sm[o + k] - l(k) * y; }
+            carry[t] = y;
         }
-        // Back: c_{N-1} = y_{N-1} / u_{N-1}, c_k = (y_k - e_k c_{k+1}) / u_k.
-        var c = y * table[OFF + N + N - 1u];
-        sm[o + N - 1u] = c;
-        for (var k = N - 1u; k > 0u; k--) {
-            c = (sm[o + k - 1u] - table[OFF + 2u * N + k - 1u] * c) * table[OFF + N + k - 1u];
-            sm[o + k - 1u] = c;
-        }
-        // Sherman–Morrison weight (0 unless the axis is periodic with N >= 3).
-        shift[lid] = (sm[o] + table[OFF + 4u * N + 1u] * sm[o + N - 1u]) * table[OFF + 4u * N];
     }
     workgroupBarrier();
-    for (var e = lid; e < COLS * N; e += 256u) {
+    for (var t = lid; t < TASKS; t += 256u) {
+        let line = t % COLS; let start = (t / COLS) * SEG; let o = line * S;
+        if (line < count) {
+            let end = min(start + SEG, N);
+            var y = 0.0;
+            var k = start;
+            if (start == 0u) { y = 6.0 * sm[o]; sm[o] = y; k = 1u; } else { y = carry[t]; }
+            for (; k < end; k++) { y = 6.0 * sm[o + k] - l(k) * y; sm[o + k] = y; }
+        }
+    }
+    workgroupBarrier();
+    // Backward warm-up: c just after the segment (exact when the warm-up reaches N - 1).
+    for (var t = lid; t < TASKS; t += 256u) {
+        let line = t % COLS; let end = min((t / COLS) * SEG + SEG, N); let o = line * S;
+        if (line < count && end < N) {
+            var c = 0.0;
+            var k = N - 1u;
+            if (end + W < N) { k = end + W; } else { c = sm[o + k] * iu(k); }
+            for (; k > end; k--) { c = (sm[o + k - 1u] - e(k - 1u) * c) * iu(k - 1u); }
+            carry[t] = c;
+        }
+    }
+    workgroupBarrier();
+    for (var t = lid; t < TASKS; t += 256u) {
+        let line = t % COLS; let start = (t / COLS) * SEG; let o = line * S;
+        if (line < count) {
+            let end = min(start + SEG, N);
+            var c = 0.0;
+            var k = end;
+            if (end == N) { k = N - 1u; c = sm[o + k] * iu(k); sm[o + k] = c; } else { c = carry[t]; }
+            for (; k > start; k--) { c = (sm[o + k - 1u] - e(k - 1u) * c) * iu(k - 1u); sm[o + k - 1u] = c; }
+        }
+    }
+    workgroupBarrier();
+    let kq = table[OFF + 4u * N];
+    let bg = table[OFF + 4u * N + 1u];
+    for (var x = lid; x < COLS * N; x += 256u) {
         var line: u32; var k: u32;
-        if (@CONTIG@) { line = e / N; k = e % N; } else { k = e / COLS; line = e % COLS; }
-        if (line < count) { v[gidx(tile, line, k)] = sm[line * S + k] - shift[line] * table[OFF + 3u * N + k]; }
+        if (@CONTIG@) { line = x / N; k = x % N; } else { k = x / COLS; line = x % COLS; }
+        if (line < count) {
+            let o = line * S;
+            let shift = (sm[o] + bg * sm[o + N - 1u]) * kq;
+            v[gidx(tile, line, k)] = sm[o + k] - shift * table[OFF + 3u * N + k];
+        }
     }
 }
 "#;
@@ -334,5 +432,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
         .replace("@TILES@", &tiles.to_string())
         .replace("@OFF@", &off.to_string())
         .replace("@SM@", &(cols * s).to_string())
+        .replace("@SEG@", &seg.to_string())
+        .replace("@TASKS@", &(cols * p).to_string())
+        .replace("@W@", &OVERLAP.to_string())
         .replace("@CONTIG@", if contiguous { "true" } else { "false" })
 }

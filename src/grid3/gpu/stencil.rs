@@ -90,6 +90,22 @@ impl std::fmt::Debug for GpuBand {
 }
 
 impl GpuBand {
+    /// The separable stencil with the same symmetric 1D `taps` on every axis
+    /// (e.g. a SPAI preconditioner); mirror axes symmetrised when `symmetric`.
+    /// Spectrum bounds are unknown and reported as NaN.
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for an even count or more than
+    /// [`MAX_TAPS`] taps; [`FitError::Gpu`] if a buffer cannot be created.
+    pub fn separable(
+        ops: &GpuOps<'_>,
+        taps: &[f64],
+        boundary: [Boundary; 3],
+        symmetric: bool,
+    ) -> Result<Self, FitError> {
+        Self::new(ops, taps, boundary, symmetric, (f64::NAN, f64::NAN))
+    }
+
     /// The separable stencil with the same symmetric `taps` on every axis
     /// (mirror axes symmetrised when `sym`).
     ///
@@ -302,6 +318,23 @@ impl GpuStencil {
             band,
             bounds,
         })
+    }
+
+    /// The B-spline operator on `ops`' shape with `boundary` per axis and the
+    /// analytic spectrum bounds of [`crate::grid3::theory::bspline_bounds`].
+    /// With `symmetric`, mirror axes apply `S B S⁻¹` (the symmetrised matrix the
+    /// Krylov solvers iterate on, as the CPU operator does).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if a buffer cannot be created.
+    pub fn bspline(
+        ops: &GpuOps<'_>,
+        boundary: [Boundary; 3],
+        symmetric: bool,
+        form: GpuForm,
+    ) -> Result<Self, FitError> {
+        let bounds = crate::grid3::theory::bspline_bounds(ops.shape(), boundary);
+        Self::new(ops, boundary, symmetric, form, bounds)
     }
 
     /// The form this operator applies.

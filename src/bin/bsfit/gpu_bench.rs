@@ -1,0 +1,192 @@
+//! `bsfit gpu-bench`: device timings of the 3D path (feature `gpu`).
+//!
+//! Every timed batch is recorded first and then submitted and waited for, so the
+//! figures are device time plus one submit-and-wait (~0.04 ms on an H100,
+//! amortised over the batch). Reported per size: the copy bandwidth (the
+//! roofline), the exact direct solve, the 27-point and separable stencil passes,
+//! CG and PCG to the tolerance, and optionally the CPU direct solve.
+
+use std::time::Instant;
+
+use bsfit::FitError;
+use bsfit::grid3::Boundary;
+use bsfit::grid3::backend::{LinearOperator, VectorOps};
+use bsfit::grid3::gpu::{DirectPlan, GpuContext, GpuForm, GpuOps, GpuStencil};
+
+struct Args {
+    sizes: Vec<usize>,
+    cpu: bool,
+    dump: Option<String>,
+    batches: usize,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        sizes: vec![128, 256, 512],
+        cpu: false,
+        dump: None,
+        batches: 7,
+    };
+    let mut it = args.iter();
+    while let Some(k) = it.next() {
+        match k.as_str() {
+            "--n" => {
+                let v = it.next().ok_or("--n needs a value")?;
+                a.sizes = v
+                    .split(',')
+                    .map(|s| {
+                        s.trim()
+                            .parse::<usize>()
+                            .map_err(|e| format!("--n {s}: {e}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--cpu" => a.cpu = true,
+            "--dump" => a.dump = Some(it.next().ok_or("--dump needs a folder")?.clone()),
+            "--batches" => {
+                a.batches = it
+                    .next()
+                    .ok_or("--batches needs a value")?
+                    .parse()
+                    .map_err(|e| format!("--batches: {e}"))?
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(a)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Median over `batches` of (submit + wait of `reps` pre-recorded operations) / reps, in seconds.
+fn time_device(
+    ops: &GpuOps<'_>,
+    reps: usize,
+    batches: usize,
+    mut record: impl FnMut(),
+) -> Result<f64, FitError> {
+    record();
+    ops.finish()?;
+    let mut t = Vec::with_capacity(batches);
+    for _ in 0..batches {
+        for _ in 0..reps {
+            record();
+        }
+        let t0 = Instant::now();
+        ops.finish()?;
+        t.push(t0.elapsed().as_secs_f64() / reps as f64);
+    }
+    Ok(median(t))
+}
+
+/// Deterministic test data in [-1, 1) (SplitMix64).
+pub(crate) fn data(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn run(args: &Args) -> Result<(), FitError> {
+    let ctx = GpuContext::new()?;
+    println!("device: {}", ctx.describe());
+    let bc = [Boundary::Periodic; 3];
+    println!(
+        "| n³ (f32) | shader copy GB/s | transfer copy GB/s | direct ms | direct GB/s (3 sweeps) | × copy roofline | 27-pt ms | 27-pt GB/s | separable ms | separable GB/s | submit+wait ms | CPU direct ms |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for &n in &args.sizes {
+        let shape = [n, n, n];
+        let total = n * n * n;
+        let bytes = (total * 4) as f64;
+        let ops = GpuOps::new(&ctx, shape)?;
+        ops.set_flush_every(u64::MAX);
+        let reps = (64 * 256 * 256 * 256 / total).clamp(4, 200);
+        let host = data(total, n as u64);
+        let x = ops.upload(&host)?;
+        let mut y = ops.alloc()?;
+        let empty = time_device(&ops, 1, args.batches, || {})?;
+        let copy = time_device(&ops, reps, args.batches, || ops.shader_copy(&x, &mut y))?;
+        let tcopy = time_device(&ops, reps, args.batches, || ops.copy(&x, &mut y))?;
+        let plan = DirectPlan::new(&ctx, shape, bc)?;
+        let direct = time_device(&ops, reps, args.batches, || plan.record(&ops, &y))?;
+        let fused = GpuStencil::bspline(&ops, bc, true, GpuForm::Fused27)?;
+        let t27 = time_device(&ops, reps, args.batches, || fused.apply(&ops, &x, &mut y))?;
+        let sep = GpuStencil::bspline(&ops, bc, true, GpuForm::Separable)?;
+        let tsep = time_device(&ops, reps, args.batches, || sep.apply(&ops, &x, &mut y))?;
+        let cpu = if args.cpu {
+            let a = ndarray::Array3::from_shape_vec((n, n, n), host.clone())
+                .map_err(|e| FitError::InvalidData(e.to_string()))?;
+            let mut t = Vec::new();
+            for _ in 0..3 {
+                let t0 = Instant::now();
+                let c = bsfit::grid3::prefilter_f32(a.view(), bc)?;
+                t.push(t0.elapsed().as_secs_f64());
+                std::hint::black_box(c);
+            }
+            format!("{:.2}", median(t) * 1e3)
+        } else {
+            "–".into()
+        };
+        let gbs = |t: f64, sweeps: f64| sweeps * 2.0 * bytes / t / 1e9;
+        let copy_bw = gbs(copy, 1.0);
+        println!(
+            "| {n}³ | {copy_bw:.0} | {:.0} | {:.3} | {:.0} | {:.2} | {:.3} | {:.0} | {:.3} | {:.0} | {:.3} | {cpu} |",
+            gbs(tcopy, 1.0),
+            direct * 1e3,
+            gbs(direct, 3.0),
+            direct / (3.0 * 2.0 * bytes / (copy_bw * 1e9)),
+            t27 * 1e3,
+            gbs(t27, 1.0),
+            tsep * 1e3,
+            gbs(tsep, 3.0),
+            empty * 1e3,
+        );
+        if let Some(dir) = &args.dump {
+            if n <= 256 {
+                let y = ops.upload(&host)?;
+                plan.record(&ops, &y);
+                let out = ops.download(&y)?;
+                let write = |name: String, v: &[f32]| {
+                    std::fs::write(format!("{dir}/{name}"), bytemuck_bytes(v))
+                        .map_err(|e| FitError::InvalidData(format!("{dir}: {e}")))
+                };
+                write(format!("in_{n}.f32"), &host)?;
+                write(format!("out_{n}.f32"), &out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bytemuck_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Entry point of `bsfit gpu-bench [--n 128,256,512] [--cpu] [--dump DIR] [--batches K]`.
+pub fn main(args: &[String]) -> i32 {
+    let a = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("gpu-bench: {e}");
+            return 2;
+        }
+    };
+    match run(&a) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("gpu-bench: {e}");
+            1
+        }
+    }
+}
