@@ -1,2 +1,13 @@
 //! The `bsfit` command-line tool.
-fn main() {}
+
+mod grid3_report;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() > 1 && args[1] == "grid3" {
+        if let Err(e) = grid3_report::run(&args[2..]) {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    }
+}
