@@ -197,3 +197,30 @@ fn bad_input_is_an_error() {
         })
     ));
 }
+
+/// Every available instruction set gives bit-identical coefficients to the scalar build.
+#[test]
+fn isa_paths_are_bit_identical() {
+    use bsfit::Isa;
+    use bsfit::grid3::direct::DirectPlan;
+    let mut r = rng(21);
+    for shape in [[17usize, 9, 33], [64, 8, 70]] {
+        let len: usize = shape.iter().product();
+        let f: Vec<f64> = (0..len).map(|_| r()).collect();
+        for bc in [[Periodic, Zero, Mirror], [Mirror, Periodic, Periodic]] {
+            let mut want = vec![0.0; len];
+            DirectPlan::<f64>::new(shape, bc, Par::Seq)
+                .with_isa(Isa::Scalar)
+                .unwrap()
+                .solve(&f, &mut want);
+            for isa in Isa::available() {
+                let mut got = vec![0.0; len];
+                DirectPlan::<f64>::new(shape, bc, Par::with_threads(2))
+                    .with_isa(isa)
+                    .unwrap()
+                    .solve(&f, &mut got);
+                assert_eq!(got, want, "{isa:?} {shape:?} {bc:?}");
+            }
+        }
+    }
+}

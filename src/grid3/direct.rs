@@ -16,11 +16,19 @@
 //!   when `n` is small and are truncated once `|p|^j` is below a tenth of the precision's
 //!   epsilon (30 terms in f64, 14 in f32), which changes nothing at that precision.
 //!
-//! **Layout.** Every pass solves along the *leading* axis of its input `[n][m]`, with the
-//! `m` contiguous lines in lanes (blocks of `L` lanes so that a block's forward and
-//! backward sweeps stay in L2), and writes its output rotated, `[m][n]`: after three
-//! passes the axes are back in their original order and every pass has run on the fast
-//! leading axis. Blocks of lanes are split across rayon tasks.
+//! **Layout.** Two memory round trips instead of three:
+//!
+//! 1. Axis 0 (the leading one): the `n₁n₂` lines are contiguous lanes. A block of `L`
+//!    lanes (`n₀ · L` elements, ~256 KiB) is copied into a per-task buffer, solved there
+//!    (forward and backward sweeps on whole rows of lanes, in L2) and written to the output.
+//! 2. Axes 1 and 2, one `n₁ × n₂` plane at a time, in place in the output (a plane is
+//!    128 KiB at 128² f64, so it stays in L2): axis 1 with the `n₂` contiguous lines in
+//!    lanes, axis 2 by gathering 8 rows at a time into a `[n₂][8]` buffer (a transpose),
+//!    solving with 8 lanes and scattering back.
+//!
+//! Blocks of lanes (step 1) and planes (step 2) are split across rayon tasks. (A first
+//! version rotated the axes through three leading-axis passes with transposed writes; at
+//! 128³ it was an order of magnitude slower here, dominated by the strided writes.)
 //!
 //! Small sizes: `n = 1` gives `c = f` for `Periodic` and `Mirror` (all neighbours are the
 //! sample itself, the weights sum to 1) and `c = 3f/2` for `Zero` (`b = [2/3]`).
@@ -29,11 +37,14 @@
 use super::Boundary;
 use super::band::fold_index;
 use super::operator::BSPLINE_TAPS;
-use crate::{Par, Real};
+use crate::{FitError, Isa, Par, Real};
 use rayon::prelude::*;
 
-/// Elements (`n · L`) per lane block: ~128 KiB in f64, so a block and its source stay in L2.
-const BLOCK_ELEMS: usize = 16 * 1024;
+/// Elements (`n · L`) per lane block of the axis-0 pass: 256 KiB in f64.
+const BLOCK_ELEMS: usize = 32 * 1024;
+
+/// Lanes of the gathered axis-2 solve.
+const GATHER: usize = 8;
 
 #[derive(Debug, Clone)]
 enum AxisSolver<T> {
@@ -56,6 +67,7 @@ pub struct DirectPlan<T: Real> {
     shape: [usize; 3],
     axes: [AxisSolver<T>; 3],
     par: Par,
+    isa: Isa,
 }
 
 fn axis_solver<T: Real>(n: usize, bc: Boundary) -> AxisSolver<T> {
@@ -117,7 +129,16 @@ impl<T: Real> DirectPlan<T> {
             shape,
             axes: std::array::from_fn(|a| axis_solver(shape[a], boundary[a])),
             par,
+            isa: Isa::detect(),
         }
+    }
+
+    /// The same plan running its kernels with `isa` ([`FitError::IsaUnavailable`] if this
+    /// CPU lacks it). Results are bit-identical across instruction sets.
+    pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
+        isa.require()?;
+        self.isa = isa;
+        Ok(self)
     }
 
     /// Grid shape.
@@ -125,156 +146,272 @@ impl<T: Real> DirectPlan<T> {
         self.shape
     }
 
-    /// Number of elements of the scratch [`Self::solve`] needs (one grid).
-    pub fn scratch_len(&self) -> usize {
-        self.shape.iter().product()
-    }
-
-    /// `out = B⁻¹ f` on row-major slices; `scratch` is overwritten.
+    /// `out = B⁻¹ f` on row-major slices of the grid's length.
     ///
     /// # Panics
     /// If a slice is shorter than the grid.
-    pub fn solve(&self, f: &[T], out: &mut [T], scratch: &mut [T]) {
+    pub fn solve(&self, f: &[T], out: &mut [T]) {
         let [n0, n1, n2] = self.shape;
         let len = n0 * n1 * n2;
-        assert!(
-            f.len() >= len && out.len() >= len && scratch.len() >= len,
-            "grid length"
-        );
-        let (f, out, scratch) = (&f[..len], &mut out[..len], &mut scratch[..len]);
-        solve_pass(&self.axes[0], f, out, n0, n1 * n2, self.par);
-        solve_pass(&self.axes[1], out, scratch, n1, n2 * n0, self.par);
-        solve_pass(&self.axes[2], scratch, out, n2, n0 * n1, self.par);
-    }
-}
-
-/// Lanes per block for lines of length `n` and `m` lines.
-fn lanes_for(n: usize, m: usize) -> usize {
-    let l = (BLOCK_ELEMS / n.max(1)).clamp(8, 512) / 8 * 8;
-    l.min(m).max(1)
-}
-
-/// Solves along the leading axis of `src: [n][m]`, writing `dst: [m][n]`.
-fn solve_pass<T: Real>(ax: &AxisSolver<T>, src: &[T], dst: &mut [T], n: usize, m: usize, par: Par) {
-    let lanes = lanes_for(n, m);
-    let blocks = m.div_ceil(lanes);
-    let tasks = if n * m < 1 << 15 {
-        1
-    } else {
-        par.degree().min(blocks)
-    };
-    let per = blocks.div_ceil(tasks);
-    let run = |t: usize, out: &mut [T]| {
-        // One scratch per task (lane block + one accumulator row), reused by its blocks.
-        let mut scratch = vec![T::ZERO; (n + 1) * lanes];
-        let (tmp, acc) = scratch.split_at_mut(n * lanes);
-        for b in t * per..((t + 1) * per).min(blocks) {
-            let m0 = b * lanes;
-            let w = lanes.min(m - m0);
-            let o = &mut out[(m0 - t * per * lanes) * n..(m0 - t * per * lanes + w) * n];
-            solve_block(ax, src, m, m0, w, &mut tmp[..n * w], &mut acc[..w], o, n);
+        assert!(f.len() >= len && out.len() >= len, "grid length");
+        let (f, out) = (&f[..len], &mut out[..len]);
+        let (par, isa) = (self.par, self.isa);
+        let big = len >= 1 << 15;
+        // Step 1: axis 0, blocks of lanes.
+        let m = n1 * n2;
+        let lanes = (BLOCK_ELEMS / n0).clamp(GATHER, 4096).min(m);
+        let blocks = m.div_ceil(lanes);
+        let tasks = if big { par.degree().min(blocks) } else { 1 };
+        let per = blocks.div_ceil(tasks);
+        let ax0 = &self.axes[0];
+        let shared = SharedMut(out.as_mut_ptr(), out.len());
+        let step1 = |t: usize| {
+            let mut buf = vec![T::ZERO; (n0 + 1) * lanes];
+            let (tmp, acc) = buf.split_at_mut(n0 * lanes);
+            for b in t * per..((t + 1) * per).min(blocks) {
+                let m0 = b * lanes;
+                let w = lanes.min(m - m0);
+                let tmp = &mut tmp[..n0 * w];
+                solve_lanes(isa, ax0, tmp, n0, w, acc, Some((&f[m0..], m)));
+                for (i, r) in tmp.chunks_exact(w).enumerate() {
+                    // SAFETY: `i < n0` and `m0 + w <= m`, so `[i·m + m0, i·m + m0 + w)` lies
+                    // in the output (length `n0·m`); the lanes `[m0, m0 + w)` of block `b`
+                    // belong to this task alone, and no reference to the output is alive
+                    // while the tasks run, so the writes neither overlap nor alias.
+                    unsafe { shared.write(i * m + m0, r) };
+                }
+            }
+        };
+        // Tasks own disjoint lane ranges of every row and write them through a raw pointer.
+        if tasks <= 1 {
+            step1(0);
+        } else {
+            (0..tasks).into_par_iter().for_each(step1);
         }
-    };
-    if tasks <= 1 {
-        run(0, dst);
-    } else {
-        dst.par_chunks_mut(per * lanes * n)
-            .enumerate()
-            .for_each(|(t, out)| run(t, out));
-    }
-}
-
-/// Solves lanes `m0..m0+w` of `src: [n][m]` into `out: [w][n]` through `tmp: [n][w]`.
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
-fn solve_block<T: Real>(
-    ax: &AxisSolver<T>,
-    src: &[T],
-    m: usize,
-    m0: usize,
-    w: usize,
-    tmp: &mut [T],
-    acc: &mut [T],
-    out: &mut [T],
-    n: usize,
-) {
-    let row = |i: usize| &src[i * m + m0..i * m + m0 + w];
-    match ax {
-        AxisSolver::Periodic { p, gain, powers } => {
-            let (p, gain) = (*p, *gain);
-            // Causal init: y0 = Σ_j p^j f[(n - j) mod n].
-            {
-                let y0 = &mut tmp[..w];
-                for (j, &pj) in powers.iter().enumerate() {
-                    let fr = row((n - j) % n);
-                    if j == 0 {
-                        for (y, &f) in y0.iter_mut().zip(fr) {
-                            *y = pj * f;
+        // Step 2: axes 1 and 2, plane by plane.
+        let (ax1, ax2) = (&self.axes[1], &self.axes[2]);
+        let plane = n1 * n2;
+        let step2 = |planes: &mut [T]| {
+            let mut buf = vec![T::ZERO; (n2 + 1) * GATHER + n2.max(1)];
+            let (g, rest) = buf.split_at_mut(n2 * GATHER);
+            let (acc_g, acc_r) = rest.split_at_mut(GATHER);
+            for p in planes.chunks_exact_mut(plane) {
+                solve_lanes(isa, ax1, p, n1, n2, acc_r, None);
+                for j0 in (0..n1).step_by(GATHER) {
+                    let w = GATHER.min(n1 - j0);
+                    let g = &mut g[..n2 * w];
+                    for k in 0..n2 {
+                        for l in 0..w {
+                            g[k * w + l] = p[(j0 + l) * n2 + k];
                         }
-                    } else {
-                        for (y, &f) in y0.iter_mut().zip(fr) {
-                            *y += pj * f;
+                    }
+                    solve_lanes(isa, ax2, g, n2, w, acc_g, None);
+                    for l in 0..w {
+                        let row = &mut p[(j0 + l) * n2..(j0 + l + 1) * n2];
+                        for (k, v) in row.iter_mut().enumerate() {
+                            *v = g[k * w + l];
                         }
                     }
                 }
             }
-            for i in 1..n {
-                let (prev, cur) = tmp[(i - 1) * w..(i + 1) * w].split_at_mut(w);
-                for ((y, &yp), &f) in cur.iter_mut().zip(prev.iter()).zip(row(i)) {
-                    *y = f + p * yp;
-                }
-            }
-            // Anticausal init: c[n-1] = gain Σ_j p^j y[(n-1+j) mod n], kept in a lane
-            // accumulator so y[n-1] is not overwritten before it is read.
+        };
+        let tasks = if big { par.degree().min(n0) } else { 1 };
+        if tasks <= 1 {
+            step2(out);
+        } else {
+            out.par_chunks_mut(n0.div_ceil(tasks) * plane)
+                .for_each(step2);
+        }
+    }
+}
+
+/// A mutable slice shared across tasks that write disjoint parts of it.
+#[derive(Clone, Copy)]
+struct SharedMut<T>(*mut T, usize);
+// SAFETY: only used to hand disjoint regions of one slice to rayon tasks (see `solve`).
+unsafe impl<T: Send> Send for SharedMut<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedMut<T> {}
+impl<T: Copy> SharedMut<T> {
+    /// Copies `src` to elements `[at, at + src.len())`.
+    ///
+    /// # Safety
+    /// The range must lie within the slice, and no other task may access it concurrently.
+    #[inline]
+    unsafe fn write(&self, at: usize, src: &[T]) {
+        debug_assert!(at + src.len() <= self.1);
+        // SAFETY: in bounds and unaliased by the caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) }
+    }
+}
+
+/// How many rows ahead the strided source rows of the axis-0 pass are prefetched: the
+/// hardware prefetchers do not follow a 2 KiB-per-row, 128 KiB-stride pattern.
+const PREFETCH_ROWS: usize = 4;
+
+/// Hints the cache to load `s[at..at + w]` (no-op outside the slice or off x86-64).
+#[inline(always)]
+fn prefetch_row<T>(s: &[T], at: usize, w: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if at + w <= s.len() {
+        let line = 64 / std::mem::size_of::<T>().max(1);
+        let mut k = 0;
+        while k < w {
+            // SAFETY: `at + k < s.len()`, so the pointer is inside the slice; a prefetch
+            // never faults and has no architectural effect.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    s.as_ptr().add(at + k) as *const i8,
+                )
+            };
+            k += line;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (s, at, w);
+}
+
+/// Rows of the right-hand side of [`solve_lanes`]: `Some((src, stride))` reads row `i` from
+/// `src[i·stride..i·stride + w]`; `None` means they are already in the buffer.
+type Rows<'a, T> = Option<(&'a [T], usize)>;
+
+/// Solves `b c = f` for the `w` lines (lanes) of `buf: [n][w]`, where `f` is `src` or, if
+/// `src` is `None`, the buffer itself. `acc` is a `w`-element scratch row. Dispatches to
+/// an AVX2+FMA-compiled copy of the same code when `isa` allows.
+#[inline]
+fn solve_lanes<T: Real>(
+    isa: Isa,
+    ax: &AxisSolver<T>,
+    buf: &mut [T],
+    n: usize,
+    w: usize,
+    acc: &mut [T],
+    src: Rows<'_, T>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if isa >= Isa::Avx2 {
+        // SAFETY: `isa` came from `Isa::detect()`, which only returns an available ISA,
+        // so the CPU supports AVX2 and FMA.
+        unsafe { solve_lanes_avx2(ax, buf, n, w, acc, src) };
+        return;
+    }
+    let _ = isa;
+    solve_lanes_generic(ax, buf, n, w, acc, src)
+}
+
+/// [`solve_lanes_generic`] compiled with AVX2 and FMA enabled (same arithmetic: the
+/// generic code has no `mul_add`, so results are bit-identical to the scalar build).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn solve_lanes_avx2<T: Real>(
+    ax: &AxisSolver<T>,
+    buf: &mut [T],
+    n: usize,
+    w: usize,
+    acc: &mut [T],
+    src: Rows<'_, T>,
+) {
+    solve_lanes_generic(ax, buf, n, w, acc, src)
+}
+
+#[inline(always)]
+fn solve_lanes_generic<T: Real>(
+    ax: &AxisSolver<T>,
+    buf: &mut [T],
+    n: usize,
+    w: usize,
+    acc: &mut [T],
+    src: Rows<'_, T>,
+) {
+    let (buf, acc) = (&mut buf[..n * w], &mut acc[..w]);
+    match ax {
+        AxisSolver::Periodic { p, gain, powers } => {
+            let (p, gain) = (*p, *gain);
+            // Causal init y0 = Σ_j p^j f[(n - j) mod n], read before any row is overwritten.
             acc.fill(T::ZERO);
             for (j, &pj) in powers.iter().enumerate() {
-                let yr = &tmp[((n - 1 + j) % n) * w..((n - 1 + j) % n + 1) * w];
-                for (a, &y) in acc.iter_mut().zip(yr) {
+                let r = (n - j) % n;
+                let fr = match src {
+                    Some((s, stride)) => &s[r * stride..r * stride + w],
+                    None => &buf[r * w..(r + 1) * w],
+                };
+                for (a, &f) in acc.iter_mut().zip(fr) {
+                    *a += pj * f;
+                }
+            }
+            buf[..w].copy_from_slice(acc);
+            match src {
+                Some((s, stride)) => {
+                    for i in 1..n {
+                        prefetch_row(s, (i + PREFETCH_ROWS) * stride, w);
+                        let (prev, cur) = buf[(i - 1) * w..(i + 1) * w].split_at_mut(w);
+                        let fr = &s[i * stride..i * stride + w];
+                        for ((y, &yp), &f) in cur.iter_mut().zip(prev.iter()).zip(fr) {
+                            *y = f + p * yp;
+                        }
+                    }
+                }
+                None => {
+                    for i in 1..n {
+                        let (prev, cur) = buf[(i - 1) * w..(i + 1) * w].split_at_mut(w);
+                        for (y, &yp) in cur.iter_mut().zip(prev.iter()) {
+                            *y += p * yp;
+                        }
+                    }
+                }
+            }
+            // Anticausal init c[n-1] = gain Σ_j p^j y[(n-1+j) mod n].
+            acc.fill(T::ZERO);
+            for (j, &pj) in powers.iter().enumerate() {
+                let r = (n - 1 + j) % n;
+                for (a, &y) in acc.iter_mut().zip(&buf[r * w..(r + 1) * w]) {
                     *a += pj * y;
                 }
             }
-            for (c, a) in tmp[(n - 1) * w..n * w].iter_mut().zip(acc.iter()) {
-                *c = gain * *a;
+            for (c, &a) in buf[(n - 1) * w..n * w].iter_mut().zip(acc.iter()) {
+                *c = gain * a;
             }
             for i in (0..n.saturating_sub(1)).rev() {
-                let (cur, next) = tmp[i * w..(i + 2) * w].split_at_mut(w);
+                let (cur, next) = buf[i * w..(i + 2) * w].split_at_mut(w);
                 for (c, &cn) in cur.iter_mut().zip(next.iter()) {
                     *c = p * cn + gain * *c;
                 }
             }
         }
         AxisSolver::Thomas { l, inv_d, u } => {
-            tmp[..w].copy_from_slice(row(0));
-            for i in 1..n {
-                let li = l[i];
-                let (prev, cur) = tmp[(i - 1) * w..(i + 1) * w].split_at_mut(w);
-                for ((y, &yp), &f) in cur.iter_mut().zip(prev.iter()).zip(row(i)) {
-                    *y = f - li * yp;
+            // y_i = f_i - l_i y_{i-1}: the multiplier depends on the row, so index it.
+            match src {
+                Some((s, stride)) => {
+                    buf[..w].copy_from_slice(&s[..w]);
+                    for i in 1..n {
+                        prefetch_row(s, (i + PREFETCH_ROWS) * stride, w);
+                        let li = l[i];
+                        let (prev, cur) = buf[(i - 1) * w..(i + 1) * w].split_at_mut(w);
+                        let fr = &s[i * stride..i * stride + w];
+                        for ((y, &yp), &f) in cur.iter_mut().zip(prev.iter()).zip(fr) {
+                            *y = f - li * yp;
+                        }
+                    }
+                }
+                None => {
+                    for i in 1..n {
+                        let li = l[i];
+                        let (prev, cur) = buf[(i - 1) * w..(i + 1) * w].split_at_mut(w);
+                        for (y, &yp) in cur.iter_mut().zip(prev.iter()) {
+                            *y -= li * yp;
+                        }
+                    }
                 }
             }
             let dl = inv_d[n - 1];
-            for c in tmp[(n - 1) * w..n * w].iter_mut() {
+            for c in buf[(n - 1) * w..n * w].iter_mut() {
                 *c *= dl;
             }
             for i in (0..n.saturating_sub(1)).rev() {
                 let (ui, di) = (u[i], inv_d[i]);
-                let (cur, next) = tmp[i * w..(i + 2) * w].split_at_mut(w);
+                let (cur, next) = buf[i * w..(i + 2) * w].split_at_mut(w);
                 for (c, &cn) in cur.iter_mut().zip(next.iter()) {
                     *c = (*c - ui * cn) * di;
-                }
-            }
-        }
-    }
-    // Rotated write: out[l][i] = tmp[i][l], in 8×8 tiles.
-    const TB: usize = 8;
-    for l0 in (0..w).step_by(TB) {
-        let l1 = (l0 + TB).min(w);
-        for i0 in (0..n).step_by(TB) {
-            let i1 = (i0 + TB).min(n);
-            for l in l0..l1 {
-                let o = &mut out[l * n + i0..l * n + i1];
-                for (k, ov) in o.iter_mut().enumerate() {
-                    *ov = tmp[(i0 + k) * w + l];
                 }
             }
         }

@@ -9,6 +9,9 @@
 //! * [`cpu`]: the CPU backend.
 //! * [`operator`]: the stencil operators (direct 27-point and separable forms).
 //! * [`direct`]: the exact separable solve behind [`prefilter`].
+//! * [`solvers`]: relaxation, Jacobi, Chebyshev, CG/PCG, generic over the backend traits.
+//! * [`spai`]: the SPAI preconditioner stencils.
+//! * [`solve()`]: every method behind one call.
 //! * [`theory`]: spectral bounds per boundary and predicted iteration counts.
 
 pub mod backend;
@@ -17,6 +20,9 @@ pub mod cpu;
 pub mod direct;
 pub mod operator;
 mod prefilter;
+mod solve;
+pub mod solvers;
+pub mod spai;
 mod stencil;
 pub mod theory;
 
@@ -24,6 +30,8 @@ pub mod theory;
 pub mod gpu;
 
 pub use prefilter::{prefilter, prefilter_f32, prefilter_generic};
+pub use solve::{Formulation, Method, SolveOptions, SolveReport, solve};
+pub use solvers::SolveInfo;
 pub use stencil::StencilForm;
 
 /// What the coefficients outside the grid are, per axis.

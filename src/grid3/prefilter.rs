@@ -75,8 +75,7 @@ pub fn prefilter_generic<T: Real>(
         .as_slice()
         .ok_or_else(|| FitError::InvalidData("standard layout is not contiguous".into()))?;
     let mut out = vec![T::ZERO; src.len()];
-    let mut scratch = vec![T::ZERO; plan.scratch_len()];
-    plan.solve(src, &mut out, &mut scratch);
+    plan.solve(src, &mut out);
     Array3::from_shape_vec((n0, n1, n2), out)
         .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))
 }
