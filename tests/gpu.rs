@@ -340,3 +340,115 @@ fn prefilter_rejects_bad_input_with_errors() {
         Err(bsfit::FitError::Gpu(_))
     ));
 }
+
+fn field(shape: [usize; 3], seed: u64) -> ndarray::Array3<f32> {
+    let mut rng = Rng(seed);
+    ndarray::Array3::from_shape_fn((shape[0], shape[1], shape[2]), |_| rng.next() as f32)
+}
+
+/// The shared solvers on the device against the same solvers on the CPU (f32):
+/// both converge, iteration counts agree within a few (f32 reductions are
+/// summed in a different order), and the coefficients agree with the exact f64
+/// solve to what the tolerance allows (cond(B) ≤ 27, cond(B²) ≤ 729).
+#[test]
+fn gpu_solvers_match_cpu_solvers() {
+    use bsfit::grid3::{Formulation, Method, SolveOptions, StencilForm};
+    let Some(ctx) = context(false) else { return };
+    let shape = [12, 10, 14];
+    for bc in [[Bc::Periodic; 3], [Bc::Periodic, Bc::Zero, Bc::Mirror]] {
+        let f = field(shape, 7);
+        let f64v = f.mapv(|v| v as f64);
+        let exact = bsfit::grid3::prefilter(f64v.view(), bc).unwrap();
+        let cases = [
+            (Method::Jacobi, Formulation::Interpolate),
+            (Method::Chebyshev, Formulation::Interpolate),
+            (Method::Cg, Formulation::Interpolate),
+            (Method::Pcg3, Formulation::Interpolate),
+            (Method::Pcg5, Formulation::Interpolate),
+            (Method::Cg, Formulation::NormalEquations),
+            (Method::Pcg5, Formulation::NormalEquations),
+            (Method::Relaxation, Formulation::Interpolate),
+            (Method::Direct, Formulation::Interpolate),
+        ];
+        for (m, form) in cases {
+            for sf in [StencilForm::Direct, StencilForm::Separable] {
+                let mut o = SolveOptions::new(m, form);
+                o.common.tol = 1e-5;
+                o.common.check_every = 3;
+                o.form = sf;
+                let (cg, rg) = bsfit::grid3::gpu::solve(&ctx, f.view(), bc, &o)
+                    .unwrap_or_else(|e| panic!("gpu {m:?} {form:?} {bc:?}: {e}"));
+                let (_, rc) = bsfit::grid3::solve(f.view(), bc, &o)
+                    .unwrap_or_else(|e| panic!("cpu {m:?} {form:?} {bc:?}: {e}"));
+                let (ig, ic) = (rg.info.iterations, rc.info.iterations);
+                assert!(
+                    ig.abs_diff(ic) <= 3 + ic / 20,
+                    "{m:?} {form:?} {bc:?}: gpu {ig} vs cpu {ic} iterations"
+                );
+                // ‖c − c*‖/‖c*‖ ≤ cond · (data residual); data residual ≲ 4·tol here.
+                let bound: f64 = 27.0 * 4e-5;
+                let want = exact.as_slice().unwrap();
+                let err = max_rel(cg.as_slice().unwrap(), want);
+                assert!(
+                    err < bound.max(3e-6),
+                    "{m:?} {form:?} {bc:?}: coefficient error {err:e}"
+                );
+                assert!(rg.data_residual < 2e-5, "{m:?}: {}", rg.data_residual);
+            }
+        }
+    }
+}
+
+/// Offload discipline: an iteration records dispatches only. Two CG solves that
+/// differ only in their iteration count create the same number of buffers and
+/// bind groups and upload the same number of times; the host reads exactly one
+/// scalar at the start, one per convergence check and the result once.
+#[test]
+fn iterations_allocate_nothing_and_read_one_scalar_per_check() {
+    use bsfit::grid3::{Method, SolveOptions};
+    let Some(ctx) = context(false) else { return };
+    let f = field([16, 16, 16], 9);
+    let mut runs = Vec::new();
+    for (tol, method) in [(1e-2, Method::Cg), (1e-6, Method::Cg), (1e-6, Method::Pcg5)] {
+        let mut o = SolveOptions::new(method, Default::default());
+        o.common.tol = tol;
+        o.common.check_every = 4;
+        // Warm the pipeline cache so compilation is not counted.
+        bsfit::grid3::gpu::solve(&ctx, f.view(), [Bc::Periodic; 3], &o).unwrap();
+        let before = ctx.counters();
+        let (_, rep) = bsfit::grid3::gpu::solve(&ctx, f.view(), [Bc::Periodic; 3], &o).unwrap();
+        let after = ctx.counters();
+        let checks = rep.info.history.len() as u64;
+        assert_eq!(checks, rep.info.iterations.div_ceil(4) as u64 + 1);
+        assert_eq!(
+            after.round_trips - before.round_trips,
+            1 + checks + 1,
+            "reads: initial norm, one per check, the download"
+        );
+        runs.push((
+            rep.info.iterations,
+            after.allocations - before.allocations,
+            after.dispatches - before.dispatches,
+            after.uploads - before.uploads,
+        ));
+    }
+    let (it_lo, alloc_lo, disp_lo, up_lo) = runs[0];
+    let (it_hi, alloc_hi, disp_hi, up_hi) = runs[1];
+    assert!(it_hi > it_lo + 8, "{runs:?}");
+    assert_eq!(
+        alloc_lo, alloc_hi,
+        "allocations must not grow with iterations"
+    );
+    // Slot initialisation, the data, the separable operator's table: set-up only.
+    assert_eq!(
+        (up_lo, up_hi),
+        (3, 3),
+        "uploads must not grow with iterations"
+    );
+    assert!(disp_hi > disp_lo);
+    // PCG builds its preconditioner's table and temporaries once, at set-up.
+    assert!(
+        runs[2].1 > alloc_hi && runs[2].1 < alloc_hi + 16,
+        "{runs:?}"
+    );
+}

@@ -23,11 +23,13 @@ mod context;
 mod direct;
 mod ops;
 mod shaders;
+mod solve;
 mod stencil;
 
 pub use context::{GpuContext, GpuCounters, GpuOptions};
 pub use direct::DirectPlan;
 pub use ops::{GpuOps, GpuVector, NSLOTS};
+pub use solve::solve;
 pub use stencil::{BSPLINE_TAPS, GpuBand, GpuForm, GpuStencil, MAX_TAPS};
 
 use ndarray::{Array3, ArrayView3};

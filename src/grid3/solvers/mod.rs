@@ -159,15 +159,14 @@ impl<'a, B: VectorOps + ?Sized> Monitor<'a, B> {
             }
             _ => ops.dot(r, r, S_RES),
         }
-        let rel = if self.ref_norm == 0.0 {
+        // One read per check: on a GPU each read is a host round trip.
+        let res2 = ops.read_slot(S_RES);
+        let rel = if res2.is_nan() {
+            f64::NAN
+        } else if self.ref_norm == 0.0 {
             0.0
         } else {
-            ops.read_slot(S_RES).max(0.0).sqrt() / self.ref_norm
-        };
-        let rel = if ops.read_slot(S_RES).is_nan() {
-            f64::NAN
-        } else {
-            rel
+            res2.max(0.0).sqrt() / self.ref_norm
         };
         self.history.push((it, rel));
         if !rel.is_finite() || rel > self.common.divergence {
