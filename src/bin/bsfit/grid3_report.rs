@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 
 const USAGE: &str = "usage: bsfit grid3 [--n 128 | --shape 200x200x100] [--bc periodic,periodic,zero] \
 [--precision f32|f64] [--tol 1e-6] [--solver all|relax|jacobi|chebyshev|cg|pcg3|pcg5|direct[,..]] \
-[--formulation both|B|B2] [--max-iter 1000] [--check-every 1] [--plot path.svg] [--csv path.csv]";
+[--formulation both|B|B2] [--max-iter 1000] [--check-every 1] [--plot path.svg] [--csv path.csv] \
+[--device cpu|gpu]";
 
 struct Args {
     shape: [usize; 3],
@@ -25,6 +26,8 @@ struct Args {
     check_every: usize,
     plot: Option<String>,
     csv: Option<String>,
+    /// Run on the GPU (feature `gpu`; f32).
+    gpu: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -39,6 +42,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         check_every: 1,
         plot: None,
         csv: None,
+        gpu: false,
     };
     let mut it = args.iter();
     while let Some(k) = it.next() {
@@ -110,6 +114,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--check-every" => a.check_every = num(val()?)?.max(1),
             "--plot" => a.plot = Some(val()?),
             "--csv" => a.csv = Some(val()?),
+            "--device" => {
+                a.gpu = match val()?.as_str() {
+                    "cpu" => false,
+                    "gpu" if cfg!(feature = "gpu") => true,
+                    "gpu" => return Err("--device gpu needs a build with --features gpu".into()),
+                    o => return Err(format!("--device {o}: cpu or gpu")),
+                }
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             o => return Err(format!("unknown option {o}\n{USAGE}")),
         }
@@ -213,10 +225,10 @@ fn run_all<T: Real>(a: &Args) -> Vec<Row> {
             o.common.check_every = a.check_every;
             let theory = theory_iters(m, form, a.shape, a.bc, a.tol);
             eprint!("  {} {} ... ", m.name(), form.name());
-            let row = match solve(f.view(), a.bc, &o) {
+            let row = match solve_on(a, &f, &o) {
                 Ok((_, rep)) => {
                     let mut seconds = rep.seconds;
-                    if m == Method::Direct {
+                    if m == Method::Direct && !a.gpu {
                         // Median of repeated solves with a prebuilt plan.
                         let plan = DirectPlan::<T>::new(a.shape, a.bc, Par::auto());
                         let src: Vec<T> = f.iter().copied().collect();
@@ -281,6 +293,20 @@ fn run_all<T: Real>(a: &Args) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// The CPU solve, or the GPU one with `--device gpu` (which times the direct
+/// method itself, as the median of repeated device solves).
+fn solve_on<T: Real>(
+    a: &Args,
+    f: &Array3<T>,
+    o: &SolveOptions,
+) -> Result<(Array3<T>, bsfit::grid3::SolveReport), FitError> {
+    #[cfg(feature = "gpu")]
+    if a.gpu {
+        return crate::gpu_bench::report_solve(f, a.bc, o);
+    }
+    solve(f.view(), a.bc, o)
 }
 
 fn table(a: &Args, rows: &[Row]) -> String {
@@ -413,7 +439,16 @@ fn write_plot(path: &str, title: &str, rows: &[Row], tol: f64) -> Result<(), Str
 /// Runs the report with the arguments after `grid3`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let a = parse(args)?;
+    // The GPU path is f32.
+    let a = Args {
+        f32: a.f32 || a.gpu,
+        ..a
+    };
     eprintln!("grid3 report: solving {:?} ...", a.shape);
+    #[cfg(feature = "gpu")]
+    if a.gpu {
+        println!("device: {}", crate::gpu_bench::device_line()?);
+    }
     let rows = if a.f32 {
         run_all::<f32>(&a)
     } else {

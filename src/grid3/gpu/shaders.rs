@@ -41,13 +41,23 @@ fn nb(i: u32, d: i32, n: u32, bc: u32) -> Nb {
 }
 "#;
 
-/// `y ← B x`, the 27-point stencil in one pass (one thread per output point).
+/// Outputs per thread along axis 0 in [`stencil27`].
+pub(crate) const MARCH: u32 = 16;
+
+/// `y ← B x`, the 27-point stencil in one pass.
+///
+/// A thread owns a column `(i1, i2)` and [`MARCH`] consecutive outputs along
+/// axis 0. Its axis-1/axis-2 neighbours and weights are computed once; it then
+/// marches along axis 0 keeping the 9-point plane sums `s_q = Σ w_b w_c x[q, ·, ·]`
+/// of the previous, current and next plane in registers, so each output costs
+/// 9 loads (cached, shared with the neighbouring columns) instead of 27.
 pub(crate) fn stencil27() -> String {
     let body = r#"
 struct P { n0: u32, n1: u32, n2: u32, bc0: u32, bc1: u32, bc2: u32, sym: u32 }
 var<immediate> p: P;
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(1) @binding(0) var<storage, read_write> y: array<f32>;
+const L: u32 = @MARCH@u;
 
 // Symmetrised mirror (sym): row i, column c weighted by s_i / s_c with s = 1/sqrt(2)
 // at both ends of a mirror axis of length >= 2, 1 elsewhere.
@@ -59,53 +69,42 @@ fn sw(i: u32, e: Nb, n: u32, bc: u32, on: bool) -> f32 {
     return e.w * sc(i, n, bc, on) / sc(e.idx, n, bc, on);
 }
 
+// Σ_b Σ_c wb[b] wc[c] x[base + r[b] + c[c]]: the 9-point sum of one plane.
+fn sum2(base: u32, r: vec3<u32>, c: vec3<u32>, wb: vec3<f32>, wc: vec3<f32>) -> f32 {
+    let t0 = wc.x * x[base + r.x + c.x] + wc.y * x[base + r.x + c.y] + wc.z * x[base + r.x + c.z];
+    let t1 = wc.x * x[base + r.y + c.x] + wc.y * x[base + r.y + c.y] + wc.z * x[base + r.y + c.z];
+    let t2 = wc.x * x[base + r.z + c.x] + wc.y * x[base + r.z + c.y] + wc.z * x[base + r.z + c.z];
+    return wb.x * t0 + wb.y * t1 + wb.z * t2;
+}
+
 @compute @workgroup_size(64, 4, 1)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-    let i2 = g.x; let i1 = g.y; let i0 = g.z;
-    if (i2 >= p.n2 || i1 >= p.n1 || i0 >= p.n0) { return; }
-    let w = array<f32, 3>(1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0);
-    let o = (i0 * p.n1 + i1) * p.n2 + i2;
-    // Margin 1 from each end, 2 on a symmetrised mirror axis (whose end columns are rescaled).
-    let m0 = 1u + (p.sym & 1u); let m1 = 1u + ((p.sym >> 1u) & 1u); let m2 = 1u + ((p.sym >> 2u) & 1u);
-    if (i0 >= m0 && i0 + m0 < p.n0 && i1 >= m1 && i1 + m1 < p.n1 && i2 >= m2 && i2 + m2 < p.n2) {
-        // Interior point: all 27 neighbours are in the grid, weights are the plain taps.
-        let s1 = p.n2; let s0 = p.n1 * p.n2;
-        let first = o - s0 - s1;
-        var acc = 0.0;
-        for (var a = 0u; a < 3u; a++) {
-            var t = 0.0;
-            for (var b = 0u; b < 3u; b++) {
-                let r = first + a * s0 + b * s1;
-                t += w[b] * (w[0] * x[r - 1u] + w[1] * x[r] + w[2] * x[r + 1u]);
-            }
-            acc += w[a] * t;
-        }
-        y[o] = acc;
-        return;
-    }
+    let i2 = g.x; let i1 = g.y; let a = g.z * L;
+    if (i2 >= p.n2 || i1 >= p.n1 || a >= p.n0) { return; }
+    let w0 = 1.0 / 6.0; let w1 = 2.0 / 3.0; let w2 = 1.0 / 6.0;
     let s0 = (p.sym & 1u) != 0u; let s1 = (p.sym & 2u) != 0u; let s2 = (p.sym & 4u) != 0u;
-    let a0 = nb(i0, -1, p.n0, p.bc0); let a1 = nb(i0, 0, p.n0, p.bc0); let a2 = nb(i0, 1, p.n0, p.bc0);
-    let b0 = nb(i1, -1, p.n1, p.bc1); let b1 = nb(i1, 0, p.n1, p.bc1); let b2 = nb(i1, 1, p.n1, p.bc1);
-    let c0 = nb(i2, -1, p.n2, p.bc2); let c1 = nb(i2, 0, p.n2, p.bc2); let c2 = nb(i2, 1, p.n2, p.bc2);
-    let ia = array<u32, 3>(a0.idx, a1.idx, a2.idx);
-    let wa = array<f32, 3>(w[0] * sw(i0, a0, p.n0, p.bc0, s0), w[1], w[2] * sw(i0, a2, p.n0, p.bc0, s0));
-    let ib = array<u32, 3>(b0.idx, b1.idx, b2.idx);
-    let wb = array<f32, 3>(w[0] * sw(i1, b0, p.n1, p.bc1, s1), w[1], w[2] * sw(i1, b2, p.n1, p.bc1, s1));
-    let wc0 = w[0] * sw(i2, c0, p.n2, p.bc2, s2); let wc2 = w[2] * sw(i2, c2, p.n2, p.bc2, s2);
-    var acc = 0.0;
-    for (var a = 0u; a < 3u; a++) {
-        var t = 0.0;
-        for (var b = 0u; b < 3u; b++) {
-            let base = (ia[a] * p.n1 + ib[b]) * p.n2;
-            let r = wc0 * x[base + c0.idx] + w[1] * x[base + c1.idx] + wc2 * x[base + c2.idx];
-            t += wb[b] * r;
-        }
-        acc += wa[a] * t;
+    let b0 = nb(i1, -1, p.n1, p.bc1); let b2 = nb(i1, 1, p.n1, p.bc1);
+    let c0 = nb(i2, -1, p.n2, p.bc2); let c2 = nb(i2, 1, p.n2, p.bc2);
+    let r = vec3<u32>(b0.idx * p.n2, i1 * p.n2, b2.idx * p.n2);
+    let c = vec3<u32>(c0.idx, i2, c2.idx);
+    let wb = vec3<f32>(w0 * sw(i1, b0, p.n1, p.bc1, s1), w1, w2 * sw(i1, b2, p.n1, p.bc1, s1));
+    let wc = vec3<f32>(w0 * sw(i2, c0, p.n2, p.bc2, s2), w1, w2 * sw(i2, c2, p.n2, p.bc2, s2));
+    let plane = p.n1 * p.n2;
+    let e = min(a + L, p.n0);
+    var sp = sum2(nb(a, -1, p.n0, p.bc0).idx * plane, r, c, wb, wc);
+    var sm = sum2(a * plane, r, c, wb, wc);
+    for (var i0 = a; i0 < e; i0++) {
+        let m = nb(i0, -1, p.n0, p.bc0);
+        let q = nb(i0, 1, p.n0, p.bc0);
+        let sn = sum2(q.idx * plane, r, c, wb, wc);
+        y[i0 * plane + i1 * p.n2 + i2] =
+            w0 * sw(i0, m, p.n0, p.bc0, s0) * sp + w1 * sm + w2 * sw(i0, q, p.n0, p.bc0, s0) * sn;
+        sp = sm;
+        sm = sn;
     }
-    y[o] = acc;
 }
 "#;
-    format!("{NB}{body}")
+    format!("{NB}{}", body.replace("@MARCH@", &MARCH.to_string()))
 }
 
 /// `y ← M_a x`: one axis of a separable stencil given by rows `(column, weight)`.
@@ -327,6 +326,7 @@ const OFF: u32 = @OFF@u;
 const SEG: u32 = @SEG@u;
 const TASKS: u32 = @TASKS@u;
 const W: u32 = @W@u;
+const UNROLL: u32 = @UNROLL@u;
 @group(0) @binding(0) var<storage, read> table: array<f32>;
 @group(1) @binding(0) var<storage, read_write> v: array<f32>;
 var<workgroup> sm: array<f32, @SM@>;
@@ -349,6 +349,12 @@ fn count_of(tile: u32) -> u32 {
     return min(COLS, INNER - (tile % TPO) * COLS);
 }
 
+// Tile element x (< COLS * N) as (line, k).
+fn split(x: u32) -> vec2<u32> {
+    if (@CONTIG@) { return vec2<u32>(x / N, x % N); }
+    return vec2<u32>(x % COLS, x / COLS);
+}
+
 fn l(k: u32) -> f32 { return table[OFF + k]; }
 fn iu(k: u32) -> f32 { return table[OFF + N + k]; }
 fn e(k: u32) -> f32 { return table[OFF + 2u * N + k]; }
@@ -359,10 +365,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
     let tile = wid.y * nw.x + wid.x;
     if (tile >= TILES) { return; }
     let count = count_of(tile);
-    for (var x = lid; x < COLS * N; x += 256u) {
-        var line: u32; var k: u32;
-        if (@CONTIG@) { line = x / N; k = x % N; } else { k = x / COLS; line = x % COLS; }
-        if (line < count) { sm[line * S + k] = v[gidx(tile, line, k)]; }
+    // Loads in batches of UNROLL independent reads per thread (memory-level
+    // parallelism: one outstanding 4-byte read per thread would cap the bandwidth).
+    for (var x0 = lid; x0 < COLS * N; x0 += 256u * UNROLL) {
+@LOADS@
+@STORES@
     }
     workgroupBarrier();
     // Forward warm-up: y just before the segment (exact when the warm-up reaches k = 0).
@@ -424,7 +431,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
     }
 }
 "#;
-    src.replace("@N@", &n.to_string())
+    const UNROLL: u32 = 8;
+    let mut loads = String::new();
+    let mut stores = String::new();
+    for u in 0..UNROLL {
+        loads.push_str(&format!(
+            "        let x{u} = x0 + {u}u * 256u; let p{u} = split(x{u}); var v{u} = 0.0;\n        \
+             if (x{u} < COLS * N && p{u}.x < count) {{ v{u} = v[gidx(tile, p{u}.x, p{u}.y)]; }}\n"
+        ));
+        stores.push_str(&format!(
+            "        if (x{u} < COLS * N && p{u}.x < count) {{ sm[p{u}.x * S + p{u}.y] = v{u}; }}\n"
+        ));
+    }
+    src.replace("@LOADS@", &loads)
+        .replace("@STORES@", &stores)
+        .replace("@UNROLL@", &UNROLL.to_string())
+        .replace("@N@", &n.to_string())
         .replace("@S@", &s.to_string())
         .replace("@COLS@", &cols.to_string())
         .replace("@INNER@", &inner.to_string())

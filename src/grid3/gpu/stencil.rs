@@ -354,12 +354,16 @@ impl<'c> LinearOperator<GpuOps<'c>> for GpuStencil {
         }
         match &self.band {
             Some(b) => b.run(ops, x, y),
-            None => ops.dispatch(
-                &self.fused,
-                &[&x.ro, &y.rw],
-                bytemuck::bytes_of(&self.imm),
-                ops.groups_3d(),
-            ),
+            None => {
+                let (gx, gy, _) = ops.groups_3d();
+                let gz = (self.imm.n0).div_ceil(shaders::MARCH);
+                ops.dispatch(
+                    &self.fused,
+                    &[&x.ro, &y.rw],
+                    bytemuck::bytes_of(&self.imm),
+                    (gx, gy, gz),
+                )
+            }
         }
     }
 
