@@ -328,7 +328,7 @@ const TASKS: u32 = @TASKS@u;
 const W: u32 = @W@u;
 const UNROLL: u32 = @UNROLL@u;
 @group(0) @binding(0) var<storage, read> table: array<f32>;
-@group(1) @binding(0) var<storage, read_write> v: array<f32>;
+@group(1) @binding(0) var<storage, read_write> v: array<@ELEM@>;
 var<workgroup> sm: array<f32, @SM@>;
 var<workgroup> carry: array<f32, @TASKS@>;
 
@@ -355,6 +355,12 @@ fn split(x: u32) -> vec2<u32> {
     return vec2<u32>(x % COLS, x / COLS);
 }
 
+// Coefficient after the rank-one correction: c_k - s(line) q_k.
+fn out(line: u32, k: u32, kq: f32, bg: f32) -> f32 {
+    let o = line * S;
+    return sm[o + k] - (sm[o] + bg * sm[o + N - 1u]) * kq * table[OFF + 3u * N + k];
+}
+
 fn l(k: u32) -> f32 { return table[OFF + k]; }
 fn iu(k: u32) -> f32 { return table[OFF + N + k]; }
 fn e(k: u32) -> f32 { return table[OFF + 2u * N + k]; }
@@ -367,10 +373,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
     let count = count_of(tile);
     // Loads in batches of UNROLL independent reads per thread (memory-level
     // parallelism: one outstanding 4-byte read per thread would cap the bandwidth).
-    for (var x0 = lid; x0 < COLS * N; x0 += 256u * UNROLL) {
-@LOADS@
-@STORES@
-    }
+@LOADBLOCK@
     workgroupBarrier();
     // Forward warm-up: y just before the segment (exact when the warm-up reaches k = 0).
     for (var t = lid; t < TASKS; t += 256u) {
@@ -420,31 +423,65 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
     workgroupBarrier();
     let kq = table[OFF + 4u * N];
     let bg = table[OFF + 4u * N + 1u];
-    for (var x = lid; x < COLS * N; x += 256u) {
-        var line: u32; var k: u32;
-        if (@CONTIG@) { line = x / N; k = x % N; } else { k = x / COLS; line = x % COLS; }
-        if (line < count) {
-            let o = line * S;
-            let shift = (sm[o] + bg * sm[o + N - 1u]) * kq;
-            v[gidx(tile, line, k)] = sm[o + k] - shift * table[OFF + 3u * N + k];
-        }
-    }
+@STOREBLOCK@
 }
 "#;
     const UNROLL: u32 = 8;
-    let mut loads = String::new();
-    let mut stores = String::new();
+    // vec4 global accesses when every tile run is 4-aligned: whole lines of a
+    // multiple-of-4 length (contiguous axis) or 4-aligned column blocks.
+    let vec4 = if contiguous {
+        n % 4 == 0
+    } else {
+        inner % 4 == 0 && cols % 4 == 0
+    };
+    let (q, elem) = if vec4 {
+        ("4u", "vec4<f32>")
+    } else {
+        ("1u", "f32")
+    };
+    let mut load = format!("    for (var x0 = lid; x0 < COLS * N / {q}; x0 += 256u * UNROLL) {{\n");
     for u in 0..UNROLL {
-        loads.push_str(&format!(
-            "        let x{u} = x0 + {u}u * 256u; let p{u} = split(x{u}); var v{u} = 0.0;\n        \
-             if (x{u} < COLS * N && p{u}.x < count) {{ v{u} = v[gidx(tile, p{u}.x, p{u}.y)]; }}\n"
-        ));
-        stores.push_str(&format!(
-            "        if (x{u} < COLS * N && p{u}.x < count) {{ sm[p{u}.x * S + p{u}.y] = v{u}; }}\n"
+        load.push_str(&format!(
+            "        let x{u} = x0 + {u}u * 256u; let p{u} = split({q} * x{u}); var v{u} = {elem}();\n        \
+             if (x{u} < COLS * N / {q} && p{u}.x < count) {{ v{u} = v[gidx(tile, p{u}.x, p{u}.y) / {q}]; }}\n"
         ));
     }
-    src.replace("@LOADS@", &loads)
-        .replace("@STORES@", &stores)
+    for u in 0..UNROLL {
+        let put = if !vec4 {
+            format!("sm[p{u}.x * S + p{u}.y] = v{u};")
+        } else if contiguous {
+            format!(
+                "let o{u} = p{u}.x * S + p{u}.y; sm[o{u}] = v{u}.x; sm[o{u} + 1u] = v{u}.y; \
+                 sm[o{u} + 2u] = v{u}.z; sm[o{u} + 3u] = v{u}.w;"
+            )
+        } else {
+            format!(
+                "let o{u} = p{u}.x * S + p{u}.y; sm[o{u}] = v{u}.x; sm[o{u} + S] = v{u}.y; \
+                 sm[o{u} + 2u * S] = v{u}.z; sm[o{u} + 3u * S] = v{u}.w;"
+            )
+        };
+        load.push_str(&format!(
+            "        if (x{u} < COLS * N / {q} && p{u}.x < count) {{ {put} }}\n"
+        ));
+    }
+    load.push_str("    }");
+    let get = if !vec4 {
+        "out(pp.x, pp.y, kq, bg)"
+    } else if contiguous {
+        "vec4<f32>(out(pp.x, pp.y, kq, bg), out(pp.x, pp.y + 1u, kq, bg), \
+         out(pp.x, pp.y + 2u, kq, bg), out(pp.x, pp.y + 3u, kq, bg))"
+    } else {
+        "vec4<f32>(out(pp.x, pp.y, kq, bg), out(pp.x + 1u, pp.y, kq, bg), \
+         out(pp.x + 2u, pp.y, kq, bg), out(pp.x + 3u, pp.y, kq, bg))"
+    };
+    let store = format!(
+        "    for (var x = lid; x < COLS * N / {q}; x += 256u) {{\n        \
+         let pp = split({q} * x);\n        \
+         if (pp.x < count) {{ v[gidx(tile, pp.x, pp.y) / {q}] = {get}; }}\n    }}"
+    );
+    src.replace("@LOADBLOCK@", &load)
+        .replace("@STOREBLOCK@", &store)
+        .replace("@ELEM@", elem)
         .replace("@UNROLL@", &UNROLL.to_string())
         .replace("@N@", &n.to_string())
         .replace("@S@", &s.to_string())
