@@ -226,6 +226,9 @@ fn direct_solve_recovers_coefficients_every_boundary() {
             [2, 3, 150],
             [131, 2, 3],
             [3, 97, 2],
+            [2, 3, 152],
+            [132, 2, 4],
+            [3, 68, 4],
         ]) {
             for b0 in ALL {
                 for b1 in ALL {
