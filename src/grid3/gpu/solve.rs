@@ -159,23 +159,29 @@ fn run<'c, A: LinearOperator<GpuOps<'c>>>(
 ) -> Result<SolveInfo, FitError> {
     match o.method {
         Method::Relaxation => {
-            let mut p = solvers::relaxation::Params::default();
-            (p.dt, p.damp, p.common) = (o.dt, o.damp, o.common);
+            let p = solvers::relaxation::Params {
+                dt: o.dt,
+                damp: o.damp,
+                common: o.common,
+            };
             solvers::relaxation::solve(ops, a, rhs, x, check, &p)
         }
         Method::Jacobi => {
-            let mut p = solvers::jacobi::Params::default();
-            (p.omega, p.common) = (o.omega, o.common);
+            let p = solvers::jacobi::Params {
+                omega: o.omega,
+                common: o.common,
+            };
             solvers::jacobi::solve(ops, a, rhs, x, check, &p)
         }
         Method::Chebyshev => {
-            let mut p = solvers::chebyshev::Params::default();
-            p.common = o.common;
+            let p = solvers::chebyshev::Params {
+                common: o.common,
+                ..Default::default()
+            };
             solvers::chebyshev::solve(ops, a, rhs, x, check, &p)
         }
         Method::Cg | Method::Pcg3 | Method::Pcg5 => {
-            let mut p = solvers::cg::Params::default();
-            p.common = o.common;
+            let p = solvers::cg::Params { common: o.common };
             let m = precond.map(|m| m as &dyn Preconditioner<GpuOps<'c>>);
             solvers::cg::solve(ops, a, m, rhs, x, check, &p)
         }
