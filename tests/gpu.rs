@@ -455,3 +455,50 @@ fn iterations_allocate_nothing_and_read_one_scalar_per_check() {
         "{runs:?}"
     );
 }
+
+/// Grids above the storage-binding limit are solved in slabs: with the limit
+/// capped at 4 KiB, grids of 5–6 KiB go through the slab path and must still
+/// invert B exactly (every boundary); a grid whose single plane exceeds the cap
+/// is an error.
+#[test]
+fn direct_solve_in_slabs_above_the_binding_limit() {
+    let Some(ctx) = (match GpuContext::with_options(&GpuOptions {
+        max_binding: Some(4096),
+        ..Default::default()
+    }) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            assert!(
+                !std::env::var("BSFIT_REQUIRE_GPU").is_ok_and(|v| v == "1"),
+                "{e}"
+            );
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }) else {
+        return;
+    };
+    let mut rng = Rng(11);
+    for shape in [[20, 6, 10], [9, 33, 5], [40, 4, 8]] {
+        for bc in [
+            [Bc::Periodic; 3],
+            [Bc::Zero, Bc::Mirror, Bc::Periodic],
+            [Bc::Mirror, Bc::Periodic, Bc::Zero],
+        ] {
+            let c = rng.vec(shape.iter().product());
+            assert!(c.len() * 4 > 4096);
+            let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
+            let f = apply_ref(&m, shape, &c);
+            let fa =
+                ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), f32s(&f)).unwrap();
+            let got = bsfit::grid3::gpu::prefilter(&ctx, fa.view(), bc).unwrap();
+            let err = max_rel(got.as_slice().unwrap(), &c);
+            assert!(err < 2e-5, "{shape:?} {bc:?}: {err:e}");
+        }
+    }
+    let big_plane = ndarray::Array3::<f32>::zeros((2, 40, 40));
+    assert!(matches!(
+        bsfit::grid3::gpu::prefilter(&ctx, big_plane.view(), [Bc::Periodic; 3]),
+        Err(bsfit::FitError::Gpu(_))
+    ));
+}

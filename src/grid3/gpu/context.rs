@@ -17,6 +17,10 @@ pub struct GpuOptions {
     /// indexing is proven in range are compiled without them (2–2.5× faster on an
     /// H100). Also forced on by the environment variable `BSFIT_GPU_CHECKED=1`.
     pub checked: bool,
+    /// Caps the storage-binding size the plans assume (bytes), below the
+    /// device's own limit. Grids above it are solved in slabs; tests use a
+    /// small cap to exercise that path on small grids.
+    pub max_binding: Option<u64>,
 }
 
 /// Counters of the operations that matter for offload discipline.
@@ -71,6 +75,7 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     checked: bool,
+    binding_cap: Option<u64>,
     pub(crate) layouts: Layouts,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     pub(crate) counters: Counters,
@@ -158,6 +163,7 @@ impl GpuContext {
             info,
             limits,
             checked,
+            binding_cap: opts.max_binding,
             layouts: Layouts { ro, rw },
             pipelines: Mutex::new(HashMap::new()),
             counters: Counters::default(),
@@ -233,6 +239,7 @@ impl GpuContext {
         self.limits
             .max_storage_buffer_binding_size
             .min(self.limits.max_buffer_size)
+            .min(self.binding_cap.unwrap_or(u64::MAX))
     }
 
     /// Compiles (or fetches from the cache) the pipeline for `source`.

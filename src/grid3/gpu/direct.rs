@@ -117,6 +117,16 @@ impl DirectPlan {
     /// [`FitError::Gpu`] if a line does not fit in workgroup memory or a buffer
     /// exceeds a device limit.
     pub fn new(ctx: &GpuContext, shape: [usize; 3], bc: [Boundary; 3]) -> Result<Self, FitError> {
+        Self::with_axes(ctx, shape, bc, &[2, 1, 0])
+    }
+
+    /// A plan that solves along `axes` only (in that order).
+    pub(crate) fn with_axes(
+        ctx: &GpuContext,
+        shape: [usize; 3],
+        bc: [Boundary; 3],
+        axes: &[usize],
+    ) -> Result<Self, FitError> {
         let total: usize = shape.iter().product();
         let mut table: Vec<f32> = Vec::new();
         let mut offsets = [0usize; 3];
@@ -128,7 +138,7 @@ impl DirectPlan {
         ctx.upload(&tbuf.buffer, 0, &table);
         let ws = ctx.limits().max_compute_workgroup_storage_size as usize;
         let mut passes = Vec::with_capacity(3);
-        for a in (0..3).rev() {
+        for &a in axes {
             let n = shape[a];
             let s = n | 1;
             let mut cols = 64usize;
@@ -188,4 +198,80 @@ impl DirectPlan {
             );
         }
     }
+}
+
+/// The direct solve of a grid too large for one storage binding.
+///
+/// The grid lives in slabs of whole axis-0 planes, each within the binding
+/// limit; axes 2 and 1 are solved slab by slab. For axis 0 the slabs are
+/// regrouped by copy commands into blocks of whole axis-1 columns
+/// (`[n0, w, n2]`, again within the limit), solved along axis 0 and copied
+/// back. Everything is recorded into one submission; the extra cost is two
+/// device copies of the grid.
+pub(crate) fn prefilter_slabs(
+    ctx: &GpuContext,
+    shape: [usize; 3],
+    bc: [Boundary; 3],
+    data: &[f32],
+) -> Result<Vec<f32>, FitError> {
+    let [n0, n1, n2] = shape;
+    let cap = (ctx.max_binding() / 4) as usize;
+    let plane = n1 * n2;
+    let s0 = cap / plane.max(1);
+    let s1 = cap / (n0 * n2).max(1);
+    if s0 == 0 || s1 == 0 {
+        return Err(FitError::Gpu(format!(
+            "grid {shape:?}: neither an axis-0 plane ({plane} values) nor an axis-1 column \
+             block ({} values) fits the storage binding limit of {cap} values",
+            n0 * n2
+        )));
+    }
+    let drv = GpuOps::new(ctx, [1, 1, 1])?;
+    let mut slabs = Vec::new();
+    for a in (0..n0).step_by(s0) {
+        let b = (a + s0).min(n0);
+        let v = GpuVector::new(ctx, (b - a) * plane, "slab")?;
+        ctx.upload(&v.buffer, 0, &data[a * plane..b * plane]);
+        DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1])?.record(&drv, &v);
+        slabs.push((a, b, v));
+    }
+    for c in (0..n1).step_by(s1) {
+        let d = (c + s1).min(n1);
+        let w = d - c;
+        let blk = GpuVector::new(ctx, n0 * w * n2, "column block")?;
+        for (a, b, v) in &slabs {
+            for i0 in *a..*b {
+                drv.copy_region(
+                    &v.buffer,
+                    ((i0 - a) * n1 + c) * n2,
+                    &blk.buffer,
+                    i0 * w * n2,
+                    w * n2,
+                );
+            }
+        }
+        DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0])?.record(&drv, &blk);
+        for (a, b, v) in &slabs {
+            for i0 in *a..*b {
+                drv.copy_region(
+                    &blk.buffer,
+                    i0 * w * n2,
+                    &v.buffer,
+                    ((i0 - a) * n1 + c) * n2,
+                    w * n2,
+                );
+            }
+        }
+    }
+    drv.flush();
+    let mut out = vec![0.0f32; data.len()];
+    for (a, b, v) in &slabs {
+        ctx.download(
+            &v.buffer,
+            0,
+            (b - a) * plane,
+            &mut out[a * plane..b * plane],
+        )?;
+    }
+    Ok(out)
 }

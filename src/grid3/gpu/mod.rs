@@ -74,7 +74,8 @@ pub fn prefilter(
 }
 
 /// [`prefilter`] of several grids (shapes may differ) in one submission: all
-/// uploads, all passes, then one wait and the downloads.
+/// uploads, all passes, then one wait and the downloads. A grid larger than the
+/// storage-binding limit is solved in slabs (its own submission).
 ///
 /// # Errors
 /// As [`prefilter`], for the first grid at fault.
@@ -84,8 +85,13 @@ pub fn prefilter_batch(
     boundary: [Boundary; 3],
 ) -> Result<Vec<Array3<f32>>, FitError> {
     let mut work = Vec::with_capacity(grids.len());
-    for g in grids {
+    let mut big = Vec::new();
+    for (i, g) in grids.iter().enumerate() {
         let (shape, data) = to_vec(g)?;
+        if (data.len() * 4) as u64 > ctx.max_binding() {
+            big.push((i, direct::prefilter_slabs(ctx, shape, boundary, &data)?));
+            continue;
+        }
         let ops = GpuOps::new(ctx, shape)?;
         let plan = DirectPlan::new(ctx, shape, boundary)?;
         let v = ops.upload(&data)?;
@@ -95,10 +101,22 @@ pub fn prefilter_batch(
         plan.record(ops, v);
         ops.flush();
     }
-    work.iter()
-        .map(|(ops, _, v)| {
-            let s = ops.shape();
-            let out = ops.download(v)?;
+    let mut small = work.iter();
+    let mut big = big.into_iter().peekable();
+    (0..grids.len())
+        .map(|i| {
+            let (s, out) = if big.peek().is_some_and(|b| b.0 == i) {
+                let (_, out) = big
+                    .next()
+                    .ok_or_else(|| FitError::InvalidData("batch".into()))?;
+                let (n0, n1, n2) = grids[i].dim();
+                ([n0, n1, n2], out)
+            } else {
+                let (ops, _, v) = small
+                    .next()
+                    .ok_or_else(|| FitError::InvalidData("batch".into()))?;
+                (ops.shape(), ops.download(v)?)
+            };
             Array3::from_shape_vec((s[0], s[1], s[2]), out)
                 .map_err(|e| FitError::InvalidData(e.to_string()))
         })

@@ -318,6 +318,26 @@ impl<'c> GpuOps<'c> {
         );
     }
 
+    /// Records a copy of `len` f32 from `src[src_off..]` to `dst[dst_off..]`.
+    pub(crate) fn copy_region(
+        &self,
+        src: &wgpu::Buffer,
+        src_off: usize,
+        dst: &wgpu::Buffer,
+        dst_off: usize,
+        len: usize,
+    ) {
+        let mut slot = self.encoder.borrow_mut();
+        let enc = slot.get_or_insert_with(|| self.ctx.encoder());
+        enc.copy_buffer_to_buffer(
+            src,
+            (src_off * 4) as u64,
+            dst,
+            (dst_off * 4) as u64,
+            (len * 4) as u64,
+        );
+    }
+
     /// Records a buffer-to-buffer copy into the pending encoder.
     pub(crate) fn copy_buffer(&self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
         let mut slot = self.encoder.borrow_mut();
