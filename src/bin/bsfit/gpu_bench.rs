@@ -152,6 +152,7 @@ fn run(args: &Args) -> Result<(), FitError> {
         let shape = [n, n, n];
         let total = n * n * n;
         let bytes = (total * 4) as f64;
+        let mem0 = ctx.counters().bytes;
         let ops = GpuOps::new(ctx, shape)?;
         ops.set_flush_every(u64::MAX);
         let reps = (64 * 256 * 256 * 256 / total).clamp(4, 200);
@@ -219,6 +220,8 @@ fn run(args: &Args) -> Result<(), FitError> {
         } else {
             "–".into()
         };
+        let mem = (ctx.counters().bytes - mem0) as f64 / (1u64 << 20) as f64;
+        eprintln!("{n}³: device memory allocated for this size: {mem:.0} MiB");
         let gbs = |t: f64, sweeps: f64| sweeps * 2.0 * bytes / t / 1e9;
         let copy_bw = gbs(copy, 1.0);
         println!(

@@ -39,6 +39,8 @@ pub struct GpuCounters {
     pub dispatches: u64,
     /// Host-to-device uploads (`write_buffer`).
     pub uploads: u64,
+    /// Bytes of device buffers created (storage, staging and read-back).
+    pub bytes: u64,
 }
 
 #[derive(Default)]
@@ -48,6 +50,7 @@ pub(crate) struct Counters {
     pub submissions: AtomicU64,
     pub dispatches: AtomicU64,
     pub uploads: AtomicU64,
+    pub bytes: AtomicU64,
 }
 
 impl Counters {
@@ -221,6 +224,7 @@ impl GpuContext {
             submissions: c.submissions.load(Ordering::Relaxed),
             dispatches: c.dispatches.load(Ordering::Relaxed),
             uploads: c.uploads.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -307,6 +311,7 @@ impl GpuContext {
             )));
         }
         Counters::bump(&self.counters.allocations, 1);
+        Counters::bump(&self.counters.bytes, bytes);
         Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
@@ -367,6 +372,7 @@ impl GpuContext {
     ) -> Result<(), FitError> {
         let bytes = (len * 4) as u64;
         Counters::bump(&self.counters.allocations, 1);
+        Counters::bump(&self.counters.bytes, bytes.max(4));
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("download"),
             size: bytes.max(4),
