@@ -37,6 +37,7 @@
 use super::Boundary;
 use super::band::fold_index;
 use super::operator::BSPLINE_TAPS;
+use crate::error::panic_short;
 use crate::{FitError, Isa, Par, Real};
 use rayon::prelude::*;
 
@@ -153,7 +154,9 @@ impl<T: Real> DirectPlan<T> {
     pub fn solve(&self, f: &[T], out: &mut [T]) {
         let [n0, n1, n2] = self.shape;
         let len = n0 * n1 * n2;
-        assert!(f.len() >= len && out.len() >= len, "grid length");
+        if f.len() < len || out.len() < len {
+            panic_short(&"DirectPlan::solve", len, f.len().min(out.len()));
+        }
         let (f, out) = (&f[..len], &mut out[..len]);
         let (par, isa) = (self.par, self.isa);
         let big = len >= 1 << 15;

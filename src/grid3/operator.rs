@@ -7,6 +7,7 @@ use super::band::Band1d;
 use super::cpu::CpuOps;
 use super::stencil::{AxisT, StencilForm, apply_direct, apply_reference, apply_separable};
 use super::theory::bspline_bounds;
+use crate::error::panic_short;
 use crate::{Par, Real};
 
 /// The 1D cubic B-spline taps `b = [1/6, 2/3, 1/6]` (values of `B₃` at the grid points).
@@ -90,7 +91,9 @@ impl<T: Real> StencilOp<T> {
     /// If `x` or `y` is not of the grid's length.
     pub fn apply_slice(&self, x: &[T], y: &mut [T]) {
         let len: usize = self.shape().iter().product();
-        assert!(x.len() == len && y.len() == len, "grid length mismatch");
+        if x.len() != len || y.len() != len {
+            panic_short(&"StencilOp::apply_slice", len, x.len().min(y.len()));
+        }
         match self.form {
             StencilForm::Direct => apply_direct(&self.axes, x, y, self.par),
             StencilForm::Separable => apply_separable(&self.axes, x, y, self.par),
@@ -103,7 +106,9 @@ impl<T: Real> StencilOp<T> {
     /// If `x` or `y` is not of the grid's length.
     pub fn apply_reference(&self, x: &[T], y: &mut [T]) {
         let len: usize = self.shape().iter().product();
-        assert!(x.len() == len && y.len() == len, "grid length mismatch");
+        if x.len() != len || y.len() != len {
+            panic_short(&"StencilOp::apply_reference", len, x.len().min(y.len()));
+        }
         apply_reference(&self.axes, x, y);
     }
 
