@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod analytic;
 pub mod error;
 pub mod grid3;
 pub mod isa;
