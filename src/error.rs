@@ -71,7 +71,9 @@ pub enum FitError {
         got: usize,
     },
     /// The collocation matrix of an axis is numerically singular (sites too close).
-    #[error("axis {axis}: collocation matrix is numerically singular at row {row} (pivot {pivot:e}); sites are too close together")]
+    #[error(
+        "axis {axis}: collocation matrix is numerically singular at row {row} (pivot {pivot:e}); sites are too close together"
+    )]
     SingularMatrix {
         /// Axis at fault.
         axis: usize,
@@ -81,7 +83,9 @@ pub enum FitError {
         pivot: f64,
     },
     /// The fit produced non-finite coefficients (overflow or severe ill-conditioning).
-    #[error("axis {axis}: the solve produced a non-finite coefficient (condition estimate {condition:e})")]
+    #[error(
+        "axis {axis}: the solve produced a non-finite coefficient (condition estimate {condition:e})"
+    )]
     NonFiniteResult {
         /// Axis whose pass produced it.
         axis: usize,
@@ -103,7 +107,9 @@ pub enum FitError {
         reason: String,
     },
     /// An iterative solver stopped at its iteration limit before reaching the tolerance.
-    #[error("{solver} did not converge in {iterations} iterations (relative residual {residual:e}, tolerance {tolerance:e})")]
+    #[error(
+        "{solver} did not converge in {iterations} iterations (relative residual {residual:e}, tolerance {tolerance:e})"
+    )]
     NoConvergence {
         /// Solver name.
         solver: &'static str,

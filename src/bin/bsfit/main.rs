@@ -1,2 +1,27 @@
 //! The `bsfit` command-line tool.
-fn main() {}
+//!
+//! ```text
+//! bsfit [demo options]     Black–Scholes 4D price-table demo (default)
+//! bsfit bench [options]    compact benchmark table of the 4D fitter and evaluator
+//! bsfit grid3 [options]    uniform 3D solver report
+//! ```
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("-h") | Some("--help") | Some("help") => {
+            println!("usage: bsfit [demo options] | bsfit bench [options] | bsfit grid3 [options]");
+            Ok(())
+        }
+        _ => Err("this build has no subcommands yet".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bsfit: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
