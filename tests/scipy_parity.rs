@@ -120,7 +120,7 @@ where
 
     let mut dim = Dim::<[usize; D]>::default();
     dim.slice_mut().copy_from_slice(&shape);
-    let view = ArrayView::from_shape(dim.clone(), &values).expect("values shape");
+    let view = ArrayView::from_shape(dim, &values).expect("values shape");
     let spline = TensorSpline::<D>::fit(axis_refs, view)
         .unwrap_or_else(|e| panic!("{name}: fit failed: {e}"));
 
