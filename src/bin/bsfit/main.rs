@@ -6,6 +6,8 @@
 //! bsfit grid3 [options]    uniform 3D solver report
 //! ```
 
+mod demo;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -15,7 +17,8 @@ fn main() -> ExitCode {
             println!("usage: bsfit [demo options] | bsfit bench [options] | bsfit grid3 [options]");
             Ok(())
         }
-        _ => Err("this build has no subcommands yet".to_string()),
+        Some("demo") => demo::run(&args[1..]),
+        _ => demo::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
