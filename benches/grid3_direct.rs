@@ -37,7 +37,6 @@ fn bench(c: &mut Criterion) {
         let len = n * n * n;
         let f = data(len);
         let mut out = vec![0.0; len];
-        let mut scratch = vec![0.0; len];
         g.throughput(Throughput::Bytes((len * 8 * 2 * 3) as u64));
         // Bandwidth: a copy of the grid (read + write), in parallel halves like the solve.
         let mut dst = vec![0.0; len];
@@ -57,7 +56,7 @@ fn bench(c: &mut Criterion) {
             );
         }
         let f32v: Vec<f32> = f.iter().map(|&v| v as f32).collect();
-        let (mut o32, mut s32) = (vec![0f32; len], vec![0f32; len]);
+        let mut o32 = vec![0f32; len];
         let plan = DirectPlan::<f32>::new([n, n, n], [Periodic; 3], par);
         g.bench_with_input(BenchmarkId::new("solve_f32_periodic", n), &n, |b, _| {
             b.iter(|| plan.solve(black_box(&f32v), &mut o32))

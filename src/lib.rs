@@ -1,9 +1,38 @@
 //! # bsfit
 //!
 //! Fast cubic B-spline fitting on tensor-product grids.
+//!
+//! * [`TensorSpline`] / [`Fitter`]: interpolating cubic tensor-product splines
+//!   in 1–6 dimensions on non-uniform rectilinear grids (not-a-knot end
+//!   conditions, exactly scipy's `make_interp_spline(k=3)` per axis), with
+//!   values and mixed partial derivatives at one point or many.
+//! * [`grid3`]: the uniform 3D path (27-point B-spline operator, iterative and
+//!   direct solvers).
+//!
+//! ```
+//! use bsfit::TensorSpline;
+//! use ndarray::Array2;
+//!
+//! let x = [0.0, 0.5, 1.5, 2.0, 3.5];
+//! let y = [-1.0, 0.0, 0.5, 1.0];
+//! // f(x, y) = x² y is a tensor-product cubic: reproduced exactly.
+//! let values = Array2::from_shape_fn((5, 4), |(i, j)| x[i] * x[i] * y[j]);
+//! let spline = TensorSpline::fit([&x[..], &y[..]], values.view())?;
+//! assert!((spline.eval([1.2, 0.3]) - 1.2 * 1.2 * 0.3).abs() < 1e-12);
+//! // ∂²f/∂x∂y = 2x
+//! assert!((spline.eval_deriv([1.2, 0.3], [1, 1]) - 2.4).abs() < 1e-12);
+//! # Ok::<(), bsfit::FitError>(())
+//! ```
+//!
+//! ## Cargo features
+//! * `serde`: `Serialize`/`Deserialize` for [`TensorSpline`] (validated on load).
+//! * `gpu`: wgpu offload of the uniform 3D path.
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod analytic;
+pub mod banded;
+pub mod bspline;
 pub mod error;
 pub mod grid3;
 pub mod isa;
@@ -14,3 +43,6 @@ pub use error::FitError;
 pub use isa::Isa;
 pub use par::Par;
 pub use real::Real;
+pub mod tensor;
+
+pub use tensor::{Fitter, TensorSpline};

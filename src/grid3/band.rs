@@ -174,9 +174,9 @@ mod tests {
                     }
                 }
                 let bs = Band1d::new(&B, n, bc, true).dense();
-                for i in 0..n {
-                    for j in 0..n {
-                        assert!((bs[i][j] - bs[j][i]).abs() < 1e-15, "{bc:?} n={n}");
+                for (i, r) in bs.iter().enumerate() {
+                    for (j, v) in r.iter().enumerate() {
+                        assert!((v - bs[j][i]).abs() < 1e-15, "{bc:?} n={n}");
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! The CPU backend: [`VectorOps`] on `Vec<T>`, parallel over contiguous chunks with rayon.
 
 use super::backend::{Coef, MIN_SLOTS, Slot, VectorOps};
+use crate::error::panic_index;
 use crate::{FitError, Par, Real};
 use rayon::prelude::*;
 use std::marker::PhantomData;
@@ -10,6 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const PAR_MIN: usize = 1 << 15;
 
 /// CPU vectors of one grid shape; scalar slots are `f64` held in atomics.
+///
+/// Slot indices must be below [`MIN_SLOTS`] (a larger one panics: a solver bug, not
+/// bad data).
 #[derive(Debug)]
 pub struct CpuOps<T: Real> {
     shape: [usize; 3],
@@ -46,8 +50,15 @@ impl<T: Real> CpuOps<T> {
         self.len == 0
     }
 
+    fn cell(&self, s: Slot) -> &AtomicU64 {
+        match self.slots.get(s.0) {
+            Some(c) => c,
+            None => panic_index("slot", s.0, MIN_SLOTS),
+        }
+    }
+
     fn slot(&self, s: Slot) -> f64 {
-        f64::from_bits(self.slots[s.0].load(Ordering::Relaxed))
+        f64::from_bits(self.cell(s).load(Ordering::Relaxed))
     }
 
     fn coef(&self, c: Coef) -> T {
@@ -150,7 +161,7 @@ impl<T: Real> VectorOps for CpuOps<T> {
     }
 
     fn set_slot(&self, slot: Slot, value: f64) {
-        self.slots[slot.0].store(value.to_bits(), Ordering::Relaxed);
+        self.cell(slot).store(value.to_bits(), Ordering::Relaxed);
     }
 
     fn read_slot(&self, slot: Slot) -> f64 {

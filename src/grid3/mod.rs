@@ -12,10 +12,11 @@
 //! * [`solvers`]: relaxation, Jacobi, Chebyshev, CG/PCG, generic over the backend traits.
 //! * [`spai`]: the SPAI preconditioner stencils.
 //! * [`solve()`]: every method behind one call.
+//! * [`band`]: one axis of a stencil per boundary, and the symmetrised mirror.
 //! * [`theory`]: spectral bounds per boundary and predicted iteration counts.
 
 pub mod backend;
-mod band;
+pub mod band;
 pub mod cpu;
 pub mod direct;
 pub mod operator;

@@ -7,7 +7,8 @@ use super::band::Band1d;
 use super::cpu::CpuOps;
 use super::stencil::{AxisT, StencilForm, apply_direct, apply_reference, apply_separable};
 use super::theory::bspline_bounds;
-use crate::{Par, Real};
+use crate::error::panic_short;
+use crate::{FitError, Isa, Par, Real};
 
 /// The 1D cubic B-spline taps `b = [1/6, 2/3, 1/6]` (values of `B₃` at the grid points).
 pub const BSPLINE_TAPS: [f64; 3] = [1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0];
@@ -24,6 +25,7 @@ pub struct StencilOp<T: Real> {
     axes: [AxisT<T>; 3],
     form: StencilForm,
     par: Par,
+    isa: Isa,
     diagonal: f64,
     bounds: (f64, f64),
 }
@@ -52,6 +54,7 @@ impl<T: Real> StencilOp<T> {
             axes,
             form,
             par,
+            isa: Isa::detect(),
             diagonal: DIAG_B,
             bounds: bspline_bounds(shape, boundary),
         }
@@ -74,6 +77,7 @@ impl<T: Real> StencilOp<T> {
             axes,
             form: StencilForm::Separable,
             par,
+            isa: Isa::detect(),
             diagonal: taps[h].powi(3),
             bounds: (f64::NAN, f64::NAN),
         }
@@ -90,10 +94,12 @@ impl<T: Real> StencilOp<T> {
     /// If `x` or `y` is not of the grid's length.
     pub fn apply_slice(&self, x: &[T], y: &mut [T]) {
         let len: usize = self.shape().iter().product();
-        assert!(x.len() == len && y.len() == len, "grid length mismatch");
+        if x.len() != len || y.len() != len {
+            panic_short(&"StencilOp::apply_slice", len, x.len().min(y.len()));
+        }
         match self.form {
-            StencilForm::Direct => apply_direct(&self.axes, x, y, self.par),
-            StencilForm::Separable => apply_separable(&self.axes, x, y, self.par),
+            StencilForm::Direct => apply_direct(&self.axes, x, y, self.par, self.isa),
+            StencilForm::Separable => apply_separable(&self.axes, x, y, self.par, self.isa),
         }
     }
 
@@ -103,8 +109,18 @@ impl<T: Real> StencilOp<T> {
     /// If `x` or `y` is not of the grid's length.
     pub fn apply_reference(&self, x: &[T], y: &mut [T]) {
         let len: usize = self.shape().iter().product();
-        assert!(x.len() == len && y.len() == len, "grid length mismatch");
+        if x.len() != len || y.len() != len {
+            panic_short(&"StencilOp::apply_reference", len, x.len().min(y.len()));
+        }
         apply_reference(&self.axes, x, y);
+    }
+
+    /// The same operator running its kernels with `isa` ([`FitError::IsaUnavailable`] if
+    /// this CPU lacks it). Results are bit-identical across instruction sets.
+    pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
+        isa.require()?;
+        self.isa = isa;
+        Ok(self)
     }
 
     /// The same operator applied in another form.

@@ -314,13 +314,14 @@ fn run<T: Real, A: LinearOperator<CpuOps<T>>>(
             solvers::jacobi::solve(ops, a, rhs, x, check, &p)
         }
         Method::Chebyshev => {
-            let mut p = solvers::chebyshev::Params::default();
-            p.common = o.common;
+            let p = solvers::chebyshev::Params {
+                common: o.common,
+                ..Default::default()
+            };
             solvers::chebyshev::solve(ops, a, rhs, x, check, &p)
         }
         Method::Cg | Method::Pcg3 | Method::Pcg5 => {
-            let mut p = solvers::cg::Params::default();
-            p.common = o.common;
+            let p = solvers::cg::Params { common: o.common };
             let m = precond.map(|m| m as &dyn super::backend::Preconditioner<CpuOps<T>>);
             solvers::cg::solve(ops, a, m, rhs, x, check, &p)
         }

@@ -14,7 +14,7 @@
 //! across rayon tasks. [`apply_reference`] is the scalar triple-loop oracle.
 
 use super::band::Band1d;
-use crate::{Par, Real};
+use crate::{Isa, Par, Real};
 use rayon::prelude::*;
 
 /// How a stencil is applied (same result up to rounding).
@@ -80,7 +80,7 @@ impl<T: Real> AxisT<T> {
 }
 
 /// `dst = M src` along one contiguous line.
-#[inline]
+#[inline(always)]
 fn filter_line<T: Real>(ax: &AxisT<T>, src: &[T], dst: &mut [T]) {
     let (lo, hi, h) = (ax.lo, ax.hi, ax.h);
     if hi > lo {
@@ -115,7 +115,7 @@ fn filter_line<T: Real>(ax: &AxisT<T>, src: &[T], dst: &mut [T]) {
 }
 
 /// `dst += w · (M src)` along one contiguous line (the direct form's inner step).
-#[inline]
+#[inline(always)]
 fn filter_line_acc<T: Real>(ax: &AxisT<T>, wgt: T, src: &[T], dst: &mut [T]) {
     let (lo, hi, h) = (ax.lo, ax.hi, ax.h);
     if hi > lo {
@@ -136,7 +136,7 @@ fn filter_line_acc<T: Real>(ax: &AxisT<T>, wgt: T, src: &[T], dst: &mut [T]) {
 }
 
 /// `y += a · x` on slices.
-#[inline]
+#[inline(always)]
 fn axpy<T: Real>(a: T, x: &[T], y: &mut [T]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
         *yi += a * xi;
@@ -144,10 +144,39 @@ fn axpy<T: Real>(a: T, x: &[T], y: &mut [T]) {
 }
 
 /// `y = a · x` on slices.
-#[inline]
+#[inline(always)]
 fn scale<T: Real>(a: T, x: &[T], y: &mut [T]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
         *yi = a * xi;
+    }
+}
+
+/// `dst = Σ w · src(key)` over `(key, w)` in `terms`; 3- and 5-term sums run fused
+/// (one pass), others as scale + axpy passes.
+#[inline(always)]
+fn combine<'a, T: Real + 'a>(terms: &[(usize, T)], src: impl Fn(usize) -> &'a [T], dst: &mut [T]) {
+    match terms {
+        [(a, wa), (b, wb), (c, wc)] => {
+            let (sa, sb, sc) = (src(*a), src(*b), src(*c));
+            for (((d, &x), &y), &z) in dst.iter_mut().zip(sa).zip(sb).zip(sc) {
+                *d = *wa * x + *wb * y + *wc * z;
+            }
+        }
+        [(a, wa), (b, wb), (c, wc), (e, we), (f, wf)] => {
+            let (sa, sb, sc, se, sf) = (src(*a), src(*b), src(*c), src(*e), src(*f));
+            for (((((d, &x), &y), &z), &u), &v) in
+                dst.iter_mut().zip(sa).zip(sb).zip(sc).zip(se).zip(sf)
+            {
+                *d = *wa * x + *wb * y + *wc * z + *we * u + *wf * v;
+            }
+        }
+        [] => dst.fill(T::ZERO),
+        [(a, wa), rest @ ..] => {
+            scale(*wa, src(*a), dst);
+            for &(k, w) in rest {
+                axpy(w, src(k), dst);
+            }
+        }
     }
 }
 
@@ -172,6 +201,7 @@ impl<T: Real> PlaneCache<T> {
     }
 
     /// Index of the cached `(M₁ ⊗ M₂)`-filtered plane `c` of `x`, computing it on a miss.
+    #[inline(always)]
     fn get(
         &mut self,
         c: usize,
@@ -194,21 +224,10 @@ impl<T: Real> PlaneCache<T> {
             filter_line(a2, sr, tr);
         }
         let dst = &mut self.planes[s];
+        let tmp = &self.tmp;
         for (j, dr) in dst.chunks_exact_mut(n2).enumerate() {
             a1.row_into(j, rows);
-            let mut first = true;
-            for &(cj, w) in rows.iter() {
-                let sr = &self.tmp[cj * n2..(cj + 1) * n2];
-                if first {
-                    scale(w, sr, dr);
-                    first = false;
-                } else {
-                    axpy(w, sr, dr);
-                }
-            }
-            if first {
-                dr.fill(T::ZERO);
-            }
+            combine(rows, |cj| &tmp[cj * n2..(cj + 1) * n2], dr);
         }
         self.tags[s] = Some(c);
         self.stamp[s] = self.clock;
@@ -240,54 +259,105 @@ fn for_plane_blocks<T: Real>(
 }
 
 /// `y = (M₀ ⊗ M₁ ⊗ M₂) x`, separable form.
-pub(crate) fn apply_separable<T: Real>(axes: &[AxisT<T>; 3], x: &[T], y: &mut [T], par: Par) {
-    let [a0, a1, a2] = axes;
-    let plane = a1.n * a2.n;
-    for_plane_blocks(y, a0.n, plane, par, |i0, out| {
-        let mut cache = PlaneCache::new(2 * a0.h + 2, plane);
-        let mut rows = Vec::with_capacity(8);
-        let mut r0 = Vec::with_capacity(8);
-        for (di, op) in out.chunks_exact_mut(plane).enumerate() {
-            a0.row_into(i0 + di, &mut r0);
-            let mut first = true;
-            for &(c, w) in r0.iter() {
-                let s = cache.get(c, x, a1, a2, &mut rows);
-                if first {
-                    scale(w, &cache.planes[s], op);
-                    first = false;
-                } else {
-                    axpy(w, &cache.planes[s], op);
-                }
-            }
-            if first {
-                op.fill(T::ZERO);
-            }
+pub(crate) fn apply_separable<T: Real>(
+    axes: &[AxisT<T>; 3],
+    x: &[T],
+    y: &mut [T],
+    par: Par,
+    isa: Isa,
+) {
+    let plane = axes[1].n * axes[2].n;
+    for_plane_blocks(y, axes[0].n, plane, par, |i0, out| {
+        #[cfg(target_arch = "x86_64")]
+        if isa >= Isa::Avx2 {
+            // SAFETY: `isa` passed `Isa::is_available` (it comes from `Isa::detect` or
+            // `Isa::require`), so the CPU has AVX2 and FMA.
+            unsafe { separable_block_avx2(axes, x, i0, out) };
+            return;
         }
+        let _ = isa;
+        separable_block(axes, x, i0, out)
     });
 }
 
+/// [`separable_block`] compiled with AVX2 + FMA (same arithmetic, no contraction).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn separable_block_avx2<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
+    separable_block(axes, x, i0, out)
+}
+
+/// Output planes `i0..` (as many as `out` holds) of the separable form.
+#[inline(always)]
+fn separable_block<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
+    let [a0, a1, a2] = axes;
+    let plane = a1.n * a2.n;
+    let mut cache = PlaneCache::new(2 * a0.h + 2, plane);
+    let mut rows = Vec::with_capacity(8);
+    let mut r0 = Vec::with_capacity(8);
+    for (di, op) in out.chunks_exact_mut(plane).enumerate() {
+        a0.row_into(i0 + di, &mut r0);
+        // Make sure every plane of this row is cached before borrowing them together.
+        // (A row has at most 2h+1 <= 5 entries; the cache holds 2h+2 planes, so fetching
+        // them in turn never evicts one fetched for this row.)
+        let mut wrow = [(0usize, T::ZERO); 8];
+        for (k, &(c, w)) in r0.iter().enumerate().take(8) {
+            wrow[k] = (cache.get(c, x, a1, a2, &mut rows), w);
+        }
+        let planes = &cache.planes;
+        combine(&wrow[..r0.len().min(8)], |s| &planes[s][..], op);
+    }
+}
+
 /// `y = (M₀ ⊗ M₁ ⊗ M₂) x`, direct `(2h+1)³`-point form.
-pub(crate) fn apply_direct<T: Real>(axes: &[AxisT<T>; 3], x: &[T], y: &mut [T], par: Par) {
+pub(crate) fn apply_direct<T: Real>(
+    axes: &[AxisT<T>; 3],
+    x: &[T],
+    y: &mut [T],
+    par: Par,
+    isa: Isa,
+) {
+    let plane = axes[1].n * axes[2].n;
+    for_plane_blocks(y, axes[0].n, plane, par, |i0, out| {
+        #[cfg(target_arch = "x86_64")]
+        if isa >= Isa::Avx2 {
+            // SAFETY: as in `apply_separable`.
+            unsafe { direct_block_avx2(axes, x, i0, out) };
+            return;
+        }
+        let _ = isa;
+        direct_block(axes, x, i0, out)
+    });
+}
+
+/// [`direct_block`] compiled with AVX2 + FMA (same arithmetic, no contraction).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn direct_block_avx2<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
+    direct_block(axes, x, i0, out)
+}
+
+/// Output planes `i0..` of the direct form.
+#[inline(always)]
+fn direct_block<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
     let [a0, a1, a2] = axes;
     let (n1, n2) = (a1.n, a2.n);
     let plane = n1 * n2;
-    for_plane_blocks(y, a0.n, plane, par, |i0, out| {
-        let mut r0 = Vec::with_capacity(8);
-        let mut r1 = Vec::with_capacity(8);
-        for (di, op) in out.chunks_exact_mut(plane).enumerate() {
-            a0.row_into(i0 + di, &mut r0);
-            for (j, orow) in op.chunks_exact_mut(n2).enumerate() {
-                a1.row_into(j, &mut r1);
-                orow.fill(T::ZERO);
-                for &(ci, wi) in r0.iter() {
-                    for &(cj, wj) in r1.iter() {
-                        let src = &x[(ci * n1 + cj) * n2..(ci * n1 + cj + 1) * n2];
-                        filter_line_acc(a2, wi * wj, src, orow);
-                    }
+    let mut r0 = Vec::with_capacity(8);
+    let mut r1 = Vec::with_capacity(8);
+    for (di, op) in out.chunks_exact_mut(plane).enumerate() {
+        a0.row_into(i0 + di, &mut r0);
+        for (j, orow) in op.chunks_exact_mut(n2).enumerate() {
+            a1.row_into(j, &mut r1);
+            orow.fill(T::ZERO);
+            for &(ci, wi) in r0.iter() {
+                for &(cj, wj) in r1.iter() {
+                    let src = &x[(ci * n1 + cj) * n2..(ci * n1 + cj + 1) * n2];
+                    filter_line_acc(a2, wi * wj, src, orow);
                 }
             }
         }
-    });
+    }
 }
 
 /// `y = (M₀ ⊗ M₁ ⊗ M₂) x` by the scalar triple loop over all stencil points: the oracle.

@@ -66,7 +66,7 @@ pub fn bspline_bounds(shape: [usize; 3], boundary: [Boundary; 3]) -> (f64, f64) 
 }
 
 fn count(rate: f64, tol: f64) -> Option<f64> {
-    if !(rate < 1.0) {
+    if rate.is_nan() || rate >= 1.0 {
         return None;
     }
     if rate <= 0.0 {
@@ -186,10 +186,11 @@ mod tests {
                 d = -d;
             }
             d *= a[c][c];
-            for r in c + 1..n {
-                let f = a[r][c] / a[c][c];
-                for k in c..n {
-                    a[r][k] -= f * a[c][k];
+            let pivot_row = a[c].clone();
+            for row in a.iter_mut().skip(c + 1) {
+                let f = row[c] / pivot_row[c];
+                for (v, &p) in row.iter_mut().zip(&pivot_row).skip(c) {
+                    *v -= f * p;
                 }
             }
         }

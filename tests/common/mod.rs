@@ -1,6 +1,97 @@
-//! Helpers shared by the grid3 integration tests: a seeded generator and the
-//! padded 27-point oracle of the B-spline operator, written from the boundary definitions.
+//! Shared helpers for the integration tests: seeded generators, tensor-cubic
+//! oracles and the padded 27-point oracle of the 3D B-spline operator.
 #![allow(dead_code)]
+
+/// SplitMix64: a small, seeded, reproducible generator.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.f64()
+    }
+    pub fn usize(&mut self, lo: usize, hi_inclusive: usize) -> usize {
+        lo + (self.next_u64() % (hi_inclusive - lo + 1) as u64) as usize
+    }
+}
+
+/// `n` strictly increasing, non-uniform sites starting at `start`, steps in [0.3, 1.7]·h.
+pub fn random_sites(rng: &mut Rng, n: usize, start: f64, h: f64) -> Vec<f64> {
+    let mut x = Vec::with_capacity(n);
+    let mut v = start;
+    for _ in 0..n {
+        x.push(v);
+        v += h * rng.range(0.3, 1.7);
+    }
+    x
+}
+
+/// A cubic polynomial `a0 + a1 x + a2 x² + a3 x³` and its derivatives.
+#[derive(Clone, Copy, Debug)]
+pub struct Cubic(pub [f64; 4]);
+
+impl Cubic {
+    pub fn random(rng: &mut Rng) -> Cubic {
+        Cubic([
+            rng.range(-1.0, 1.0),
+            rng.range(-1.0, 1.0),
+            rng.range(-1.0, 1.0),
+            rng.range(-1.0, 1.0),
+        ])
+    }
+    pub fn deriv(&self, x: f64, order: usize) -> f64 {
+        let a = self.0;
+        match order {
+            0 => a[0] + x * (a[1] + x * (a[2] + x * a[3])),
+            1 => a[1] + x * (2.0 * a[2] + x * 3.0 * a[3]),
+            2 => 2.0 * a[2] + 6.0 * a[3] * x,
+            3 => 6.0 * a[3],
+            _ => 0.0,
+        }
+    }
+}
+
+/// A sum of `terms` tensor products of random cubics: an element of the spline space.
+pub struct TensorPoly<const D: usize> {
+    pub terms: Vec<[Cubic; D]>,
+}
+
+impl<const D: usize> TensorPoly<D> {
+    pub fn random(rng: &mut Rng, terms: usize) -> Self {
+        TensorPoly {
+            terms: (0..terms)
+                .map(|_| std::array::from_fn(|_| Cubic::random(rng)))
+                .collect(),
+        }
+    }
+    /// `Σ_terms Π_k |p_k^{(o_k)}(x_k)|`: the scale relative errors are measured against.
+    pub fn abs_scale(&self, x: [f64; D], orders: [usize; D]) -> f64 {
+        self.terms
+            .iter()
+            .map(|t| {
+                (0..D)
+                    .map(|k| t[k].deriv(x[k], orders[k]).abs())
+                    .product::<f64>()
+            })
+            .sum()
+    }
+    pub fn deriv(&self, x: [f64; D], orders: [usize; D]) -> f64 {
+        self.terms
+            .iter()
+            .map(|t| (0..D).map(|k| t[k].deriv(x[k], orders[k])).product::<f64>())
+            .sum()
+    }
+}
 
 use bsfit::grid3::Boundary::{self, *};
 

@@ -1,5 +1,5 @@
 //! Iterative solvers of `A x = b`, written once over the backend traits
-//! ([`VectorOps`], [`LinearOperator`], [`Preconditioner`]) so the CPU and GPU backends
+//! ([`VectorOps`], [`LinearOperator`], [`Preconditioner`](super::backend::Preconditioner)) so the CPU and GPU backends
 //! run the same code.
 //!
 //! Rules every solver here follows (they matter on a GPU): all vectors are allocated
@@ -63,7 +63,7 @@ impl Common {
         if self.check_every == 0 {
             return bad("check_every", "must be at least 1");
         }
-        if !(self.divergence > 1.0) {
+        if self.divergence.is_nan() || self.divergence <= 1.0 {
             return bad("divergence", "must be greater than 1");
         }
         Ok(())

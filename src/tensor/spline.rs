@@ -1,0 +1,288 @@
+//! The fitted spline: knots per axis and a row-major coefficient array.
+
+use super::fit::Fitter;
+#[cfg(feature = "serde")]
+use super::fit::vec_to_array;
+use crate::FitError;
+use ndarray::{ArrayView, Dim, Dimension};
+
+/// A cubic tensor-product B-spline in `D` dimensions (1 ≤ D ≤ 6).
+///
+/// Built by [`TensorSpline::fit`] (interpolation of values on a rectilinear
+/// grid) or [`Fitter::fit`]. The coefficient array has the shape of the grid
+/// and is stored row-major.
+///
+/// # Outside the domain
+/// Evaluation never fails. Outside `[x_0, x_{n-1}]` along an axis the spline
+/// continues with the polynomial of its boundary piece (scipy's
+/// `extrapolate=True`). A NaN coordinate gives NaN.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorSpline<const D: usize> {
+    pub(super) knots: [Vec<f64>; D],
+    pub(super) shape: [usize; D],
+    pub(super) strides: [usize; D],
+    pub(super) coefs: Vec<f64>,
+}
+
+/// Diagnostics of a fit, from [`TensorSpline::fit_with_report`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport<const D: usize> {
+    /// `max |spline(x_i) − value_i|` over all grid points.
+    pub max_abs_residual: f64,
+    /// The same, divided by `max |value_i|` (0 when all values are 0).
+    pub max_rel_residual: f64,
+    /// 1-norm condition number of each axis' collocation matrix.
+    pub condition: [f64; D],
+}
+
+impl<const D: usize> TensorSpline<D> {
+    /// Assembles a spline from parts already known to be consistent.
+    pub(super) fn from_parts_unchecked(
+        knots: [Vec<f64>; D],
+        shape: [usize; D],
+        coefs: Vec<f64>,
+    ) -> Self {
+        let mut strides = [1usize; D];
+        for k in (0..D.saturating_sub(1)).rev() {
+            strides[k] = strides[k + 1] * shape[k + 1];
+        }
+        TensorSpline {
+            knots,
+            shape,
+            strides,
+            coefs,
+        }
+    }
+
+    /// Builds a spline from knot vectors and row-major coefficients, checking
+    /// that they describe a clamped cubic spline: every knot vector has
+    /// `n + 4 ≥ 8` finite, non-decreasing knots with four equal knots at each
+    /// end and non-empty interior spans, and `coefs.len()` is the product of the `n`s.
+    ///
+    /// Errors: [`FitError::InvalidData`] naming the inconsistency.
+    pub fn from_parts(knots: [Vec<f64>; D], coefs: Vec<f64>) -> Result<Self, FitError> {
+        if D == 0 || D > super::MAX_DIM {
+            return Err(FitError::InvalidData(format!(
+                "{D} dimensions; 1 to 6 are supported"
+            )));
+        }
+        let mut shape = [0usize; D];
+        for (axis, t) in knots.iter().enumerate() {
+            if t.len() < 8 {
+                return Err(FitError::InvalidData(format!(
+                    "axis {axis}: {} knots, at least 8 needed",
+                    t.len()
+                )));
+            }
+            if let Some(i) = t.iter().position(|v| !v.is_finite()) {
+                return Err(FitError::InvalidData(format!(
+                    "axis {axis}: knot {i} is not finite"
+                )));
+            }
+            let n = t.len() - 4;
+            if t[..4].iter().any(|&v| v != t[0]) || t[n..].iter().any(|&v| v != t[n]) {
+                return Err(FitError::InvalidData(format!(
+                    "axis {axis}: end knots are not clamped (4-fold)"
+                )));
+            }
+            // Interior knots strictly increasing and strictly inside (t[3], t[n]).
+            for i in 4..=n {
+                if t[i] <= t[i - 1] {
+                    return Err(FitError::InvalidData(format!(
+                        "axis {axis}: knots must increase strictly between the end knots (t[{i}] = {} <= t[{}] = {})",
+                        t[i],
+                        i - 1,
+                        t[i - 1]
+                    )));
+                }
+            }
+            if !(t[n] - t[3]).is_finite() {
+                return Err(FitError::InvalidData(format!(
+                    "axis {axis}: the knot extent overflows"
+                )));
+            }
+            shape[axis] = n;
+        }
+        let total = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
+        if total != Some(coefs.len()) {
+            return Err(FitError::InvalidData(format!(
+                "{} coefficients for a grid of shape {shape:?}",
+                coefs.len()
+            )));
+        }
+        Ok(Self::from_parts_unchecked(knots, shape, coefs))
+    }
+
+    /// Fits the interpolating cubic spline (not-a-knot end conditions on
+    /// every axis) to `values` on the grid `axes[0] × … × axes[D-1]`.
+    ///
+    /// `values` may have any memory layout. Errors: [`FitError::AxisTooShort`],
+    /// [`FitError::NonFiniteSite`], [`FitError::NonIncreasingSites`],
+    /// [`FitError::ShapeMismatch`], [`FitError::NonFiniteValue`],
+    /// [`FitError::SingularMatrix`], [`FitError::NonFiniteResult`].
+    pub fn fit(
+        axes: [&[f64]; D],
+        values: ArrayView<'_, f64, Dim<[usize; D]>>,
+    ) -> Result<Self, FitError>
+    where
+        Dim<[usize; D]>: Dimension,
+    {
+        Fitter::new(axes)?.fit(values)
+    }
+
+    /// Like [`fit`](Self::fit), and also reports the grid residual and the
+    /// per-axis condition numbers.
+    pub fn fit_with_report(
+        axes: [&[f64]; D],
+        values: ArrayView<'_, f64, Dim<[usize; D]>>,
+    ) -> Result<(Self, FitReport<D>), FitError>
+    where
+        Dim<[usize; D]>: Dimension,
+    {
+        let fitter = Fitter::new(axes)?;
+        let spline = fitter.fit(values.view())?;
+        let max_abs_residual = spline.max_grid_residual(axes, values.view())?;
+        let vmax = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let report = FitReport {
+            max_abs_residual,
+            max_rel_residual: if vmax > 0.0 {
+                max_abs_residual / vmax
+            } else {
+                0.0
+            },
+            condition: fitter.condition_estimates(),
+        };
+        Ok((spline, report))
+    }
+
+    /// `max |spline(x) − value|` over the grid points `axes[0] × … × axes[D-1]`
+    /// (evaluated in parallel).
+    ///
+    /// Errors: [`FitError::ShapeMismatch`] if `values` does not have the grid's shape.
+    pub fn max_grid_residual(
+        &self,
+        axes: [&[f64]; D],
+        values: ArrayView<'_, f64, Dim<[usize; D]>>,
+    ) -> Result<f64, FitError>
+    where
+        Dim<[usize; D]>: Dimension,
+    {
+        use rayon::prelude::*;
+        for (axis, a) in axes.iter().enumerate() {
+            if a.len() != values.shape()[axis] || a.len() != self.shape[axis] {
+                return Err(FitError::ShapeMismatch {
+                    axis,
+                    axis_len: a.len(),
+                    values_len: values.shape()[axis],
+                });
+            }
+        }
+        let shape = self.shape;
+        let pts: Vec<([f64; D], f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(flat, &v)| {
+                let mut rem = flat;
+                let mut x = [0.0; D];
+                for k in (0..D).rev() {
+                    x[k] = axes[k][rem % shape[k]];
+                    rem /= shape[k];
+                }
+                (x, v)
+            })
+            .collect();
+        Ok(pts
+            .par_iter()
+            .map(|(x, v)| (self.eval(*x) - v).abs())
+            .reduce(
+                || 0.0,
+                |a: f64, b: f64| {
+                    if a.is_nan() || b.is_nan() {
+                        f64::NAN
+                    } else {
+                        a.max(b)
+                    }
+                },
+            ))
+    }
+
+    /// Knot vector of `axis`: `n + 4` knots, as scipy's `make_interp_spline(x, y, k=3)`.
+    ///
+    /// # Panics
+    /// If `axis >= D`.
+    pub fn knots(&self, axis: usize) -> &[f64] {
+        if axis >= D {
+            crate::error::panic_index("axis", axis, D);
+        }
+        &self.knots[axis]
+    }
+
+    /// The coefficient array (same shape as the fitted values).
+    pub fn coefficients(&self) -> ArrayView<'_, f64, Dim<[usize; D]>>
+    where
+        Dim<[usize; D]>: Dimension,
+    {
+        let mut dim = Dim::<[usize; D]>::default();
+        dim.slice_mut().copy_from_slice(&self.shape);
+        match ArrayView::from_shape(dim, &self.coefs) {
+            Ok(v) => v,
+            // The length is checked at construction.
+            Err(_) => crate::error::panic_index("coefficient", self.coefs.len(), self.coefs.len()),
+        }
+    }
+
+    /// Row-major coefficients as a flat slice.
+    pub fn coefficients_slice(&self) -> &[f64] {
+        &self.coefs
+    }
+
+    /// Grid shape (coefficients per axis).
+    pub fn shape(&self) -> [usize; D] {
+        self.shape
+    }
+
+    /// Domain `[x_0, x_{n-1}]` of each axis.
+    pub fn domain(&self) -> [(f64, f64); D] {
+        std::array::from_fn(|k| {
+            let t = &self.knots[k];
+            (t[0], t[t.len() - 1])
+        })
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::*;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Serialised form: knots per axis and row-major coefficients.
+    #[derive(Serialize, Deserialize)]
+    struct SplineData {
+        knots: Vec<Vec<f64>>,
+        coefficients: Vec<f64>,
+    }
+
+    impl<const D: usize> Serialize for TensorSpline<D> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            SplineData {
+                knots: self.knots.to_vec(),
+                coefficients: self.coefs.clone(),
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de, const D: usize> Deserialize<'de> for TensorSpline<D> {
+        fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+            let data = SplineData::deserialize(d)?;
+            if data.knots.len() != D {
+                return Err(serde::de::Error::custom(FitError::DimensionMismatch {
+                    expected: D,
+                    got: data.knots.len(),
+                }));
+            }
+            TensorSpline::from_parts(vec_to_array(data.knots), data.coefficients)
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
