@@ -6,6 +6,8 @@
 //! bsfit grid3 [options]    uniform 3D solver report
 //! ```
 
+mod bench;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -15,6 +17,7 @@ fn main() -> ExitCode {
             println!("usage: bsfit [demo options] | bsfit bench [options] | bsfit grid3 [options]");
             Ok(())
         }
+        Some("bench") => bench::run(&args[1..]),
         _ => Err("this build has no subcommands yet".to_string()),
     };
     match result {
