@@ -54,6 +54,11 @@ impl Vf64 for V4 {
         unsafe { V4(_mm256_fmadd_pd(self.0, b.0, c.0)) }
     }
     #[inline(always)]
+    fn prefetch(p: *const f64) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
     unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self {
         unsafe { V4(_mm256_fnmadd_pd(self.0, b.0, c.0)) }
     }
@@ -123,10 +128,13 @@ pub(crate) unsafe fn transpose(
     // SAFETY: every access is inside the rows × cols block, which the
     // dispatcher checked against both buffers.
     unsafe {
-        let mut r = 0;
-        while r < r4 {
-            let mut c = 0;
-            while c < c4 {
+        // Columns outer: the destination rows c..c+4 are written front to
+        // back as four sequential streams (the destination is the large,
+        // cold side; the source block is an L2-resident scratch).
+        let mut c = 0;
+        while c < c4 {
+            let mut r = 0;
+            while r < r4 {
                 let s = src.add(r * ss + c);
                 let a0 = _mm256_loadu_pd(s);
                 let a1 = _mm256_loadu_pd(s.add(ss));
@@ -141,12 +149,13 @@ pub(crate) unsafe fn transpose(
                 _mm256_storeu_pd(d.add(ds), _mm256_permute2f128_pd::<0x20>(t1, t3));
                 _mm256_storeu_pd(d.add(2 * ds), _mm256_permute2f128_pd::<0x31>(t0, t2));
                 _mm256_storeu_pd(d.add(3 * ds), _mm256_permute2f128_pd::<0x31>(t1, t3));
-                c += 4;
+                r += 4;
             }
-            r += 4;
+            // Rows r4..rows of these four columns.
+            simd::transpose_scalar(src, ss, dst, ds, r4, rows, c, c + 4);
+            c += 4;
         }
-        simd::transpose_scalar(src, ss, dst, ds, 0, r4, c4, cols);
-        simd::transpose_scalar(src, ss, dst, ds, r4, rows, 0, cols);
+        simd::transpose_scalar(src, ss, dst, ds, 0, rows, c4, cols);
     }
 }
 

@@ -53,6 +53,11 @@ impl Vf64 for V8 {
         unsafe { V8(_mm512_fmadd_pd(self.0, b.0, c.0)) }
     }
     #[inline(always)]
+    fn prefetch(p: *const f64) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
     unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self {
         unsafe { V8(_mm512_fnmadd_pd(self.0, b.0, c.0)) }
     }

@@ -35,6 +35,10 @@ pub(crate) trait Vf64: Copy {
     unsafe fn mul_add(self, b: Self, c: Self) -> Self;
     /// `c - self * b` (fused where the ISA has FMA).
     unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self;
+    /// Hints that the cache line holding `p` will be read soon (no-op by
+    /// default; never faults).
+    #[inline(always)]
+    fn prefetch(_p: *const f64) {}
 }
 
 impl Vf64 for f64 {
@@ -124,8 +128,12 @@ pub(crate) unsafe fn lu_forward<V: Vf64>(
             let d = dst.add(i * ds);
             let d1 = dst.add((i - 1) * ds);
             let d2 = dst.add((i - 2) * ds);
+            // Rows of a block are far apart in the grid (stride `ss`), too
+            // short for the hardware prefetcher to lock on: fetch two rows ahead.
+            let ahead = if i + 2 < n { 2 * ss } else { 0 };
             let mut j = j0;
             while j < j1 {
+                V::prefetch(s.wrapping_add(ahead + j));
                 let v = l1.neg_mul_add(V::load(d1.add(j)), V::load(s.add(j)));
                 l2.neg_mul_add(V::load(d2.add(j)), v).store(d.add(j));
                 j += V::W;
@@ -297,6 +305,7 @@ pub(crate) unsafe fn basis_lanes_d2<V: Vf64>(x: V, kl: [V; 3], kr: [V; 3]) -> [[
 /// Transposes a `rows × cols` block: `dst[c*ds + r] = src[r*ss + c]`, one
 /// element at a time (the remainder path of the tiled versions).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)] // two pointers with strides and a 2-D range
 pub(crate) unsafe fn transpose_scalar(
     src: *const f64,
     ss: usize,

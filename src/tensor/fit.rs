@@ -10,8 +10,8 @@ use ndarray::{ArrayView, Dim, Dimension};
 
 /// Lanes (lines) solved together in one block: the rows of a block are
 /// `LANES` contiguous values, and the block's forward and backward sweeps
-/// (`n × LANES` values, 100 KB for n = 50) stay in L2.
-const LANES: usize = 256;
+/// (`n × LANES` values, 50 KB for n = 50) stay in L2.
+const LANES: usize = 128;
 
 /// Lines gathered per block on the innermost axis of the in-place scheme.
 const GATHER_LANES: usize = 64;
@@ -51,6 +51,23 @@ pub struct Fitter<const D: usize> {
     shape: [usize; D],
     par: Par,
     isa: Isa,
+    scheme: FitScheme,
+}
+
+/// How the axis passes of a fit move data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FitScheme {
+    /// [`Rotate`](Self::Rotate) for grids up to 2²² points, else
+    /// [`InPlace`](Self::InPlace).
+    #[default]
+    Auto,
+    /// Every pass solves along the leading axis and writes its result
+    /// transposed with that axis moved last (`D` passes restore the order).
+    /// Needs a temporary of the grid's size.
+    Rotate,
+    /// Passes solve in the output array in place (no temporary; the passes
+    /// along short inner axes gather lines into per-worker scratch).
+    InPlace,
 }
 
 /// Scratch a fit needs, computed up front from the grid shape and the
@@ -169,7 +186,14 @@ impl<const D: usize> Fitter<D> {
             shape,
             par: Par::auto(),
             isa: Isa::detect(),
+            scheme: FitScheme::Auto,
         })
+    }
+
+    /// Chooses the pass scheme (both give the same coefficients up to rounding).
+    pub fn with_scheme(mut self, scheme: FitScheme) -> Self {
+        self.scheme = scheme;
+        self
     }
 
     /// Pins the instruction set of the fit kernels.
@@ -191,7 +215,7 @@ impl<const D: usize> Fitter<D> {
     }
 
     /// Scratch needed to fit a grid of `shape` with `par`: one block of
-    /// `max(n) × 256` values per worker and, for grids up to 2²² points, a
+    /// `max(n) × 128` values per worker and, for grids up to 2²² points, a
     /// rotation buffer of the grid's size.
     pub fn fit_scratch(shape: [usize; D], par: Par) -> FitScratch {
         let total: usize = shape.iter().product();
@@ -209,7 +233,20 @@ impl<const D: usize> Fitter<D> {
 
     /// A workspace sized for this fitter's grid and parallelism.
     pub fn workspace(&self) -> Workspace {
-        Workspace::with_scratch(Self::fit_scratch(self.shape, self.par))
+        Workspace::with_scratch(self.scratch())
+    }
+
+    /// [`fit_scratch`](Self::fit_scratch) for this fitter's shape,
+    /// parallelism and scheme.
+    pub fn scratch(&self) -> FitScratch {
+        let mut req = Self::fit_scratch(self.shape, self.par);
+        let total: usize = self.shape.iter().product();
+        req.temp = match self.scheme {
+            FitScheme::Auto => req.temp,
+            FitScheme::Rotate => total,
+            FitScheme::InPlace => 0,
+        };
+        req
     }
 
     /// Sets the parallelism used by [`fit`](Self::fit) and [`fit_into`](Self::fit_into).
@@ -252,9 +289,11 @@ impl<const D: usize> Fitter<D> {
 
     /// [`fit_into`](Self::fit_into) with a reusable workspace: once `ws` is
     /// large enough ([`workspace`](Self::workspace)), this performs no heap
-    /// allocation (with `Par::Seq`, or when called from inside a rayon worker;
-    /// a call from outside the pool hands one job to rayon's injector queue,
-    /// which allocates a block every 63 jobs).
+    /// allocation with `Par::Seq` or when called from inside a rayon worker
+    /// (the parallel passes use `rayon::join`, whose jobs live on the stack,
+    /// and one pre-sized arena per worker). Called from outside the pool, a
+    /// parallel fit hands one job to rayon's injector queue, which allocates
+    /// one block per 63 jobs: amortised, not zero.
     ///
     /// Errors: as [`fit_into`](Self::fit_into).
     pub fn fit_into_with(
@@ -272,7 +311,7 @@ impl<const D: usize> Fitter<D> {
                 });
             }
         }
-        let req = Self::fit_scratch(self.shape, self.par);
+        let req = self.scratch();
         ws.reserve(req);
         let workers = req.workers.min(ws.arenas.len());
         let mut slots: [&mut [f64]; MAX_WORKERS] = std::array::from_fn(|_| &mut [][..]);
@@ -283,10 +322,20 @@ impl<const D: usize> Fitter<D> {
             *slot = arena.alloc_slice_fill_copy(req.per_worker, f64::NAN);
         }
         let scratch = &mut slots[..workers];
-        let failed = if req.temp > 0 {
-            self.rotating_passes(values, out, &mut ws.temp[..req.temp], scratch)
+        let temp = &mut ws.temp[..req.temp];
+        let mut run = || {
+            if req.temp > 0 {
+                self.rotating_passes(values, out, temp, scratch)
+            } else {
+                self.in_place_passes(values, out, scratch)
+            }
+        };
+        // Called from outside the pool, move the whole fit onto a worker
+        // with one `join` (one injected job per fit instead of one per pass).
+        let failed = if workers > 1 && rayon::current_thread_index().is_none() {
+            rayon::join(run, || ()).0
         } else {
-            self.in_place_passes(values, out, scratch)
+            run()
         };
         match failed {
             None => Ok(()),
@@ -368,7 +417,7 @@ impl<const D: usize> Fitter<D> {
         let temp_p = SharedMut(temp.as_mut_ptr());
         let mut src = SharedMut(values.as_ptr() as *mut f64);
         for axis in 0..D {
-            let dst = if (D - 1 - axis) % 2 == 0 {
+            let dst = if (D - 1 - axis).is_multiple_of(2) {
                 out_p
             } else {
                 temp_p

@@ -2,7 +2,7 @@
 //! (medians, per ISA and thread count), plus the measured memory bandwidth.
 //!
 //! ```text
-//! bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512]
+//! bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval]
 //! ```
 //!
 //! `--pin` pins each rayon worker to one core (`core_affinity`), which makes
@@ -19,6 +19,7 @@ struct Opts {
     json: Option<String>,
     pin: bool,
     isas: Vec<Isa>,
+    only: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -27,12 +28,14 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         json: None,
         pin: false,
         isas: Isa::available(),
+        only: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => o.quick = true,
             "--pin" => o.pin = true,
+            "--only" => o.only = Some(it.next().ok_or("--only needs fit|fit-small|eval")?.clone()),
             "--json" => o.json = Some(it.next().ok_or("--json needs a path")?.clone()),
             "--isa" => {
                 let list = it.next().ok_or("--isa needs a list")?;
@@ -70,7 +73,12 @@ fn pool(n: usize, pin: bool) -> Result<rayon::ThreadPool, String> {
 }
 
 /// Median of `samples` timings (seconds) of `f`, after one warm-up call.
-fn median_s(samples: usize, mut f: impl FnMut()) -> f64 {
+fn median_s(samples: usize, f: impl FnMut()) -> f64 {
+    median_min_s(samples, f).0
+}
+
+/// Median and minimum of `samples` timings (seconds) of `f`, after one warm-up call.
+fn median_min_s(samples: usize, mut f: impl FnMut()) -> (f64, f64) {
     f();
     let mut t: Vec<f64> = (0..samples.max(1))
         .map(|_| {
@@ -80,7 +88,7 @@ fn median_s(samples: usize, mut f: impl FnMut()) -> f64 {
         })
         .collect();
     t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
+    (t[t.len() / 2], t[0])
 }
 
 /// SplitMix64 for reproducible inputs.
@@ -143,7 +151,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         table,
         "machine: {machine}\nmemory bandwidth (read+write sweep): {bw_big1:.1} GB/s 1 thread, {bw_big:.1} GB/s 2 threads (240 MB); {bw_cache:.1} GB/s 2 threads (2.4 MB)"
     );
-    let _ = writeln!(table, "\nfit4d (median ms)");
+    let _ = writeln!(table, "\nfit4d (median ms (min ms))");
     let _ = writeln!(
         table,
         "{:<16} {:>3} {}",
@@ -151,7 +159,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "thr",
         o.isas
             .iter()
-            .map(|i| format!("{:>9}", i.name()))
+            .map(|i| format!("{:>19}", i.name()))
             .collect::<String>()
     );
     let shapes: &[[usize; 4]] = &[
@@ -182,16 +190,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 } else {
                     200
                 };
-                let t = p.install(|| {
-                    median_s(samples, || {
+                let (t, tmin) = p.install(|| {
+                    median_min_s(samples, || {
                         f.fit_into_with(&v, &mut out, &mut ws)
                             .expect("finite grid fit");
                     })
                 });
                 let ms = t * 1e3;
-                let _ = write!(row, "{ms:>9.3}");
+                let min_ms = tmin * 1e3;
+                let _ = write!(row, "{ms:>10.3} ({min_ms:>7.3})");
                 fit_json.push(format!(
-                    "{{\"shape\":{:?},\"threads\":{threads},\"isa\":\"{}\",\"median_ms\":{ms:.6}}}",
+                    "{{\"shape\":{:?},\"threads\":{threads},\"isa\":\"{}\",\"median_ms\":{ms:.6},\"min_ms\":{min_ms:.6}}}",
                     shape,
                     isa.name()
                 ));
@@ -208,6 +217,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
 
+    if o.only.as_deref().is_some_and(|s| s.starts_with("fit")) {
+        print!("{table}");
+        return Ok(());
+    }
     // Evaluation on the fitted 50×30×20×10 spline at random points.
     let shape = [50, 30, 20, 10];
     let ax = axes(shape);
