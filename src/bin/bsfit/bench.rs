@@ -72,23 +72,53 @@ fn pool(n: usize, pin: bool) -> Result<rayon::ThreadPool, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Median of `samples` timings (seconds) of `f`, after one warm-up call.
-fn median_s(samples: usize, f: impl FnMut()) -> f64 {
-    median_min_s(samples, f).0
+/// Timings of one benchmark (seconds).
+#[derive(Clone, Copy)]
+struct Timing {
+    /// Median wall-clock time.
+    med: f64,
+    /// Minimum wall-clock time.
+    min: f64,
+    /// Median on-CPU time of the measuring thread (from
+    /// `/proc/thread-self/schedstat`; NaN where unavailable). On a shared
+    /// machine this excludes the time the thread waited for a core.
+    cpu: f64,
 }
 
-/// Median and minimum of `samples` timings (seconds) of `f`, after one warm-up call.
-fn median_min_s(samples: usize, mut f: impl FnMut()) -> (f64, f64) {
+/// On-CPU time of the calling thread in seconds, if the OS reports it.
+fn thread_cpu_s() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
+}
+
+/// Median of `samples` timings (seconds) of `f`, after one warm-up call.
+fn median_s(samples: usize, f: impl FnMut()) -> f64 {
+    measure(samples, f).med
+}
+
+/// Wall and CPU timings of `samples` calls of `f`, after one warm-up call.
+fn measure(samples: usize, mut f: impl FnMut()) -> Timing {
     f();
-    let mut t: Vec<f64> = (0..samples.max(1))
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    (t[t.len() / 2], t[0])
+    let mut wall = Vec::with_capacity(samples.max(1));
+    let mut cpu = Vec::with_capacity(samples.max(1));
+    for _ in 0..samples.max(1) {
+        let c0 = thread_cpu_s();
+        let s = Instant::now();
+        f();
+        wall.push(s.elapsed().as_secs_f64());
+        cpu.push(match (c0, thread_cpu_s()) {
+            (Some(a), Some(b)) => b - a,
+            _ => f64::NAN,
+        });
+    }
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    Timing {
+        med: wall[wall.len() / 2],
+        min: wall[0],
+        cpu: cpu[cpu.len() / 2],
+    }
 }
 
 /// SplitMix64 for reproducible inputs.
@@ -151,7 +181,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         table,
         "machine: {machine}\nmemory bandwidth (read+write sweep): {bw_big1:.1} GB/s 1 thread, {bw_big:.1} GB/s 2 threads (240 MB); {bw_cache:.1} GB/s 2 threads (2.4 MB)"
     );
-    let _ = writeln!(table, "\nfit4d (median ms (min ms))");
+    let _ = writeln!(
+        table,
+        "\nfit4d, ms per fit: median, min, and median on-CPU time of the fitting thread (1 thread)"
+    );
     let _ = writeln!(
         table,
         "{:<16} {:>3} {}",
@@ -159,15 +192,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "thr",
         o.isas
             .iter()
-            .map(|i| format!("{:>19}", i.name()))
+            .map(|i| format!("{:>26}", format!("{} med/min/cpu", i.name())))
             .collect::<String>()
     );
-    let shapes: &[[usize; 4]] = &[
+    let all_shapes = [
         [20, 20, 10, 5],
         [50, 30, 20, 10],
         [100, 50, 30, 20],
         [200, 100, 50, 30],
     ];
+    let shapes: &[[usize; 4]] = match o.only.as_deref() {
+        Some("fit-small") => &all_shapes[..2],
+        Some(s) if !s.starts_with("fit") => &[],
+        _ => &all_shapes,
+    };
     for &shape in shapes {
         let total: usize = shape.iter().product();
         let ax = axes(shape);
@@ -190,19 +228,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 } else {
                     200
                 };
-                let (t, tmin) = p.install(|| {
-                    median_min_s(samples, || {
+                let tm = p.install(|| {
+                    measure(samples, || {
                         f.fit_into_with(&v, &mut out, &mut ws)
                             .expect("finite grid fit");
                     })
                 });
-                let ms = t * 1e3;
-                let min_ms = tmin * 1e3;
-                let _ = write!(row, "{ms:>10.3} ({min_ms:>7.3})");
+                let (ms, min_ms) = (tm.med * 1e3, tm.min * 1e3);
+                // Thread CPU time is only the whole fit's when one thread runs it.
+                let cpu_ms = if threads == 1 { tm.cpu * 1e3 } else { f64::NAN };
+                let _ = write!(row, "{ms:>9.3} {min_ms:>7.3} {cpu_ms:>7.3} ");
                 fit_json.push(format!(
-                    "{{\"shape\":{:?},\"threads\":{threads},\"isa\":\"{}\",\"median_ms\":{ms:.6},\"min_ms\":{min_ms:.6}}}",
+                    "{{\"shape\":{:?},\"threads\":{threads},\"isa\":\"{}\",\"median_ms\":{ms:.6},\"min_ms\":{min_ms:.6},\"cpu_ms\":{}}}",
                     shape,
-                    isa.name()
+                    isa.name(),
+                    json_num(cpu_ms)
                 ));
             }
             let _ = writeln!(table, "{row}");
@@ -238,7 +278,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .collect();
     let _ = writeln!(
         table,
-        "\neval4d 50x30x20x10, {npts} random points (ns per value; batch in M values/s)"
+        "\neval4d 50x30x20x10, {npts} random points: median ns per value and on-CPU ns (batch: M values/s)"
     );
     let _ = writeln!(
         table,
@@ -258,9 +298,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         for &isa in &o.isas {
             let s = spline.clone().with_isa(isa).map_err(|e| e.to_string())?;
             let mut out = vec![0.0; npts];
-            let t = match kind {
+            let tm = match kind {
                 "value" => p1.install(|| {
-                    median_s(reps, || {
+                    measure(reps, || {
                         let mut acc = 0.0;
                         for p in &pts {
                             acc += s.eval(*p);
@@ -269,7 +309,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     })
                 }),
                 "grad" => p1.install(|| {
-                    median_s(reps, || {
+                    measure(reps, || {
                         let mut acc = 0.0;
                         for p in &pts {
                             acc += s.eval_grad(*p)[0];
@@ -278,7 +318,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     })
                 }),
                 "hess" => p1.install(|| {
-                    median_s(reps, || {
+                    measure(reps, || {
                         let mut acc = 0.0;
                         for p in &pts {
                             acc += s.eval_hessian(*p)[0][1];
@@ -287,22 +327,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     })
                 }),
                 _ => p2.install(|| {
-                    median_s(reps, || {
+                    measure(reps, || {
                         s.eval_many_into(&pts, &mut out).expect("lengths match");
                         black_box(&out);
                     })
                 }),
             };
-            let ns = t * 1e9 / npts as f64;
-            let mv = npts as f64 / t / 1e6;
-            if kind == "batch" {
-                let _ = write!(row, "{mv:>9.1}");
+            let ns = tm.med * 1e9 / npts as f64;
+            let mv = npts as f64 / tm.med / 1e6;
+            let cpu_ns = if threads == 1 {
+                tm.cpu * 1e9 / npts as f64
             } else {
-                let _ = write!(row, "{ns:>9.1}");
+                f64::NAN
+            };
+            if kind == "batch" {
+                let _ = write!(row, "{mv:>12.1} {:>7}", "");
+            } else {
+                let _ = write!(row, "{ns:>12.1} {cpu_ns:>7.1}");
             }
             eval_json.push(format!(
-                "{{\"kind\":\"{kind}\",\"isa\":\"{}\",\"threads\":{threads},\"ns_per_value\":{ns:.3},\"mvalues_per_s\":{mv:.3}}}",
-                isa.name()
+                "{{\"kind\":\"{kind}\",\"isa\":\"{}\",\"threads\":{threads},\"ns_per_value\":{ns:.3},\"mvalues_per_s\":{mv:.3},\"cpu_ns_per_value\":{}}}",
+                isa.name(),
+                json_num(cpu_ns)
             ));
         }
         let _ = writeln!(table, "{row}");
@@ -354,6 +400,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         println!("wrote {path}");
     }
     Ok(())
+}
+
+/// A JSON number, or `null` for NaN.
+fn json_num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6}")
+    } else {
+        "null".to_string()
+    }
 }
 
 fn machine_name() -> String {
