@@ -289,3 +289,14 @@ pub(crate) unsafe fn contract<const D: usize>(
         hsum(_mm256_mul_pd(sum, wl))
     }
 }
+
+/// See [`simd::basis_axes_values`] (lanes = axes).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn basis_axes_values<const D: usize>(
+    knots: &[&[f64]; D],
+    spans: &[usize; D],
+    x: &[f64; D],
+) -> [[f64; 4]; D] {
+    // SAFETY: the dispatcher checked the spans and D ≤ lanes.
+    unsafe { simd::basis_axes_values::<V4, D>(knots, spans, x) }
+}

@@ -5,9 +5,10 @@
 //! the only callers are the dispatchers in [`super`], which hold an
 //! [`Isa::Avx512`](super::Isa::Avx512) that passed
 //! [`Isa::is_available`](super::Isa::is_available) (AVX-512F, AVX2 and FMA)
-//! and which check every pointer range first. The 4 × 4 transpose and the
-//! single-point contraction keep the AVX2 (`ymm`) kernels: their data come in
-//! rows of four.
+//! and which check every pointer range first. The 4 × 4 transpose, the
+//! single-point contraction and the Cox–de Boor kernels for up to four lanes
+//! keep the AVX2 (`ymm`) kernels: their data come in rows or groups of four,
+//! and the 8-lane batch basis measured slower than the 4-lane one.
 
 use super::simd::{self, Vf64};
 use core::arch::x86_64::*;
@@ -100,19 +101,6 @@ pub(crate) unsafe fn lu_backward(
     }
 }
 
-/// See [`simd::basis_batch`] (lanes = 8 points).
-#[target_feature(enable = "avx512f,avx2,fma")]
-pub(crate) unsafe fn basis_batch(
-    t: &[f64],
-    spans: &[usize],
-    x: &[f64],
-    nd: usize,
-    out: &mut [[[f64; 4]; 3]],
-) {
-    // SAFETY: the dispatcher checked spans and lengths.
-    unsafe { simd::basis_batch::<V8>(t, spans, x, nd, out) }
-}
-
 /// See [`simd::basis_axes`] (lanes = axes, `D ≤ 8`).
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn basis_axes<const D: usize>(
@@ -123,4 +111,75 @@ pub(crate) unsafe fn basis_axes<const D: usize>(
 ) -> [[[f64; 4]; 3]; D] {
     // SAFETY: the dispatcher checked the spans.
     unsafe { simd::basis_axes::<V8, D>(knots, spans, x, nd) }
+}
+
+/// See [`simd::basis_axes_values`] (lanes = axes).
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(crate) unsafe fn basis_axes_values<const D: usize>(
+    knots: &[&[f64]; D],
+    spans: &[usize; D],
+    x: &[f64; D],
+) -> [[f64; 4]; D] {
+    // SAFETY: the dispatcher checked the spans and D ≤ lanes.
+    unsafe { simd::basis_axes_values::<V8, D>(knots, spans, x) }
+}
+
+/// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block in 8 × 8 tiles
+/// (`unpack` of row pairs, then two rounds of 128-bit lane shuffles); the
+/// edges use the AVX2 4 × 4 kernel.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(crate) unsafe fn transpose(
+    src: *const f64,
+    ss: usize,
+    dst: *mut f64,
+    ds: usize,
+    rows: usize,
+    cols: usize,
+) {
+    const LO: i32 = 0b10_00_10_00;
+    const HI: i32 = 0b11_01_11_01;
+    let (r8, c8) = (rows - rows % 8, cols - cols % 8);
+    // SAFETY: every access is inside the rows × cols block, which the
+    // dispatcher checked against both buffers; AVX2 + FMA come with the
+    // AVX-512 ISA (see `Isa::is_available`).
+    unsafe {
+        let mut c = 0;
+        while c < c8 {
+            let mut r = 0;
+            while r < r8 {
+                let s = src.add(r * ss + c);
+                let a: [__m512d; 8] = std::array::from_fn(|k| _mm512_loadu_pd(s.add(k * ss)));
+                let t0 = _mm512_unpacklo_pd(a[0], a[1]);
+                let t1 = _mm512_unpackhi_pd(a[0], a[1]);
+                let t2 = _mm512_unpacklo_pd(a[2], a[3]);
+                let t3 = _mm512_unpackhi_pd(a[2], a[3]);
+                let t4 = _mm512_unpacklo_pd(a[4], a[5]);
+                let t5 = _mm512_unpackhi_pd(a[4], a[5]);
+                let t6 = _mm512_unpacklo_pd(a[6], a[7]);
+                let t7 = _mm512_unpackhi_pd(a[6], a[7]);
+                let u0 = _mm512_shuffle_f64x2::<LO>(t0, t2);
+                let u1 = _mm512_shuffle_f64x2::<HI>(t0, t2);
+                let u2 = _mm512_shuffle_f64x2::<LO>(t1, t3);
+                let u3 = _mm512_shuffle_f64x2::<HI>(t1, t3);
+                let u4 = _mm512_shuffle_f64x2::<LO>(t4, t6);
+                let u5 = _mm512_shuffle_f64x2::<HI>(t4, t6);
+                let u6 = _mm512_shuffle_f64x2::<LO>(t5, t7);
+                let u7 = _mm512_shuffle_f64x2::<HI>(t5, t7);
+                let d = dst.add(c * ds + r);
+                _mm512_storeu_pd(d, _mm512_shuffle_f64x2::<LO>(u0, u4));
+                _mm512_storeu_pd(d.add(ds), _mm512_shuffle_f64x2::<LO>(u2, u6));
+                _mm512_storeu_pd(d.add(2 * ds), _mm512_shuffle_f64x2::<LO>(u1, u5));
+                _mm512_storeu_pd(d.add(3 * ds), _mm512_shuffle_f64x2::<LO>(u3, u7));
+                _mm512_storeu_pd(d.add(4 * ds), _mm512_shuffle_f64x2::<HI>(u0, u4));
+                _mm512_storeu_pd(d.add(5 * ds), _mm512_shuffle_f64x2::<HI>(u2, u6));
+                _mm512_storeu_pd(d.add(6 * ds), _mm512_shuffle_f64x2::<HI>(u1, u5));
+                _mm512_storeu_pd(d.add(7 * ds), _mm512_shuffle_f64x2::<HI>(u3, u7));
+                r += 8;
+            }
+            c += 8;
+        }
+        // Rows r8.. (all columns), then columns c8.. of rows ..r8.
+        super::avx2::transpose(src.add(r8 * ss), ss, dst.add(r8), ds, rows - r8, cols);
+        super::avx2::transpose(src.add(c8), ss, dst.add(c8 * ds), ds, r8, cols - c8);
+    }
 }

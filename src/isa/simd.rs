@@ -471,3 +471,38 @@ pub(crate) unsafe fn basis_axes<V: Vf64, const D: usize>(
     }
     out
 }
+
+/// Basis values only for one point, lanes = axes (see [`basis_axes`]).
+#[inline(always)]
+pub(crate) unsafe fn basis_axes_values<V: Vf64, const D: usize>(
+    knots: &[&[f64]; D],
+    spans: &[usize; D],
+    x: &[f64; D],
+) -> [[f64; 4]; D] {
+    // SAFETY (whole body): spans valid per axis; D ≤ V::W ≤ 8 (checked by the dispatcher).
+    unsafe {
+        let g = |off: isize| {
+            let mut a = [0.0f64; 8];
+            for (k, v) in a.iter_mut().enumerate() {
+                *v = if k < D {
+                    *knots[k].as_ptr().offset(spans[k] as isize + off)
+                } else {
+                    k as f64 + off as f64
+                };
+            }
+            V::load(a.as_ptr())
+        };
+        let mut xa = [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5];
+        xa[..D].copy_from_slice(&x[..]);
+        let b = basis_lanes::<V>(
+            V::load(xa.as_ptr()),
+            [g(0), g(-1), g(-2)],
+            [g(1), g(2), g(3)],
+        );
+        let mut tmp = [[0.0f64; 8]; 4];
+        for r in 0..4 {
+            b[r].store(tmp[r].as_mut_ptr());
+        }
+        std::array::from_fn(|a| [tmp[0][a], tmp[1][a], tmp[2][a], tmp[3][a]])
+    }
+}

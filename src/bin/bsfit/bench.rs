@@ -79,7 +79,7 @@ struct Timing {
     med: f64,
     /// Minimum wall-clock time.
     min: f64,
-    /// Median on-CPU time of the measuring thread (from
+    /// Mean on-CPU time per call of the measuring thread (from
     /// `/proc/thread-self/schedstat`; NaN where unavailable). On a shared
     /// machine this excludes the time the thread waited for a core.
     cpu: f64,
@@ -100,24 +100,25 @@ fn median_s(samples: usize, f: impl FnMut()) -> f64 {
 /// Wall and CPU timings of `samples` calls of `f`, after one warm-up call.
 fn measure(samples: usize, mut f: impl FnMut()) -> Timing {
     f();
-    let mut wall = Vec::with_capacity(samples.max(1));
-    let mut cpu = Vec::with_capacity(samples.max(1));
-    for _ in 0..samples.max(1) {
-        let c0 = thread_cpu_s();
+    let samples = samples.max(1);
+    let mut wall = Vec::with_capacity(samples);
+    // The kernel updates a thread's run time at scheduler events, so it is
+    // read around the whole loop (mean per call), not per call.
+    let c0 = thread_cpu_s();
+    for _ in 0..samples {
         let s = Instant::now();
         f();
         wall.push(s.elapsed().as_secs_f64());
-        cpu.push(match (c0, thread_cpu_s()) {
-            (Some(a), Some(b)) => b - a,
-            _ => f64::NAN,
-        });
     }
+    let cpu = match (c0, thread_cpu_s()) {
+        (Some(a), Some(b)) => (b - a) / samples as f64,
+        _ => f64::NAN,
+    };
     wall.sort_by(f64::total_cmp);
-    cpu.sort_by(f64::total_cmp);
     Timing {
         med: wall[wall.len() / 2],
         min: wall[0],
-        cpu: cpu[cpu.len() / 2],
+        cpu,
     }
 }
 
@@ -183,7 +184,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     let _ = writeln!(
         table,
-        "\nfit4d, ms per fit: median, min, and median on-CPU time of the fitting thread (1 thread)"
+        "\nfit4d, ms per fit: median, min, and mean on-CPU time of the fitting thread (1 thread)"
     );
     let _ = writeln!(
         table,
@@ -223,6 +224,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 let mut ws = f.workspace();
                 let samples = if total > 10_000_000 {
                     if o.quick { 2 } else { 5 }
+                } else if total > 1_000_000 {
+                    if o.quick { 5 } else { 20 }
                 } else if o.quick {
                     30
                 } else {
@@ -278,7 +281,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .collect();
     let _ = writeln!(
         table,
-        "\neval4d 50x30x20x10, {npts} random points: median ns per value and on-CPU ns (batch: M values/s)"
+        "\neval4d 50x30x20x10, {npts} random points: median ns per value and mean on-CPU ns (batch: M values/s)"
     );
     let _ = writeln!(
         table,
@@ -292,7 +295,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     let p1 = pool(1, o.pin)?;
     let p2 = pool(2, o.pin)?;
-    for kind in ["value", "grad", "hess", "batch"] {
+    for kind in ["value", "grad", "hess", "batch-lanes", "batch"] {
         let threads = if kind == "batch" { 2 } else { 1 };
         let mut row = format!("{kind:<16} {threads:>3} ");
         for &isa in &o.isas {
@@ -324,6 +327,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
                             acc += s.eval_hessian(*p)[0][1];
                         }
                         black_box(acc);
+                    })
+                }),
+                "batch-lanes" => p1.install(|| {
+                    measure(reps, || {
+                        s.eval_batch_seq(&pts, &mut out);
+                        black_box(&out);
                     })
                 }),
                 _ => p2.install(|| {
