@@ -12,6 +12,8 @@
 //!
 //! All functions here are `unsafe`: they take raw pointers whose ranges the
 //! safe wrappers in [`super`] check, and the vector impls require their ISA.
+//! Off x86-64 only the one-lane (`f64`) instances are used.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 /// A vector of `W` f64 lanes.
 pub(crate) trait Vf64: Copy {
