@@ -7,18 +7,31 @@
 //! ```
 
 mod bench;
+mod demo;
+mod grid3_report;
 
 use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  bsfit [demo] [--grid 50x30x20x10] [--threads N] [--points N] [--seed S]
+      Black-Scholes 4D price-table demo (default)
+  bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval]
+      compact table of the 4D fit/eval/basis timings per ISA, with memory bandwidth
+  bsfit grid3 [--n 128 | --shape AxBxC] [--bc periodic,periodic,zero] [--precision f32|f64]
+              [--tol 1e-6] [--solver all|...] [--plot out.svg] [--csv out.csv]
+      uniform 3D solver report";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("-h") | Some("--help") | Some("help") => {
-            println!("usage: bsfit [demo options] | bsfit bench [options] | bsfit grid3 [options]");
+            println!("{USAGE}");
             Ok(())
         }
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("this build has no subcommands yet".to_string()),
+        Some("demo") => demo::run(&args[1..]),
+        Some("grid3") => grid3_report::run(&args[1..]),
+        _ => demo::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
