@@ -355,7 +355,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 let _ = write!(row, "{ns:>12.1} {cpu_ns:>7.1}");
             }
             eval_json.push(format!(
-                "{{\"kind\":\"{kind}\",\"isa\":\"{}\",\"threads\":{threads},\"ns_per_value\":{ns:.3},\"mvalues_per_s\":{mv:.3},\"cpu_ns_per_value\":{}}}",
+                "{{\"kind\":\"{kind}\",\"shape\":[50,30,20,10],\"isa\":\"{}\",\"threads\":{threads},\"ns_per_value\":{ns:.3},\"mvalues_per_s\":{mv:.3},\"cpu_ns_per_value\":{}}}",
                 isa.name(),
                 json_num(cpu_ns)
             ));
