@@ -78,7 +78,13 @@ pub(crate) unsafe fn lu_forward(
     // SAFETY: ranges checked by the dispatcher; features enabled here.
     unsafe {
         simd::lu_forward::<V8>(l, src, ss, dst, ds, 0, main);
-        simd::lu_forward::<f64>(l, src, ss, dst, ds, main, m);
+        if main < m && main >= 8 && !std::ptr::eq(src, dst) {
+            // Out of place: redo the last 8 lanes as one vector (the lanes
+            // shared with the previous vector get the same values again).
+            simd::lu_forward::<V8>(l, src, ss, dst, ds, m - 8, m);
+        } else {
+            simd::lu_forward::<f64>(l, src, ss, dst, ds, main, m);
+        }
     }
 }
 
@@ -96,7 +102,13 @@ pub(crate) unsafe fn lu_backward(
     // SAFETY: as above.
     unsafe {
         let a = simd::lu_backward::<V8>(u, src, ss, dst, ds, 0, main);
-        let b = simd::lu_backward::<f64>(u, src, ss, dst, ds, main, m);
+        let b = if main < m && main >= 8 && !std::ptr::eq(src, dst) {
+            // Out of place: the last 8 lanes as one (overlapping) vector.
+            let t = simd::lu_backward::<V8>(u, src, ss, dst, ds, m - 8, m);
+            _mm512_reduce_add_pd(t.0)
+        } else {
+            simd::lu_backward::<f64>(u, src, ss, dst, ds, main, m)
+        };
         _mm512_reduce_add_pd(a.0) + b == 0.0
     }
 }
@@ -125,8 +137,11 @@ pub(crate) unsafe fn basis_axes_values<const D: usize>(
 }
 
 /// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block in 8 × 8 tiles
-/// (`unpack` of row pairs, then two rounds of 128-bit lane shuffles); the
-/// edges use the AVX2 4 × 4 kernel.
+/// (`unpack` of row pairs, then two rounds of 128-bit lane shuffles). When a
+/// side is not a multiple of 8 (but at least 8) its last tile is shifted back
+/// to end at the edge and overlaps the previous one, rewriting a few elements
+/// with the same values (the buffers do not overlap); blocks narrower than 8
+/// use the AVX2 kernel.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn transpose(
     src: *const f64,
@@ -138,15 +153,21 @@ pub(crate) unsafe fn transpose(
 ) {
     const LO: i32 = 0b10_00_10_00;
     const HI: i32 = 0b11_01_11_01;
-    let (r8, c8) = (rows - rows % 8, cols - cols % 8);
-    // SAFETY: every access is inside the rows × cols block, which the
-    // dispatcher checked against both buffers; AVX2 + FMA come with the
-    // AVX-512 ISA (see `Isa::is_available`).
+    if rows < 8 || cols < 8 {
+        // SAFETY: same block and contract; AVX2 + FMA come with this ISA.
+        unsafe { super::avx2::transpose(src, ss, dst, ds, rows, cols) };
+        return;
+    }
+    // SAFETY: every tile lies inside the rows × cols block (starts are
+    // clamped to rows − 8 and cols − 8), which the dispatcher checked against
+    // both buffers; src and dst do not overlap.
     unsafe {
-        let mut c = 0;
-        while c < c8 {
-            let mut r = 0;
-            while r < r8 {
+        let mut c0 = 0;
+        while c0 < cols {
+            let c = c0.min(cols - 8);
+            let mut r0 = 0;
+            while r0 < rows {
+                let r = r0.min(rows - 8);
                 let s = src.add(r * ss + c);
                 let a: [__m512d; 8] = std::array::from_fn(|k| _mm512_loadu_pd(s.add(k * ss)));
                 let t0 = _mm512_unpacklo_pd(a[0], a[1]);
@@ -174,12 +195,9 @@ pub(crate) unsafe fn transpose(
                 _mm512_storeu_pd(d.add(5 * ds), _mm512_shuffle_f64x2::<HI>(u2, u6));
                 _mm512_storeu_pd(d.add(6 * ds), _mm512_shuffle_f64x2::<HI>(u1, u5));
                 _mm512_storeu_pd(d.add(7 * ds), _mm512_shuffle_f64x2::<HI>(u3, u7));
-                r += 8;
+                r0 += 8;
             }
-            c += 8;
+            c0 += 8;
         }
-        // Rows r8.. (all columns), then columns c8.. of rows ..r8.
-        super::avx2::transpose(src.add(r8 * ss), ss, dst.add(r8), ds, rows - r8, cols);
-        super::avx2::transpose(src.add(c8), ss, dst.add(c8 * ds), ds, r8, cols - c8);
     }
 }

@@ -138,8 +138,8 @@ impl Isa {
     ///
     /// # Safety
     /// `self` is available; rows `0..l.len()` of lanes `0..m` are in bounds
-    /// for `src` (row stride `ss`) and `dst` (row stride `ds`); `dst` rows do
-    /// not overlap `src` rows of other indices (equal pointers are fine).
+    /// for `src` (row stride `ss`) and `dst` (row stride `ds`); either
+    /// `src == dst` (in place) or the two blocks do not overlap at all.
     #[inline]
     pub(crate) unsafe fn lu_forward_raw(
         self,
