@@ -33,7 +33,7 @@ pub fn axis_bounds(n: usize, boundary: Boundary) -> (f64, f64) {
         Boundary::Periodic => {
             if n == 1 {
                 (1.0, 1.0)
-            } else if n % 2 == 0 {
+            } else if n.is_multiple_of(2) {
                 (1.0 / 3.0, 1.0)
             } else {
                 (2.0 / 3.0 - (PI / n as f64).cos() / 3.0, 1.0)

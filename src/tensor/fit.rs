@@ -4,15 +4,27 @@
 use super::{MAX_DIM, TensorSpline};
 use crate::banded::BandLu;
 use crate::bspline::knots::{not_a_knot, validate_sites};
-use crate::{FitError, Par};
+use crate::{FitError, Isa, Par};
+use bumpalo::Bump;
 use ndarray::{ArrayView, Dim, Dimension};
 
-/// Lines solved together in one block: their rows sit side by side in a
-/// scratch buffer so the banded recurrence runs on whole rows.
-const BLOCK_LANES: usize = 64;
+/// Lanes (lines) solved together in one block: the rows of a block are
+/// `LANES` contiguous values, and the block's forward and backward sweeps
+/// (`n × LANES` values, 50 KB for n = 50) stay in L2.
+const LANES: usize = 128;
+
+/// Lines gathered per block on the innermost axis of the in-place scheme.
+const GATHER_LANES: usize = 64;
 
 /// Below this many grid points a fit runs on the calling thread.
-const PAR_THRESHOLD: usize = 1 << 15;
+const PAR_THRESHOLD: usize = 1 << 14;
+
+/// Grids up to this many points use the rotating scheme (needs a temporary
+/// of the grid's size); larger grids are solved in place in the output.
+const ROTATE_MAX_POINTS: usize = 1 << 22;
+
+/// At most this many workers (arenas) take part in one fit.
+const MAX_WORKERS: usize = 64;
 
 /// A fit plan for one grid: validated axes, their knot vectors and the `LU`
 /// factors of their collocation matrices, computed once.
@@ -38,13 +50,102 @@ pub struct Fitter<const D: usize> {
     lu: [BandLu; D],
     shape: [usize; D],
     par: Par,
+    isa: Isa,
+    scheme: FitScheme,
+}
+
+/// How the axis passes of a fit move data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FitScheme {
+    /// [`Rotate`](Self::Rotate) for grids up to 2²² points, else
+    /// [`InPlace`](Self::InPlace).
+    #[default]
+    Auto,
+    /// Every pass solves along the leading axis and writes its result
+    /// transposed with that axis moved last (`D` passes restore the order).
+    /// Needs a temporary of the grid's size.
+    Rotate,
+    /// Passes solve in the output array in place (no temporary; the passes
+    /// along short inner axes gather lines into per-worker scratch).
+    InPlace,
+}
+
+/// Scratch a fit needs, computed up front from the grid shape and the
+/// parallelism ([`Fitter::fit_scratch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FitScratch {
+    /// Number of per-worker arenas.
+    pub workers: usize,
+    /// f64 values of scratch per worker (one block of lines).
+    pub per_worker: usize,
+    /// f64 values of the shared rotation buffer (0 for the in-place scheme).
+    pub temp: usize,
+}
+
+impl FitScratch {
+    /// Total bytes.
+    pub fn bytes(&self) -> usize {
+        (self.workers * self.per_worker + self.temp) * std::mem::size_of::<f64>()
+    }
+}
+
+/// Reusable scratch for [`Fitter::fit_into_with`]: one `bumpalo` arena per
+/// worker, reset at every fit, plus the rotation buffer. Once sized for a
+/// fitter (by [`Fitter::workspace`] or a first fit), refitting on the same
+/// grid allocates nothing.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    arenas: Vec<Bump>,
+    per_worker: usize,
+    temp: Vec<f64>,
+}
+
+impl Workspace {
+    /// An empty workspace; it grows on first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A workspace holding `req`.
+    pub fn with_scratch(req: FitScratch) -> Self {
+        let mut ws = Self::default();
+        ws.reserve(req);
+        ws
+    }
+
+    /// Grows the workspace to hold `req` (allocates only if it is too small).
+    pub fn reserve(&mut self, req: FitScratch) {
+        let workers = req.workers.clamp(1, MAX_WORKERS);
+        if req.per_worker > self.per_worker {
+            self.arenas.clear();
+            self.per_worker = req.per_worker;
+        }
+        while self.arenas.len() < workers {
+            // Slack for bumpalo's alignment and chunk footer.
+            self.arenas
+                .push(Bump::with_capacity(self.per_worker * 8 + 256));
+        }
+        if self.temp.len() < req.temp {
+            self.temp = vec![0.0; req.temp];
+        }
+    }
+
+    /// Bytes held.
+    pub fn allocated_bytes(&self) -> usize {
+        self.arenas
+            .iter()
+            .map(|a| a.chunk_capacity() + a.allocated_bytes())
+            .sum::<usize>()
+            + self.temp.len() * 8
+    }
 }
 
 /// A raw pointer that may be shared between the tasks of one pass, each of
 /// which writes a disjoint set of elements.
 #[derive(Clone, Copy)]
 struct SharedMut(*mut f64);
-// SAFETY: only used in `solve_axis`, where every element is written by exactly one task.
+// SAFETY: only used by the passes of a fit, where every element is written by
+// exactly one task and nothing is read while another task writes it.
 unsafe impl Send for SharedMut {}
 // SAFETY: as above.
 unsafe impl Sync for SharedMut {}
@@ -84,7 +185,68 @@ impl<const D: usize> Fitter<D> {
             lu: vec_to_array(lus),
             shape,
             par: Par::auto(),
+            isa: Isa::detect(),
+            scheme: FitScheme::Auto,
         })
+    }
+
+    /// Chooses the pass scheme (both give the same coefficients up to rounding).
+    pub fn with_scheme(mut self, scheme: FitScheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Pins the instruction set of the fit kernels.
+    ///
+    /// Errors: [`FitError::IsaUnavailable`] if this CPU lacks it.
+    pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
+        self.isa = isa.require()?;
+        Ok(self)
+    }
+
+    /// The instruction set the fit kernels use.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// The parallelism used by the fits.
+    pub fn par(&self) -> Par {
+        self.par
+    }
+
+    /// Scratch needed to fit a grid of `shape` with `par`: one block of
+    /// `max(n) × 128` values per worker and, for grids up to 2²² points, a
+    /// rotation buffer of the grid's size.
+    pub fn fit_scratch(shape: [usize; D], par: Par) -> FitScratch {
+        let total: usize = shape.iter().product();
+        let nmax = shape.iter().copied().max().unwrap_or(0);
+        FitScratch {
+            workers: if total < PAR_THRESHOLD {
+                1
+            } else {
+                par.degree().clamp(1, MAX_WORKERS)
+            },
+            per_worker: nmax * LANES.max(GATHER_LANES),
+            temp: if total <= ROTATE_MAX_POINTS { total } else { 0 },
+        }
+    }
+
+    /// A workspace sized for this fitter's grid and parallelism.
+    pub fn workspace(&self) -> Workspace {
+        Workspace::with_scratch(self.scratch())
+    }
+
+    /// [`fit_scratch`](Self::fit_scratch) for this fitter's shape,
+    /// parallelism and scheme.
+    pub fn scratch(&self) -> FitScratch {
+        let mut req = Self::fit_scratch(self.shape, self.par);
+        let total: usize = self.shape.iter().product();
+        req.temp = match self.scheme {
+            FitScheme::Auto => req.temp,
+            FitScheme::Rotate => total,
+            FitScheme::InPlace => 0,
+        };
+        req
     }
 
     /// Sets the parallelism used by [`fit`](Self::fit) and [`fit_into`](Self::fit_into).
@@ -116,11 +278,30 @@ impl<const D: usize> Fitter<D> {
 
     /// Fits values given in row-major order (`values.len()` = product of the
     /// shape) and writes the coefficients, also row-major, to `out`.
+    /// Allocates a temporary [`Workspace`]; see [`fit_into_with`](Self::fit_into_with).
     ///
-    /// Errors: [`FitError::ShapeMismatch`] if a length is wrong (reported on
-    /// axis 0 for flat buffers), [`FitError::NonFiniteValue`],
-    /// [`FitError::NonFiniteResult`].
+    /// Errors: [`FitError::InvalidParameter`] if a length is wrong,
+    /// [`FitError::NonFiniteValue`], [`FitError::NonFiniteResult`].
     pub fn fit_into(&self, values: &[f64], out: &mut [f64]) -> Result<(), FitError> {
+        let mut ws = Workspace::new();
+        self.fit_into_with(values, out, &mut ws)
+    }
+
+    /// [`fit_into`](Self::fit_into) with a reusable workspace: once `ws` is
+    /// large enough ([`workspace`](Self::workspace)), this performs no heap
+    /// allocation with `Par::Seq` or when called from inside a rayon worker
+    /// (the parallel passes use `rayon::join`, whose jobs live on the stack,
+    /// and one pre-sized arena per worker). Called from outside the pool, a
+    /// parallel fit hands one job to rayon's injector queue, which allocates
+    /// one block per 63 jobs: amortised, not zero.
+    ///
+    /// Errors: as [`fit_into`](Self::fit_into).
+    pub fn fit_into_with(
+        &self,
+        values: &[f64],
+        out: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<(), FitError> {
         let total: usize = self.shape.iter().product();
         for (len, what) in [(values.len(), "values"), (out.len(), "out")] {
             if len != total {
@@ -130,13 +311,44 @@ impl<const D: usize> Fitter<D> {
                 });
             }
         }
-        for (k, (o, &v)) in out.iter_mut().zip(values).enumerate() {
-            if !v.is_finite() {
-                return Err(self.non_finite_value(k, v));
-            }
-            *o = v;
+        let req = self.scratch();
+        ws.reserve(req);
+        let workers = req.workers.min(ws.arenas.len());
+        let mut slots: [&mut [f64]; MAX_WORKERS] = std::array::from_fn(|_| &mut [][..]);
+        for (slot, arena) in slots.iter_mut().zip(ws.arenas.iter_mut()).take(workers) {
+            arena.reset();
+            // Filled with NaN: a kernel that reads scratch before writing it
+            // poisons the result, which the finiteness check reports.
+            *slot = arena.alloc_slice_fill_copy(req.per_worker, f64::NAN);
         }
-        self.solve_in_place(out)
+        let scratch = &mut slots[..workers];
+        let temp = &mut ws.temp[..req.temp];
+        let mut run = || {
+            if req.temp > 0 {
+                self.rotating_passes(values, out, temp, scratch)
+            } else {
+                self.in_place_passes(values, out, scratch)
+            }
+        };
+        // Called from outside the pool, move the whole fit onto a worker
+        // with one `join` (one injected job per fit instead of one per pass).
+        let failed = if workers > 1 && rayon::current_thread_index().is_none() {
+            rayon::join(run, || ()).0
+        } else {
+            run()
+        };
+        match failed {
+            None => Ok(()),
+            Some(axis) => {
+                if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+                    return Err(self.non_finite_value(k, values[k]));
+                }
+                Err(FitError::NonFiniteResult {
+                    axis,
+                    condition: self.lu[axis].condition_1norm(),
+                })
+            }
+        }
     }
 
     /// Fits values given as any ndarray view (any memory layout).
@@ -161,21 +373,19 @@ impl<const D: usize> Fitter<D> {
                 });
             }
         }
-        let mut coefs = Vec::with_capacity(values.len());
-        if let Some(s) = values.as_slice() {
-            coefs.extend_from_slice(s);
-        } else {
-            coefs.extend(values.iter().copied());
+        let mut coefs = vec![0.0; values.len()];
+        let mut ws = self.workspace();
+        match values.as_slice() {
+            Some(s) => self.fit_into_with(s, &mut coefs, &mut ws)?,
+            None => {
+                let v: Vec<f64> = values.iter().copied().collect();
+                self.fit_into_with(&v, &mut coefs, &mut ws)?
+            }
         }
-        if let Some(k) = coefs.iter().position(|v| !v.is_finite()) {
-            return Err(self.non_finite_value(k, coefs[k]));
-        }
-        self.solve_in_place(&mut coefs)?;
-        Ok(TensorSpline::from_parts_unchecked(
-            self.knots.clone(),
-            self.shape,
-            coefs,
-        ))
+        Ok(
+            TensorSpline::from_parts_unchecked(self.knots.clone(), self.shape, coefs)
+                .with_isa_unchecked(self.isa),
+        )
     }
 
     fn non_finite_value(&self, flat: usize, value: f64) -> FitError {
@@ -188,86 +398,182 @@ impl<const D: usize> Fitter<D> {
         FitError::NonFiniteValue { index, value }
     }
 
-    /// Runs the `D` axis passes on row-major data.
-    fn solve_in_place(&self, data: &mut [f64]) -> Result<(), FitError> {
-        let par = if data.len() < PAR_THRESHOLD {
-            Par::Seq
-        } else {
-            self.par
-        };
+    /// The rotating scheme: pass `p` solves along the leading axis of an
+    /// array laid out as `[n_p, rest]` (lanes = the contiguous `rest`) and
+    /// writes its result transposed, `[rest, n_p]`, so that axis `p` moves
+    /// last. After `D` passes the axes are back in order, and every pass
+    /// reads full contiguous rows. Buffers alternate between `out` and
+    /// `temp` so that the last pass writes `out`. Returns the failing axis.
+    fn rotating_passes(
+        &self,
+        values: &[f64],
+        out: &mut [f64],
+        temp: &mut [f64],
+        scratch: &mut [&mut [f64]],
+    ) -> Option<usize> {
+        let total = values.len();
+        let isa = self.isa;
+        let out_p = SharedMut(out.as_mut_ptr());
+        let temp_p = SharedMut(temp.as_mut_ptr());
+        let mut src = SharedMut(values.as_ptr() as *mut f64);
         for axis in 0..D {
+            let dst = if (D - 1 - axis).is_multiple_of(2) {
+                out_p
+            } else {
+                temp_p
+            };
+            let lu = &self.lu[axis];
+            let n = lu.len();
+            let rest = total / n;
+            let units = rest.div_ceil(LANES);
+            let ok = for_each_leaf(scratch, units, &|scr: &mut [f64], lo: usize, hi: usize| {
+                let mut ok = true;
+                for unit in lo..hi {
+                    let j0 = unit * LANES;
+                    let m = LANES.min(rest - j0);
+                    let sp = scr.as_mut_ptr();
+                    // SAFETY: `isa` is available (stored by `new`/`with_isa`).
+                    // src rows 0..n of lanes j0..j0+m lie in the [n, rest]
+                    // source (len total); scratch holds n*LANES ≥ n*m values;
+                    // the destination block [j0*n, (j0+m)*n) lies in the
+                    // [rest, n] output, and blocks of different units are
+                    // disjoint, so concurrent leaves never write the same
+                    // element. src and dst are different buffers.
+                    unsafe {
+                        isa.lu_forward_raw(lu.lower(), src.at(j0), rest, sp, m, m);
+                        ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
+                        isa.transpose_raw(sp, m, dst.at(j0 * n), n, n, m);
+                    }
+                }
+                ok
+            });
+            if !ok {
+                return Some(axis);
+            }
+            src = dst;
+        }
+        None
+    }
+
+    /// The in-place scheme for large grids (no temporary): axis 0 solves
+    /// from `values` into `out` with lanes over the contiguous remainder,
+    /// then every other axis is solved in `out` in place, seen as
+    /// `[outer, n, inner]`: with lanes over `inner` when `inner ≥ 8`, else
+    /// by gathering blocks of 64 lines into scratch (a 4 × 4-tiled
+    /// transpose when `inner = 1`). Returns the failing axis.
+    fn in_place_passes(
+        &self,
+        values: &[f64],
+        out: &mut [f64],
+        scratch: &mut [&mut [f64]],
+    ) -> Option<usize> {
+        let isa = self.isa;
+        let out_p = SharedMut(out.as_mut_ptr());
+        let vals = SharedMut(values.as_ptr() as *mut f64);
+        for axis in 0..D {
+            let src = if axis == 0 { vals } else { out_p };
+            let dst = out_p;
+            let lu = &self.lu[axis];
+            let n = lu.len();
             let outer: usize = self.shape[..axis].iter().product();
             let inner: usize = self.shape[axis + 1..].iter().product();
-            let finite = solve_axis(&self.lu[axis], data, outer, inner, par);
-            if !finite {
-                return Err(FitError::NonFiniteResult {
-                    axis,
-                    condition: self.lu[axis].condition_1norm(),
-                });
+            let ok = if inner >= 8 {
+                let per = inner.div_ceil(LANES);
+                for_each_leaf(scratch, outer * per, &|scr: &mut [f64], lo, hi| {
+                    let mut ok = true;
+                    for unit in lo..hi {
+                        let (o, b) = (unit / per, unit % per);
+                        let j0 = b * LANES;
+                        let m = LANES.min(inner - j0);
+                        let base = o * n * inner + j0;
+                        let sp = scr.as_mut_ptr();
+                        // SAFETY: `isa` available; rows 0..n of lanes
+                        // base..base+m (stride inner) lie in the grid; units
+                        // own disjoint (o, lane) sets, so no element is
+                        // written by two leaves; scratch holds n*m values.
+                        unsafe {
+                            isa.lu_forward_raw(lu.lower(), src.at(base), inner, sp, m, m);
+                            ok &= isa.lu_backward_raw(lu.upper(), sp, m, dst.at(base), inner, m);
+                        }
+                    }
+                    ok
+                })
+            } else {
+                let lines = outer * inner;
+                let units = lines.div_ceil(GATHER_LANES);
+                for_each_leaf(scratch, units, &|scr: &mut [f64], lo, hi| {
+                    let mut ok = true;
+                    for unit in lo..hi {
+                        let q0 = unit * GATHER_LANES;
+                        let m = GATHER_LANES.min(lines - q0);
+                        let sp = scr.as_mut_ptr();
+                        // SAFETY: `isa` available; line q covers elements
+                        // base(q) + i*inner, i < n, inside the grid; units own
+                        // disjoint lines; scratch holds n*m values.
+                        unsafe {
+                            if inner == 1 {
+                                // Lines q0..q0+m are contiguous rows of length n.
+                                isa.transpose_raw(src.at(q0 * n), n, sp, m, m, n);
+                            } else {
+                                for lane in 0..m {
+                                    let q = q0 + lane;
+                                    let b0 = (q / inner) * n * inner + q % inner;
+                                    for i in 0..n {
+                                        *sp.add(i * m + lane) = *src.at(b0 + i * inner);
+                                    }
+                                }
+                            }
+                            isa.lu_forward_raw(lu.lower(), sp, m, sp, m, m);
+                            ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
+                            if inner == 1 {
+                                isa.transpose_raw(sp, m, dst.at(q0 * n), n, n, m);
+                            } else {
+                                for lane in 0..m {
+                                    let q = q0 + lane;
+                                    let b0 = (q / inner) * n * inner + q % inner;
+                                    for i in 0..n {
+                                        *dst.at(b0 + i * inner) = *sp.add(i * m + lane);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    ok
+                })
+            };
+            if !ok {
+                return Some(axis);
             }
         }
-        Ok(())
+        None
     }
 }
 
-/// Solves along the middle axis of `data` seen as `[outer, n, inner]`
-/// (row-major) for all `outer * inner` lines. Returns whether every result
-/// is finite.
-///
-/// Lines are taken in blocks of [`BLOCK_LANES`]: a block is gathered into a
-/// scratch buffer with its rows side by side, solved with
-/// [`BandLu::solve_rows`], and scattered back. Blocks are independent and run
-/// in parallel under `Par::Rayon`.
-fn solve_axis(lu: &BandLu, data: &mut [f64], outer: usize, inner: usize, par: Par) -> bool {
-    let n = lu.len();
-    let lines = outer * inner;
-    debug_assert_eq!(data.len(), lines * n);
-    let blocks = lines.div_ceil(BLOCK_LANES);
-    let ptr = SharedMut(data.as_mut_ptr());
-    let run_block = |scratch: &mut Vec<f64>, b: usize| -> bool {
-        let q0 = b * BLOCK_LANES;
-        let m = BLOCK_LANES.min(lines - q0);
-        scratch.resize(n * m, 0.0);
-        let base = |q: usize| (q / inner) * n * inner + (q % inner);
-        for lane in 0..m {
-            let b0 = base(q0 + lane);
-            for i in 0..n {
-                // SAFETY: b0 + i*inner < outer*n*inner = data.len() because
-                // q < outer*inner and i < n; reads of lines owned by this block.
-                scratch[i * m + lane] = unsafe { *ptr.at(b0 + i * inner) };
-            }
+/// Runs `f(scratch, lo, hi)` over `0..units`, split into one contiguous
+/// range per scratch slice (worker), in parallel through `rayon::join`
+/// (which, unlike `scope`/`spawn`, puts its jobs on the stack and does not
+/// allocate). Returns the AND of the results.
+fn for_each_leaf<F>(scratch: &mut [&mut [f64]], units: usize, f: &F) -> bool
+where
+    F: Fn(&mut [f64], usize, usize) -> bool + Sync,
+{
+    fn rec<F>(scratch: &mut [&mut [f64]], lo: usize, hi: usize, f: &F) -> bool
+    where
+        F: Fn(&mut [f64], usize, usize) -> bool + Sync,
+    {
+        if scratch.len() <= 1 || hi - lo < 2 {
+            return match scratch.first_mut() {
+                Some(s) => f(s, lo, hi),
+                None => true,
+            };
         }
-        lu.solve_rows(scratch, m, m);
-        let mut ok = true;
-        for lane in 0..m {
-            let b0 = base(q0 + lane);
-            for i in 0..n {
-                let v = scratch[i * m + lane];
-                ok &= v.is_finite();
-                // SAFETY: in bounds as above; (q, i) ↦ base(q) + i*inner is injective,
-                // and each line q belongs to exactly one block, so no two tasks
-                // touch the same element.
-                unsafe { *ptr.at(b0 + i * inner) = v };
-            }
-        }
-        ok
-    };
-    match par {
-        Par::Seq => {
-            let mut scratch = Vec::with_capacity(n * BLOCK_LANES);
-            (0..blocks).fold(true, |ok, b| run_block(&mut scratch, b) & ok)
-        }
-        Par::Rayon(_) => {
-            use rayon::prelude::*;
-            (0..blocks)
-                .into_par_iter()
-                .map_init(
-                    || Vec::with_capacity(n * BLOCK_LANES),
-                    |s, b| run_block(s, b),
-                )
-                .reduce(|| true, |a, b| a & b)
-        }
+        let half = scratch.len() / 2;
+        let mid = lo + (hi - lo) * half / scratch.len();
+        let (a, b) = scratch.split_at_mut(half);
+        let (x, y) = rayon::join(|| rec(a, lo, mid, f), || rec(b, mid, hi, f));
+        x & y
     }
+    rec(scratch, 0, units, f)
 }
 
 /// Converts a vector of exactly `D` items into an array.

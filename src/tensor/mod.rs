@@ -15,7 +15,7 @@ mod eval;
 mod fit;
 mod spline;
 
-pub use fit::Fitter;
+pub use fit::{FitScheme, FitScratch, Fitter, Workspace};
 pub use spline::{FitReport, TensorSpline};
 
 /// Maximum number of dimensions supported (ndarray's static dimensions).

@@ -3,7 +3,7 @@
 use super::fit::Fitter;
 #[cfg(feature = "serde")]
 use super::fit::vec_to_array;
-use crate::FitError;
+use crate::{FitError, Isa};
 use ndarray::{ArrayView, Dim, Dimension};
 
 /// A cubic tensor-product B-spline in `D` dimensions (1 ≤ D ≤ 6).
@@ -22,6 +22,9 @@ pub struct TensorSpline<const D: usize> {
     pub(super) shape: [usize; D],
     pub(super) strides: [usize; D],
     pub(super) coefs: Vec<f64>,
+    /// `(x_0, 1/h)` for axes with uniformly spaced sites (O(1) span lookup).
+    pub(super) uniform: [Option<(f64, f64)>; D],
+    pub(super) isa: Isa,
 }
 
 /// Diagnostics of a fit, from [`TensorSpline::fit_with_report`].
@@ -46,12 +49,39 @@ impl<const D: usize> TensorSpline<D> {
         for k in (0..D.saturating_sub(1)).rev() {
             strides[k] = strides[k + 1] * shape[k + 1];
         }
+        let uniform = std::array::from_fn(|k| uniform_axis(&knots[k]));
         TensorSpline {
             knots,
             shape,
             strides,
             coefs,
+            uniform,
+            isa: Isa::detect(),
         }
+    }
+
+    /// Sets an ISA already known to be available.
+    pub(super) fn with_isa_unchecked(mut self, isa: Isa) -> Self {
+        self.isa = isa;
+        self
+    }
+
+    /// Pins the instruction set of the evaluation kernels.
+    ///
+    /// Errors: [`FitError::IsaUnavailable`] if this CPU lacks it.
+    pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
+        self.isa = isa.require()?;
+        Ok(self)
+    }
+
+    /// The instruction set the evaluation kernels use.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// Whether each axis was detected as uniformly spaced (O(1) span lookup).
+    pub fn uniform_axes(&self) -> [bool; D] {
+        self.uniform.map(|u| u.is_some())
     }
 
     /// Builds a spline from knot vectors and row-major coefficients, checking
@@ -248,6 +278,26 @@ impl<const D: usize> TensorSpline<D> {
             (t[0], t[t.len() - 1])
         })
     }
+}
+
+/// `(x_0, 1/h)` if the sites behind the not-a-knot knot vector `t` are
+/// uniform: every interior knot `t[k]` (`4 ≤ k < n`) is within `1e-9·h` of
+/// `x_0 + (k − 2)·h` with `h = (t[n] − t[0]) / (n − 1)`. Then
+/// `⌊(x − x_0)/h⌋ − 1`, clamped, is the span index up to one step, which
+/// [`TensorSpline::span`] corrects by comparing with the knots.
+fn uniform_axis(t: &[f64]) -> Option<(f64, f64)> {
+    let n = t.len().checked_sub(4)?;
+    if n < 4 {
+        return None;
+    }
+    let x0 = t[0];
+    let h = (t[n] - x0) / (n - 1) as f64;
+    if !(h > 0.0 && h.is_finite()) {
+        return None;
+    }
+    let tol = 1e-9 * h;
+    let ok = (4..n).all(|k| (t[k] - (x0 + (k - 2) as f64 * h)).abs() <= tol);
+    ok.then_some((x0, 1.0 / h))
 }
 
 #[cfg(feature = "serde")]

@@ -7,6 +7,7 @@
 //! bsfit gpu-bench [options] device timings of the 3D path (feature `gpu`)
 //! ```
 
+mod bench;
 mod demo;
 #[cfg(feature = "gpu")]
 mod gpu_bench;
@@ -17,6 +18,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   bsfit [demo] [--grid 50x30x20x10] [--threads N] [--points N] [--seed S]
       Black-Scholes 4D price-table demo (default)
+  bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval]
+      compact table of the 4D fit/eval/basis timings per ISA, with memory bandwidth
   bsfit grid3 [--n 128 | --shape AxBxC] [--bc periodic,periodic,zero] [--precision f32|f64]
               [--tol 1e-6] [--solver all|...] [--plot out.svg] [--csv out.csv] [--device cpu|gpu]
       uniform 3D solver report
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             Ok(())
         }
+        Some("bench") => bench::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("grid3") => grid3_report::run(&args[1..]),
         #[cfg(feature = "gpu")]

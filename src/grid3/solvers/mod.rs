@@ -148,7 +148,7 @@ impl<'a, B: VectorOps + ?Sized> Monitor<'a, B> {
         x: &B::Vector,
         r: &B::Vector,
     ) -> Result<Check, FitError> {
-        if it % self.common.check_every != 0 && it < self.common.max_iter {
+        if !it.is_multiple_of(self.common.check_every) && it < self.common.max_iter {
             return Ok(Check::Continue);
         }
         match (self.residual, self.tmp.as_mut()) {

@@ -1,0 +1,302 @@
+//! AVX2 + FMA kernels (4 × f64 in `ymm` registers), written with
+//! `core::arch` intrinsics (see [`super::simd`] for why not `wide`).
+//!
+//! Every function is `#[target_feature(enable = "avx2,fma")] unsafe fn`; the
+//! only callers are the dispatchers in [`super`], which hold an [`Isa::Avx2`]
+//! or [`Isa::Avx512`] value that passed [`Isa::is_available`], and which check
+//! every pointer range first.
+//!
+//! [`Isa::Avx2`]: super::Isa::Avx2
+//! [`Isa::Avx512`]: super::Isa::Avx512
+//! [`Isa::is_available`]: super::Isa::is_available
+
+use super::simd::{self, Vf64};
+use core::arch::x86_64::*;
+
+/// Four f64 lanes in a `ymm` register.
+#[derive(Clone, Copy)]
+pub(crate) struct V4(pub(crate) __m256d);
+
+// SAFETY (all methods): AVX2/FMA intrinsics; only reached from functions that
+// enable those features, on a CPU that has them. Pointers are checked by the caller.
+impl Vf64 for V4 {
+    const W: usize = 4;
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> Self {
+        unsafe { V4(_mm256_loadu_pd(p)) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f64) {
+        unsafe { _mm256_storeu_pd(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn splat(v: f64) -> Self {
+        unsafe { V4(_mm256_set1_pd(v)) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        unsafe { V4(_mm256_add_pd(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        unsafe { V4(_mm256_mul_pd(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn div(self, b: Self) -> Self {
+        unsafe { V4(_mm256_div_pd(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        unsafe { V4(_mm256_sub_pd(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        unsafe { V4(_mm256_fmadd_pd(self.0, b.0, c.0)) }
+    }
+    #[inline(always)]
+    fn prefetch(p: *const f64) {
+        // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
+    unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self {
+        unsafe { V4(_mm256_fnmadd_pd(self.0, b.0, c.0)) }
+    }
+}
+
+/// Horizontal sum of four lanes.
+#[inline(always)]
+pub(crate) unsafe fn hsum(v: __m256d) -> f64 {
+    // SAFETY: AVX intrinsics under the caller's enabled features.
+    unsafe {
+        let lo = _mm256_castpd256_pd128(v);
+        let hi = _mm256_extractf128_pd::<1>(v);
+        let s = _mm_add_pd(lo, hi);
+        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
+    }
+}
+
+/// See [`simd::lu_forward`]; lanes `0..m`.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn lu_forward(
+    l: &[[f64; 2]],
+    src: *const f64,
+    ss: usize,
+    dst: *mut f64,
+    ds: usize,
+    m: usize,
+) {
+    let main = m - m % 4;
+    // SAFETY: ranges checked by the dispatcher; features enabled here.
+    unsafe {
+        simd::lu_forward::<V4>(l, src, ss, dst, ds, 0, main);
+        simd::lu_forward::<f64>(l, src, ss, dst, ds, main, m);
+    }
+}
+
+/// See [`simd::lu_backward`]; lanes `0..m`. Returns whether all results are finite.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn lu_backward(
+    u: &[[f64; 3]],
+    src: *const f64,
+    ss: usize,
+    dst: *mut f64,
+    ds: usize,
+    m: usize,
+) -> bool {
+    let main = m - m % 4;
+    // SAFETY: as above.
+    unsafe {
+        let a = simd::lu_backward::<V4>(u, src, ss, dst, ds, 0, main);
+        let b = simd::lu_backward::<f64>(u, src, ss, dst, ds, main, m);
+        hsum(a.0) + b == 0.0
+    }
+}
+
+/// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block, in 4 × 4 tiles
+/// (two `unpack` and two `permute2f128` steps per tile).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn transpose(
+    src: *const f64,
+    ss: usize,
+    dst: *mut f64,
+    ds: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let (r4, c4) = (rows - rows % 4, cols - cols % 4);
+    // SAFETY: every access is inside the rows × cols block, which the
+    // dispatcher checked against both buffers.
+    unsafe {
+        // Columns outer: the destination rows c..c+4 are written front to
+        // back as four sequential streams (the destination is the large,
+        // cold side; the source block is an L2-resident scratch).
+        let mut c = 0;
+        while c < c4 {
+            let mut r = 0;
+            while r < r4 {
+                let s = src.add(r * ss + c);
+                let a0 = _mm256_loadu_pd(s);
+                let a1 = _mm256_loadu_pd(s.add(ss));
+                let a2 = _mm256_loadu_pd(s.add(2 * ss));
+                let a3 = _mm256_loadu_pd(s.add(3 * ss));
+                let t0 = _mm256_unpacklo_pd(a0, a1);
+                let t1 = _mm256_unpackhi_pd(a0, a1);
+                let t2 = _mm256_unpacklo_pd(a2, a3);
+                let t3 = _mm256_unpackhi_pd(a2, a3);
+                let d = dst.add(c * ds + r);
+                _mm256_storeu_pd(d, _mm256_permute2f128_pd::<0x20>(t0, t2));
+                _mm256_storeu_pd(d.add(ds), _mm256_permute2f128_pd::<0x20>(t1, t3));
+                _mm256_storeu_pd(d.add(2 * ds), _mm256_permute2f128_pd::<0x31>(t0, t2));
+                _mm256_storeu_pd(d.add(3 * ds), _mm256_permute2f128_pd::<0x31>(t1, t3));
+                r += 4;
+            }
+            // Rows r4..rows of these four columns.
+            simd::transpose_scalar(src, ss, dst, ds, r4, rows, c, c + 4);
+            c += 4;
+        }
+        simd::transpose_scalar(src, ss, dst, ds, 0, rows, c4, cols);
+    }
+}
+
+/// Basis values at one point with lanes = the four basis functions:
+/// level `j` of the triangle is `temp = N / (R + L_j)`,
+/// `N ← R·temp + shift_up(L_j·temp)` with `R = t[s+1..s+4] − x` and
+/// `L_j = x − t[s+1−j..s+5−j]` (contiguous loads); lanes `≥ j` of the
+/// denominator are set to 1 so they stay 0.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn basis_single(t: *const f64, s: usize, x: f64) -> [f64; 4] {
+    // SAFETY: the dispatcher checked 2 ≤ s and s + 5 ≤ t.len().
+    unsafe {
+        let xv = _mm256_set1_pd(x);
+        let r = _mm256_sub_pd(_mm256_loadu_pd(t.add(s + 1)), xv);
+        let one = _mm256_set1_pd(1.0);
+        let zero = _mm256_setzero_pd();
+        let mut n = _mm256_set_pd(0.0, 0.0, 0.0, 1.0);
+        // j = 1: only lane 0 of the denominator is real.
+        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s)));
+        let den = _mm256_blend_pd::<0b1110>(_mm256_add_pd(r, l), one);
+        let tmp = _mm256_div_pd(n, den);
+        let sh = _mm256_blend_pd::<0b0001>(
+            _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
+            zero,
+        );
+        n = _mm256_fmadd_pd(r, tmp, sh);
+        // j = 2
+        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s - 1)));
+        let den = _mm256_blend_pd::<0b1100>(_mm256_add_pd(r, l), one);
+        let tmp = _mm256_div_pd(n, den);
+        let sh = _mm256_blend_pd::<0b0001>(
+            _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
+            zero,
+        );
+        n = _mm256_fmadd_pd(r, tmp, sh);
+        // j = 3
+        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s - 2)));
+        let den = _mm256_blend_pd::<0b1000>(_mm256_add_pd(r, l), one);
+        let tmp = _mm256_div_pd(n, den);
+        let sh = _mm256_blend_pd::<0b0001>(
+            _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
+            zero,
+        );
+        n = _mm256_fmadd_pd(r, tmp, sh);
+        let mut out = [0.0; 4];
+        _mm256_storeu_pd(out.as_mut_ptr(), n);
+        out
+    }
+}
+
+/// See [`simd::basis_batch`] (lanes = points).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn basis_batch(
+    t: &[f64],
+    spans: &[usize],
+    x: &[f64],
+    nd: usize,
+    out: &mut [[[f64; 4]; 3]],
+) {
+    // SAFETY: the dispatcher checked spans and lengths.
+    unsafe { simd::basis_batch::<V4>(t, spans, x, nd, out) }
+}
+
+/// See [`simd::basis_axes`] (lanes = axes, `D ≤ 4`).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn basis_axes<const D: usize>(
+    knots: &[&[f64]; D],
+    spans: &[usize; D],
+    x: &[f64; D],
+    nd: usize,
+) -> [[[f64; 4]; 3]; D] {
+    // SAFETY: the dispatcher checked the spans.
+    unsafe { simd::basis_axes::<V4, D>(knots, spans, x, nd) }
+}
+
+/// `Σ_r Π_k w[k][r_k] · c[base + Σ_k r_k s_k]` over the `4^D` block, with
+/// the innermost (contiguous) four coefficients of each row in one `ymm`
+/// register: rows of axis `D−2` are combined with broadcast weights by FMA,
+/// four independent accumulators (one per digit of axis `D−3`) hide the FMA
+/// latency, and the last axis' weights are applied by one final dot product.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn contract<const D: usize>(
+    c: *const f64,
+    strides: &[usize; D],
+    base: usize,
+    w: &[[f64; 4]; D],
+) -> f64 {
+    // SAFETY: the caller guarantees the 4^D block at `base` is in bounds.
+    unsafe {
+        let wl = _mm256_loadu_pd(w[D - 1].as_ptr());
+        if D == 1 {
+            return hsum(_mm256_mul_pd(_mm256_loadu_pd(c.add(base)), wl));
+        }
+        let s2 = strides[D - 2];
+        let w2 = w[D - 2];
+        let rows = |off: usize| {
+            let p = c.add(off);
+            let a = _mm256_mul_pd(_mm256_set1_pd(w2[0]), _mm256_loadu_pd(p));
+            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[1]), _mm256_loadu_pd(p.add(s2)), a);
+            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[2]), _mm256_loadu_pd(p.add(2 * s2)), a);
+            _mm256_fmadd_pd(_mm256_set1_pd(w2[3]), _mm256_loadu_pd(p.add(3 * s2)), a)
+        };
+        if D == 2 {
+            return hsum(_mm256_mul_pd(rows(base), wl));
+        }
+        let s3 = strides[D - 3];
+        let w3 = w[D - 3];
+        let mut acc = [_mm256_setzero_pd(); 4];
+        // Odometer over the digits of axes 0..D−3.
+        let outer = 1usize << (2 * (D - 3));
+        let mut digits = [0usize; D];
+        for _ in 0..outer {
+            let mut weight = 1.0;
+            let mut off = base;
+            for k in 0..D - 3 {
+                weight *= w[k][digits[k]];
+                off += digits[k] * strides[k];
+            }
+            for (d, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_pd(_mm256_set1_pd(weight * w3[d]), rows(off + d * s3), *a);
+            }
+            for k in (0..D - 3).rev() {
+                digits[k] += 1;
+                if digits[k] < 4 {
+                    break;
+                }
+                digits[k] = 0;
+            }
+        }
+        let sum = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
+        hsum(_mm256_mul_pd(sum, wl))
+    }
+}
+
+/// See [`simd::basis_axes_values`] (lanes = axes).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn basis_axes_values<const D: usize>(
+    knots: &[&[f64]; D],
+    spans: &[usize; D],
+    x: &[f64; D],
+) -> [[f64; 4]; D] {
+    // SAFETY: the dispatcher checked the spans and D ≤ lanes.
+    unsafe { simd::basis_axes_values::<V4, D>(knots, spans, x) }
+}

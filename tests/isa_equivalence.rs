@@ -1,0 +1,344 @@
+//! Every available ISA against the scalar reference: banded solves,
+//! transposes, Cox–de Boor (batch and single point), whole fits (both pass
+//! schemes) and evaluation. Remainder-heavy sizes, dirty (NaN-filled)
+//! buffers, seeded inputs. An ISA this CPU lacks is skipped with a message.
+
+mod common;
+
+use bsfit::banded::BandLu;
+use bsfit::bspline::basis::{basis, basis_derivs};
+use bsfit::bspline::knots::{find_span, not_a_knot};
+use bsfit::tensor::FitScheme;
+use bsfit::{Fitter, Isa, Par, TensorSpline};
+use common::{Rng, random_sites};
+
+const SIZES: [usize; 12] = [1, 2, 3, 7, 8, 9, 15, 16, 17, 255, 256, 257];
+
+/// The ISAs to compare with scalar; logs the ones this CPU lacks.
+fn fast_isas() -> Vec<Isa> {
+    Isa::ALL
+        .into_iter()
+        .filter(|&i| i != Isa::Scalar)
+        .filter(|&i| {
+            let ok = i.is_available();
+            if !ok {
+                eprintln!("skipping {i}: not available on this CPU");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// `|a − b| ≤ tol · scale` with `scale = max(1, |b|)` unless given.
+fn close(a: f64, b: f64, tol: f64, scale: f64) -> bool {
+    (a - b).abs() <= tol * scale.max(1.0)
+}
+
+#[test]
+fn solve_lanes_matches_scalar_strided_solve() {
+    let mut rng = Rng(1);
+    for isa in fast_isas() {
+        for &n in &[4usize, 5, 9, 17, 50] {
+            let x = random_sites(&mut rng, n, 0.0, 1.0);
+            let lu = BandLu::collocation(0, &x, &not_a_knot(&x)).unwrap();
+            for &m in &SIZES {
+                let stride = m + 3;
+                // Dirty padding lanes: NaN must neither be read into nor be
+                // overwritten in the lanes outside 0..m.
+                let mut b = vec![f64::NAN; (n - 1) * stride + m + 2];
+                for i in 0..n {
+                    for j in 0..m {
+                        b[i * stride + j] = rng.range(-1.0, 1.0);
+                    }
+                }
+                let orig = b.clone();
+                assert!(
+                    isa.solve_lanes(&lu, &mut b, stride, m).unwrap(),
+                    "{isa} n={n} m={m}"
+                );
+                for j in 0..m {
+                    let mut line: Vec<f64> = (0..n).map(|i| orig[i * stride + j]).collect();
+                    lu.solve_strided(&mut line, 1);
+                    let scale = line.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                    for i in 0..n {
+                        assert!(
+                            close(b[i * stride + j], line[i], 1e-14, scale),
+                            "{isa} n={n} m={m} lane {j} row {i}: {} vs {}",
+                            b[i * stride + j],
+                            line[i]
+                        );
+                    }
+                }
+                for (k, (v, o)) in b.iter().zip(&orig).enumerate() {
+                    if k % stride >= m || k >= (n - 1) * stride + m {
+                        assert!(v.is_nan() && o.is_nan(), "{isa}: padding {k} touched");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn solve_lanes_reports_non_finite() {
+    let x: Vec<f64> = (0..6).map(|i| i as f64).collect();
+    let lu = BandLu::collocation(0, &x, &not_a_knot(&x)).unwrap();
+    for isa in Isa::available() {
+        for m in [1usize, 9, 17] {
+            let mut b = vec![1.0; 6 * m];
+            b[3 * m + m - 1] = f64::INFINITY;
+            assert!(!isa.solve_lanes(&lu, &mut b, m, m).unwrap(), "{isa} m={m}");
+        }
+    }
+}
+
+#[test]
+fn transpose_matches_definition() {
+    let mut rng = Rng(2);
+    for isa in Isa::available() {
+        for &r in &SIZES {
+            for &c in &[1usize, 3, 4, 5, 8, 9, 17] {
+                let src: Vec<f64> = (0..r * c).map(|_| rng.f64()).collect();
+                let mut dst = vec![f64::NAN; r * c];
+                isa.transpose(&src, r, c, &mut dst).unwrap();
+                for i in 0..r {
+                    for j in 0..c {
+                        assert_eq!(dst[j * r + i], src[i * c + j], "{isa} {r}x{c}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Knots of a non-uniform axis and random points in and slightly outside its domain.
+fn axis_and_points(rng: &mut Rng, n: usize, npts: usize) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
+    let x = random_sites(rng, n, -1.0, 0.3);
+    let t = not_a_knot(&x);
+    let (lo, hi) = (x[0], x[n - 1]);
+    let mut pts: Vec<f64> = (0..npts)
+        .map(|_| rng.range(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)))
+        .collect();
+    // Some points exactly on knots.
+    for (k, p) in pts.iter_mut().enumerate().step_by(5) {
+        *p = t[3 + k % (t.len() - 6)];
+    }
+    let spans = pts.iter().map(|&p| find_span(&t, p)).collect();
+    (t, pts, spans)
+}
+
+#[test]
+fn basis_batch_matches_scalar_reference() {
+    let mut rng = Rng(3);
+    for isa in fast_isas() {
+        for &len in &SIZES {
+            for &n in &[4usize, 7, 40] {
+                let (t, pts, spans) = axis_and_points(&mut rng, n, len);
+                for nd in [0usize, 2] {
+                    let mut out = vec![[[f64::NAN; 4]; 3]; len];
+                    isa.basis_batch(&t, &spans, &pts, nd, &mut out).unwrap();
+                    for p in 0..len {
+                        let want = basis_derivs(&t, spans[p], pts[p], 2);
+                        for k in 0..=nd {
+                            let scale = want[k].iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                            for r in 0..4 {
+                                assert!(
+                                    close(out[p][k][r], want[k][r], 1e-14, scale),
+                                    "{isa} len={len} n={n} p={p} k={k} r={r}: {} vs {}",
+                                    out[p][k][r],
+                                    want[k][r]
+                                );
+                            }
+                        }
+                        if nd == 0 {
+                            let b = basis(&t, spans[p], pts[p]);
+                            let scale = b.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                            for r in 0..4 {
+                                assert!(close(out[p][0][r], b[r], 1e-14, scale));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn basis_single_matches_scalar_reference() {
+    let mut rng = Rng(4);
+    for isa in Isa::available() {
+        for &n in &[4usize, 5, 8, 33] {
+            let (t, pts, spans) = axis_and_points(&mut rng, n, 257);
+            for (&p, &s) in pts.iter().zip(&spans) {
+                let got = isa.basis_single(&t, s, p).unwrap();
+                let want = basis(&t, s, p);
+                for r in 0..4 {
+                    assert!(
+                        close(got[r], want[r], 1e-14, 1.0),
+                        "{isa} {got:?} vs {want:?}"
+                    );
+                }
+            }
+            assert!(isa.basis_single(&t, 2, 0.0).is_err());
+            assert!(isa.basis_single(&t, t.len() - 4, 0.0).is_err());
+        }
+    }
+}
+
+fn grid<const D: usize>(rng: &mut Rng, shape: [usize; D], uniform: bool) -> [Vec<f64>; D] {
+    std::array::from_fn(|k| {
+        if uniform {
+            (0..shape[k]).map(|i| -0.5 + 0.25 * i as f64).collect()
+        } else {
+            random_sites(rng, shape[k], 0.0, 1.0)
+        }
+    })
+}
+
+fn fit_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D]) {
+    let axes = grid(rng, shape, false);
+    let ax: [&[f64]; D] = std::array::from_fn(|k| &axes[k][..]);
+    let total: usize = shape.iter().product();
+    let values: Vec<f64> = (0..total).map(|_| rng.range(-1.0, 1.0)).collect();
+    let reference = Fitter::new(ax)
+        .unwrap()
+        .with_par(Par::Seq)
+        .with_isa(Isa::Scalar)
+        .unwrap()
+        .with_scheme(FitScheme::InPlace);
+    let mut want = vec![0.0; total];
+    reference.fit_into(&values, &mut want).unwrap();
+    let scale = want.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    for isa in Isa::available() {
+        for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+            for par in [Par::Seq, Par::with_threads(2)] {
+                let f = Fitter::new(ax)
+                    .unwrap()
+                    .with_par(par)
+                    .with_isa(isa)
+                    .unwrap()
+                    .with_scheme(scheme);
+                // A dirty output buffer and a reused workspace.
+                let mut out = vec![f64::NAN; total];
+                let mut ws = f.workspace();
+                for _ in 0..2 {
+                    f.fit_into_with(&values, &mut out, &mut ws).unwrap();
+                    for (k, (a, b)) in out.iter().zip(&want).enumerate() {
+                        assert!(
+                            close(*a, *b, 1e-14, scale),
+                            "{isa} {scheme:?} {par:?} {shape:?} at {k}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fits_match_scalar_reference_on_remainder_heavy_shapes() {
+    let mut rng = Rng(5);
+    fit_all_isas(&mut rng, [257]);
+    fit_all_isas(&mut rng, [255, 9]);
+    fit_all_isas(&mut rng, [7, 17, 15]);
+    fit_all_isas(&mut rng, [9, 5, 3 + 1, 4]); // inner 4 < 8: gathered lines
+    fit_all_isas(&mut rng, [4, 4, 4, 4, 5]);
+    // Above the parallel threshold (2^14 points), so two workers take part.
+    fit_all_isas(&mut rng, [33, 17, 16, 2 + 2]);
+}
+
+fn eval_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D], uniform: bool) {
+    let axes = grid(rng, shape, uniform);
+    let ax: [&[f64]; D] = std::array::from_fn(|k| &axes[k][..]);
+    let total: usize = shape.iter().product();
+    let values: Vec<f64> = (0..total).map(|_| rng.range(-1.0, 1.0)).collect();
+    let f = Fitter::new(ax).unwrap();
+    let mut coefs = vec![0.0; total];
+    f.fit_into(&values, &mut coefs).unwrap();
+    let knots: [Vec<f64>; D] = std::array::from_fn(|k| f.knots(k).to_vec());
+    let reference = TensorSpline::from_parts(knots, coefs)
+        .unwrap()
+        .with_isa(Isa::Scalar)
+        .unwrap();
+    let scale = reference
+        .coefficients_slice()
+        .iter()
+        .fold(0.0f64, |a, v| a.max(v.abs()));
+    // Random points (10% margin outside), grid sites and knots exactly.
+    let mut pts: Vec<[f64; D]> = (0..300)
+        .map(|_| {
+            std::array::from_fn(|k| {
+                let (lo, hi) = (axes[k][0], axes[k][shape[k] - 1]);
+                rng.range(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        pts.push(std::array::from_fn(|k| axes[k][(i * 7 + k) % shape[k]]));
+    }
+    for isa in Isa::available() {
+        let s = reference.clone().with_isa(isa).unwrap();
+        if isa != Isa::Scalar {
+            // Four sites have no interior knot: trivially uniform.
+            let want: [bool; D] = std::array::from_fn(|k| uniform || shape[k] == 4);
+            assert_eq!(s.uniform_axes(), want);
+        }
+        for p in &pts {
+            for k in 0..D {
+                assert_eq!(
+                    s.span_of(k, p[k]),
+                    Some(find_span(reference.knots(k), p[k]))
+                );
+            }
+            let (a, b) = (s.eval(*p), reference.eval(*p));
+            assert!(
+                close(a, b, 1e-13, scale),
+                "{isa} value at {p:?}: {a} vs {b}"
+            );
+            let (ga, gb) = (s.eval_grad(*p), reference.eval_grad(*p));
+            let (ha, hb) = (s.eval_hessian(*p), reference.eval_hessian(*p));
+            let dscale = scale * 1e3;
+            for i in 0..D {
+                assert!(close(ga[i], gb[i], 1e-13, dscale), "{isa} grad {i}");
+                for j in 0..D {
+                    assert!(
+                        close(ha[i][j], hb[i][j], 1e-12, dscale),
+                        "{isa} hess {i} {j}"
+                    );
+                }
+            }
+            let mut orders = [0usize; D];
+            orders[D - 1] = 2;
+            orders[0] += 1;
+            let (da, db) = (s.eval_deriv(*p, orders), reference.eval_deriv(*p, orders));
+            assert!(close(da, db, 1e-12, dscale), "{isa} deriv {orders:?}");
+        }
+        // Batch (lanes = points) on remainder-heavy lengths, dirty output.
+        for &len in &SIZES {
+            let len = len.min(pts.len());
+            let mut out = vec![f64::NAN; len];
+            s.eval_many_into(&pts[..len], &mut out).unwrap();
+            for (p, o) in pts[..len].iter().zip(&out) {
+                assert!(
+                    close(*o, reference.eval(*p), 1e-13, scale),
+                    "{isa} batch len={len}"
+                );
+            }
+        }
+        let nan_pt = [f64::NAN; D];
+        assert!(s.eval(nan_pt).is_nan());
+        assert!(s.eval_many(&[nan_pt; 9]).iter().all(|v| v.is_nan()));
+    }
+}
+
+#[test]
+fn evaluation_matches_scalar_reference() {
+    let mut rng = Rng(6);
+    eval_all_isas(&mut rng, [9], true);
+    eval_all_isas(&mut rng, [7, 12], false);
+    eval_all_isas(&mut rng, [5, 6, 4], true);
+    eval_all_isas(&mut rng, [8, 5, 6, 9], false);
+    eval_all_isas(&mut rng, [12, 5, 6, 4], true);
+    eval_all_isas(&mut rng, [4, 5, 4, 6, 5], false);
+}
