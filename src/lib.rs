@@ -46,3 +46,8 @@ pub use real::Real;
 pub mod tensor;
 
 pub use tensor::{Fitter, TensorSpline};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
