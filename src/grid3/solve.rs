@@ -264,22 +264,19 @@ fn iterate<T: Real>(
         };
         StencilOp::<T>::separable_taps(&spai::taps(width, t), shape, bc, true, o.par)
     });
+    let precond = precond
+        .as_ref()
+        .map(|m| m as &dyn super::backend::Preconditioner<CpuOps<T>>);
     let info = match o.formulation {
-        Formulation::Interpolate => run(
-            &ops,
-            &b,
-            precond.as_ref(),
-            &sf,
-            &mut x,
-            &Residual::System,
-            o,
-        ),
+        Formulation::Interpolate => {
+            run_method(&ops, &b, precond, &sf, &mut x, &Residual::System, o)
+        }
         Formulation::NormalEquations => {
             let a = Squared::new(&ops, &b, DIAG_B2)?;
             let mut rhs = ops.alloc()?;
             b.apply(&ops, &sf, &mut rhs);
             let check = Residual::Data { op: &b, data: &sf };
-            run(&ops, &a, precond.as_ref(), &rhs, &mut x, &check, o)
+            run_method(&ops, &a, precond, &rhs, &mut x, &check, o)
         }
     }?;
     match &scale {
@@ -293,13 +290,16 @@ fn iterate<T: Real>(
     Ok(info)
 }
 
-fn run<T: Real, A: LinearOperator<CpuOps<T>>>(
-    ops: &CpuOps<T>,
+/// Runs the iterative method of `o` on `A x = rhs` over any backend: the one
+/// dispatch from [`SolveOptions`] to the generic solvers, shared by the CPU
+/// and GPU entry points.
+pub(crate) fn run_method<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized>(
+    ops: &B,
     a: &A,
-    precond: Option<&StencilOp<T>>,
-    rhs: &Vec<T>,
-    x: &mut Vec<T>,
-    check: &Residual<'_, CpuOps<T>>,
+    precond: Option<&dyn super::backend::Preconditioner<B>>,
+    rhs: &B::Vector,
+    x: &mut B::Vector,
+    check: &Residual<'_, B>,
     o: &SolveOptions,
 ) -> Result<SolveInfo, FitError> {
     match o.method {
@@ -322,9 +322,11 @@ fn run<T: Real, A: LinearOperator<CpuOps<T>>>(
         }
         Method::Cg | Method::Pcg3 | Method::Pcg5 => {
             let p = solvers::cg::Params { common: o.common };
-            let m = precond.map(|m| m as &dyn super::backend::Preconditioner<CpuOps<T>>);
-            solvers::cg::solve(ops, a, m, rhs, x, check, &p)
+            solvers::cg::solve(ops, a, precond, rhs, x, check, &p)
         }
-        Method::Direct => unreachable!("handled by the caller"),
+        Method::Direct => Err(FitError::InvalidParameter {
+            name: "method",
+            reason: "the direct method is not iterative".into(),
+        }),
     }
 }

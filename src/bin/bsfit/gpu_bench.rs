@@ -237,18 +237,18 @@ fn run(args: &Args) -> Result<(), FitError> {
             krylov[0],
             krylov[1],
         );
-        if let Some(dir) = &args.dump {
-            if n <= 256 {
-                let y = ops.upload(&host)?;
-                plan.record(&ops, &y);
-                let out = ops.download(&y)?;
-                let write = |name: String, v: &[f32]| {
-                    std::fs::write(format!("{dir}/{name}"), bytemuck_bytes(v))
-                        .map_err(|e| FitError::InvalidData(format!("{dir}: {e}")))
-                };
-                write(format!("in_{n}.f32"), &host)?;
-                write(format!("out_{n}.f32"), &out)?;
-            }
+        if let Some(dir) = &args.dump
+            && n <= 256
+        {
+            let y = ops.upload(&host)?;
+            plan.record(&ops, &y);
+            let out = ops.download(&y)?;
+            let write = |name: String, v: &[f32]| {
+                std::fs::write(format!("{dir}/{name}"), bytemuck_bytes(v))
+                    .map_err(|e| FitError::InvalidData(format!("{dir}: {e}")))
+            };
+            write(format!("in_{n}.f32"), &host)?;
+            write(format!("out_{n}.f32"), &out)?;
         }
     }
     Ok(())

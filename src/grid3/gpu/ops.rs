@@ -290,7 +290,7 @@ impl<'c> GpuOps<'c> {
         Counters::bump(&self.ctx.counters.dispatches, 1);
         let r = self.recorded.get() + 1;
         self.recorded.set(r);
-        if r % self.flush_every.get() == 0 {
+        if r.is_multiple_of(self.flush_every.get()) {
             self.flush();
         }
     }
@@ -300,7 +300,7 @@ impl<'c> GpuOps<'c> {
     /// measure the bandwidth a kernel can reach.
     pub fn shader_copy(&self, x: &GpuVector, y: &mut GpuVector) {
         let n = x.len.min(y.len);
-        if n % 4 != 0 {
+        if !n.is_multiple_of(4) {
             self.copy_buffer(&x.buffer, &y.buffer, (n * 4) as u64);
             return;
         }

@@ -430,9 +430,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
     // vec4 global accesses when every tile run is 4-aligned: whole lines of a
     // multiple-of-4 length (contiguous axis) or 4-aligned column blocks.
     let vec4 = if contiguous {
-        n % 4 == 0
+        n.is_multiple_of(4)
     } else {
-        inner % 4 == 0 && cols % 4 == 0
+        inner.is_multiple_of(4) && cols.is_multiple_of(4)
     };
     let (q, elem) = if vec4 {
         ("4u", "vec4<f32>")

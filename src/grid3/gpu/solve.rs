@@ -13,7 +13,8 @@ use crate::FitError;
 use crate::grid3::backend::{LinearOperator, Preconditioner, Residual, Squared, VectorOps};
 use crate::grid3::band::mirror_scale;
 use crate::grid3::operator::DIAG_B2;
-use crate::grid3::solvers::{self, SolveInfo};
+use crate::grid3::solve::run_method;
+use crate::grid3::solvers::SolveInfo;
 use crate::grid3::spai::{self, Target};
 use crate::grid3::{Boundary, Formulation, Method, SolveOptions, SolveReport, StencilForm};
 
@@ -136,58 +137,17 @@ fn iterate(
         }
         _ => None,
     };
+    let precond = precond
+        .as_ref()
+        .map(|m| m as &dyn Preconditioner<GpuOps<'_>>);
     match o.formulation {
-        Formulation::Interpolate => run(ops, &b, precond.as_ref(), sf, x, &Residual::System, o),
+        Formulation::Interpolate => run_method(ops, &b, precond, sf, x, &Residual::System, o),
         Formulation::NormalEquations => {
             let a = Squared::new(ops, &b, DIAG_B2)?;
             let mut rhs = ops.alloc()?;
             b.apply(ops, sf, &mut rhs);
             let check = Residual::Data { op: &b, data: sf };
-            run(ops, &a, precond.as_ref(), &rhs, x, &check, o)
+            run_method(ops, &a, precond, &rhs, x, &check, o)
         }
-    }
-}
-
-fn run<'c, A: LinearOperator<GpuOps<'c>>>(
-    ops: &GpuOps<'c>,
-    a: &A,
-    precond: Option<&GpuBand>,
-    rhs: &GpuVector,
-    x: &mut GpuVector,
-    check: &Residual<'_, GpuOps<'c>>,
-    o: &SolveOptions,
-) -> Result<SolveInfo, FitError> {
-    match o.method {
-        Method::Relaxation => {
-            let p = solvers::relaxation::Params {
-                dt: o.dt,
-                damp: o.damp,
-                common: o.common,
-            };
-            solvers::relaxation::solve(ops, a, rhs, x, check, &p)
-        }
-        Method::Jacobi => {
-            let p = solvers::jacobi::Params {
-                omega: o.omega,
-                common: o.common,
-            };
-            solvers::jacobi::solve(ops, a, rhs, x, check, &p)
-        }
-        Method::Chebyshev => {
-            let p = solvers::chebyshev::Params {
-                common: o.common,
-                ..Default::default()
-            };
-            solvers::chebyshev::solve(ops, a, rhs, x, check, &p)
-        }
-        Method::Cg | Method::Pcg3 | Method::Pcg5 => {
-            let p = solvers::cg::Params { common: o.common };
-            let m = precond.map(|m| m as &dyn Preconditioner<GpuOps<'c>>);
-            solvers::cg::solve(ops, a, m, rhs, x, check, &p)
-        }
-        Method::Direct => Err(FitError::InvalidParameter {
-            name: "method",
-            reason: "the direct method is not iterative".into(),
-        }),
     }
 }

@@ -119,7 +119,7 @@ impl GpuBand {
         sym: bool,
         bounds: (f64, f64),
     ) -> Result<Self, FitError> {
-        if taps.len() % 2 == 0 || taps.len() > MAX_TAPS {
+        if taps.len().is_multiple_of(2) || taps.len() > MAX_TAPS {
             return Err(FitError::InvalidParameter {
                 name: "taps",
                 reason: format!("{} taps: need an odd count ≤ {MAX_TAPS}", taps.len()),
