@@ -316,7 +316,7 @@ where
     let shp: [usize; D] = std::array::from_fn(|k| shape[k]);
     let ax: [&[f64]; D] = std::array::from_fn(|k| axes[k].as_slice());
     let dim = dim_of(shp);
-    let arr = Array::from_shape_vec(dim.clone(), values.clone()).expect("shape");
+    let arr = Array::from_shape_vec(dim, values.clone()).expect("shape");
     // Grids with many points times 4^D terms per evaluation are checked at a
     // sample of grid points (every corner-adjacent stride) to keep runs fast.
     let full = values.len() * 4usize.pow(D as u32) <= 1 << 16;
@@ -399,7 +399,7 @@ where
     match layout {
         // Column-major copy (non-contiguous for row-major iteration).
         1 => {
-            let mut f = Array::<f64, _>::zeros(dim.clone().f());
+            let mut f = Array::<f64, _>::zeros(dim.f());
             f.assign(&arr);
             let s = fitter.fit(f.view()).expect("column-major fit");
             assert_eq!(s.coefficients_slice(), coefs);
@@ -429,9 +429,9 @@ fn decode_coord(inp: &mut Input, lo: f64, hi: f64, t: &[f64]) -> f64 {
         5 => {
             let e = if inp.u8() & 1 == 0 { lo } else { hi };
             if inp.u8() & 1 == 0 {
-                e.next_up()
+                next_up(e)
             } else {
-                e.next_down()
+                next_down(e)
             }
         }
         6 => {
@@ -687,4 +687,22 @@ where
         }
         Err(e) => assert!(!e.to_string().is_empty()),
     }
+}
+
+/// The next representable number above `x` (`f64::next_up`, which needs Rust 1.86).
+fn next_up(x: f64) -> f64 {
+    if x.is_nan() || x == f64::INFINITY {
+        x
+    } else if x == 0.0 {
+        f64::from_bits(1)
+    } else if x > 0.0 {
+        f64::from_bits(x.to_bits() + 1)
+    } else {
+        f64::from_bits(x.to_bits() - 1)
+    }
+}
+
+/// The next representable number below `x`.
+fn next_down(x: f64) -> f64 {
+    -next_up(-x)
 }

@@ -126,7 +126,7 @@ where
             mb(v)
         );
     }
-    if !(worst <= 1e-9) {
+    if worst.is_nan() || worst > 1e-9 {
         return Err(format!("grid residual {worst:e} is too large"));
     }
     Ok(())
