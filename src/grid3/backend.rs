@@ -80,3 +80,58 @@ pub trait Preconditioner<B: VectorOps + ?Sized> {
     /// `z ← M⁻¹ r`. `r` and `z` are distinct vectors.
     fn apply(&self, ops: &B, r: &B::Vector, z: &mut B::Vector);
 }
+
+/// What an iterative solver's convergence test measures, every `check_every` iterations.
+///
+/// Both variants only use backend operations, so they run on any backend.
+pub enum Residual<'a, B: VectorOps + ?Sized> {
+    /// `‖b − A x‖ / ‖b‖` of the system `A x = b` being solved. Free: every solver keeps
+    /// that residual (CG/PCG's is the recurrence residual).
+    System,
+    /// `‖f − G x‖ / ‖f‖` for another operator `G` and data `f`: e.g. the data residual
+    /// `‖F − B c‖` while solving the normal equations `B² c = B F`. Costs one application
+    /// of `G` per check, into a vector the solver allocates before its loop.
+    Data {
+        /// The operator `G`.
+        op: &'a dyn LinearOperator<B>,
+        /// The data `f`.
+        data: &'a B::Vector,
+    },
+}
+
+/// `A²` for a symmetric operator `A` (the normal-equations matrix `AᵀA`), applied as
+/// two applications of `A` through a vector allocated once at construction.
+pub struct Squared<'a, B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized> {
+    inner: &'a A,
+    tmp: std::cell::RefCell<B::Vector>,
+    diagonal: f64,
+}
+
+impl<'a, B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized> Squared<'a, B, A> {
+    /// `A²` with its constant diagonal `diagonal` (the operator cannot know it from `A`'s
+    /// diagonal alone: for the B-spline stencil it is `Σ w² = 0.125`, not `(8/27)²`).
+    pub fn new(ops: &B, inner: &'a A, diagonal: f64) -> Result<Self, FitError> {
+        Ok(Squared {
+            inner,
+            tmp: std::cell::RefCell::new(ops.alloc()?),
+            diagonal,
+        })
+    }
+}
+
+impl<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized> LinearOperator<B> for Squared<'_, B, A> {
+    fn apply(&self, ops: &B, x: &B::Vector, y: &mut B::Vector) {
+        let mut t = self.tmp.borrow_mut();
+        self.inner.apply(ops, x, &mut t);
+        self.inner.apply(ops, &t, y);
+    }
+
+    fn diagonal(&self) -> f64 {
+        self.diagonal
+    }
+
+    fn spectrum_bounds(&self) -> (f64, f64) {
+        let (lo, hi) = self.inner.spectrum_bounds();
+        (lo * lo, hi * hi)
+    }
+}

@@ -7,6 +7,7 @@
 //! bsfit memfit [options]   peak memory of one large fit
 //! ```
 
+mod grid3_report;
 mod memfit;
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Some("grid3") => grid3_report::run(&args[1..]),
         Some("memfit") => memfit::run(&args[1..]),
         _ => Err("this build has no subcommands yet".to_string()),
     };

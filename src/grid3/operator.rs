@@ -1,0 +1,151 @@
+//! CPU operators: the B-spline stencil `B = b ⊗ b ⊗ b` and general separable stencils,
+//! implementing [`LinearOperator`] / [`Preconditioner`] for [`CpuOps`].
+
+use super::Boundary;
+use super::backend::{LinearOperator, Preconditioner};
+use super::band::Band1d;
+use super::cpu::CpuOps;
+use super::stencil::{AxisT, StencilForm, apply_direct, apply_reference, apply_separable};
+use super::theory::bspline_bounds;
+use crate::error::panic_short;
+use crate::{FitError, Isa, Par, Real};
+
+/// The 1D cubic B-spline taps `b = [1/6, 2/3, 1/6]` (values of `B₃` at the grid points).
+pub const BSPLINE_TAPS: [f64; 3] = [1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0];
+
+/// Diagonal of `B`: `(2/3)³ = 8/27`.
+pub const DIAG_B: f64 = 8.0 / 27.0;
+
+/// Diagonal of `B²` (away from `Zero` boundaries): `(Σ w²)³ = (1/36 + 16/36 + 1/36)³ = 0.125`.
+pub const DIAG_B2: f64 = 0.125;
+
+/// A separable stencil `M₀ ⊗ M₁ ⊗ M₂` on the CPU.
+#[derive(Debug, Clone)]
+pub struct StencilOp<T: Real> {
+    axes: [AxisT<T>; 3],
+    form: StencilForm,
+    par: Par,
+    isa: Isa,
+    diagonal: f64,
+    bounds: (f64, f64),
+}
+
+impl<T: Real> StencilOp<T> {
+    /// The B-spline operator `B` on `shape` (every extent ≥ 1) with `boundary` per axis.
+    ///
+    /// With `symmetric`, `Mirror` axes use the symmetrised matrix `S b S⁻¹`
+    /// ([`super::band`]): same eigenvalues, symmetric, what the Krylov solvers need.
+    pub fn bspline(
+        shape: [usize; 3],
+        boundary: [Boundary; 3],
+        symmetric: bool,
+        form: StencilForm,
+        par: Par,
+    ) -> Self {
+        let axes = std::array::from_fn(|a| {
+            AxisT::from_band(&Band1d::new(
+                &BSPLINE_TAPS,
+                shape[a],
+                boundary[a],
+                symmetric,
+            ))
+        });
+        StencilOp {
+            axes,
+            form,
+            par,
+            isa: Isa::detect(),
+            diagonal: DIAG_B,
+            bounds: bspline_bounds(shape, boundary),
+        }
+    }
+
+    /// The separable stencil with the same symmetric 1D `taps` on every axis.
+    /// Spectrum bounds are not known for it and reported as `(NaN, NaN)`.
+    pub(crate) fn separable_taps(
+        taps: &[f64],
+        shape: [usize; 3],
+        boundary: [Boundary; 3],
+        symmetric: bool,
+        par: Par,
+    ) -> Self {
+        let axes = std::array::from_fn(|a| {
+            AxisT::from_band(&Band1d::new(taps, shape[a], boundary[a], symmetric))
+        });
+        let h = taps.len() / 2;
+        StencilOp {
+            axes,
+            form: StencilForm::Separable,
+            par,
+            isa: Isa::detect(),
+            diagonal: taps[h].powi(3),
+            bounds: (f64::NAN, f64::NAN),
+        }
+    }
+
+    /// Grid shape.
+    pub fn shape(&self) -> [usize; 3] {
+        [self.axes[0].n, self.axes[1].n, self.axes[2].n]
+    }
+
+    /// `y = M x` on slices of the grid's length, with the operator's form.
+    ///
+    /// # Panics
+    /// If `x` or `y` is not of the grid's length.
+    pub fn apply_slice(&self, x: &[T], y: &mut [T]) {
+        let len: usize = self.shape().iter().product();
+        if x.len() != len || y.len() != len {
+            panic_short(&"StencilOp::apply_slice", len, x.len().min(y.len()));
+        }
+        match self.form {
+            StencilForm::Direct => apply_direct(&self.axes, x, y, self.par, self.isa),
+            StencilForm::Separable => apply_separable(&self.axes, x, y, self.par, self.isa),
+        }
+    }
+
+    /// `y = M x` by the scalar triple loop over all stencil points (the test oracle).
+    ///
+    /// # Panics
+    /// If `x` or `y` is not of the grid's length.
+    pub fn apply_reference(&self, x: &[T], y: &mut [T]) {
+        let len: usize = self.shape().iter().product();
+        if x.len() != len || y.len() != len {
+            panic_short(&"StencilOp::apply_reference", len, x.len().min(y.len()));
+        }
+        apply_reference(&self.axes, x, y);
+    }
+
+    /// The same operator running its kernels with `isa` ([`FitError::IsaUnavailable`] if
+    /// this CPU lacks it). Results are bit-identical across instruction sets.
+    pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
+        isa.require()?;
+        self.isa = isa;
+        Ok(self)
+    }
+
+    /// The same operator applied in another form.
+    pub fn with_form(mut self, form: StencilForm) -> Self {
+        self.form = form;
+        self
+    }
+}
+
+impl<T: Real> LinearOperator<CpuOps<T>> for StencilOp<T> {
+    fn apply(&self, _ops: &CpuOps<T>, x: &Vec<T>, y: &mut Vec<T>) {
+        self.apply_slice(x, y);
+    }
+
+    fn diagonal(&self) -> f64 {
+        self.diagonal
+    }
+
+    fn spectrum_bounds(&self) -> (f64, f64) {
+        self.bounds
+    }
+}
+
+impl<T: Real> Preconditioner<CpuOps<T>> for StencilOp<T> {
+    fn apply(&self, _ops: &CpuOps<T>, r: &Vec<T>, z: &mut Vec<T>) {
+        self.apply_slice(r, z);
+    }
+}
