@@ -506,3 +506,99 @@ fn next_up(x: f64) -> f64 {
 fn next_down(x: f64) -> f64 {
     -next_up(-x)
 }
+
+// ---- The uniform 3D path ----
+
+use bsfit::grid3::{Boundary, Formulation, Method, SolveOptions, prefilter, prefilter_f32, solve};
+
+fn grid3_data(scale: f64) -> Array3<f64> {
+    let mut rng = Rng(303);
+    Array3::from_shape_fn((6, 5, 7), |_| rng.range(-1.0, 1.0) * scale)
+}
+
+const BOUNDARIES: [[Boundary; 3]; 3] = [
+    [Boundary::Periodic; 3],
+    [Boundary::Zero, Boundary::Mirror, Boundary::Periodic],
+    [Boundary::Mirror; 3],
+];
+
+#[test]
+fn grid3_prefilter_overflow_is_an_error_not_infinity() {
+    for bc in BOUNDARIES {
+        // Alternating ±f64::MAX: the coefficients are 3× larger per axis.
+        let f = Array3::from_shape_fn((4, 4, 4), |(i, j, k)| {
+            if (i + j + k) % 2 == 0 {
+                f64::MAX
+            } else {
+                -f64::MAX
+            }
+        });
+        match prefilter(f.view(), bc) {
+            Err(FitError::NonFiniteResult { axis, condition }) => {
+                assert!(axis < 3 && condition == 3.0);
+            }
+            other => panic!("{bc:?}: expected NonFiniteResult, got {other:?}"),
+        }
+        // 1e300 stays far from overflow: finite, and exactly 2^k-scalable.
+        let c = prefilter(grid3_data(1.0).view(), bc).unwrap();
+        let big = prefilter(grid3_data(2f64.powi(990)).view(), bc).unwrap();
+        for (a, b) in big.iter().zip(c.iter()) {
+            assert_eq!(*a, b * 2f64.powi(990));
+        }
+    }
+}
+
+#[test]
+fn grid3_iterative_solvers_handle_tiny_and_huge_data() {
+    // Before scaling, squared norms of data ~1e-300 underflowed to 0 and the
+    // solvers reported convergence at c = 0.
+    for scale in [1e-300, 1e-160, 1.0, 1e160, 1e300] {
+        for bc in BOUNDARIES {
+            let f = grid3_data(scale);
+            let exact = prefilter(f.view(), bc).unwrap();
+            for method in [Method::Cg, Method::Pcg3, Method::Chebyshev, Method::Jacobi] {
+                for formulation in [Formulation::Interpolate, Formulation::NormalEquations] {
+                    let mut o = SolveOptions::new(method, formulation);
+                    o.common.tol = 1e-10;
+                    let (c, report) = solve(f.view(), bc, &o)
+                        .unwrap_or_else(|e| panic!("{scale:e} {bc:?} {method:?}: {e}"));
+                    assert!(
+                        report.data_residual <= 1e-9,
+                        "{scale:e} {method:?}: {report:?}"
+                    );
+                    let cmax = exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                    for (a, b) in c.iter().zip(exact.iter()) {
+                        assert!(
+                            (a - b).abs() <= 1e-8 * cmax,
+                            "{scale:e} {bc:?} {method:?} {formulation:?}: {a:e} vs {b:e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn grid3_f32_agrees_with_f64_and_degenerate_extents() {
+    for bc in BOUNDARIES {
+        for shape in [(1, 1, 1), (1, 2, 3), (2, 2, 2), (6, 5, 7)] {
+            let mut rng = Rng(shape.0 as u64 * 7 + shape.2 as u64);
+            let f = Array3::from_shape_fn(shape, |_| rng.range(-1.0, 1.0));
+            let c = prefilter(f.view(), bc).unwrap();
+            let c32 = prefilter_f32(f.mapv(|v| v as f32).view(), bc).unwrap();
+            for (a, b) in c32.iter().zip(c.iter()) {
+                assert!((*a as f64 - b).abs() <= 27.0 * 16.0 * f32::EPSILON as f64);
+            }
+        }
+    }
+    let empty = Array3::<f64>::zeros((3, 0, 2));
+    assert_eq!(
+        prefilter(empty.view(), [Boundary::Periodic; 3]).unwrap_err(),
+        FitError::AxisTooShort {
+            axis: 1,
+            len: 0,
+            min: 1
+        }
+    );
+}

@@ -42,6 +42,11 @@ fn deserialize_corpus() {
     replay("deserialize", fuzz_logic::deserialize);
 }
 
+#[test]
+fn grid3_corpus() {
+    replay("grid3", fuzz_logic::grid3);
+}
+
 /// Arbitrary short byte strings (every 0–2 byte input, and a deterministic
 /// sweep of longer ones) exercise the decoders' edge cases.
 #[test]
@@ -66,6 +71,7 @@ fn short_inputs() {
     for data in &inputs {
         fuzz_logic::fit_nd(data);
         fuzz_logic::eval_points(data);
+        fuzz_logic::grid3(data);
         #[cfg(feature = "serde")]
         fuzz_logic::deserialize(data);
     }
