@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod analytic;
 pub mod banded;
 pub mod bspline;
 pub mod error;

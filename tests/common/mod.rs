@@ -1,5 +1,5 @@
-//! Shared helpers for the integration tests: seeded generators, grid builders
-//! and the padded 27-point oracle of the uniform 3D B-spline operator.
+//! Shared helpers for the integration tests: seeded generators, tensor-cubic
+//! oracles and the padded 27-point oracle of the 3D B-spline operator.
 #![allow(dead_code)]
 
 /// SplitMix64: a small, seeded, reproducible generator.
@@ -92,8 +92,6 @@ impl<const D: usize> TensorPoly<D> {
             .sum()
     }
 }
-
-// ---- The B-spline operator oracle of the uniform 3D path ----
 
 use bsfit::grid3::Boundary::{self, *};
 

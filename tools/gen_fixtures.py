@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Generate the scipy reference fixtures for `tests/scipy_parity.rs`.
+
+Regenerate (deterministic: fixed seed, output is byte-for-byte reproducible
+with the same numpy/scipy versions):
+
+    python3 tools/gen_fixtures.py            # writes tests/fixtures/ndspline/*.json
+    python3 tools/gen_fixtures.py --out DIR  # somewhere else
+
+Requires numpy and scipy (generated with scipy 1.17.1, numpy 2.4.6).
+
+What each fixture holds
+-----------------------
+A cubic (k = 3) not-a-knot interpolating tensor-product spline on a random
+non-uniform rectilinear grid in 1 to 5 dimensions, with random values.
+
+* knots: per axis, `scipy.interpolate.make_interp_spline(x, y, k=3).t`
+  (n + 4 knots: the end sites repeated four times, interior knots at
+  x[2], ..., x[n-3]).
+* coefficients: built separably, one axis at a time, with
+  `make_interp_spline(x_k, c, k=3, axis=k)`. Each call is a direct banded
+  solve, so the reference is accurate to rounding. For D > 1 they are
+  cross-checked against `make_ndbspl(..., solver=spsolve)` (global sparse
+  collocation) to 1e-11. (`make_ndbspl`'s default iterative solver is not
+  used: its coefficients are only good to ~1e-3.)
+* evaluations: `scipy.interpolate.NdBSpline(t, c, 3)(xi, nu=orders)` for
+  several derivative-order vectors (each order 0..2), at random points inside
+  the domain and a few slightly outside it (scipy extrapolates with the
+  boundary polynomial pieces). In 1D the same values are also produced by
+  `BSpline(t, c, 3)(x, nu)` and the two are checked against each other here.
+
+JSON layout (arrays in C / row-major order, floats written with Python's
+shortest round-trip repr so no precision is lost):
+
+    {
+      "name": str, "dim": D, "shape": [n_0, ..., n_{D-1}],
+      "axes": [[x_0 ...], ...],            # sites per axis
+      "values": [...],                     # prod(shape) values, C order
+      "knots": [[t_0 ...], ...],           # n_k + 4 knots per axis
+      "coefficients": [...],               # prod(shape) coefficients, C order
+      "points": [[x_0, ..., x_{D-1}], ...],
+      "outside": [bool, ...],              # per point: outside the domain?
+      "derivs": [{"orders": [o_0, ...], "values": [...]}, ...]
+    }
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+from scipy.interpolate import BSpline, NdBSpline, make_interp_spline
+from scipy.interpolate._ndbspline import make_ndbspl  # not public in scipy 1.17
+from scipy.sparse.linalg import spsolve
+
+SEED = 20240917
+
+# (name, shape). Includes minimal axes (n = 4: no interior knot; n = 5: one).
+CASES = [
+    ("d1_n4", (4,)),
+    ("d1_n5", (5,)),
+    ("d1_n8", (8,)),
+    ("d1_n23", (23,)),
+    ("d1_n60", (60,)),
+    ("d2_4x5", (4, 5)),
+    ("d2_9x6", (9, 6)),
+    ("d2_17x11", (17, 11)),
+    ("d3_4x5x6", (4, 5, 6)),
+    ("d3_9x7x5", (9, 7, 5)),
+    ("d4_5x4x6x7", (5, 4, 6, 7)),
+    ("d4_7x6x5x4", (7, 6, 5, 4)),
+    ("d5_4x5x4x5x4", (4, 5, 4, 5, 4)),
+    ("d5_6x5x4x4x5", (6, 5, 4, 4, 5)),
+]
+
+N_INSIDE = 24
+N_OUTSIDE = 6
+N_RANDOM_ORDERS = 5
+
+
+def random_sites(rng, n):
+    """Strictly increasing sites with strongly varying spacing and offset/scale."""
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        gaps = rng.uniform(0.2, 1.8, size=n - 1)
+    elif kind == 1:
+        gaps = np.exp(rng.normal(0.0, 0.8, size=n - 1))  # ratios up to ~10x
+    else:
+        gaps = np.geomspace(1.0, rng.uniform(3.0, 8.0), n - 1)  # graded mesh
+        if rng.integers(0, 2):
+            gaps = gaps[::-1]
+    x = np.concatenate([[0.0], np.cumsum(gaps)])
+    scale = 10.0 ** rng.uniform(-1.5, 1.5)
+    offset = rng.uniform(-5.0, 5.0) * scale
+    x = offset + scale * x / x[-1]
+    assert np.all(np.diff(x) > 0)
+    return x
+
+
+def fit_separable(axes, values):
+    c = np.asarray(values, dtype=float)
+    knots = []
+    for k, x in enumerate(axes):
+        b = make_interp_spline(x, c, k=3, axis=k)
+        knots.append(np.asarray(b.t, dtype=float))
+        # BSpline keeps the interpolation axis first in .c: move it back.
+        c = np.moveaxis(np.asarray(b.c, dtype=float), 0, k)
+    return knots, np.ascontiguousarray(c)
+
+
+def random_points(rng, axes):
+    d = len(axes)
+    lo = np.array([x[0] for x in axes])
+    hi = np.array([x[-1] for x in axes])
+    span = hi - lo
+    inside = lo + rng.uniform(0.0, 1.0, size=(N_INSIDE, d)) * span
+    # A few points slightly outside: one random coordinate (or all, for the
+    # last one) pushed 1-8% of the span beyond an end.
+    outside = lo + rng.uniform(0.0, 1.0, size=(N_OUTSIDE, d)) * span
+    for i in range(N_OUTSIDE):
+        axes_out = range(d) if i == N_OUTSIDE - 1 else [rng.integers(0, d)]
+        for a in axes_out:
+            delta = rng.uniform(0.01, 0.08) * span[a]
+            outside[i, a] = lo[a] - delta if rng.integers(0, 2) else hi[a] + delta
+    pts = np.vstack([inside, outside])
+    flags = [False] * N_INSIDE + [
+        bool(np.any((p < lo) | (p > hi))) for p in outside
+    ]
+    return pts, flags
+
+
+def order_sets(rng, d):
+    orders = [tuple([0] * d)]
+    for a in range(d):
+        for o in (1, 2):
+            v = [0] * d
+            v[a] = o
+            orders.append(tuple(v))
+    if d > 1:
+        orders.append(tuple([1] * d))
+        orders.append(tuple([2] * d))
+        target = min(3**d, 2 * d + 3 + N_RANDOM_ORDERS)
+        while len(orders) < target:
+            v = tuple(int(o) for o in rng.integers(0, 3, size=d))
+            if v not in orders:
+                orders.append(v)
+    return orders
+
+
+def make_case(rng, name, shape):
+    d = len(shape)
+    axes = [random_sites(rng, n) for n in shape]
+    values = rng.uniform(-1.0, 1.0, size=shape)
+    knots, coefs = fit_separable(axes, values)
+
+    if d > 1:
+        # Cross-check against scipy's global N-D collocation with a direct
+        # sparse solver (independent of the separable construction).
+        glob = make_ndbspl(tuple(axes), values, k=3, solver=spsolve)
+        err = np.max(np.abs(glob.c - coefs)) / np.max(np.abs(coefs))
+        assert err < 1e-11, (name, err)
+        assert all(np.array_equal(a, b) for a, b in zip(glob.t, knots)), name
+
+    spl = NdBSpline(tuple(knots), coefs, 3)
+    # Sanity: the reference interpolates its data.
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
+    resid = np.max(np.abs(spl(grid) - values.reshape(-1)))
+    assert resid < 1e-9 * max(1.0, np.max(np.abs(coefs))), (name, resid)
+
+    pts, flags = random_points(rng, axes)
+    derivs = []
+    for orders in order_sets(rng, d):
+        vals = spl(pts, nu=np.array(orders))
+        if d == 1:
+            b = BSpline(knots[0], coefs, 3, extrapolate=True)
+            v1 = b(pts[:, 0], nu=orders[0])
+            scale = max(1.0, np.max(np.abs(v1)))
+            assert np.max(np.abs(v1 - vals)) < 1e-12 * scale, name
+        assert np.all(np.isfinite(vals)), name
+        derivs.append({"orders": list(orders), "values": [float(v) for v in vals]})
+
+    return {
+        "name": name,
+        "dim": d,
+        "shape": list(shape),
+        "axes": [[float(v) for v in x] for x in axes],
+        "values": [float(v) for v in values.reshape(-1)],
+        "knots": [[float(v) for v in t] for t in knots],
+        "coefficients": [float(v) for v in coefs.reshape(-1)],
+        "points": [[float(v) for v in p] for p in pts],
+        "outside": flags,
+        "derivs": derivs,
+    }
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    default_out = os.path.join(here, "..", "tests", "fixtures", "ndspline")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=default_out, help="output directory")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    rng = np.random.default_rng(SEED)
+    total = 0
+    for name, shape in CASES:
+        case = make_case(rng, name, shape)
+        path = os.path.join(args.out, name + ".json")
+        text = json.dumps(case, separators=(",", ":")) + "\n"
+        with open(path, "w") as f:
+            f.write(text)
+        total += len(text)
+        print(f"{os.path.relpath(path)}: {len(text)} bytes", file=sys.stderr)
+    print(f"total {total} bytes in {len(CASES)} files", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
