@@ -17,7 +17,7 @@
 //!   converge or report why not ([`grid3`]);
 //! * every error names something that exists in the input (axis and index in
 //!   range, the reported value is the offending one) and displays a message.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 mod grid3_target;
 pub use grid3_target::grid3;
