@@ -21,6 +21,31 @@ pub(crate) fn validate<T: Real>(values: &ArrayView3<'_, T>) -> Result<(), FitErr
     Ok(())
 }
 
+/// Checks that a solve produced only finite coefficients.
+///
+/// Per axis `‖B⁻¹‖∞ ≤ 3` (the 1D operator `[1/6, 2/3, 1/6]` is diagonally
+/// dominant with margin 1/3), so coefficients can only overflow when
+/// `max |f| · 3^(k+1)` exceeds the largest finite `T` after pass `k`: the
+/// error names the first such axis and the per-axis condition bound 3.
+pub(crate) fn check_finite<T: Real>(f: &[T], c: &[T]) -> Result<(), FitError> {
+    if c.iter().all(|v| v.is_finite()) {
+        return Ok(());
+    }
+    let t_max = if T::BYTES == 4 {
+        f32::MAX as f64
+    } else {
+        f64::MAX
+    };
+    let fmax = f.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
+    let axis = (0..3)
+        .find(|&k| fmax * 3f64.powi(k as i32 + 1) > t_max)
+        .unwrap_or(2);
+    Err(FitError::NonFiniteResult {
+        axis,
+        condition: 3.0,
+    })
+}
+
 /// Cubic B-spline coefficients `c` with `B c = values` (exact separable solve), f64.
 ///
 /// Periodic axes give `scipy.ndimage.spline_filter(values, order=3, mode='grid-wrap')`
@@ -30,7 +55,8 @@ pub(crate) fn validate<T: Real>(values: &ArrayView3<'_, T>) -> Result<(), FitErr
 ///
 /// # Errors
 /// [`FitError::AxisTooShort`] for an empty axis, [`FitError::NonFiniteValue`] (with the
-/// index) for a NaN or infinite sample.
+/// index) for a NaN or infinite sample, [`FitError::NonFiniteResult`] when the
+/// coefficients overflow (samples within a factor 27 of the largest float).
 ///
 /// # Example
 /// ```
@@ -76,6 +102,7 @@ pub fn prefilter_generic<T: Real>(
         .ok_or_else(|| FitError::InvalidData("standard layout is not contiguous".into()))?;
     let mut out = vec![T::ZERO; src.len()];
     plan.solve(src, &mut out);
+    check_finite(src, &out)?;
     Array3::from_shape_vec((n0, n1, n2), out)
         .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))
 }

@@ -157,7 +157,8 @@ pub struct SolveReport {
 ///
 /// # Errors
 /// Input errors as [`super::prefilter`]; [`FitError::NoConvergence`] and
-/// [`FitError::Diverged`] from the solvers; [`FitError::InvalidParameter`] for bad options.
+/// [`FitError::Diverged`] from the solvers; [`FitError::InvalidParameter`] for bad options;
+/// [`FitError::NonFiniteResult`] if the coefficients overflow.
 pub fn solve<T: Real>(
     values: ArrayView3<'_, T>,
     boundary: [Boundary; 3],
@@ -178,9 +179,19 @@ pub fn solve<T: Real>(
             history: Vec::new(),
         }
     } else {
-        iterate(&f, &mut c, shape, boundary, options)?
+        // Iterate on F scaled by a power of two to max |F| ∈ [1, 2), then scale
+        // back: exact for normal numbers, and the solvers' norms then neither
+        // underflow (tiny data would read as converged at c = 0) nor overflow.
+        let e = pow2_exponent(&f);
+        let fs: Vec<T> = f.iter().map(|&v| scale_pow2(v, -e)).collect();
+        let info = iterate(&fs, &mut c, shape, boundary, options)?;
+        for v in c.iter_mut() {
+            *v = scale_pow2(*v, e);
+        }
+        info
     };
     let seconds = start.elapsed().as_secs_f64();
+    super::prefilter::check_finite(&f, &c)?;
     let data_residual = data_residual(&f, &c, shape, boundary);
     let out = Array3::from_shape_vec((n0, n1, n2), c)
         .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))?;
@@ -194,6 +205,22 @@ pub fn solve<T: Real>(
     ))
 }
 
+/// `⌊log₂ max |F|⌋` (0 for all-zero data).
+fn pow2_exponent<T: Real>(f: &[T]) -> i32 {
+    let m = f.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
+    if m > 0.0 && m.is_finite() {
+        m.log2().floor() as i32
+    } else {
+        0
+    }
+}
+
+/// `v · 2^k`, applied in two halves so that each factor is representable in `T`.
+fn scale_pow2<T: Real>(v: T, k: i32) -> T {
+    let a = k / 2;
+    v * T::from_f64(2f64.powi(a)) * T::from_f64(2f64.powi(k - a))
+}
+
 /// `‖F − B c‖ / ‖F‖` in f64 (0 if `F = 0`).
 pub(crate) fn data_residual<T: Real>(
     f: &[T],
@@ -205,9 +232,17 @@ pub(crate) fn data_residual<T: Real>(
     let mut bcv = vec![0.0; cf.len()];
     StencilOp::<f64>::bspline(shape, bc, false, StencilForm::Separable, Par::auto())
         .apply_slice(&cf, &mut bcv);
+    // Scaled by max |F| so that the squares cannot overflow.
+    let scale = f.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
+    let inv = if scale > 1e-290 && scale.is_finite() {
+        1.0 / scale
+    } else {
+        1.0
+    };
     let (mut num, mut den) = (0.0, 0.0);
     for (a, b) in f.iter().zip(&bcv) {
-        let a = a.to_f64();
+        let a = a.to_f64() * inv;
+        let b = b * inv;
         num += (a - b) * (a - b);
         den += a * a;
     }

@@ -107,6 +107,12 @@ impl<const D: usize> TensorSpline<D> {
     /// The mixed partial derivative `∂^{Σ orders} s / ∂x_0^{orders[0]} … ∂x_{D-1}^{orders[D-1]}`
     /// at `x`. Orders up to 3 per axis are exact (the third is piecewise
     /// constant); any order above 3 gives 0.
+    ///
+    /// Each term is the coefficients contracted with the last axis' weights,
+    /// then scaled by the product of the other axes' weights. If the first of
+    /// these overflows (coefficients near `f64::MAX` with a knot spacing far
+    /// below 1 on the last axis) while the second underflows, the result is
+    /// NaN even where the exact derivative is representable.
     #[inline]
     pub fn eval_deriv(&self, x: [f64; D], orders: [usize; D]) -> f64 {
         if orders.iter().any(|&o| o > 3) {

@@ -87,7 +87,8 @@ impl<const D: usize> TensorSpline<D> {
     /// Builds a spline from knot vectors and row-major coefficients, checking
     /// that they describe a clamped cubic spline: every knot vector has
     /// `n + 4 ≥ 8` finite, non-decreasing knots with four equal knots at each
-    /// end and non-empty interior spans, and `coefs.len()` is the product of the `n`s.
+    /// end and non-empty interior spans, `coefs.len()` is the product of the
+    /// `n`s, and every coefficient is finite.
     ///
     /// Errors: [`FitError::InvalidData`] naming the inconsistency.
     pub fn from_parts(knots: [Vec<f64>; D], coefs: Vec<f64>) -> Result<Self, FitError> {
@@ -138,6 +139,12 @@ impl<const D: usize> TensorSpline<D> {
             return Err(FitError::InvalidData(format!(
                 "{} coefficients for a grid of shape {shape:?}",
                 coefs.len()
+            )));
+        }
+        if let Some(i) = coefs.iter().position(|c| !c.is_finite()) {
+            return Err(FitError::InvalidData(format!(
+                "coefficient {i} is not finite ({})",
+                coefs[i]
             )));
         }
         Ok(Self::from_parts_unchecked(knots, shape, coefs))

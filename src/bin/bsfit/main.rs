@@ -5,6 +5,7 @@
 //! bsfit bench [options]    compact benchmark table of the 4D fitter and evaluator
 //! bsfit grid3 [options]    uniform 3D solver report (`--device gpu` with feature `gpu`)
 //! bsfit gpu-bench [options] device timings of the 3D path (feature `gpu`)
+//! bsfit memfit [options]   peak memory of one large fit
 //! ```
 
 mod bench;
@@ -12,6 +13,7 @@ mod demo;
 #[cfg(feature = "gpu")]
 mod gpu_bench;
 mod grid3_report;
+mod memfit;
 
 use std::process::ExitCode;
 
@@ -24,7 +26,9 @@ const USAGE: &str = "usage:
               [--tol 1e-6] [--solver all|...] [--plot out.svg] [--csv out.csv] [--device cpu|gpu]
       uniform 3D solver report
   bsfit gpu-bench [--n 128,256,512] [--cpu] [--batches 7]
-      device timings of the 3D path (build with --features gpu)";
+      device timings of the 3D path (build with --features gpu)
+  bsfit memfit [--grid 200x100x50x30] [--api view|into]
+      peak memory of one large fit";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Some("grid3") => grid3_report::run(&args[1..]),
         #[cfg(feature = "gpu")]
         Some("gpu-bench") => return ExitCode::from(gpu_bench::main(&args[1..]) as u8),
+        Some("memfit") => memfit::run(&args[1..]),
         _ => demo::run(&args),
     };
     match result {
