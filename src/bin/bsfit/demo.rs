@@ -11,7 +11,7 @@
 //! ```
 
 use bsfit::analytic::black_scholes as bs;
-use bsfit::{Isa, TensorSpline};
+use bsfit::{Fitter, Isa, TensorSpline};
 use ndarray::Array4;
 use std::time::Instant;
 
@@ -29,6 +29,7 @@ const USAGE: &str =
     "usage: bsfit [demo] [--grid AxBxCxD] [--threads N] [--points N] [--seed S] [--fits N]
   --grid     grid size over (moneyness, maturity, volatility, rate)   [50x30x20x10]
   --threads  rayon threads for the fit and the batch evaluation       [all cores]
+  --no-pin   do not pin the worker threads to cores                   [pinned]
   --points   random evaluation points inside the domain               [100000]
   --seed     seed of the point generator (SplitMix64)                 [1]
   --fits     timed fits; the median is reported (at least 20)         [21]";
@@ -38,6 +39,7 @@ const USAGE: &str =
 struct Options {
     grid: [usize; 4],
     threads: Option<usize>,
+    pin: bool,
     points: usize,
     seed: u64,
     fits: usize,
@@ -48,6 +50,7 @@ impl Default for Options {
         Options {
             grid: [50, 30, 20, 10],
             threads: None,
+            pin: true,
             points: 100_000,
             seed: 1,
             fits: 21,
@@ -102,6 +105,7 @@ fn parse_options(args: &[String]) -> Result<Option<Options>, String> {
         };
         match flag {
             "--grid" => o.grid = parse_grid(&value()?)?,
+            "--no-pin" => o.pin = false,
             "--threads" => {
                 let n = num(value()?)? as usize;
                 if n == 0 {
@@ -256,16 +260,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
         println!("{USAGE}");
         return Ok(());
     };
-    match opts.threads {
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| format!("cannot start {n} threads: {e}"))?;
-            pool.install(|| run_with(&opts))
-        }
-        None => run_with(&opts),
-    }
+    // The demo runs in its own pool; its workers are pinned to cores
+    // (core_affinity) unless --no-pin, so the timings do not depend on where
+    // the scheduler happens to move them.
+    let n = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cores = if opts.pin {
+        core_affinity::get_core_ids().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .start_handler(move |i| {
+            if let Some(c) = cores.get(i % cores.len().max(1)) {
+                core_affinity::set_for_current(*c);
+            }
+        })
+        .build()
+        .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+    pool.install(|| run_with(&opts))
 }
 
 fn run_with(o: &Options) -> Result<(), String> {
@@ -288,6 +303,28 @@ fn run_with(o: &Options) -> Result<(), String> {
         fit_times.push(t0.elapsed().as_secs_f64());
     }
     let fit_time = median(fit_times);
+
+    // Refit on the fixed grid, as a pricing engine does when the prices move:
+    // the plan (factorisations) and the workspace are reused, nothing is allocated.
+    let fitter = Fitter::new(axes).map_err(|e| e.to_string())?;
+    let mut ws = fitter.workspace();
+    let flat = table.as_slice().ok_or("the table is in standard layout")?;
+    let mut coefs = vec![0.0; flat.len()];
+    fitter
+        .fit_into_with(flat, &mut coefs, &mut ws)
+        .map_err(|e| e.to_string())?;
+    let mut refit_times = Vec::with_capacity(o.fits);
+    for _ in 0..o.fits {
+        let t0 = Instant::now();
+        fitter
+            .fit_into_with(flat, &mut coefs, &mut ws)
+            .map_err(|e| e.to_string())?;
+        refit_times.push(t0.elapsed().as_secs_f64());
+    }
+    let refit_time = median(refit_times);
+    if coefs.as_slice() != spline.coefficients_slice() {
+        return Err("refit coefficients differ from the fit's".into());
+    }
 
     // Random off-grid points inside the domain.
     let mut rng = SplitMix64(o.seed);
@@ -355,15 +392,21 @@ fn run_with(o: &Options) -> Result<(), String> {
         fmt_count(n_values)
     );
     println!(
-        "  fit         {} (median of {} fits; {:.1} M values/s)",
+        "  fit         {} (TensorSpline::fit: plan, allocation and solve; median of {} fits)",
         fmt_time(fit_time),
         o.fits,
-        n_values as f64 / fit_time / 1e6
     );
     println!(
-        "  ISA         {}    threads: {}",
+        "  refit       {} (Fitter::fit_into_with, reused plan and workspace; median of {}; {:.0} M values/s)",
+        fmt_time(refit_time),
+        o.fits,
+        n_values as f64 / refit_time / 1e6
+    );
+    println!(
+        "  ISA         {}    threads: {}{}",
         Isa::detect(),
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        if o.pin { " (pinned)" } else { "" }
     );
     println!(
         "  eval_many   {} points in {} (median of 5; {:.2} M values/s)",
@@ -402,7 +445,7 @@ fn run_with(o: &Options) -> Result<(), String> {
         .filter(|s| !(s.max_abs.is_finite() && s.rms.is_finite() && s.max_ref.is_finite()))
         .map(|s| s.name.trim())
         .collect();
-    if !bad.is_empty() || !fit_time.is_finite() {
+    if !bad.is_empty() || !fit_time.is_finite() || !refit_time.is_finite() {
         return Err(format!("non-finite results for: {}", bad.join(", ")));
     }
     Ok(())
