@@ -252,7 +252,8 @@ fn run_all<T: Real>(a: &Args) -> Vec<Row> {
                     Row {
                         method: m,
                         form,
-                        iterations: Some(it),
+                        // The direct solve is not iterative: printed as "—".
+                        iterations: (m != Method::Direct).then_some(it),
                         theory,
                         seconds,
                         residual: rep.data_residual,
