@@ -7,7 +7,11 @@
 //!   conditions, exactly scipy's `make_interp_spline(k=3)` per axis), with
 //!   values and mixed partial derivatives at one point or many.
 //! * [`grid3`]: the uniform 3D path (27-point B-spline operator, iterative and
-//!   direct solvers).
+//!   direct solvers), f32 and f64.
+//!
+//! Kernels are chosen once per fitter/spline from the CPU's instruction sets
+//! ([`Isa`]: scalar reference, AVX2+FMA, AVX-512F; `BSFIT_ISA` overrides), and
+//! parallel work runs on the current rayon pool ([`Par`]).
 //!
 //! ```
 //! use bsfit::TensorSpline;
@@ -26,7 +30,16 @@
 //!
 //! ## Cargo features
 //! * `serde`: `Serialize`/`Deserialize` for [`TensorSpline`] (validated on load).
-//! * `gpu`: wgpu offload of the uniform 3D path.
+//! * `gpu`: wgpu offload of the uniform 3D path (`grid3::gpu`); a default
+//!   build does not compile wgpu.
+//!
+//! ## Module map
+//! * [`bspline`]: knots, span search, scalar Cox–de Boor (the reference).
+//! * [`banded`]: per-axis collocation matrices and their banded LU.
+//! * [`tensor`]: the fit plan ([`Fitter`], workspaces) and evaluation.
+//! * [`isa`]: instruction-set detection and the SIMD kernels.
+//! * [`grid3`]: operator, backend-neutral solver traits, solvers, direct prefilter.
+//! * [`analytic`]: normal CDF and Black–Scholes formulas (demo and tests).
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -38,13 +51,12 @@ pub mod grid3;
 pub mod isa;
 pub mod par;
 pub mod real;
+pub mod tensor;
 
 pub use error::FitError;
 pub use isa::Isa;
 pub use par::Par;
 pub use real::Real;
-pub mod tensor;
-
 pub use tensor::{Fitter, TensorSpline};
 
 /// The README's examples, compiled and run as doctests.
