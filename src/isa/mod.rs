@@ -132,6 +132,9 @@ impl Isa {
 /// called with an `Isa` that passed [`Isa::is_available`] (fitters and
 /// splines store one obtained from [`Isa::detect`] or [`Isa::require`]); the
 /// public methods check availability themselves.
+/// Vectors per strip of the AVX-512 solve-and-transpose kernel (64 lanes).
+const STRIP_K: usize = 8;
+
 impl Isa {
     /// Forward elimination of the band `LU` for lanes `0..m` (see
     /// `simd::lu_forward`).
@@ -185,6 +188,42 @@ impl Isa {
                 Isa::Avx2 => avx2::lu_backward(u, src, ss, dst, ds, m),
                 _ => scalar::lu_backward(u, src, ss, dst, ds, m),
             }
+        }
+    }
+
+    /// Solves `lu` for lanes `0..m` of the rows `src[i*ss ..]` and writes the
+    /// result transposed, `dst[c*n + i] = x_i[c]` (`n = lu.len()`); returns
+    /// whether every result is finite. `scratch` holds the intermediate
+    /// rows (`n * m` values, or one strip of `n * 64` for AVX-512).
+    ///
+    /// # Safety
+    /// `self` is available; rows `0..n` of lanes `0..m` are in bounds for
+    /// `src`; `dst` holds `n * m` values; `scratch` holds `n * max(m, 64)`
+    /// values; the three ranges do not overlap.
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // two factors, two strided blocks and scratch
+    pub(crate) unsafe fn lu_solve_transpose_raw(
+        self,
+        l: &[[f64; 2]],
+        u: &[[f64; 3]],
+        src: *const f64,
+        ss: usize,
+        dst: *mut f64,
+        m: usize,
+        scratch: *mut f64,
+    ) -> bool {
+        let n = l.len();
+        // SAFETY: forwarded contract; the AVX-512 arm needs m ≥ 8K and n*8K
+        // values of buffer, which lie in scratch.
+        unsafe {
+            #[cfg(target_arch = "x86_64")]
+            if self == Isa::Avx512 && m >= 8 * STRIP_K {
+                return avx512::lu_solve_transpose::<STRIP_K>(l, u, src, ss, dst, m, scratch);
+            }
+            self.lu_forward_raw(l, src, ss, scratch, m, m);
+            let ok = self.lu_backward_raw(u, scratch, m, scratch, m, m);
+            self.transpose_raw(scratch, m, dst, n, n, m);
+            ok
         }
     }
 
