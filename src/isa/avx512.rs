@@ -204,15 +204,12 @@ pub(crate) unsafe fn transpose(
 
 /// Solves the band system for lanes `0..m` (`m ≥ 8 K`) of the rows
 /// `src[i*ss ..]` (`i < n = l.len()`) and writes the result transposed,
-/// `dst[c*n + i] = x_i[c]`, in strips of `8 K` lanes: per strip the forward
-/// sweep runs down the rows with the two previous rows of all `K` vectors
-/// held in registers (only the right-hand side is loaded), into `buf`
-/// (`n × 8K` values, L1-resident), the back substitution runs up `buf` the
-/// same way, and an 8 × 8-tiled [`transpose`] moves the strip into `dst`.
-/// The last strip is shifted back to end at lane `m` and recomputes a few
-/// lanes with the same operations, hence the same values. Per lane the
-/// arithmetic is exactly that of [`simd::lu_forward`] and
-/// [`simd::lu_backward`]. Returns whether every result is finite.
+/// `dst[c*n + i] = x_i[c]`, in strips of `8 K` lanes: per strip
+/// [`simd::lu_strip`] solves into `buf` (`n × 8K` values, L1-resident) and
+/// an 8 × 8-tiled [`transpose`] moves the strip into `dst`. The last strip
+/// is shifted back to end at lane `m` and recomputes a few lanes with the
+/// same operations, hence the same values. Returns whether every result is
+/// finite.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)] // two factors, two strided blocks and a buffer
 pub(crate) unsafe fn lu_solve_transpose<const K: usize>(
@@ -226,85 +223,16 @@ pub(crate) unsafe fn lu_solve_transpose<const K: usize>(
 ) -> bool {
     let n = l.len();
     let sw = 8 * K;
-    let zero = _mm512_setzero_pd();
-    let mut acc = zero;
+    let mut acc = _mm512_setzero_pd();
     let mut c0 = 0;
     // SAFETY: the dispatcher checked m ≥ 8K, rows 0..n of lanes 0..m in src,
     // the n×m block of dst, and n*8K values at buf (not overlapping either);
-    // each strip c..c+8K lies inside 0..m, row i of buf at buf[i*8K ..].
+    // each strip c..c+8K lies inside 0..m.
     unsafe {
         while c0 < m {
             let c = c0.min(m - sw);
-            let s = src.add(c);
-            // Forward: y_i = b_i − l1 y_{i−1} − l2 y_{i−2}.
-            let mut y1 = [zero; K];
-            let mut y2 = [zero; K];
-            for k in 0..K {
-                y1[k] = _mm512_loadu_pd(s.add(8 * k));
-                _mm512_storeu_pd(buf.add(8 * k), y1[k]);
-            }
-            if n >= 2 {
-                let l1 = _mm512_set1_pd(l[1][1]);
-                for k in 0..K {
-                    let y = _mm512_fnmadd_pd(l1, y1[k], _mm512_loadu_pd(s.add(ss + 8 * k)));
-                    _mm512_storeu_pd(buf.add(sw + 8 * k), y);
-                    y2[k] = y1[k];
-                    y1[k] = y;
-                }
-            }
-            for i in 2..n {
-                let [a2, a1] = l[i];
-                let (l2, l1) = (_mm512_set1_pd(a2), _mm512_set1_pd(a1));
-                let si = s.add(i * ss);
-                let ahead = if i + 2 < n { 2 * ss } else { 0 };
-                let bi = buf.add(i * sw);
-                for k in 0..K {
-                    _mm_prefetch::<_MM_HINT_T0>(si.wrapping_add(ahead + 8 * k) as *const i8);
-                    let v = _mm512_fnmadd_pd(l1, y1[k], _mm512_loadu_pd(si.add(8 * k)));
-                    let y = _mm512_fnmadd_pd(l2, y2[k], v);
-                    _mm512_storeu_pd(bi.add(8 * k), y);
-                    y2[k] = y1[k];
-                    y1[k] = y;
-                }
-            }
-            // Backward: x_i = (y_i − u1 x_{i+1} − u2 x_{i+2}) · (1/U_ii).
-            let mut x1 = [zero; K];
-            let mut x2 = [zero; K];
-            let i = n - 1;
-            let inv = _mm512_set1_pd(u[i][0]);
-            for k in 0..K {
-                let p = buf.add(i * sw + 8 * k);
-                let x = _mm512_mul_pd(_mm512_loadu_pd(p), inv);
-                _mm512_storeu_pd(p, x);
-                acc = _mm512_fmadd_pd(x, zero, acc);
-                x1[k] = x;
-            }
-            if n >= 2 {
-                let i = n - 2;
-                let (inv, u1) = (_mm512_set1_pd(u[i][0]), _mm512_set1_pd(u[i][1]));
-                for k in 0..K {
-                    let p = buf.add(i * sw + 8 * k);
-                    let x = _mm512_mul_pd(_mm512_fnmadd_pd(u1, x1[k], _mm512_loadu_pd(p)), inv);
-                    _mm512_storeu_pd(p, x);
-                    acc = _mm512_fmadd_pd(x, zero, acc);
-                    x2[k] = x1[k];
-                    x1[k] = x;
-                }
-            }
-            for i in (0..n.saturating_sub(2)).rev() {
-                let [a0, a1, a2] = u[i];
-                let (inv, u1, u2) = (_mm512_set1_pd(a0), _mm512_set1_pd(a1), _mm512_set1_pd(a2));
-                let bi = buf.add(i * sw);
-                for k in 0..K {
-                    let p = bi.add(8 * k);
-                    let v = _mm512_fnmadd_pd(u1, x1[k], _mm512_loadu_pd(p));
-                    let x = _mm512_mul_pd(_mm512_fnmadd_pd(u2, x2[k], v), inv);
-                    _mm512_storeu_pd(p, x);
-                    acc = _mm512_fmadd_pd(x, zero, acc);
-                    x2[k] = x1[k];
-                    x1[k] = x;
-                }
-            }
+            let a = simd::lu_strip::<V8, K>(l, u, src.add(c), ss, buf);
+            acc = _mm512_add_pd(acc, a.0);
             transpose(buf, sw, dst.add(c * n), n, n, sw);
             c0 += sw;
         }

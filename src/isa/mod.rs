@@ -135,6 +135,10 @@ impl Isa {
 /// Vectors per strip of the AVX-512 solve-and-transpose kernel (64 lanes).
 const STRIP_K: usize = 8;
 
+/// Vectors per strip of the AVX2 solve-and-transpose kernel (16 lanes; the
+/// two carried rows of 4 vectors fill half of the 16 `ymm` registers).
+const STRIP_K_AVX2: usize = 4;
+
 impl Isa {
     /// Forward elimination of the band `LU` for lanes `0..m` (see
     /// `simd::lu_forward`).
@@ -194,7 +198,8 @@ impl Isa {
     /// Solves `lu` for lanes `0..m` of the rows `src[i*ss ..]` and writes the
     /// result transposed, `dst[c*n + i] = x_i[c]` (`n = lu.len()`); returns
     /// whether every result is finite. `scratch` holds the intermediate
-    /// rows (`n * m` values, or one strip of `n * 64` for AVX-512).
+    /// rows (`n * m` values, or one strip of at most `n * 64` for the SIMD
+    /// ISAs).
     ///
     /// # Safety
     /// `self` is available; rows `0..n` of lanes `0..m` are in bounds for
@@ -213,12 +218,20 @@ impl Isa {
         scratch: *mut f64,
     ) -> bool {
         let n = l.len();
-        // SAFETY: forwarded contract; the AVX-512 arm needs m ≥ 8K and n*8K
-        // values of buffer, which lie in scratch.
+        // SAFETY: forwarded contract; the strip arms need m ≥ one strip and
+        // one strip of n rows (≤ n*64 values) of buffer, which lie in scratch.
         unsafe {
             #[cfg(target_arch = "x86_64")]
-            if self == Isa::Avx512 && m >= 8 * STRIP_K {
-                return avx512::lu_solve_transpose::<STRIP_K>(l, u, src, ss, dst, m, scratch);
+            match self {
+                Isa::Avx512 if m >= 8 * STRIP_K => {
+                    return avx512::lu_solve_transpose::<STRIP_K>(l, u, src, ss, dst, m, scratch);
+                }
+                Isa::Avx2 if m >= 4 * STRIP_K_AVX2 => {
+                    return avx2::lu_solve_transpose::<STRIP_K_AVX2>(
+                        l, u, src, ss, dst, m, scratch,
+                    );
+                }
+                _ => {}
             }
             self.lu_forward_raw(l, src, ss, scratch, m, m);
             let ok = self.lu_backward_raw(u, scratch, m, scratch, m, m);
