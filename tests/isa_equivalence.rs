@@ -9,7 +9,7 @@ use bsfit::banded::BandLu;
 use bsfit::bspline::basis::{basis, basis_derivs};
 use bsfit::bspline::knots::{find_span, not_a_knot};
 use bsfit::tensor::FitScheme;
-use bsfit::{Fitter, Isa, Par, TensorSpline};
+use bsfit::{FitError, Fitter, Isa, Par, TensorSpline};
 use common::{Rng, random_sites};
 
 const SIZES: [usize; 12] = [1, 2, 3, 7, 8, 9, 15, 16, 17, 255, 256, 257];
@@ -231,6 +231,40 @@ fn fit_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D]) {
                         );
                     }
                 }
+            }
+        }
+    }
+}
+
+#[test]
+fn overflow_in_one_lane_of_a_wide_block_is_reported() {
+    // One line of axis 0 (lane `bad` of 200) oscillates near f64::MAX, so
+    // its coefficients overflow in the first pass; the other lines are
+    // small. Lanes 199 and 100 lie in the last, shifted strip of a block
+    // and inside a full one.
+    let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+    let y: Vec<f64> = (0..200).map(|j| j as f64).collect();
+    for bad in [199, 100] {
+        let v: Vec<f64> = (0..5 * 200)
+            .map(|k| match (k / 200, k % 200 == bad) {
+                (i, true) if i % 2 == 0 => 1.7e308,
+                (_, true) => -1.7e308,
+                _ => 1.0,
+            })
+            .collect();
+        for isa in Isa::available() {
+            for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+                let f = Fitter::new([&x[..], &y[..]])
+                    .unwrap()
+                    .with_isa(isa)
+                    .unwrap()
+                    .with_scheme(scheme);
+                let mut out = vec![0.0; v.len()];
+                let err = f.fit_into(&v, &mut out).unwrap_err();
+                assert!(
+                    matches!(err, FitError::NonFiniteResult { axis: 0, .. }),
+                    "{isa} {scheme:?} lane {bad}: {err:?}"
+                );
             }
         }
     }

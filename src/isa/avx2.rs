@@ -300,3 +300,36 @@ pub(crate) unsafe fn basis_axes_values<const D: usize>(
     // SAFETY: the dispatcher checked the spans and D ≤ lanes.
     unsafe { simd::basis_axes_values::<V4, D>(knots, spans, x) }
 }
+
+/// As the AVX-512 `lu_solve_transpose`, in strips of `4 K` lanes
+/// ([`simd::lu_strip`] with `ymm` vectors, then the 4 × 4-tiled
+/// [`transpose`]); `m ≥ 4 K`, `buf` holds `n × 4K` values.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)] // two factors, two strided blocks and a buffer
+pub(crate) unsafe fn lu_solve_transpose<const K: usize>(
+    l: &[[f64; 2]],
+    u: &[[f64; 3]],
+    src: *const f64,
+    ss: usize,
+    dst: *mut f64,
+    m: usize,
+    buf: *mut f64,
+) -> bool {
+    let n = l.len();
+    let sw = 4 * K;
+    let mut acc = _mm256_setzero_pd();
+    let mut c0 = 0;
+    // SAFETY: the dispatcher checked m ≥ 4K, rows 0..n of lanes 0..m in src,
+    // the n×m block of dst, and n*4K values at buf (not overlapping either);
+    // each strip c..c+4K lies inside 0..m.
+    unsafe {
+        while c0 < m {
+            let c = c0.min(m - sw);
+            let a = simd::lu_strip::<V4, K>(l, u, src.add(c), ss, buf);
+            acc = _mm256_add_pd(acc, a.0);
+            transpose(buf, sw, dst.add(c * n), n, n, sw);
+            c0 += sw;
+        }
+        hsum(acc) == 0.0
+    }
+}

@@ -201,3 +201,41 @@ pub(crate) unsafe fn transpose(
         }
     }
 }
+
+/// Solves the band system for lanes `0..m` (`m ≥ 8 K`) of the rows
+/// `src[i*ss ..]` (`i < n = l.len()`) and writes the result transposed,
+/// `dst[c*n + i] = x_i[c]`, in strips of `8 K` lanes: per strip
+/// [`simd::lu_strip`] solves into `buf` (`n × 8K` values, L1-resident) and
+/// an 8 × 8-tiled [`transpose`] moves the strip into `dst`. The last strip
+/// is shifted back to end at lane `m` and recomputes a few lanes with the
+/// same operations, hence the same values. Returns whether every result is
+/// finite.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)] // two factors, two strided blocks and a buffer
+pub(crate) unsafe fn lu_solve_transpose<const K: usize>(
+    l: &[[f64; 2]],
+    u: &[[f64; 3]],
+    src: *const f64,
+    ss: usize,
+    dst: *mut f64,
+    m: usize,
+    buf: *mut f64,
+) -> bool {
+    let n = l.len();
+    let sw = 8 * K;
+    let mut acc = _mm512_setzero_pd();
+    let mut c0 = 0;
+    // SAFETY: the dispatcher checked m ≥ 8K, rows 0..n of lanes 0..m in src,
+    // the n×m block of dst, and n*8K values at buf (not overlapping either);
+    // each strip c..c+8K lies inside 0..m.
+    unsafe {
+        while c0 < m {
+            let c = c0.min(m - sw);
+            let a = simd::lu_strip::<V8, K>(l, u, src.add(c), ss, buf);
+            acc = _mm512_add_pd(acc, a.0);
+            transpose(buf, sw, dst.add(c * n), n, n, sw);
+            c0 += sw;
+        }
+        _mm512_reduce_add_pd(acc) == 0.0
+    }
+}

@@ -132,6 +132,13 @@ impl Isa {
 /// called with an `Isa` that passed [`Isa::is_available`] (fitters and
 /// splines store one obtained from [`Isa::detect`] or [`Isa::require`]); the
 /// public methods check availability themselves.
+/// Vectors per strip of the AVX-512 solve-and-transpose kernel (64 lanes).
+const STRIP_K: usize = 8;
+
+/// Vectors per strip of the AVX2 solve-and-transpose kernel (16 lanes; the
+/// two carried rows of 4 vectors fill half of the 16 `ymm` registers).
+const STRIP_K_AVX2: usize = 4;
+
 impl Isa {
     /// Forward elimination of the band `LU` for lanes `0..m` (see
     /// `simd::lu_forward`).
@@ -185,6 +192,51 @@ impl Isa {
                 Isa::Avx2 => avx2::lu_backward(u, src, ss, dst, ds, m),
                 _ => scalar::lu_backward(u, src, ss, dst, ds, m),
             }
+        }
+    }
+
+    /// Solves `lu` for lanes `0..m` of the rows `src[i*ss ..]` and writes the
+    /// result transposed, `dst[c*n + i] = x_i[c]` (`n = lu.len()`); returns
+    /// whether every result is finite. `scratch` holds the intermediate
+    /// rows (`n * m` values, or one strip of at most `n * 64` for the SIMD
+    /// ISAs).
+    ///
+    /// # Safety
+    /// `self` is available; rows `0..n` of lanes `0..m` are in bounds for
+    /// `src`; `dst` holds `n * m` values; `scratch` holds `n * max(m, 64)`
+    /// values; the three ranges do not overlap.
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // two factors, two strided blocks and scratch
+    pub(crate) unsafe fn lu_solve_transpose_raw(
+        self,
+        l: &[[f64; 2]],
+        u: &[[f64; 3]],
+        src: *const f64,
+        ss: usize,
+        dst: *mut f64,
+        m: usize,
+        scratch: *mut f64,
+    ) -> bool {
+        let n = l.len();
+        // SAFETY: forwarded contract; the strip arms need m ≥ one strip and
+        // one strip of n rows (≤ n*64 values) of buffer, which lie in scratch.
+        unsafe {
+            #[cfg(target_arch = "x86_64")]
+            match self {
+                Isa::Avx512 if m >= 8 * STRIP_K => {
+                    return avx512::lu_solve_transpose::<STRIP_K>(l, u, src, ss, dst, m, scratch);
+                }
+                Isa::Avx2 if m >= 4 * STRIP_K_AVX2 => {
+                    return avx2::lu_solve_transpose::<STRIP_K_AVX2>(
+                        l, u, src, ss, dst, m, scratch,
+                    );
+                }
+                _ => {}
+            }
+            self.lu_forward_raw(l, src, ss, scratch, m, m);
+            let ok = self.lu_backward_raw(u, scratch, m, scratch, m, m);
+            self.transpose_raw(scratch, m, dst, n, n, m);
+            ok
         }
     }
 

@@ -207,6 +207,102 @@ pub(crate) unsafe fn lu_backward<V: Vf64>(
     }
 }
 
+/// Forward elimination and back substitution of one strip of `K` vectors
+/// (`K·V::W` lanes) of the rows `src[i*ss ..]`, `i < n = l.len()`, into
+/// `buf` (row `i` at `buf[i·K·V::W ..]`). Each sweep carries the two
+/// previous rows of all `K` vectors in registers, so only the right-hand
+/// side is loaded; `K` independent recurrences hide the FMA latency. Per
+/// lane the arithmetic is exactly that of [`lu_forward`] and
+/// [`lu_backward`]; returns their finiteness accumulator.
+#[inline(always)]
+pub(crate) unsafe fn lu_strip<V: Vf64, const K: usize>(
+    l: &[[f64; 2]],
+    u: &[[f64; 3]],
+    src: *const f64,
+    ss: usize,
+    buf: *mut f64,
+) -> V {
+    let n = l.len();
+    let w = V::W;
+    let sw = K * w;
+    // SAFETY (whole body): the caller guarantees rows 0..n of lanes 0..sw
+    // in bounds for `src` (stride `ss`) and n*sw values at `buf`.
+    unsafe {
+        let zero = V::splat(0.0);
+        // Forward: y_i = b_i − l1 y_{i−1} − l2 y_{i−2}.
+        let mut y1 = [zero; K];
+        let mut y2 = [zero; K];
+        for k in 0..K {
+            y1[k] = V::load(src.add(k * w));
+            y1[k].store(buf.add(k * w));
+        }
+        if n >= 2 {
+            let l1 = V::splat(l[1][1]);
+            for k in 0..K {
+                let y = l1.neg_mul_add(y1[k], V::load(src.add(ss + k * w)));
+                y.store(buf.add(sw + k * w));
+                y2[k] = y1[k];
+                y1[k] = y;
+            }
+        }
+        for i in 2..n {
+            let [a2, a1] = l[i];
+            let (l2, l1) = (V::splat(a2), V::splat(a1));
+            let si = src.add(i * ss);
+            let ahead = if i + 2 < n { 2 * ss } else { 0 };
+            let bi = buf.add(i * sw);
+            for k in 0..K {
+                V::prefetch(si.wrapping_add(ahead + k * w));
+                let v = l1.neg_mul_add(y1[k], V::load(si.add(k * w)));
+                let y = l2.neg_mul_add(y2[k], v);
+                y.store(bi.add(k * w));
+                y2[k] = y1[k];
+                y1[k] = y;
+            }
+        }
+        // Backward: x_i = (y_i − u1 x_{i+1} − u2 x_{i+2}) · (1/U_ii).
+        let mut acc = zero;
+        let mut x1 = [zero; K];
+        let mut x2 = [zero; K];
+        let i = n - 1;
+        let inv = V::splat(u[i][0]);
+        for k in 0..K {
+            let p = buf.add(i * sw + k * w);
+            let x = V::load(p).mul(inv);
+            x.store(p);
+            acc = x.mul_add(zero, acc);
+            x1[k] = x;
+        }
+        if n >= 2 {
+            let i = n - 2;
+            let (inv, u1) = (V::splat(u[i][0]), V::splat(u[i][1]));
+            for k in 0..K {
+                let p = buf.add(i * sw + k * w);
+                let x = u1.neg_mul_add(x1[k], V::load(p)).mul(inv);
+                x.store(p);
+                acc = x.mul_add(zero, acc);
+                x2[k] = x1[k];
+                x1[k] = x;
+            }
+        }
+        for i in (0..n.saturating_sub(2)).rev() {
+            let [a0, a1, a2] = u[i];
+            let (inv, u1, u2) = (V::splat(a0), V::splat(a1), V::splat(a2));
+            let bi = buf.add(i * sw);
+            for k in 0..K {
+                let p = bi.add(k * w);
+                let v = u1.neg_mul_add(x1[k], V::load(p));
+                let x = u2.neg_mul_add(x2[k], v).mul(inv);
+                x.store(p);
+                acc = x.mul_add(zero, acc);
+                x2[k] = x1[k];
+                x1[k] = x;
+            }
+        }
+        acc
+    }
+}
+
 /// Cubic Cox–de Boor triangle for `V::W` independent evaluations at once
 /// (lanes = points, or lanes = axes). `kl[r]` holds `t[span − r]` and
 /// `kr[r]` holds `t[span + 1 + r]` (r = 0..3) per lane; returns the four basis

@@ -434,15 +434,22 @@ impl<const D: usize> Fitter<D> {
                     let sp = scr.as_mut_ptr();
                     // SAFETY: `isa` is available (stored by `new`/`with_isa`).
                     // src rows 0..n of lanes j0..j0+m lie in the [n, rest]
-                    // source (len total); scratch holds n*LANES ≥ n*m values;
+                    // source (len total); scratch holds n*LANES ≥
+                    // n*max(m, 64) values;
                     // the destination block [j0*n, (j0+m)*n) lies in the
                     // [rest, n] output, and blocks of different units are
                     // disjoint, so concurrent leaves never write the same
                     // element. src and dst are different buffers.
                     unsafe {
-                        isa.lu_forward_raw(lu.lower(), src.at(j0), rest, sp, m, m);
-                        ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
-                        isa.transpose_raw(sp, m, dst.at(j0 * n), n, n, m);
+                        ok &= isa.lu_solve_transpose_raw(
+                            lu.lower(),
+                            lu.upper(),
+                            src.at(j0),
+                            rest,
+                            dst.at(j0 * n),
+                            m,
+                            sp,
+                        );
                     }
                 }
                 ok
