@@ -39,3 +39,28 @@ impl Default for Par {
         Par::auto()
     }
 }
+
+/// A rayon pool of `n` threads. With `pin`, worker `i` is pinned to core
+/// `i mod cores` through `core_affinity`, so timings (and ISA comparisons) do
+/// not depend on where the scheduler moves the workers.
+///
+/// Errors: [`crate::FitError::InvalidParameter`] if the pool cannot be started.
+pub fn thread_pool(n: usize, pin: bool) -> Result<rayon::ThreadPool, crate::FitError> {
+    let cores = if pin {
+        core_affinity::get_core_ids().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .start_handler(move |i| {
+            if let Some(c) = cores.get(i % cores.len().max(1)) {
+                core_affinity::set_for_current(*c);
+            }
+        })
+        .build()
+        .map_err(|e| crate::FitError::InvalidParameter {
+            name: "threads",
+            reason: format!("cannot start {n} threads: {e}"),
+        })
+}

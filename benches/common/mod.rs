@@ -54,18 +54,5 @@ pub fn spline_50_30_20_10() -> TensorSpline<4> {
 /// to one core through `core_affinity`.
 pub fn pool(n: usize) -> rayon::ThreadPool {
     let pin = std::env::var("BSFIT_PIN").is_ok_and(|v| v == "1");
-    let cores = if pin {
-        core_affinity::get_core_ids().unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .start_handler(move |i| {
-            if let Some(c) = cores.get(i % cores.len().max(1)) {
-                core_affinity::set_for_current(*c);
-            }
-        })
-        .build()
-        .expect("thread pool")
+    bsfit::par::thread_pool(n, pin).expect("thread pool")
 }

@@ -254,7 +254,7 @@ pub(crate) fn data_residual<T: Real>(
 }
 
 /// The symmetrisation scale `S` of the grid (1 except on the end planes of mirror axes).
-fn grid_scale(shape: [usize; 3], bc: [Boundary; 3]) -> Option<Vec<f64>> {
+pub(crate) fn grid_scale(shape: [usize; 3], bc: [Boundary; 3]) -> Option<Vec<f64>> {
     if !bc.contains(&Boundary::Mirror) {
         return None;
     }

@@ -56,20 +56,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 
 /// A rayon pool of `n` threads, each pinned to core `i` when `pin` is set.
 fn pool(n: usize, pin: bool) -> Result<rayon::ThreadPool, String> {
-    let cores = if pin {
-        core_affinity::get_core_ids().unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .start_handler(move |i| {
-            if let Some(c) = cores.get(i % cores.len().max(1)) {
-                core_affinity::set_for_current(*c);
-            }
-        })
-        .build()
-        .map_err(|e| e.to_string())
+    bsfit::par::thread_pool(n, pin).map_err(|e| e.to_string())
 }
 
 /// Timings of one benchmark (seconds).

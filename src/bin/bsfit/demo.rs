@@ -266,20 +266,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let n = opts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let cores = if opts.pin {
-        core_affinity::get_core_ids().unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .start_handler(move |i| {
-            if let Some(c) = cores.get(i % cores.len().max(1)) {
-                core_affinity::set_for_current(*c);
-            }
-        })
-        .build()
-        .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+    let pool = bsfit::par::thread_pool(n, opts.pin).map_err(|e| e.to_string())?;
     pool.install(|| run_with(&opts))
 }
 

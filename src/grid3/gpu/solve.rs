@@ -11,28 +11,15 @@ use super::ops::{GpuOps, GpuVector};
 use super::stencil::{GpuBand, GpuForm, GpuStencil};
 use crate::FitError;
 use crate::grid3::backend::{LinearOperator, Preconditioner, Residual, Squared, VectorOps};
-use crate::grid3::band::mirror_scale;
 use crate::grid3::operator::DIAG_B2;
 use crate::grid3::solve::run_method;
 use crate::grid3::solvers::SolveInfo;
 use crate::grid3::spai::{self, Target};
 use crate::grid3::{Boundary, Formulation, Method, SolveOptions, SolveReport, StencilForm};
 
-/// The symmetrisation scale of the grid (1 except on the end planes of mirror axes).
+/// The symmetrisation scale of the grid in f32 (the CPU path's, rounded).
 fn grid_scale(shape: [usize; 3], bc: [Boundary; 3]) -> Option<Vec<f32>> {
-    if !bc.contains(&Boundary::Mirror) {
-        return None;
-    }
-    let s: [Vec<f64>; 3] = std::array::from_fn(|a| mirror_scale(shape[a], bc[a]));
-    let mut out = Vec::with_capacity(shape.iter().product());
-    for &a in &s[0] {
-        for &b in &s[1] {
-            for &c in &s[2] {
-                out.push((a * b * c) as f32);
-            }
-        }
-    }
-    Some(out)
+    crate::grid3::solve::grid_scale(shape, bc).map(|s| s.into_iter().map(|v| v as f32).collect())
 }
 
 /// Cubic B-spline coefficients of `values` by the method of `options`, on the device
