@@ -2,7 +2,7 @@
 //! implementing [`LinearOperator`] / [`Preconditioner`] for [`CpuOps`].
 
 use super::Boundary;
-use super::backend::{LinearOperator, Preconditioner};
+use super::backend::{LinearOperator, Preconditioner, SolveBackend, VectorOps};
 use super::band::Band1d;
 use super::cpu::CpuOps;
 use super::stencil::{
@@ -214,5 +214,49 @@ impl<T: Real> LinearOperator<CpuOps<T>> for StencilOp<T> {
 impl<T: Real> Preconditioner<CpuOps<T>> for StencilOp<T> {
     fn apply(&self, _ops: &CpuOps<T>, r: &Vec<T>, z: &mut Vec<T>) {
         self.apply_slice(r, z);
+    }
+}
+
+impl<T: Real> SolveBackend for CpuOps<T> {
+    type Elem = T;
+
+    fn upload(&self, host: &[T]) -> Result<Vec<T>, FitError> {
+        let mut v = self.alloc()?;
+        v.copy_from_slice(host);
+        Ok(v)
+    }
+
+    fn download(&self, v: &Vec<T>) -> Result<Vec<T>, FitError> {
+        Ok(v.clone())
+    }
+
+    fn bspline<'s>(
+        &'s self,
+        boundary: [Boundary; 3],
+        symmetric: bool,
+        form: StencilForm,
+    ) -> Result<Box<dyn LinearOperator<Self> + 's>, FitError> {
+        Ok(Box::new(StencilOp::<T>::bspline(
+            self.shape(),
+            boundary,
+            symmetric,
+            form,
+            self.par(),
+        )))
+    }
+
+    fn separable<'s>(
+        &'s self,
+        taps: &[f64],
+        boundary: [Boundary; 3],
+        symmetric: bool,
+    ) -> Result<Box<dyn Preconditioner<Self> + 's>, FitError> {
+        Ok(Box::new(StencilOp::<T>::separable_taps(
+            taps,
+            self.shape(),
+            boundary,
+            symmetric,
+            self.par(),
+        )))
     }
 }
