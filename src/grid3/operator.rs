@@ -6,7 +6,7 @@ use super::backend::{LinearOperator, Preconditioner, SolveBackend, VectorOps};
 use super::band::Band1d;
 use super::cpu::CpuOps;
 use super::stencil::{
-    AxisT, StencilForm, apply_direct, apply_reference, apply_separable, plane_tasks,
+    AxisT, StencilForm, apply, apply_reference, plane_tasks,
     separable_scratch_len,
 };
 use super::theory::bspline_bounds;
@@ -166,8 +166,8 @@ impl<T: Real> StencilOp<T> {
         let (mut slots, _) = ws.split(self.scratch(), self.per_worker(), T::ZERO);
         let bufs = slots.as_mut_slice();
         match self.form {
-            StencilForm::Direct => apply_direct(&self.axes, x, y, bufs, self.kernels),
-            StencilForm::Separable => apply_separable(&self.axes, x, y, bufs, self.kernels),
+            StencilForm::Direct => apply::<T, true>(&self.axes, x, y, bufs, self.kernels),
+            StencilForm::Separable => apply::<T, false>(&self.axes, x, y, bufs, self.kernels),
         }
     }
 

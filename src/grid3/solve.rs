@@ -174,12 +174,7 @@ pub fn solve<T: Real>(
         DirectPlan::<T>::new(shape, boundary, options.par).solve(&f, &mut c);
         let seconds = start.elapsed().as_secs_f64();
         super::prefilter::check_finite(&f, &c)?;
-        let info = SolveInfo {
-            solver: "direct",
-            iterations: 0,
-            residual: f64::NAN,
-            history: Vec::new(),
-        };
+        let info = SolveInfo::direct();
         (c, info, seconds)
     } else {
         iterate(&CpuOps::<T>::new(shape, options.par), &f, boundary, options)?

@@ -50,12 +50,7 @@ pub fn solve(
         DirectPlan::new(ctx, shape, boundary)?.record(&ops, &v);
         ops.finish()?;
         let seconds = start.elapsed().as_secs_f64();
-        let info = SolveInfo {
-            solver: "direct",
-            iterations: 0,
-            residual: f64::NAN,
-            history: Vec::new(),
-        };
+        let info = SolveInfo::direct();
         let c = ops.download(&v)?;
         crate::grid3::prefilter::check_finite(&f, &c)?;
         (info, seconds, c)
