@@ -1,0 +1,1 @@
+//! Unit tests of the guard, the pointer checks and the status mapping.
