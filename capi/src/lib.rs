@@ -162,7 +162,7 @@ pub unsafe extern "C" fn bsfit_spline_fit(
     guard(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: `ndim` arrays of `lens[k]` sites (caller's contract).
-        let axes = unsafe { axes(ndim, sites, lens, "sites", "lens") }?;
+        let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
         let lens: Vec<usize> = axes.iter().map(|a| a.len()).collect();
         let total = checked_product(&lens, "lens")?;
         // SAFETY: `total` values (caller's contract).
@@ -204,7 +204,7 @@ pub unsafe extern "C" fn bsfit_spline_from_parts(
     guard(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: `ndim` arrays of `knot_lens[k]` knots (caller's contract).
-        let knots = unsafe { axes(ndim, knots, knot_lens, "knots", "knot_lens") }?;
+        let knots = unsafe { axes(ndim, knots, knot_lens, ("knots", "knot_lens"), false) }?;
         // SAFETY: `n_coefs` values (caller's contract).
         let coefs = unsafe { slice(coefs, n_coefs, "coefs") }?;
         let spline =
@@ -623,9 +623,7 @@ pub unsafe extern "C" fn bsfit_fitter_new(
     guard(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: `ndim` arrays of `lens[k]` sites (caller's contract).
-        let axes = unsafe { axes(ndim, sites, lens, "sites", "lens") }?;
-        let lens: Vec<usize> = axes.iter().map(|a| a.len()).collect();
-        checked_product(&lens, "lens")?;
+        let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
         let plan = DynFitter::new(&axes)?;
         let ws = plan.workspace();
         let p = Box::into_raw(Box::new(Fitter { plan, ws }));
@@ -857,9 +855,9 @@ unsafe fn prefilter3d<T: Real>(
     out: *mut T,
     out_len: usize,
 ) -> Result<(), Error> {
+    let total = checked_product(&[n0, n1, n2], "n0 * n1 * n2")?;
     // SAFETY: 3 boundary codes (caller's contract).
     let boundary = unsafe { boundaries(boundary) }?;
-    let total = checked_product(&[n0, n1, n2], "n0 * n1 * n2")?;
     // SAFETY: `n0*n1*n2` values (caller's contract).
     let values = unsafe { slice(values, total, "values") }?;
     check_capacity(out_len, total, "out")?;

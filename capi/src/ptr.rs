@@ -130,7 +130,9 @@ pub(crate) fn check_capacity(len: usize, need: usize, name: &'static str) -> Res
 }
 
 /// The `ndim` per-axis arrays given as a pointer to `ndim` pointers and a
-/// pointer to `ndim` lengths.
+/// pointer to `ndim` lengths. With `grid` set, the product of the lengths
+/// (the number of grid points) must not overflow; it is checked before any
+/// per-axis array is touched.
 ///
 /// # Safety
 /// `ptrs` and `lens` (if non-NULL and aligned) must point to `ndim` values;
@@ -140,17 +142,20 @@ pub(crate) unsafe fn axes<'a>(
     ndim: usize,
     ptrs: *const *const f64,
     lens: *const usize,
-    ptrs_name: &'static str,
-    lens_name: &'static str,
+    names: (&'static str, &'static str),
+    grid: bool,
 ) -> Result<Vec<&'a [f64]>, Error> {
     check_ndim(ndim)?;
     // SAFETY: the caller's contract covers `ndim` elements of each.
-    let ptrs = unsafe { slice(ptrs, ndim, ptrs_name) }?;
+    let ptrs = unsafe { slice(ptrs, ndim, names.0) }?;
     // SAFETY: as above.
-    let lens = unsafe { slice(lens, ndim, lens_name) }?;
+    let lens = unsafe { slice(lens, ndim, names.1) }?;
+    if grid {
+        checked_product(lens, names.1)?;
+    }
     ptrs.iter()
         .zip(lens)
         // SAFETY: each `ptrs[k]` points to `lens[k]` values (caller's contract).
-        .map(|(&p, &n)| unsafe { slice(p, n, ptrs_name) })
+        .map(|(&p, &n)| unsafe { slice(p, n, names.0) })
         .collect()
 }
