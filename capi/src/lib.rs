@@ -866,7 +866,13 @@ unsafe fn prefilter3d<T: Real>(
     let view = ArrayView3::from_shape((n0, n1, n2), values)
         .map_err(|e| Error::Arg(format!("grid {n0}×{n1}×{n2}: {e}")))?;
     let out = &mut out[..total];
-    grid3::prefilter_into(view, boundary, out).inspect_err(|_| out.fill(T::from_f64(f64::NAN)))?;
+    grid3::prefilter_into(view, boundary, out).inspect_err(|e| {
+        // The samples are checked before the solve; only an overflow in the
+        // solve itself leaves `out` written.
+        if matches!(e, FitError::NonFiniteResult { .. }) {
+            out.fill(T::from_f64(f64::NAN));
+        }
+    })?;
     Ok(())
 }
 
@@ -878,9 +884,10 @@ unsafe fn prefilter3d<T: Real>(
 /// separable solve. Periodic axes give `scipy.ndimage.spline_filter(values,
 /// order=3, mode='grid-wrap')`, mirror axes `mode='mirror'`.
 ///
-/// Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). If the solve fails
-/// after the argument checks (`BSFIT_STATUS_NON_FINITE_RESULT`, overflow),
-/// that range is filled with NaN. Runs in parallel.
+/// Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). The samples are
+/// checked before the solve; if the solve itself overflows
+/// (`BSFIT_STATUS_NON_FINITE_RESULT`, samples within a factor ~27 of the
+/// largest float), that range is filled with NaN. Runs in parallel.
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
 /// (unknown boundary code, buffer too short, size overflow),
