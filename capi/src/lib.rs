@@ -64,6 +64,9 @@ pub struct Spline {
 pub struct Fitter {
     plan: DynFitter,
     ws: Workspace,
+    /// Grid points, cached: `DynFitter::len` builds the shape as a `Vec`,
+    /// and a refit must not allocate.
+    len: usize,
 }
 
 /// Boundary condition of one axis of the 3D prefilter: what the
@@ -626,7 +629,8 @@ pub unsafe extern "C" fn bsfit_fitter_new(
         let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
         let plan = DynFitter::new(&axes)?;
         let ws = plan.workspace();
-        let p = Box::into_raw(Box::new(Fitter { plan, ws }));
+        let len = plan.len();
+        let p = Box::into_raw(Box::new(Fitter { plan, ws, len }));
         // SAFETY: `out` is a valid slot (caller's contract).
         unsafe { out.write(p) };
         Ok(())
@@ -684,7 +688,7 @@ pub unsafe extern "C" fn bsfit_fitter_len(fitter: *const Fitter, out: *mut usize
         let f = unsafe { get(fitter, "fitter") }?;
         let out = Out::new(out, "out")?;
         // SAFETY: writable (caller's contract).
-        unsafe { out.write(f.plan.len()) };
+        unsafe { out.write(f.len) };
         Ok(())
     })
 }
@@ -720,7 +724,7 @@ pub unsafe extern "C" fn bsfit_fitter_refit(
         let f = unsafe { get_mut(fitter, "fitter") }?;
         // SAFETY: `n_values` values (caller's contract).
         let values = unsafe { slice(values, n_values, "values") }?;
-        let total = f.plan.len();
+        let total = f.len;
         if n_values != total {
             return arg_err(format!(
                 "n_values = {n_values}, but the grid {:?} has {total} points",
@@ -764,7 +768,7 @@ pub unsafe extern "C" fn bsfit_fitter_fit(
         // SAFETY: `n_values` values (caller's contract).
         let values = unsafe { slice(values, n_values, "values") }?;
         let out = Out::new(out, "out")?;
-        let total = f.plan.len();
+        let total = f.len;
         if n_values != total {
             return arg_err(format!(
                 "n_values = {n_values}, but the grid {:?} has {total} points",

@@ -481,3 +481,79 @@ fn the_c_calls_reproduce_a_tensor_product_cubic() {
         bsfit_spline_free(spline);
     }
 }
+
+/// Counts the heap allocations made by the current thread (the test binary's
+/// global allocator; other test threads do not disturb the count).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub struct Counting;
+
+    // SAFETY: forwards to the system allocator; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+            // SAFETY: the caller's contract is passed on unchanged.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: the caller's contract is passed on unchanged.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+            // SAFETY: the caller's contract is passed on unchanged.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    /// Allocations made by this thread so far.
+    pub fn count() -> usize {
+        COUNT.with(|c| c.get())
+    }
+}
+
+#[global_allocator]
+static ALLOC: counting::Counting = counting::Counting;
+
+#[test]
+fn refits_through_the_c_api_allocate_nothing() {
+    // 12 × 10 × 8 × 6 = 5760 points: below the parallel threshold, so the
+    // whole refit runs on this thread and every allocation would be counted.
+    let axes: Vec<Vec<f64>> = [12usize, 10, 8, 6]
+        .iter()
+        .map(|&n| (0..n).map(|i| (i as f64).powf(1.3)).collect())
+        .collect();
+    let ptrs: Vec<*const f64> = axes.iter().map(|a| a.as_ptr()).collect();
+    let lens: Vec<usize> = axes.iter().map(|a| a.len()).collect();
+    let total: usize = lens.iter().product();
+    let values: Vec<f64> = (0..total).map(|i| (i as f64 * 0.37).sin()).collect();
+    let mut coefs = vec![0.0; total];
+    let mut f = null_mut();
+    // SAFETY (all calls below): every pointer is valid for its length.
+    unsafe {
+        assert_eq!(
+            bsfit_fitter_new(4, ptrs.as_ptr(), lens.as_ptr(), &mut f),
+            Status::Ok
+        );
+        let (fp, vp) = (f, values.as_ptr());
+        let refit = move |c: &mut [f64]| bsfit_fitter_refit(fp, vp, total, c.as_mut_ptr(), c.len());
+        assert_eq!(refit(&mut coefs), Status::Ok);
+        let before = counting::count();
+        for _ in 0..20 {
+            assert_eq!(refit(&mut coefs), Status::Ok);
+        }
+        let allocs = counting::count() - before;
+        assert_eq!(allocs, 0, "{allocs} allocations in 20 refits");
+        // The count does see allocations: a failing call formats its message.
+        let before = counting::count();
+        assert_eq!(refit(&mut coefs[..1]), Status::InvalidArgument);
+        assert!(counting::count() > before);
+        bsfit_fitter_free(f);
+    }
+}
