@@ -39,6 +39,7 @@ use super::Boundary;
 use super::band::fold_index;
 use super::operator::BSPLINE_TAPS;
 use crate::error::panic_short;
+use crate::isa::{Kernels, Vf64, WithSimd};
 use crate::{FitError, Isa, Par, Real};
 use rayon::prelude::*;
 
@@ -69,7 +70,7 @@ pub struct DirectPlan<T: Real> {
     shape: [usize; 3],
     axes: [AxisSolver<T>; 3],
     par: Par,
-    isa: Isa,
+    kernels: Kernels,
 }
 
 fn axis_solver<T: Real>(n: usize, bc: Boundary) -> AxisSolver<T> {
@@ -131,15 +132,14 @@ impl<T: Real> DirectPlan<T> {
             shape,
             axes: std::array::from_fn(|a| axis_solver(shape[a], boundary[a])),
             par,
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
         }
     }
 
     /// The same plan running its kernels with `isa` ([`FitError::IsaUnavailable`] if this
     /// CPU lacks it). Results are bit-identical across instruction sets.
     pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
-        isa.require()?;
-        self.isa = isa;
+        self.kernels = Kernels::new(isa)?;
         Ok(self)
     }
 
@@ -159,7 +159,7 @@ impl<T: Real> DirectPlan<T> {
             panic_short(&"DirectPlan::solve", len, f.len().min(out.len()));
         }
         let (f, out) = (&f[..len], &mut out[..len]);
-        let (par, isa) = (self.par, self.isa);
+        let (par, isa) = (self.par, self.kernels);
         let big = len >= 1 << 15;
         // Step 1: axis 0, blocks of lanes.
         let m = n1 * n2;
@@ -280,11 +280,13 @@ fn prefetch_row<T>(s: &[T], at: usize, w: usize) {
 type Rows<'a, T> = Option<(&'a [T], usize)>;
 
 /// Solves `b c = f` for the `w` lines (lanes) of `buf: [n][w]`, where `f` is `src` or, if
-/// `src` is `None`, the buffer itself. `acc` is a `w`-element scratch row. Dispatches to
-/// an AVX2+FMA-compiled copy of the same code when `isa` allows.
+/// `src` is `None`, the buffer itself. `acc` is a `w`-element scratch row. Runs through
+/// [`Kernels::dispatch`], so the loops are compiled (and auto-vectorised) for the plan's
+/// ISA: AVX-512 code for AVX-512, AVX2+FMA for AVX2. The generic code has no `mul_add`
+/// and Rust does not contract `a * b + c`, so results are bit-identical across ISAs.
 #[inline]
 fn solve_lanes<T: Real>(
-    isa: Isa,
+    kernels: Kernels,
     ax: &AxisSolver<T>,
     buf: &mut [T],
     n: usize,
@@ -292,30 +294,29 @@ fn solve_lanes<T: Real>(
     acc: &mut [T],
     src: Rows<'_, T>,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if isa >= Isa::Avx2 {
-        // SAFETY: `isa` came from `Isa::detect()`, which only returns an available ISA,
-        // so the CPU supports AVX2 and FMA.
-        unsafe { solve_lanes_avx2(ax, buf, n, w, acc, src) };
-        return;
+    struct Job<'a, T: Real> {
+        ax: &'a AxisSolver<T>,
+        buf: &'a mut [T],
+        n: usize,
+        w: usize,
+        acc: &'a mut [T],
+        src: Rows<'a, T>,
     }
-    let _ = isa;
-    solve_lanes_generic(ax, buf, n, w, acc, src)
-}
-
-/// [`solve_lanes_generic`] compiled with AVX2 and FMA enabled (same arithmetic: the
-/// generic code has no `mul_add`, so results are bit-identical to the scalar build).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn solve_lanes_avx2<T: Real>(
-    ax: &AxisSolver<T>,
-    buf: &mut [T],
-    n: usize,
-    w: usize,
-    acc: &mut [T],
-    src: Rows<'_, T>,
-) {
-    solve_lanes_generic(ax, buf, n, w, acc, src)
+    impl<T: Real> WithSimd for Job<'_, T> {
+        type Output = ();
+        #[inline(always)]
+        fn run<V: Vf64>(self) {
+            solve_lanes_generic(self.ax, self.buf, self.n, self.w, self.acc, self.src)
+        }
+    }
+    kernels.dispatch(Job {
+        ax,
+        buf,
+        n,
+        w,
+        acc,
+        src,
+    })
 }
 
 #[inline(always)]

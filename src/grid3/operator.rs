@@ -8,6 +8,7 @@ use super::cpu::CpuOps;
 use super::stencil::{AxisT, StencilForm, apply_direct, apply_reference, apply_separable};
 use super::theory::bspline_bounds;
 use crate::error::panic_short;
+use crate::isa::Kernels;
 use crate::{FitError, Isa, Par, Real};
 
 /// The 1D cubic B-spline taps `b = [1/6, 2/3, 1/6]` (values of `B₃` at the grid points).
@@ -25,7 +26,7 @@ pub struct StencilOp<T: Real> {
     axes: [AxisT<T>; 3],
     form: StencilForm,
     par: Par,
-    isa: Isa,
+    kernels: Kernels,
     diagonal: f64,
     bounds: (f64, f64),
 }
@@ -54,7 +55,7 @@ impl<T: Real> StencilOp<T> {
             axes,
             form,
             par,
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
             diagonal: DIAG_B,
             bounds: bspline_bounds(shape, boundary),
         }
@@ -77,7 +78,7 @@ impl<T: Real> StencilOp<T> {
             axes,
             form: StencilForm::Separable,
             par,
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
             diagonal: taps[h].powi(3),
             bounds: (f64::NAN, f64::NAN),
         }
@@ -98,8 +99,8 @@ impl<T: Real> StencilOp<T> {
             panic_short(&"StencilOp::apply_slice", len, x.len().min(y.len()));
         }
         match self.form {
-            StencilForm::Direct => apply_direct(&self.axes, x, y, self.par, self.isa),
-            StencilForm::Separable => apply_separable(&self.axes, x, y, self.par, self.isa),
+            StencilForm::Direct => apply_direct(&self.axes, x, y, self.par, self.kernels),
+            StencilForm::Separable => apply_separable(&self.axes, x, y, self.par, self.kernels),
         }
     }
 
@@ -118,8 +119,7 @@ impl<T: Real> StencilOp<T> {
     /// The same operator running its kernels with `isa` ([`FitError::IsaUnavailable`] if
     /// this CPU lacks it). Results are bit-identical across instruction sets.
     pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
-        isa.require()?;
-        self.isa = isa;
+        self.kernels = Kernels::new(isa)?;
         Ok(self)
     }
 

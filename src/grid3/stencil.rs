@@ -14,7 +14,8 @@
 //! across rayon tasks. [`apply_reference`] is the scalar triple-loop oracle.
 
 use super::band::Band1d;
-use crate::{Isa, Par, Real};
+use crate::isa::{Kernels, Vf64, WithSimd};
+use crate::{Par, Real};
 use rayon::prelude::*;
 
 /// How a stencil is applied (same result up to rounding).
@@ -258,33 +259,42 @@ fn for_plane_blocks<T: Real>(
     }
 }
 
+/// One block of output planes, run through [`Kernels::dispatch`] so that the
+/// block's loops are compiled for the operator's ISA (same arithmetic on every
+/// ISA: no `mul_add`, and Rust does not contract `a * b + c`).
+/// `DIRECT` picks the form at compile time, so each body is inlined into the
+/// `#[target_feature]` instance.
+struct Block<'a, T: Real, const DIRECT: bool> {
+    axes: &'a [AxisT<T>; 3],
+    x: &'a [T],
+    i0: usize,
+    out: &'a mut [T],
+}
+
+impl<T: Real, const DIRECT: bool> WithSimd for Block<'_, T, DIRECT> {
+    type Output = ();
+    #[inline(always)]
+    fn run<V: Vf64>(self) {
+        if DIRECT {
+            direct_block(self.axes, self.x, self.i0, self.out)
+        } else {
+            separable_block(self.axes, self.x, self.i0, self.out)
+        }
+    }
+}
+
 /// `y = (M₀ ⊗ M₁ ⊗ M₂) x`, separable form.
 pub(crate) fn apply_separable<T: Real>(
     axes: &[AxisT<T>; 3],
     x: &[T],
     y: &mut [T],
     par: Par,
-    isa: Isa,
+    isa: Kernels,
 ) {
     let plane = axes[1].n * axes[2].n;
     for_plane_blocks(y, axes[0].n, plane, par, |i0, out| {
-        #[cfg(target_arch = "x86_64")]
-        if isa >= Isa::Avx2 {
-            // SAFETY: `isa` passed `Isa::is_available` (it comes from `Isa::detect` or
-            // `Isa::require`), so the CPU has AVX2 and FMA.
-            unsafe { separable_block_avx2(axes, x, i0, out) };
-            return;
-        }
-        let _ = isa;
-        separable_block(axes, x, i0, out)
+        isa.dispatch(Block::<T, false> { axes, x, i0, out })
     });
-}
-
-/// [`separable_block`] compiled with AVX2 + FMA (same arithmetic, no contraction).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn separable_block_avx2<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
-    separable_block(axes, x, i0, out)
 }
 
 /// Output planes `i0..` (as many as `out` holds) of the separable form.
@@ -315,26 +325,12 @@ pub(crate) fn apply_direct<T: Real>(
     x: &[T],
     y: &mut [T],
     par: Par,
-    isa: Isa,
+    isa: Kernels,
 ) {
     let plane = axes[1].n * axes[2].n;
     for_plane_blocks(y, axes[0].n, plane, par, |i0, out| {
-        #[cfg(target_arch = "x86_64")]
-        if isa >= Isa::Avx2 {
-            // SAFETY: as in `apply_separable`.
-            unsafe { direct_block_avx2(axes, x, i0, out) };
-            return;
-        }
-        let _ = isa;
-        direct_block(axes, x, i0, out)
+        isa.dispatch(Block::<T, true> { axes, x, i0, out })
     });
-}
-
-/// [`direct_block`] compiled with AVX2 + FMA (same arithmetic, no contraction).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn direct_block_avx2<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
-    direct_block(axes, x, i0, out)
 }
 
 /// Output planes `i0..` of the direct form.

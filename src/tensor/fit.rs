@@ -4,6 +4,7 @@
 use super::{MAX_DIM, TensorSpline};
 use crate::banded::BandLu;
 use crate::bspline::knots::{not_a_knot, validate_sites};
+use crate::isa::Kernels;
 use crate::{FitError, Isa, Par};
 use bumpalo::Bump;
 use ndarray::{ArrayView, Dim, Dimension};
@@ -50,7 +51,7 @@ pub struct Fitter<const D: usize> {
     lu: [BandLu; D],
     shape: [usize; D],
     par: Par,
-    isa: Isa,
+    kernels: Kernels,
     scheme: FitScheme,
 }
 
@@ -185,7 +186,7 @@ impl<const D: usize> Fitter<D> {
             lu: vec_to_array(lus),
             shape,
             par: Par::auto(),
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
             scheme: FitScheme::Auto,
         })
     }
@@ -200,13 +201,13 @@ impl<const D: usize> Fitter<D> {
     ///
     /// Errors: [`FitError::IsaUnavailable`] if this CPU lacks it.
     pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
-        self.isa = isa.require()?;
+        self.kernels = Kernels::new(isa)?;
         Ok(self)
     }
 
     /// The instruction set the fit kernels use.
     pub fn isa(&self) -> Isa {
-        self.isa
+        self.kernels.isa()
     }
 
     /// The parallelism used by the fits.
@@ -388,7 +389,7 @@ impl<const D: usize> Fitter<D> {
     /// The spline on this plan's knots with coefficients of the right length.
     pub(super) fn spline_unchecked(&self, coefs: Vec<f64>) -> TensorSpline<D> {
         TensorSpline::from_parts_unchecked(self.knots.clone(), self.shape, coefs)
-            .with_isa_unchecked(self.isa)
+            .with_kernels(self.kernels)
     }
 
     fn non_finite_value(&self, flat: usize, value: f64) -> FitError {
@@ -415,7 +416,7 @@ impl<const D: usize> Fitter<D> {
         scratch: &mut [&mut [f64]],
     ) -> Option<usize> {
         let total = values.len();
-        let isa = self.isa;
+        let isa = self.kernels;
         let out_p = SharedMut(out.as_mut_ptr());
         let temp_p = SharedMut(temp.as_mut_ptr());
         let mut src = SharedMut(values.as_ptr() as *mut f64);
@@ -435,7 +436,7 @@ impl<const D: usize> Fitter<D> {
                     let j0 = unit * LANES;
                     let m = LANES.min(rest - j0);
                     let sp = scr.as_mut_ptr();
-                    // SAFETY: `isa` is available (stored by `new`/`with_isa`).
+                    // SAFETY: lu.lower() and lu.upper() have n rows (BandLu invariant).
                     // src rows 0..n of lanes j0..j0+m lie in the [n, rest]
                     // source (len total); scratch holds n*LANES ≥
                     // n*max(m, 64) values;
@@ -477,7 +478,7 @@ impl<const D: usize> Fitter<D> {
         out: &mut [f64],
         scratch: &mut [&mut [f64]],
     ) -> Option<usize> {
-        let isa = self.isa;
+        let isa = self.kernels;
         let out_p = SharedMut(out.as_mut_ptr());
         let vals = SharedMut(values.as_ptr() as *mut f64);
         for axis in 0..D {
@@ -497,7 +498,7 @@ impl<const D: usize> Fitter<D> {
                         let m = LANES.min(inner - j0);
                         let base = o * n * inner + j0;
                         let sp = scr.as_mut_ptr();
-                        // SAFETY: `isa` available; rows 0..n of lanes
+                        // SAFETY: rows 0..n of lanes
                         // base..base+m (stride inner) lie in the grid; units
                         // own disjoint (o, lane) sets, so no element is
                         // written by two leaves; scratch holds n*m values.
@@ -517,7 +518,7 @@ impl<const D: usize> Fitter<D> {
                         let q0 = unit * GATHER_LANES;
                         let m = GATHER_LANES.min(lines - q0);
                         let sp = scr.as_mut_ptr();
-                        // SAFETY: `isa` available; line q covers elements
+                        // SAFETY: line q covers elements
                         // base(q) + i*inner, i < n, inside the grid; units own
                         // disjoint lines; scratch holds n*m values.
                         unsafe {
