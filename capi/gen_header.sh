@@ -31,6 +31,11 @@ if [[ "${1:-}" == "--check" ]]; then
         echo "gen_header: include/bsfit.h is stale; run capi/gen_header.sh and commit it" >&2
         exit 1
     fi
+    # ASCII only, so that no compiler's source code page can trip on it.
+    if LC_ALL=C grep -n $'[\x80-\xff]' "$header"; then
+        echo "gen_header: include/bsfit.h has non-ASCII characters (from doc comments in capi/src)" >&2
+        exit 1
+    fi
     echo "gen_header: include/bsfit.h is up to date"
 else
     mkdir -p "$(dirname "$header")"

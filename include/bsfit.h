@@ -24,7 +24,7 @@
 /**
  * The result of every `bsfit_*` call that can fail.
  *
- * `BSFIT_STATUS_OK` (0) is success. Codes 1–14 are the library's error
+ * `BSFIT_STATUS_OK` (0) is success. Codes 1-14 are the library's error
  * kinds; codes from 100 come from the C layer itself. After any code other
  * than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the full message
  * (naming the axis, index or value at fault). New codes may be added in later
@@ -100,7 +100,7 @@ typedef enum {
    */
   BSFIT_STATUS_NULL_POINTER = 100,
   /**
-   * An argument checked by the C layer is invalid: `ndim` outside 1–6, a
+   * An argument checked by the C layer is invalid: `ndim` outside 1-6, a
    * buffer shorter than needed, a size product that overflows, an unknown
    * boundary code.
    */
@@ -154,7 +154,7 @@ typedef uint32_t bsfit_boundary;
 typedef struct bsfit_fitter bsfit_fitter;
 
 /**
- * A fitted cubic tensor-product spline of 1–6 dimensions (opaque).
+ * A fitted cubic tensor-product spline of 1-6 dimensions (opaque).
  *
  * Created by `bsfit_spline_fit`, `bsfit_spline_from_parts`,
  * `bsfit_fitter_fit` or `bsfit_fitter_spline`; released by
@@ -198,12 +198,12 @@ const char *bsfit_status_name(int32_t status);
 /**
  * Fits the interpolating cubic spline (not-a-knot end conditions on every
  * axis, as scipy's `make_interp_spline(x, y, k=3)` per axis) to values on
- * the grid `sites[0] × … × sites[ndim-1]`.
+ * the grid `sites[0] x ... x sites[ndim-1]`.
  *
  * * `ndim`: number of dimensions, 1 to 6.
  * * `sites[k]`: the `lens[k]` strictly increasing, finite sites of axis `k`
  *   (at least 4 per axis; any spacing).
- * * `values`: the `lens[0] · … · lens[ndim-1]` values, row-major.
+ * * `values`: the `lens[0] * ... * lens[ndim-1]` values, row-major.
  * * `out`: receives the new spline on success (free it with
  *   `bsfit_spline_free`); left untouched on failure.
  *
@@ -262,7 +262,7 @@ bsfit_status bsfit_spline_from_parts(size_t ndim,
 void bsfit_spline_free(bsfit_spline *spline);
 
 /**
- * Number of dimensions of the spline (1–6) into `*out`.
+ * Number of dimensions of the spline (1-6) into `*out`.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`.
  *
@@ -308,7 +308,7 @@ bsfit_status bsfit_spline_knots_len(const bsfit_spline *spline,
 /**
  * Copies the knots of `axis` into `out` (`out_len` at least
  * `bsfit_spline_knots_len`). They equal scipy's `make_interp_spline(x, y,
- * k=3).t` for the axis' sites: `x0` four times, `x2 … x(n-3)`, `x(n-1)` four
+ * k=3).t` for the axis' sites: `x0` four times, `x2 ... x(n-3)`, `x(n-1)` four
  * times.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_PARAMETER`
@@ -374,7 +374,7 @@ bsfit_status bsfit_spline_eval(const bsfit_spline *spline,
                                double *out);
 
 /**
- * The mixed partial derivative `∂^(o0+…) s / ∂x0^o0 … ∂x(ndim-1)^o(ndim-1)`
+ * The mixed partial derivative `d^(o0+...+o(ndim-1)) s / dx0^o0 ... dx(ndim-1)^o(ndim-1)`
  * at `x` into `*out`, with the per-axis orders `orders[0 .. ndim]` (all 0:
  * the value). Orders up to 3 per axis are exact (the third derivative is
  * piecewise constant); higher orders give 0.
@@ -394,7 +394,7 @@ bsfit_status bsfit_spline_eval_deriv(const bsfit_spline *spline,
                                      double *out);
 
 /**
- * The gradient `[∂s/∂x0, …, ∂s/∂x(ndim-1)]` at `x[0 .. ndim]` into
+ * The gradient `[ds/dx0, ..., ds/dx(ndim-1)]` at `x[0 .. ndim]` into
  * `out[0 .. ndim]` (`out_len >= ndim`).
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
@@ -413,7 +413,7 @@ bsfit_status bsfit_spline_grad(const bsfit_spline *spline,
                                size_t out_len);
 
 /**
- * The Hessian `H[i][j] = ∂²s/∂xi∂xj` at `x[0 .. ndim]` into
+ * The Hessian `H[i][j] = d2s/dxi dxj` at `x[0 .. ndim]` into
  * `out[0 .. ndim*ndim]`, row-major (`out_len >= ndim*ndim`; symmetric).
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
@@ -463,7 +463,7 @@ bsfit_status bsfit_spline_eval_many(const bsfit_spline *spline,
                                     size_t out_len);
 
 /**
- * Creates a fit plan for the grid `sites[0] × … × sites[ndim-1]` (same
+ * Creates a fit plan for the grid `sites[0] x ... x sites[ndim-1]` (same
  * arguments and checks as `bsfit_spline_fit`): validates the sites,
  * factors each axis' collocation matrix once, and allocates the scratch
  * memory every later refit reuses.
@@ -590,9 +590,9 @@ bsfit_status bsfit_fitter_spline(const bsfit_fitter *fitter,
 
 /**
  * The 3D prefilter, f64: the cubic B-spline coefficients `c` that
- * interpolate the samples `values` on a uniform `n0 × n1 × n2` grid
+ * interpolate the samples `values` on a uniform `n0 x n1 x n2` grid
  * (row-major, axis 2 contiguous), i.e. `B c = values` with the 27-point
- * stencil `B = b⊗b⊗b`, `b = [1/6, 2/3, 1/6]`, and the boundary condition
+ * stencil `B = b (x) b (x) b`, `b = [1/6, 2/3, 1/6]`, and the boundary condition
  * `boundary[k]` on axis `k` (an array of 3 `bsfit_boundary` values). Exact
  * separable solve. Periodic axes give `scipy.ndimage.spline_filter(values,
  * order=3, mode='grid-wrap')`, mirror axes `mode='mirror'`.

@@ -1,7 +1,7 @@
 //! # bsfit C ABI
 //!
 //! A thin C interface to [`bsfit_core`] (the `bsfit` crate): exact cubic
-//! B-spline interpolation on tensor-product grids of 1–6 dimensions with
+//! B-spline interpolation on tensor-product grids of 1-6 dimensions with
 //! non-uniform axes (scipy's not-a-knot knots), and the uniform 3D prefilter
 //! (`scipy.ndimage.spline_filter` for order 3). The header `include/bsfit.h`
 //! is generated from this crate by cbindgen; the doc comments below are the
@@ -13,7 +13,7 @@
 //! * Out-parameters (handles, scalars, caller buffers) are written only on
 //!   success, except where a function says otherwise.
 //! * Arrays are row-major (C order): the last axis varies fastest.
-//! * NULL pointers, `ndim` outside 1–6, buffers shorter than needed and size
+//! * NULL pointers, `ndim` outside 1-6, buffers shorter than needed and size
 //!   products that overflow are reported as errors; they never crash. What C
 //!   cannot check (that a non-NULL pointer points to as many elements as its
 //!   length says) is the caller's responsibility.
@@ -44,7 +44,7 @@ use ptr::{Out, axes, check_capacity, checked_product, get, get_mut, slice, slice
 use status::{Error, arg_err, guard};
 use std::ffi::c_char;
 
-/// A fitted cubic tensor-product spline of 1–6 dimensions (opaque).
+/// A fitted cubic tensor-product spline of 1-6 dimensions (opaque).
 ///
 /// Created by `bsfit_spline_fit`, `bsfit_spline_from_parts`,
 /// `bsfit_fitter_fit` or `bsfit_fitter_spline`; released by
@@ -135,12 +135,12 @@ unsafe fn emit_spline(out: Out<*mut Spline>, inner: DynSpline) {
 
 /// Fits the interpolating cubic spline (not-a-knot end conditions on every
 /// axis, as scipy's `make_interp_spline(x, y, k=3)` per axis) to values on
-/// the grid `sites[0] × … × sites[ndim-1]`.
+/// the grid `sites[0] x ... x sites[ndim-1]`.
 ///
 /// * `ndim`: number of dimensions, 1 to 6.
 /// * `sites[k]`: the `lens[k]` strictly increasing, finite sites of axis `k`
 ///   (at least 4 per axis; any spacing).
-/// * `values`: the `lens[0] · … · lens[ndim-1]` values, row-major.
+/// * `values`: the `lens[0] * ... * lens[ndim-1]` values, row-major.
 /// * `out`: receives the new spline on success (free it with
 ///   `bsfit_spline_free`); left untouched on failure.
 ///
@@ -234,7 +234,7 @@ pub unsafe extern "C" fn bsfit_spline_free(spline: *mut Spline) {
     drop(unsafe { Box::from_raw(spline) });
 }
 
-/// Number of dimensions of the spline (1–6) into `*out`.
+/// Number of dimensions of the spline (1-6) into `*out`.
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`.
 ///
@@ -310,7 +310,7 @@ pub unsafe extern "C" fn bsfit_spline_knots_len(
 
 /// Copies the knots of `axis` into `out` (`out_len` at least
 /// `bsfit_spline_knots_len`). They equal scipy's `make_interp_spline(x, y,
-/// k=3).t` for the axis' sites: `x0` four times, `x2 … x(n-3)`, `x(n-1)` four
+/// k=3).t` for the axis' sites: `x0` four times, `x2 ... x(n-3)`, `x(n-1)` four
 /// times.
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_PARAMETER`
@@ -420,7 +420,7 @@ pub unsafe extern "C" fn bsfit_spline_eval(
     })
 }
 
-/// The mixed partial derivative `∂^(o0+…) s / ∂x0^o0 … ∂x(ndim-1)^o(ndim-1)`
+/// The mixed partial derivative `d^(o0+...+o(ndim-1)) s / dx0^o0 ... dx(ndim-1)^o(ndim-1)`
 /// at `x` into `*out`, with the per-axis orders `orders[0 .. ndim]` (all 0:
 /// the value). Orders up to 3 per axis are exact (the third derivative is
 /// piecewise constant); higher orders give 0.
@@ -455,7 +455,7 @@ pub unsafe extern "C" fn bsfit_spline_eval_deriv(
     })
 }
 
-/// The gradient `[∂s/∂x0, …, ∂s/∂x(ndim-1)]` at `x[0 .. ndim]` into
+/// The gradient `[ds/dx0, ..., ds/dx(ndim-1)]` at `x[0 .. ndim]` into
 /// `out[0 .. ndim]` (`out_len >= ndim`).
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
@@ -489,7 +489,7 @@ pub unsafe extern "C" fn bsfit_spline_grad(
     })
 }
 
-/// The Hessian `H[i][j] = ∂²s/∂xi∂xj` at `x[0 .. ndim]` into
+/// The Hessian `H[i][j] = d2s/dxi dxj` at `x[0 .. ndim]` into
 /// `out[0 .. ndim*ndim]`, row-major (`out_len >= ndim*ndim`; symmetric).
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
@@ -599,7 +599,7 @@ pub unsafe extern "C" fn bsfit_spline_eval_many(
 // Fitters
 // ---------------------------------------------------------------------------
 
-/// Creates a fit plan for the grid `sites[0] × … × sites[ndim-1]` (same
+/// Creates a fit plan for the grid `sites[0] x ... x sites[ndim-1]` (same
 /// arguments and checks as `bsfit_spline_fit`): validates the sites,
 /// factors each axis' collocation matrix once, and allocates the scratch
 /// memory every later refit reuses.
@@ -868,7 +868,7 @@ unsafe fn prefilter3d<T: Real>(
     // SAFETY: `out_len` writable elements, disjoint from `values` (caller's contract).
     let out = unsafe { slice_mut(out, out_len, "out") }?;
     let view = ArrayView3::from_shape((n0, n1, n2), values)
-        .map_err(|e| Error::Arg(format!("grid {n0}×{n1}×{n2}: {e}")))?;
+        .map_err(|e| Error::Arg(format!("grid {n0}x{n1}x{n2}: {e}")))?;
     let out = &mut out[..total];
     grid3::prefilter_into(view, boundary, out).inspect_err(|e| {
         // The samples are checked before the solve; only an overflow in the
@@ -881,9 +881,9 @@ unsafe fn prefilter3d<T: Real>(
 }
 
 /// The 3D prefilter, f64: the cubic B-spline coefficients `c` that
-/// interpolate the samples `values` on a uniform `n0 × n1 × n2` grid
+/// interpolate the samples `values` on a uniform `n0 x n1 x n2` grid
 /// (row-major, axis 2 contiguous), i.e. `B c = values` with the 27-point
-/// stencil `B = b⊗b⊗b`, `b = [1/6, 2/3, 1/6]`, and the boundary condition
+/// stencil `B = b (x) b (x) b`, `b = [1/6, 2/3, 1/6]`, and the boundary condition
 /// `boundary[k]` on axis `k` (an array of 3 `bsfit_boundary` values). Exact
 /// separable solve. Periodic axes give `scipy.ndimage.spline_filter(values,
 /// order=3, mode='grid-wrap')`, mirror axes `mode='mirror'`.

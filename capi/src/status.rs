@@ -8,7 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// The result of every `bsfit_*` call that can fail.
 ///
-/// `BSFIT_STATUS_OK` (0) is success. Codes 1–14 are the library's error
+/// `BSFIT_STATUS_OK` (0) is success. Codes 1-14 are the library's error
 /// kinds; codes from 100 come from the C layer itself. After any code other
 /// than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the full message
 /// (naming the axis, index or value at fault). New codes may be added in later
@@ -52,7 +52,7 @@ pub enum Status {
     InvalidData = 14,
     /// A required pointer argument is NULL (or misaligned for its type).
     NullPointer = 100,
-    /// An argument checked by the C layer is invalid: `ndim` outside 1–6, a
+    /// An argument checked by the C layer is invalid: `ndim` outside 1-6, a
     /// buffer shorter than needed, a size product that overflows, an unknown
     /// boundary code.
     InvalidArgument = 101,

@@ -295,6 +295,70 @@ static void test_polynomial_reproduction_4d(void) {
     bsfit_spline_free(s);
 }
 
+/* Every dimension 1..6: a product of cubics q(t) = 1 + t/2 - t^2/5 + t^3/20
+ * plus sum_k t_k^3 is reproduced, values and gradients. */
+static double q3(double t, int order) {
+    switch (order) {
+    case 0: return 1.0 + t / 2.0 - t * t / 5.0 + t * t * t / 20.0;
+    case 1: return 0.5 - 0.4 * t + 0.15 * t * t;
+    default: return 0.0;
+    }
+}
+
+static void test_every_dimension(void) {
+    for (size_t d = 1; d <= 6; ++d) {
+        double ax[6][6];
+        const double *sites[6];
+        size_t lens[6], total = 1;
+        for (size_t k = 0; k < d; ++k) {
+            lens[k] = 4 + (k % 3);
+            for (size_t i = 0; i < lens[k]; ++i)
+                ax[k][i] = (double)i + 0.3 * (double)(i * i) / (double)lens[k] - (double)k;
+            sites[k] = ax[k];
+            total *= lens[k];
+        }
+        double *values = malloc(total * sizeof(double));
+        for (size_t flat = 0; flat < total; ++flat) {
+            size_t rem = flat;
+            double prod = 1.0, sum = 0.0;
+            for (size_t k = d; k-- > 0;) {
+                double t = ax[k][rem % lens[k]];
+                rem /= lens[k];
+                prod *= q3(t, 0);
+                sum += t * t * t;
+            }
+            values[flat] = prod + sum;
+        }
+        bsfit_spline *s = NULL;
+        OK(bsfit_spline_fit(d, sites, lens, values, &s));
+        free(values);
+        if (!s) continue;
+        size_t nd = 0;
+        OK(bsfit_spline_ndim(s, &nd));
+        CHECK(nd == d, "ndim %zu vs %zu", nd, d);
+        for (int trial = 0; trial < 20; ++trial) {
+            double x[6], g[6], v = 0;
+            for (size_t k = 0; k < d; ++k) x[k] = urand(ax[k][0], ax[k][lens[k] - 1]);
+            OK(bsfit_spline_eval(s, x, d, &v));
+            OK(bsfit_spline_grad(s, x, d, g, 6));
+            double prod = 1.0, sum = 0.0;
+            for (size_t k = 0; k < d; ++k) {
+                prod *= q3(x[k], 0);
+                sum += x[k] * x[k] * x[k];
+            }
+            CHECK(close_to(v, prod + sum, 1e-12), "%zuD value %.17g vs %.17g", d, v, prod + sum);
+            for (size_t a = 0; a < d; ++a) {
+                double ga = 3.0 * x[a] * x[a];
+                double pa = 1.0;
+                for (size_t k = 0; k < d; ++k) pa *= q3(x[k], k == a ? 1 : 0);
+                CHECK(close_to(g[a], pa + ga, 1e-11), "%zuD grad[%zu] %.17g vs %.17g", d, a, g[a],
+                      pa + ga);
+            }
+        }
+        bsfit_spline_free(s);
+    }
+}
+
 /* Evaluates one shared spline from several threads at once. */
 struct thread_job {
     const bsfit_spline *s;
@@ -700,6 +764,7 @@ int main(void) {
     printf("bsfit %s C API test\n", bsfit_version());
     test_version_and_names();
     test_polynomial_reproduction_4d();
+    test_every_dimension();
     test_threads_share_a_spline();
     test_fit_errors();
     test_eval_errors();
