@@ -27,6 +27,7 @@
 //! refit: use it from one thread at a time (one fitter per thread, or a lock).
 //! Fitting and batch evaluation run in parallel on an internal thread pool
 //! sized to the machine (`RAYON_NUM_THREADS` overrides it).
+#![warn(missing_docs)]
 
 mod ptr;
 mod status;
