@@ -124,6 +124,21 @@ pub extern "C" fn bsfit_status_name(status: i32) -> *const c_char {
 // Splines
 // ---------------------------------------------------------------------------
 
+/// Fails unless `ndim` is the spline's dimension: checked before a point of
+/// `ndim` coordinates is read, so a wrong `ndim` never reads past the
+/// caller's array.
+fn check_point_dim(s: &Spline, ndim: usize) -> Result<(), Error> {
+    let want = s.inner.ndim();
+    if ndim != want {
+        return Err(FitError::DimensionMismatch {
+            expected: want,
+            got: ndim,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Moves a spline to the heap and hands its pointer to the caller.
 ///
 /// # Safety
@@ -411,6 +426,7 @@ pub unsafe extern "C" fn bsfit_spline_eval(
     guard(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
+        check_point_dim(s, ndim)?;
         // SAFETY: `ndim` values (caller's contract).
         let x = unsafe { slice(x, ndim, "x") }?;
         let out = Out::new(out, "out")?;
@@ -444,6 +460,7 @@ pub unsafe extern "C" fn bsfit_spline_eval_deriv(
     guard(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
+        check_point_dim(s, ndim)?;
         // SAFETY: `ndim` values (caller's contract).
         let x = unsafe { slice(x, ndim, "x") }?;
         // SAFETY: `ndim` values (caller's contract).
@@ -478,6 +495,7 @@ pub unsafe extern "C" fn bsfit_spline_grad(
     guard(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
+        check_point_dim(s, ndim)?;
         // SAFETY: `ndim` values (caller's contract).
         let x = unsafe { slice(x, ndim, "x") }?;
         check_capacity(out_len, ndim, "out")?;
@@ -512,15 +530,9 @@ pub unsafe extern "C" fn bsfit_spline_hessian(
     guard(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
+        check_point_dim(s, ndim)?;
         // SAFETY: `ndim` values (caller's contract).
         let x = unsafe { slice(x, ndim, "x") }?;
-        if ndim != s.inner.ndim() {
-            return Err(FitError::DimensionMismatch {
-                expected: s.inner.ndim(),
-                got: ndim,
-            }
-            .into());
-        }
         let need = ndim * ndim;
         check_capacity(out_len, need, "out")?;
         // SAFETY: `out_len` writable elements (caller's contract).
@@ -566,13 +578,7 @@ pub unsafe extern "C" fn bsfit_spline_eval_many(
     guard(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
-        if ndim != s.inner.ndim() {
-            return Err(FitError::DimensionMismatch {
-                expected: s.inner.ndim(),
-                got: ndim,
-            }
-            .into());
-        }
+        check_point_dim(s, ndim)?;
         if n == 0 {
             return Ok(());
         }

@@ -506,6 +506,10 @@ static void test_eval_errors(void) {
     EXPECT(bsfit_spline_grad(s, x, 4, buf, 3), BSFIT_STATUS_INVALID_ARGUMENT);
     EXPECT(bsfit_spline_grad(s, x, 4, NULL, 4), BSFIT_STATUS_NULL_POINTER);
     EXPECT(bsfit_spline_grad(s, x, 2, buf, 4), BSFIT_STATUS_DIMENSION_MISMATCH);
+    /* ndim beyond 6 is a mismatch too (the point is not read). */
+    EXPECT(bsfit_spline_grad(s, x, 7, buf, 16), BSFIT_STATUS_DIMENSION_MISMATCH);
+    EXPECT(bsfit_spline_eval(s, x, 1000, &v), BSFIT_STATUS_DIMENSION_MISMATCH);
+    EXPECT(bsfit_spline_eval_deriv(s, x, o, SIZE_MAX, &v), BSFIT_STATUS_DIMENSION_MISMATCH);
     EXPECT(bsfit_spline_hessian(s, x, 4, buf, 15), BSFIT_STATUS_INVALID_ARGUMENT);
     EXPECT(bsfit_spline_hessian(s, x, 3, buf, 16), BSFIT_STATUS_DIMENSION_MISMATCH);
     EXPECT(bsfit_spline_hessian(NULL, x, 4, buf, 16), BSFIT_STATUS_NULL_POINTER);
