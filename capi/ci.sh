@@ -33,4 +33,18 @@ echo "== C++ example (g++ -std=c++17)"
     capi/examples/price_table.cpp "$LIB" "${LIBS[@]}" -o "$OUT/price_table"
 "$OUT/price_table"
 
+echo "== C test and C++ example under AddressSanitizer + UBSan (leaks included)"
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1)
+if echo 'int main(void){return 0;}' | "$CC" -x c "${SAN[@]}" - -o "$OUT/san_probe" 2>/dev/null; then
+    "$CC" -std=c11 -Wall -Wextra -Werror "${SAN[@]}" -Iinclude \
+        capi/tests/test_capi.c "$LIB" "${LIBS[@]}" -o "$OUT/test_capi_san"
+    "$CXX" -std=c++17 -Wall -Wextra -Werror "${SAN[@]}" -Iinclude \
+        capi/examples/price_table.cpp "$LIB" "${LIBS[@]}" -o "$OUT/price_table_san"
+    ASAN_OPTIONS=detect_leaks=1 "$OUT/test_capi_san" >/dev/null
+    ASAN_OPTIONS=detect_leaks=1 "$OUT/price_table_san" >/dev/null
+    echo "sanitizers: clean"
+else
+    echo "sanitizers: not supported by $CC here; skipped"
+fi
+
 echo "== capi: all checks passed"
