@@ -28,6 +28,7 @@
 //! Fitting and batch evaluation run in parallel on an internal thread pool
 //! sized to the machine (`RAYON_NUM_THREADS` overrides it).
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod ptr;
 mod status;

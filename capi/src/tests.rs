@@ -211,7 +211,7 @@ fn null_pointers_are_reported_not_dereferenced() {
     let g = Grid::new();
     let (p, l) = g.ptrs();
     let mut s = null_mut();
-    // SAFETY (all calls below): every non-NULL pointer is valid for its length.
+    // SAFETY: for all calls below, every non-NULL pointer is valid for its length.
     unsafe {
         let sites_with_null = [p[0], null()];
         let sp: *mut *mut Spline = &mut s;
@@ -326,7 +326,7 @@ fn bad_dimensions_and_overflowing_sizes_are_invalid_arguments() {
     let g = Grid::new();
     let (p, l) = g.ptrs();
     let mut s = null_mut();
-    // SAFETY (all calls below): every array the call reads is valid for the
+    // SAFETY: for all calls below, every array the call reads is valid for the
     // length it reads; the overflow checks run before any per-axis array is read.
     unsafe {
         for ndim in [0, 7, usize::MAX] {
@@ -417,7 +417,7 @@ fn bad_dimensions_and_overflowing_sizes_are_invalid_arguments() {
 fn the_c_calls_reproduce_a_tensor_product_cubic() {
     let g = Grid::new();
     let f = |x: f64, y: f64| x * x * y + y * y * y;
-    // SAFETY (all calls below): every pointer is valid for its length.
+    // SAFETY: for all calls below, every pointer is valid for its length.
     unsafe {
         let spline = g.fit();
         let mut nd = 0;
@@ -535,7 +535,7 @@ fn refits_through_the_c_api_allocate_nothing() {
     let values: Vec<f64> = (0..total).map(|i| (i as f64 * 0.37).sin()).collect();
     let mut coefs = vec![0.0; total];
     let mut f = null_mut();
-    // SAFETY (all calls below): every pointer is valid for its length.
+    // SAFETY: for all calls below, every pointer is valid for its length.
     unsafe {
         assert_eq!(
             bsfit_fitter_new(4, ptrs.as_ptr(), lens.as_ptr(), &mut f),
