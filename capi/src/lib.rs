@@ -39,8 +39,7 @@ mod tests;
 pub use status::Status;
 
 use bsfit_core::grid3::{self, Boundary as CoreBoundary};
-use bsfit_core::tensor::Workspace;
-use bsfit_core::{DynFitter, DynSpline, FitError, Real};
+use bsfit_core::{DynFitter, DynSpline, FitError, Real, Workspace};
 use ndarray::ArrayView3;
 use ptr::{Out, axes, check_capacity, checked_product, get, get_mut, slice, slice_mut};
 use status::{Error, arg_err, guard};
