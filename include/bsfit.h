@@ -525,8 +525,10 @@ bsfit_status bsfit_fitter_len(const bsfit_fitter *fitter,
 /**
  * Refits: solves for the coefficients of row-major `values` (`n_values`
  * must equal `bsfit_fitter_len`) and writes them, row-major, to
- * `coefs[0 .. n_values]` (`coefs_len >= n_values`). No memory is
- * allocated: the plan's factorisations and scratch are reused.
+ * `coefs[0 .. n_values]` (`coefs_len >= n_values`). The plan's
+ * factorisations and scratch are reused: the refit allocates no memory (on
+ * grids of 16384 points or more it runs in parallel and hands one job to
+ * the thread pool, whose queue allocates one block per 63 jobs).
  *
  * The solve runs in `coefs` itself (no copy): if it fails after the argument
  * checks (`BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`),
