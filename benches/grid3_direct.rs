@@ -4,9 +4,9 @@
 //! The bar: three read+write sweeps over the grid, i.e. `3 ×` the time of one copy of
 //! the grid; the solve should take at most 2× that. The ratio is printed at the end.
 
-use bsfit::{Isa, Par};
 use bsfit::grid3::Boundary::{self, *};
 use bsfit::grid3::direct::DirectPlan;
+use bsfit::{Isa, Par};
 use bsfit_testkit::workloads;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;

@@ -33,6 +33,15 @@ echo "== C++ example (g++ -std=c++17)"
     capi/examples/price_table.cpp "$LIB" "${LIBS[@]}" -o "$OUT/price_table"
 "$OUT/price_table"
 
+echo "== the README's C example"
+# The first ```c block after "## From C / C++" in README.md, compiled as C and as C++.
+awk '/^## From C \/ C\+\+/{sec=1} sec && /^```c$/{on=1; next} on && /^```$/{exit} on{print}' README.md > "$OUT/readme.c"
+test -s "$OUT/readme.c"
+"$CC" -std=c11 -Wall -Wextra -Werror -O2 -Iinclude "$OUT/readme.c" "$LIB" "${LIBS[@]}" -o "$OUT/readme_c"
+"$OUT/readme_c"
+"$CXX" -std=c++17 -Wall -Wextra -Werror -O2 -Iinclude -x c++ "$OUT/readme.c" -x none "$LIB" "${LIBS[@]}" -o "$OUT/readme_cpp"
+"$OUT/readme_cpp"
+
 echo "== C test and C++ example under AddressSanitizer + UBSan (leaks included)"
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1)
 if echo 'int main(void){return 0;}' | "$CC" -x c "${SAN[@]}" - -o "$OUT/san_probe" 2>/dev/null; then
