@@ -57,7 +57,7 @@ pub use error::FitError;
 pub use isa::Isa;
 pub use par::Par;
 pub use real::Real;
-pub use tensor::{Fitter, TensorSpline};
+pub use tensor::{DynFitter, DynSpline, Fitter, TensorSpline};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

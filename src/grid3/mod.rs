@@ -30,7 +30,9 @@ pub mod theory;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 
-pub use prefilter::{prefilter, prefilter_f32, prefilter_generic};
+pub use prefilter::{
+    prefilter, prefilter_f32, prefilter_generic, prefilter_into, prefilter_into_generic,
+};
 pub use solve::{Formulation, Method, SolveOptions, SolveReport, solve};
 pub use solvers::SolveInfo;
 pub use stencil::StencilForm;

@@ -93,16 +93,59 @@ pub fn prefilter_generic<T: Real>(
     boundary: [Boundary; 3],
     par: Par,
 ) -> Result<Array3<T>, FitError> {
+    let (n0, n1, n2) = values.dim();
+    let mut out = vec![T::ZERO; n0 * n1 * n2];
+    prefilter_into_generic(values, boundary, &mut out, par)?;
+    Array3::from_shape_vec((n0, n1, n2), out)
+        .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))
+}
+
+/// [`prefilter`] (f64 or f32) into a caller's row-major buffer of
+/// `n0 · n1 · n2` values, without allocating the output.
+///
+/// # Errors
+/// As [`prefilter`], and [`FitError::InvalidParameter`] if `out` has the
+/// wrong length.
+///
+/// # Example
+/// ```
+/// use bsfit::grid3::{prefilter_into, Boundary};
+/// let f = ndarray::Array3::<f32>::from_elem((3, 4, 5), 1.5);
+/// let mut c = vec![0.0f32; 60];
+/// prefilter_into(f.view(), [Boundary::Mirror; 3], &mut c).unwrap();
+/// assert!(c.iter().all(|&v| (v - 1.5).abs() < 1e-6));
+/// ```
+pub fn prefilter_into<T: Real>(
+    values: ArrayView3<'_, T>,
+    boundary: [Boundary; 3],
+    out: &mut [T],
+) -> Result<(), FitError> {
+    prefilter_into_generic(values, boundary, out, Par::auto())
+}
+
+/// [`prefilter_into`] with explicit parallelism.
+///
+/// # Errors
+/// As [`prefilter_into`].
+pub fn prefilter_into_generic<T: Real>(
+    values: ArrayView3<'_, T>,
+    boundary: [Boundary; 3],
+    out: &mut [T],
+    par: Par,
+) -> Result<(), FitError> {
     validate(&values)?;
     let (n0, n1, n2) = values.dim();
+    if out.len() != n0 * n1 * n2 {
+        return Err(FitError::InvalidParameter {
+            name: "out",
+            reason: format!("length {}, expected {} (grid {n0}×{n1}×{n2})", out.len(), n0 * n1 * n2),
+        });
+    }
     let plan = DirectPlan::<T>::new([n0, n1, n2], boundary, par);
     let std = values.as_standard_layout();
     let src = std
         .as_slice()
         .ok_or_else(|| FitError::InvalidData("standard layout is not contiguous".into()))?;
-    let mut out = vec![T::ZERO; src.len()];
-    plan.solve(src, &mut out);
-    check_finite(src, &out)?;
-    Array3::from_shape_vec((n0, n1, n2), out)
-        .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))
+    plan.solve(src, out);
+    check_finite(src, out)
 }

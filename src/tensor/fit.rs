@@ -382,10 +382,13 @@ impl<const D: usize> Fitter<D> {
                 self.fit_into_with(&v, &mut coefs, &mut ws)?
             }
         }
-        Ok(
-            TensorSpline::from_parts_unchecked(self.knots.clone(), self.shape, coefs)
-                .with_isa_unchecked(self.isa),
-        )
+        Ok(self.spline_unchecked(coefs))
+    }
+
+    /// The spline on this plan's knots with coefficients of the right length.
+    pub(super) fn spline_unchecked(&self, coefs: Vec<f64>) -> TensorSpline<D> {
+        TensorSpline::from_parts_unchecked(self.knots.clone(), self.shape, coefs)
+            .with_isa_unchecked(self.isa)
     }
 
     fn non_finite_value(&self, flat: usize, value: f64) -> FitError {

@@ -11,10 +11,12 @@
 //! reused for all lines of its axis. The order of the axes does not change
 //! the result (up to rounding).
 
+mod dynamic;
 mod eval;
 mod fit;
 mod spline;
 
+pub use dynamic::{DynFitter, DynSpline};
 pub use fit::{FitScheme, FitScratch, Fitter, Workspace};
 pub use spline::{FitReport, TensorSpline};
 

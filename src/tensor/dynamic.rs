@@ -1,0 +1,501 @@
+//! Splines and fit plans whose dimension is chosen at run time.
+//!
+//! [`TensorSpline<D>`] and [`Fitter<D>`] fix the dimension at compile time,
+//! which lets the kernels unroll over the axes. Callers that learn the
+//! dimension from their data — the C ABI, the Python package, a table read
+//! from a file — use [`DynSpline`] and [`DynFitter`] instead: one enum
+//! variant per dimension 1–6, flat row-major slices in and out, and every
+//! length checked against the dimension ([`FitError`] on a mismatch, never a
+//! panic). Each call dispatches once on the variant and then runs the
+//! const-generic code.
+
+use super::{Fitter, MAX_DIM, TensorSpline, Workspace};
+use crate::FitError;
+use rayon::prelude::*;
+
+/// Points per rayon task in [`DynSpline::eval_many_into`].
+const BATCH_MIN: usize = 512;
+
+/// A cubic tensor-product spline of run-time dimension (1–6).
+///
+/// Immutable once built: share it between threads freely (`Send + Sync`).
+///
+/// ```
+/// use bsfit::DynSpline;
+/// let x = [0.0, 1.0, 2.5, 3.0, 4.0];
+/// let y = [0.0, 0.5, 1.0, 2.0];
+/// // f(x, y) = x³ + x·y, row-major (x slowest).
+/// let values: Vec<f64> = x
+///     .iter()
+///     .flat_map(|&a| y.iter().map(move |&b| a * a * a + a * b))
+///     .collect();
+/// let s = DynSpline::fit(&[&x[..], &y[..]], &values)?;
+/// assert_eq!(s.ndim(), 2);
+/// assert!((s.eval(&[1.5, 0.7])? - (1.5f64.powi(3) + 1.05)).abs() < 1e-12);
+/// // ∂f/∂x = 3x² + y
+/// assert!((s.eval_deriv(&[1.5, 0.7], &[1, 0])? - (6.75 + 0.7)).abs() < 1e-12);
+/// # Ok::<(), bsfit::FitError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DynSpline {
+    /// One dimension.
+    D1(TensorSpline<1>),
+    /// Two dimensions.
+    D2(TensorSpline<2>),
+    /// Three dimensions.
+    D3(TensorSpline<3>),
+    /// Four dimensions.
+    D4(TensorSpline<4>),
+    /// Five dimensions.
+    D5(TensorSpline<5>),
+    /// Six dimensions.
+    D6(TensorSpline<6>),
+}
+
+/// A fit plan of run-time dimension (1–6): the [`Fitter`] of a fixed grid.
+///
+/// Not meant to be shared while refitting: give each thread its own
+/// [`Workspace`] (the plan itself is read-only and `Sync`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DynFitter {
+    /// One dimension.
+    D1(Fitter<1>),
+    /// Two dimensions.
+    D2(Fitter<2>),
+    /// Three dimensions.
+    D3(Fitter<3>),
+    /// Four dimensions.
+    D4(Fitter<4>),
+    /// Five dimensions.
+    D5(Fitter<5>),
+    /// Six dimensions.
+    D6(Fitter<6>),
+}
+
+/// Runs `$body` with `$s` bound to the variant's const-generic value and the
+/// constant `D` in scope.
+macro_rules! dispatch {
+    ($ty:ident, $value:expr, $s:ident => $body:expr) => {
+        match $value {
+            $ty::D1($s) => {
+                #[allow(dead_code)]
+                const D: usize = 1;
+                $body
+            }
+            $ty::D2($s) => {
+                #[allow(dead_code)]
+                const D: usize = 2;
+                $body
+            }
+            $ty::D3($s) => {
+                #[allow(dead_code)]
+                const D: usize = 3;
+                $body
+            }
+            $ty::D4($s) => {
+                #[allow(dead_code)]
+                const D: usize = 4;
+                $body
+            }
+            $ty::D5($s) => {
+                #[allow(dead_code)]
+                const D: usize = 5;
+                $body
+            }
+            $ty::D6($s) => {
+                #[allow(dead_code)]
+                const D: usize = 6;
+                $body
+            }
+        }
+    };
+}
+
+/// Builds the variant for `ndim`, with `D` in scope in `$body` (which yields
+/// `Result<Inner<D>, FitError>`).
+macro_rules! construct {
+    ($ty:ident, $ndim:expr, $body:expr) => {
+        match $ndim {
+            1 => {
+                const D: usize = 1;
+                $body.map($ty::D1)
+            }
+            2 => {
+                const D: usize = 2;
+                $body.map($ty::D2)
+            }
+            3 => {
+                const D: usize = 3;
+                $body.map($ty::D3)
+            }
+            4 => {
+                const D: usize = 4;
+                $body.map($ty::D4)
+            }
+            5 => {
+                const D: usize = 5;
+                $body.map($ty::D5)
+            }
+            6 => {
+                const D: usize = 6;
+                $body.map($ty::D6)
+            }
+            n => Err(unsupported_ndim(n)),
+        }
+    };
+}
+
+fn unsupported_ndim(n: usize) -> FitError {
+    FitError::InvalidParameter {
+        name: "ndim",
+        reason: format!("{n} dimensions; 1 to {MAX_DIM} are supported"),
+    }
+}
+
+/// `slice` as a `[T; D]`, or [`FitError::DimensionMismatch`].
+fn fixed<T: Copy, const D: usize>(slice: &[T]) -> Result<[T; D], FitError> {
+    slice.try_into().map_err(|_| FitError::DimensionMismatch {
+        expected: D,
+        got: slice.len(),
+    })
+}
+
+/// Checks that a caller's buffer `name` has length `want`.
+fn check_len(name: &'static str, got: usize, want: usize) -> Result<(), FitError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(FitError::InvalidParameter {
+            name,
+            reason: format!("length {got}, expected {want}"),
+        })
+    }
+}
+
+impl DynSpline {
+    /// Fits the interpolating cubic spline (not-a-knot ends on every axis) to
+    /// row-major `values` on the grid `axes[0] × … × axes[ndim-1]`.
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for `axes.len()` outside 1–6 or
+    /// a `values` length that is not the grid's size; otherwise as
+    /// [`TensorSpline::fit`].
+    pub fn fit(axes: &[&[f64]], values: &[f64]) -> Result<Self, FitError> {
+        DynFitter::new(axes)?.fit(values)
+    }
+
+    /// Builds a spline from per-axis knot vectors and row-major coefficients,
+    /// validated as [`TensorSpline::from_parts`] does.
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for `knots.len()` outside 1–6;
+    /// [`FitError::InvalidData`] naming the inconsistency.
+    pub fn from_parts(knots: Vec<Vec<f64>>, coefs: Vec<f64>) -> Result<Self, FitError> {
+        construct!(
+            DynSpline,
+            knots.len(),
+            <[Vec<f64>; D]>::try_from(knots)
+                .map_err(|k| unsupported_ndim(k.len()))
+                .and_then(|k| TensorSpline::<D>::from_parts(k, coefs))
+        )
+    }
+
+    /// The number of dimensions (1–6).
+    pub fn ndim(&self) -> usize {
+        dispatch!(DynSpline, self, _s => D)
+    }
+
+    /// Coefficients per axis (the fitted grid's shape).
+    pub fn shape(&self) -> Vec<usize> {
+        dispatch!(DynSpline, self, s => s.shape().to_vec())
+    }
+
+    /// Knot vector of `axis` (`n + 4` knots).
+    ///
+    /// Errors: [`FitError::InvalidParameter`] if `axis >= ndim`.
+    pub fn knots(&self, axis: usize) -> Result<&[f64], FitError> {
+        if axis >= self.ndim() {
+            return Err(FitError::InvalidParameter {
+                name: "axis",
+                reason: format!("axis {axis} of a {}-dimensional spline", self.ndim()),
+            });
+        }
+        Ok(dispatch!(DynSpline, self, s => s.knots(axis)))
+    }
+
+    /// Row-major coefficients.
+    pub fn coefficients(&self) -> &[f64] {
+        dispatch!(DynSpline, self, s => s.coefficients_slice())
+    }
+
+    /// Domain `[x_0, x_{n-1}]` of each axis.
+    pub fn domain(&self) -> Vec<(f64, f64)> {
+        dispatch!(DynSpline, self, s => s.domain().to_vec())
+    }
+
+    /// The value at `x` (`x.len() == ndim`).
+    ///
+    /// Errors: [`FitError::DimensionMismatch`].
+    pub fn eval(&self, x: &[f64]) -> Result<f64, FitError> {
+        dispatch!(DynSpline, self, s => Ok(s.eval(fixed::<f64, D>(x)?)))
+    }
+
+    /// The mixed partial derivative of the given per-axis `orders` at `x`
+    /// (see [`TensorSpline::eval_deriv`]).
+    ///
+    /// Errors: [`FitError::DimensionMismatch`] for `x` or `orders`.
+    pub fn eval_deriv(&self, x: &[f64], orders: &[usize]) -> Result<f64, FitError> {
+        dispatch!(DynSpline, self, s => {
+            Ok(s.eval_deriv(fixed::<f64, D>(x)?, fixed::<usize, D>(orders)?))
+        })
+    }
+
+    /// Writes the gradient at `x` into `out` (`out.len() == ndim`).
+    ///
+    /// Errors: [`FitError::DimensionMismatch`], [`FitError::InvalidParameter`].
+    pub fn grad_into(&self, x: &[f64], out: &mut [f64]) -> Result<(), FitError> {
+        dispatch!(DynSpline, self, s => {
+            let x = fixed::<f64, D>(x)?;
+            check_len("out", out.len(), D)?;
+            out.copy_from_slice(&s.eval_grad(x));
+            Ok(())
+        })
+    }
+
+    /// Writes the Hessian at `x` into `out`, row-major (`out.len() == ndim²`).
+    ///
+    /// Errors: [`FitError::DimensionMismatch`], [`FitError::InvalidParameter`].
+    pub fn hessian_into(&self, x: &[f64], out: &mut [f64]) -> Result<(), FitError> {
+        dispatch!(DynSpline, self, s => {
+            let x = fixed::<f64, D>(x)?;
+            check_len("out", out.len(), D * D)?;
+            for (row, h) in out.chunks_exact_mut(D).zip(s.eval_hessian(x)) {
+                row.copy_from_slice(&h);
+            }
+            Ok(())
+        })
+    }
+
+    /// Values (`orders = None`) or one mixed partial derivative at `n` points
+    /// given row-major (`points.len() == n · ndim`), written to `out`
+    /// (`out.len() == n`), in parallel. With `extrapolate == false` a point
+    /// outside the domain on any axis gives NaN (scipy's
+    /// `extrapolate=False`); otherwise the boundary polynomials continue.
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for a length that does not
+    /// match, [`FitError::DimensionMismatch`] for `orders`.
+    pub fn eval_many_into(
+        &self,
+        points: &[f64],
+        orders: Option<&[usize]>,
+        extrapolate: bool,
+        out: &mut [f64],
+    ) -> Result<(), FitError> {
+        dispatch!(DynSpline, self, s => {
+            let (pts, rest) = points.as_chunks::<D>();
+            if !rest.is_empty() {
+                return Err(FitError::InvalidParameter {
+                    name: "points",
+                    reason: format!("length {} is not a multiple of ndim = {D}", points.len()),
+                });
+            }
+            check_len("out", out.len(), pts.len())?;
+            let orders = orders.map(fixed::<usize, D>).transpose()?;
+            let domain = s.domain();
+            let inside = |p: &[f64; D]| {
+                p.iter().zip(&domain).all(|(&x, &(lo, hi))| x >= lo && x <= hi)
+            };
+            out.par_chunks_mut(BATCH_MIN)
+                .zip(pts.par_chunks(BATCH_MIN))
+                .for_each(|(o, p)| {
+                    for (o, p) in o.iter_mut().zip(p) {
+                        *o = if !extrapolate && !inside(p) {
+                            f64::NAN
+                        } else {
+                            match orders {
+                                None => s.eval(*p),
+                                Some(ord) => s.eval_deriv(*p, ord),
+                            }
+                        };
+                    }
+                });
+            Ok(())
+        })
+    }
+}
+
+impl DynFitter {
+    /// Validates the axes, builds their knot vectors and factors their
+    /// collocation matrices (see [`Fitter::new`]).
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for `axes.len()` outside 1–6;
+    /// otherwise as [`Fitter::new`].
+    pub fn new(axes: &[&[f64]]) -> Result<Self, FitError> {
+        construct!(
+            DynFitter,
+            axes.len(),
+            fixed::<&[f64], D>(axes).and_then(Fitter::<D>::new)
+        )
+    }
+
+    /// The number of dimensions (1–6).
+    pub fn ndim(&self) -> usize {
+        dispatch!(DynFitter, self, _f => D)
+    }
+
+    /// The grid's shape.
+    pub fn shape(&self) -> Vec<usize> {
+        dispatch!(DynFitter, self, f => f.shape().to_vec())
+    }
+
+    /// The number of grid points (values per fit).
+    pub fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    /// Always `false`: a valid grid has at least 4 points per axis.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Knot vector of `axis`.
+    ///
+    /// Errors: [`FitError::InvalidParameter`] if `axis >= ndim`.
+    pub fn knots(&self, axis: usize) -> Result<&[f64], FitError> {
+        if axis >= self.ndim() {
+            return Err(FitError::InvalidParameter {
+                name: "axis",
+                reason: format!("axis {axis} of a {}-dimensional grid", self.ndim()),
+            });
+        }
+        Ok(dispatch!(DynFitter, self, f => f.knots(axis)))
+    }
+
+    /// A workspace sized for this plan: refits through
+    /// [`fit_into_with`](Self::fit_into_with) then allocate nothing.
+    pub fn workspace(&self) -> Workspace {
+        dispatch!(DynFitter, self, f => f.workspace())
+    }
+
+    /// Fits row-major `values` and writes the row-major coefficients to
+    /// `out`, with scratch from `ws` (see [`Fitter::fit_into_with`]).
+    ///
+    /// Errors: as [`Fitter::fit_into_with`].
+    pub fn fit_into_with(
+        &self,
+        values: &[f64],
+        out: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<(), FitError> {
+        dispatch!(DynFitter, self, f => f.fit_into_with(values, out, ws))
+    }
+
+    /// Fits row-major `values` into a new spline.
+    ///
+    /// Errors: as [`Fitter::fit_into_with`].
+    pub fn fit(&self, values: &[f64]) -> Result<DynSpline, FitError> {
+        let mut coefs = vec![0.0; self.len()];
+        let mut ws = self.workspace();
+        self.fit_into_with(values, &mut coefs, &mut ws)?;
+        self.spline_from(coefs)
+    }
+
+    /// The spline on this plan's knots with row-major coefficients `coefs`
+    /// (e.g. written by [`fit_into_with`](Self::fit_into_with)).
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for a wrong length,
+    /// [`FitError::InvalidData`] for a non-finite coefficient.
+    pub fn spline_from(&self, coefs: Vec<f64>) -> Result<DynSpline, FitError> {
+        check_len("coefs", coefs.len(), self.len())?;
+        if let Some(i) = coefs.iter().position(|c| !c.is_finite()) {
+            return Err(FitError::InvalidData(format!(
+                "coefficient {i} is not finite ({})",
+                coefs[i]
+            )));
+        }
+        Ok(dispatch!(DynFitter, self, f => DynSpline::from(f.spline_unchecked(coefs))))
+    }
+}
+
+macro_rules! from_impls {
+    ($($d:literal => $v:ident),*) => {$(
+        impl From<TensorSpline<$d>> for DynSpline {
+            fn from(s: TensorSpline<$d>) -> Self {
+                DynSpline::$v(s)
+            }
+        }
+        impl From<Fitter<$d>> for DynFitter {
+            fn from(f: Fitter<$d>) -> Self {
+                DynFitter::$v(f)
+            }
+        }
+    )*};
+}
+from_impls!(1 => D1, 2 => D2, 3 => D3, 4 => D4, 5 => D5, 6 => D6);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(n: usize, scale: f64) -> Vec<f64> {
+        (0..n).map(|i| scale * (i as f64 + 0.1 * (i * i) as f64)).collect()
+    }
+
+    #[test]
+    fn every_dimension_reproduces_a_cubic() {
+        for ndim in 1..=6 {
+            let axes: Vec<Vec<f64>> = (0..ndim).map(|k| grid(4 + k % 2, 1.0)).collect();
+            let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
+            let shape: Vec<usize> = axes.iter().map(Vec::len).collect();
+            let total: usize = shape.iter().product();
+            let f = |x: &[f64]| x.iter().enumerate().map(|(k, &v)| (k + 1) as f64 * v * v * v).sum::<f64>();
+            let mut values = vec![0.0; total];
+            for (flat, v) in values.iter_mut().enumerate() {
+                let mut rem = flat;
+                let mut x = vec![0.0; ndim];
+                for k in (0..ndim).rev() {
+                    x[k] = axes[k][rem % shape[k]];
+                    rem /= shape[k];
+                }
+                *v = f(&x);
+            }
+            let s = DynSpline::fit(&refs, &values).unwrap();
+            assert_eq!(s.ndim(), ndim);
+            assert_eq!(s.shape(), shape);
+            let x: Vec<f64> = (0..ndim).map(|k| 0.3 + 0.1 * k as f64).collect();
+            assert!((s.eval(&x).unwrap() - f(&x)).abs() < 1e-10);
+            let mut pts = x.clone();
+            pts.extend(x.iter().map(|v| v + 100.0));
+            let mut out = [0.0; 2];
+            s.eval_many_into(&pts, None, false, &mut out).unwrap();
+            assert!((out[0] - f(&x)).abs() < 1e-10);
+            assert!(out[1].is_nan());
+            let rebuilt = DynSpline::from_parts(
+                (0..ndim).map(|k| s.knots(k).unwrap().to_vec()).collect(),
+                s.coefficients().to_vec(),
+            )
+            .unwrap();
+            assert_eq!(rebuilt, s);
+        }
+    }
+
+    #[test]
+    fn lengths_and_dimensions_are_errors() {
+        let x = grid(5, 1.0);
+        assert!(matches!(DynSpline::fit(&[], &[]), Err(FitError::InvalidParameter { .. })));
+        let seven = vec![&x[..]; 7];
+        assert!(DynFitter::new(&seven).is_err());
+        let s = DynSpline::fit(&[&x[..], &x[..]], &[1.0; 25]).unwrap();
+        assert!(matches!(s.eval(&[0.0]), Err(FitError::DimensionMismatch { expected: 2, got: 1 })));
+        assert!(s.eval_deriv(&[0.0, 0.0], &[1]).is_err());
+        assert!(s.grad_into(&[0.0, 0.0], &mut [0.0; 3]).is_err());
+        assert!(s.hessian_into(&[0.0, 0.0], &mut [0.0; 3]).is_err());
+        assert!(s.eval_many_into(&[0.0; 3], None, true, &mut [0.0; 1]).is_err());
+        assert!(s.eval_many_into(&[0.0; 4], None, true, &mut [0.0; 1]).is_err());
+        assert!(s.knots(2).is_err());
+        assert!(DynSpline::fit(&[&x[..], &x[..]], &[1.0; 24]).is_err());
+        let f = DynFitter::new(&[&x[..]]).unwrap();
+        assert!(f.spline_from(vec![0.0; 4]).is_err());
+        assert!(f.spline_from(vec![f64::NAN; 5]).is_err());
+    }
+}
