@@ -26,7 +26,7 @@ Examples
 >>> s = bsfit.TensorSpline((x, y), values)
 >>> float(s([1.2, 0.3]))                              # doctest: +ELLIPSIS
 0.432...
->>> float(s([1.2, 0.3], nu=(1, 1)))                   # d2/dxdy = 2x
+>>> round(float(s([1.2, 0.3], nu=(1, 1))), 12)        # d2/dxdy = 2x
 2.4
 """
 
@@ -449,6 +449,32 @@ class Fitter:
         """Grid shape."""
         return tuple(self._f.shape)
 
+    @property
+    def t(self):
+        """Knot vectors of the fitted splines, one read-only array per axis."""
+        return tuple(_readonly(self._f.knots(k)) for k in range(self._f.ndim))
+
+    def spline_from(self, c, *, extrapolate=True):
+        """The spline on this grid's knots with coefficients ``c``.
+
+        Parameters
+        ----------
+        c : array_like, shape ``self.shape``
+            Coefficients, e.g. filled by ``fit(values, out=c)`` (copied).
+        extrapolate : bool, optional
+            Default extrapolation mode of the spline.
+
+        Returns
+        -------
+        TensorSpline
+
+        Raises
+        ------
+        FitError
+            For a wrong shape or a non-finite coefficient.
+        """
+        return TensorSpline._wrap(self._f.spline_from(_as_real(c, "c")), extrapolate)
+
     def fit(self, values, out=None):
         """Fit ``values`` on this grid.
 
@@ -465,8 +491,7 @@ class Fitter:
         TensorSpline or ndarray
             A new :class:`TensorSpline` when ``out`` is None; otherwise
             ``out`` itself, holding the coefficients (turn it into a spline
-            with ``TensorSpline.from_parts(spline.t, out)`` or keep refitting
-            into it).
+            with :meth:`spline_from`, or keep refitting into it).
 
         Raises
         ------

@@ -18,9 +18,10 @@ use std::sync::Mutex;
 use bsfit::grid3::Boundary;
 use bsfit::tensor::Workspace;
 use bsfit::{DynFitter, DynSpline, Real};
+use numpy::ndarray::Dimension;
 use numpy::{
-    Element, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
-    PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
+    Element, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray,
+    PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
     PyUntypedArrayMethods,
 };
 use pyo3::create_exception;
@@ -29,7 +30,7 @@ use pyo3::prelude::*;
 use rayon::prelude::*;
 
 create_exception!(
-    _bsfit,
+    bsfit,
     FitError,
     PyValueError,
     "Raised when bsfit rejects its input (a subclass of ValueError).\n\n\
@@ -50,27 +51,24 @@ fn value_err(msg: String) -> PyErr {
     FitError::new_err(msg)
 }
 
-/// The row-major contents of `a`: borrowed when C-contiguous, copied otherwise.
-fn slice_or_copy<'a>(a: &'a PyReadonlyArrayDyn<'_, f64>) -> Cow<'a, [f64]> {
+/// The row-major contents of `a`: borrowed when C-contiguous, copied otherwise
+/// (in logical order, so any strides and Fortran order come out row-major).
+fn slice_or_copy<'a, D: Dimension>(a: &'a PyReadonlyArray<'_, f64, D>) -> Cow<'a, [f64]> {
+    // `as_slice` also accepts Fortran-contiguous arrays: check C order first.
     match a.as_slice() {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(a.as_array().iter().copied().collect()),
+        Ok(s) if a.is_c_contiguous() => Cow::Borrowed(s),
+        _ => Cow::Owned(a.as_array().iter().copied().collect()),
     }
 }
 
-/// [`slice_or_copy`] for one-dimensional arrays.
-fn slice_or_copy_1d<'a>(a: &'a PyReadonlyArray1<'_, f64>) -> Cow<'a, [f64]> {
-    match a.as_slice() {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(a.as_array().iter().copied().collect()),
-    }
-}
-
-/// [`slice_or_copy`] for two-dimensional arrays.
-fn slice_or_copy_2d<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Cow<'a, [f64]> {
-    match a.as_slice() {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(a.as_array().iter().copied().collect()),
+/// A shape as Python writes it: `(6, 5)`, `(30,)`, `()`.
+fn py_shape(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+            format!("({})", parts.join(", "))
+        }
     }
 }
 
@@ -78,7 +76,9 @@ fn slice_or_copy_2d<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Cow<'a, [f64]> {
 fn check_grid_shape(what: &str, shape: &[usize], grid: &[usize]) -> PyResult<()> {
     if shape.len() != grid.len() {
         return Err(value_err(format!(
-            "{what} of shape {shape:?} for a grid of shape {grid:?}: {}",
+            "{what} of shape {} for a grid of shape {}: {}",
+            py_shape(shape),
+            py_shape(grid),
             bsfit::FitError::DimensionMismatch {
                 expected: grid.len(),
                 got: shape.len(),
@@ -127,7 +127,7 @@ impl PySpline {
         axes: Vec<PyReadonlyArray1<'_, f64>>,
         values: PyReadonlyArrayDyn<'_, f64>,
     ) -> PyResult<Self> {
-        let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy_1d).collect();
+        let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let grid: Vec<usize> = axes.iter().map(|a| a.len()).collect();
         check_grid_shape("values", values.shape(), &grid)?;
         let values = slice_or_copy(&values);
@@ -145,12 +145,16 @@ impl PySpline {
         knots: Vec<PyReadonlyArray1<'_, f64>>,
         coefs: PyReadonlyArrayDyn<'_, f64>,
     ) -> PyResult<Self> {
-        let knots: Vec<Vec<f64>> = knots.iter().map(|t| slice_or_copy_1d(t).into_owned()).collect();
+        let knots: Vec<Vec<f64>> = knots
+            .iter()
+            .map(|t| slice_or_copy(t).into_owned())
+            .collect();
         let grid: Vec<usize> = knots.iter().map(|t| t.len().saturating_sub(4)).collect();
         if coefs.shape() != grid.as_slice() {
             return Err(fit_err(bsfit::FitError::InvalidData(format!(
-                "coefficients of shape {:?} for knot vectors implying the shape {grid:?}",
-                coefs.shape()
+                "coefficients of shape {} for knot vectors implying the shape {}",
+                py_shape(coefs.shape()),
+                py_shape(&grid)
             ))));
         }
         let coefs = slice_or_copy(&coefs).into_owned();
@@ -193,7 +197,7 @@ impl PySpline {
         extrapolate: bool,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let n = check_points(&points, self.inner.ndim())?;
-        let pts = slice_or_copy_2d(&points);
+        let pts = slice_or_copy(&points);
         let out = PyArray1::<f64>::zeros(py, n, false);
         {
             let mut rw = out.readwrite();
@@ -214,7 +218,7 @@ impl PySpline {
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let d = self.inner.ndim();
         let n = check_points(&points, d)?;
-        let pts = slice_or_copy_2d(&points);
+        let pts = slice_or_copy(&points);
         let out = PyArray2::<f64>::zeros(py, [n, d], false);
         {
             let mut rw = out.readwrite();
@@ -243,7 +247,7 @@ impl PySpline {
     ) -> PyResult<Bound<'py, PyArray3<f64>>> {
         let d = self.inner.ndim();
         let n = check_points(&points, d)?;
-        let pts = slice_or_copy_2d(&points);
+        let pts = slice_or_copy(&points);
         let out = PyArray3::<f64>::zeros(py, [n, d, d], false);
         {
             let mut rw = out.readwrite();
@@ -293,7 +297,7 @@ impl PyFitter {
     /// Validates the sites of every axis and factors their collocation matrices.
     #[new]
     fn new(axes: Vec<PyReadonlyArray1<'_, f64>>) -> PyResult<Self> {
-        let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy_1d).collect();
+        let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let inner = DynFitter::new(&refs).map_err(fit_err)?;
         let ws = Mutex::new(inner.workspace());
@@ -310,6 +314,21 @@ impl PyFitter {
     #[getter]
     fn shape(&self) -> Vec<usize> {
         self.inner.shape()
+    }
+
+    /// Knot vector of `axis` (a new array).
+    fn knots<'py>(&self, py: Python<'py>, axis: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let t = self.inner.knots(axis).map_err(fit_err)?;
+        Ok(PyArray1::from_slice(py, t))
+    }
+
+    /// The spline on this grid's knots with coefficients `coefs` (the grid's
+    /// shape; copied), e.g. written by `fit_into`.
+    fn spline_from(&self, coefs: PyReadonlyArrayDyn<'_, f64>) -> PyResult<PySpline> {
+        check_grid_shape("coefficients", coefs.shape(), &self.inner.shape())?;
+        let coefs = slice_or_copy(&coefs).into_owned();
+        let inner = self.inner.spline_from(coefs).map_err(fit_err)?;
+        Ok(PySpline { inner })
     }
 
     /// Fits `values` (the grid's shape, any layout) into a new spline, with
@@ -339,6 +358,9 @@ impl PyFitter {
         check_grid_shape("values", values.shape(), &grid)?;
         check_grid_shape("out", out.shape(), &grid)?;
         let values = slice_or_copy(&values);
+        if !out.is_c_contiguous() {
+            return Err(value_err("out must be C-contiguous".into()));
+        }
         let o = out
             .as_slice_mut()
             .map_err(|_| value_err("out must be C-contiguous".into()))?;
