@@ -244,9 +244,10 @@ class TensorSpline:
 
     @property
     def c(self):
-        """Coefficients (read-only ndarray of the grid's shape)."""
+        """Coefficients: a read-only ndarray of the grid's shape (a view of the
+        spline's own buffer, not a copy)."""
         if self._c is None:
-            self._c = _readonly(self._s.coefficients())
+            self._c = self._s.coefficients()
         return self._c
 
     @property

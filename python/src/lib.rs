@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use bsfit::grid3::Boundary;
 use bsfit::tensor::Workspace;
 use bsfit::{DynFitter, DynSpline, Real};
-use numpy::ndarray::Dimension;
+use numpy::ndarray::{ArrayView, Dimension, IxDyn};
 use numpy::{
     Element, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray,
     PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
@@ -180,9 +180,20 @@ impl PySpline {
         Ok(PyArray1::from_slice(py, t))
     }
 
-    /// Coefficients, with the grid's shape (a new C-contiguous array).
-    fn coefficients<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
-        PyArray1::from_slice(py, self.inner.coefficients()).reshape(self.inner.shape())
+    /// Coefficients, with the grid's shape: a read-only view of the spline's
+    /// own buffer (no copy), which keeps the spline alive.
+    fn coefficients<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        let spline = &slf.get().inner;
+        let view = ArrayView::from_shape(IxDyn(&spline.shape()), spline.coefficients())
+            .map_err(|e| value_err(format!("coefficient view: {e}")))?;
+        // SAFETY: the array's base object is `slf`, which owns `spline`; the
+        // class is frozen and `DynSpline` never changes its coefficients, so
+        // the buffer stays valid and is never reallocated while the array
+        // lives. It is made read-only before Python sees it, and numpy refuses
+        // to make it writeable again (its base exposes no writable buffer).
+        let array = unsafe { PyArrayDyn::borrow_from_array(&view, slf.clone().into_any()) };
+        array.readwrite().make_nonwriteable();
+        Ok(array)
     }
 
     /// Values (or the mixed partial derivative of orders `nu`) at the rows of

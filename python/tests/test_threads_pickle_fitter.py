@@ -1,5 +1,6 @@
 """Concurrency, pickling and refits on a fixed grid."""
 
+import gc
 import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -118,9 +119,17 @@ def test_fitter_refits_match_one_shot_fits(rng):
 
 
 def test_spline_is_immutable(spline4):
-    _, _, s = spline4
+    axes, _, s = spline4
     with pytest.raises(ValueError):
         s.c[0, 0, 0, 0] = 1.0
+    with pytest.raises(ValueError):
+        s.c.flags.writeable = True
+    # The coefficient array is a view of the spline's buffer that keeps it alive.
+    c = bsfit.TensorSpline(axes, np.ones(s.shape)).c
+    gc.collect()
+    junk = [np.full(s.shape, 7.0) for _ in range(10)]
+    del junk
+    assert np.all(np.abs(c - 1.0) < 1e-12)
     with pytest.raises(ValueError):
         s.t[0][0] = 1.0
     with pytest.raises(AttributeError):
