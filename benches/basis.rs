@@ -2,6 +2,7 @@
 //! two derivatives) and single point (lanes = the four basis functions).
 use bsfit::Isa;
 use bsfit::bspline::knots::{find_span, not_a_knot};
+use bsfit::isa::checked;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -20,13 +21,13 @@ fn basis(c: &mut Criterion) {
         for isa in Isa::available() {
             g.bench_function(BenchmarkId::new(isa.name(), "batch-values"), |b| {
                 b.iter(|| {
-                    isa.basis_batch(&t, &spans, black_box(&xs), 0, &mut out)
+                    checked::basis_batch(isa, &t, &spans, black_box(&xs), 0, &mut out)
                         .expect("valid")
                 })
             });
             g.bench_function(BenchmarkId::new(isa.name(), "batch-d2"), |b| {
                 b.iter(|| {
-                    isa.basis_batch(&t, &spans, black_box(&xs), 2, &mut out)
+                    checked::basis_batch(isa, &t, &spans, black_box(&xs), 2, &mut out)
                         .expect("valid")
                 })
             });
@@ -34,7 +35,9 @@ fn basis(c: &mut Criterion) {
                 b.iter(|| {
                     xs.iter()
                         .zip(&spans)
-                        .map(|(&x, &s)| isa.basis_single(&t, s, black_box(x)).map_or(0.0, |v| v[1]))
+                        .map(|(&x, &s)| {
+                            checked::basis_single(isa, &t, s, black_box(x)).map_or(0.0, |v| v[1])
+                        })
                         .sum::<f64>()
                 })
             });

@@ -52,12 +52,14 @@ pub mod isa;
 pub mod par;
 pub mod real;
 pub mod tensor;
+pub mod workspace;
 
 pub use error::FitError;
 pub use isa::Isa;
 pub use par::Par;
 pub use real::Real;
 pub use tensor::{DynFitter, DynSpline, Fitter, TensorSpline};
+pub use workspace::{ScratchReq, Workspace};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -8,6 +8,7 @@ mod common;
 use bsfit::banded::BandLu;
 use bsfit::bspline::basis::{basis, basis_derivs};
 use bsfit::bspline::knots::{find_span, not_a_knot};
+use bsfit::isa::checked;
 use bsfit::tensor::FitScheme;
 use bsfit::{FitError, Fitter, Isa, Par, TensorSpline};
 use common::{Rng, random_sites};
@@ -53,7 +54,7 @@ fn solve_lanes_matches_scalar_strided_solve() {
                 }
                 let orig = b.clone();
                 assert!(
-                    isa.solve_lanes(&lu, &mut b, stride, m).unwrap(),
+                    checked::solve_lanes(isa, &lu, &mut b, stride, m).unwrap(),
                     "{isa} n={n} m={m}"
                 );
                 for j in 0..m {
@@ -87,7 +88,10 @@ fn solve_lanes_reports_non_finite() {
         for m in [1usize, 9, 17] {
             let mut b = vec![1.0; 6 * m];
             b[3 * m + m - 1] = f64::INFINITY;
-            assert!(!isa.solve_lanes(&lu, &mut b, m, m).unwrap(), "{isa} m={m}");
+            assert!(
+                !checked::solve_lanes(isa, &lu, &mut b, m, m).unwrap(),
+                "{isa} m={m}"
+            );
         }
     }
 }
@@ -100,7 +104,7 @@ fn transpose_matches_definition() {
             for &c in &[1usize, 3, 4, 5, 8, 9, 17] {
                 let src: Vec<f64> = (0..r * c).map(|_| rng.f64()).collect();
                 let mut dst = vec![f64::NAN; r * c];
-                isa.transpose(&src, r, c, &mut dst).unwrap();
+                checked::transpose(isa, &src, r, c, &mut dst).unwrap();
                 for i in 0..r {
                     for j in 0..c {
                         assert_eq!(dst[j * r + i], src[i * c + j], "{isa} {r}x{c}");
@@ -136,7 +140,7 @@ fn basis_batch_matches_scalar_reference() {
                 let (t, pts, spans) = axis_and_points(&mut rng, n, len);
                 for nd in [0usize, 2] {
                     let mut out = vec![[[f64::NAN; 4]; 3]; len];
-                    isa.basis_batch(&t, &spans, &pts, nd, &mut out).unwrap();
+                    checked::basis_batch(isa, &t, &spans, &pts, nd, &mut out).unwrap();
                     for p in 0..len {
                         let want = basis_derivs(&t, spans[p], pts[p], 2);
                         for k in 0..=nd {
@@ -171,7 +175,7 @@ fn basis_single_matches_scalar_reference() {
         for &n in &[4usize, 5, 8, 33] {
             let (t, pts, spans) = axis_and_points(&mut rng, n, 257);
             for (&p, &s) in pts.iter().zip(&spans) {
-                let got = isa.basis_single(&t, s, p).unwrap();
+                let got = checked::basis_single(isa, &t, s, p).unwrap();
                 let want = basis(&t, s, p);
                 for r in 0..4 {
                     assert!(
@@ -180,8 +184,8 @@ fn basis_single_matches_scalar_reference() {
                     );
                 }
             }
-            assert!(isa.basis_single(&t, 2, 0.0).is_err());
-            assert!(isa.basis_single(&t, t.len() - 4, 0.0).is_err());
+            assert!(checked::basis_single(isa, &t, 2, 0.0).is_err());
+            assert!(checked::basis_single(isa, &t, t.len() - 4, 0.0).is_err());
         }
     }
 }

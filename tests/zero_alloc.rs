@@ -1,7 +1,15 @@
 //! Refitting on a fixed grid with a sized [`Workspace`] performs no heap
-//! allocation: counted by a global allocator that wraps the system one.
+//! allocation, and neither do the 3D direct solve, the stencil operator and
+//! the iterations of an iterative solver: counted by a global allocator that
+//! wraps the system one.
 
-use bsfit::{Fitter, Par};
+use bsfit::grid3::backend::Residual;
+use bsfit::grid3::cpu::CpuOps;
+use bsfit::grid3::direct::DirectPlan;
+use bsfit::grid3::operator::StencilOp;
+use bsfit::grid3::solvers::{Common, cg};
+use bsfit::grid3::{Boundary, StencilForm};
+use bsfit::{FitError, Fitter, Par, Workspace};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -68,6 +76,62 @@ fn count_refits(f: &Fitter<4>, v: &[f64], n: usize) -> usize {
     ALLOCS.load(Ordering::SeqCst) - before
 }
 
+/// Allocations made by `n` calls of `f` after 20 warm-up calls.
+fn count(n: usize, mut f: impl FnMut()) -> usize {
+    for _ in 0..20 {
+        f();
+    }
+    let before = ALLOCS.load(Ordering::SeqCst);
+    for _ in 0..n {
+        f();
+    }
+    ALLOCS.load(Ordering::SeqCst) - before
+}
+
+/// The 3D path with `par`: direct solve, both stencil forms, and an
+/// iterative solve whose allocations must not depend on its iteration count.
+fn grid3_counts(par: Par) -> [usize; 4] {
+    let shape = [40usize, 36, 30];
+    let bc = [Boundary::Periodic, Boundary::Mirror, Boundary::Zero];
+    let len: usize = shape.iter().product();
+    let f: Vec<f64> = (0..len).map(|i| ((i * 37) % 101) as f64 * 0.01).collect();
+    let mut c = vec![0.0; len];
+    let plan = DirectPlan::<f64>::new(shape, bc, par);
+    let mut ws = Workspace::with_scratch(plan.scratch());
+    let direct = count(10, || plan.solve_with(&f, &mut c, &mut ws));
+    let mut applies = [0usize; 2];
+    for (k, form) in [StencilForm::Separable, StencilForm::Direct]
+        .into_iter()
+        .enumerate()
+    {
+        let op = StencilOp::<f64>::bspline(shape, bc, false, form, par);
+        let mut ws = Workspace::with_scratch(op.scratch());
+        applies[k] = count(10, || op.apply_with(&f, &mut c, &mut ws));
+    }
+    // CG stopped by its iteration limit (tolerance unreachable): 5 and 25
+    // iterations must allocate the same (the vectors, before the loop).
+    let ops = CpuOps::<f64>::new(shape, par);
+    let op = StencilOp::<f64>::bspline(shape, bc, true, StencilForm::Separable, par);
+    let b = f.clone();
+    let solve_allocs = |iters: usize| {
+        let mut params = cg::Params::default();
+        params.common = Common {
+            tol: 1e-300,
+            max_iter: iters,
+            ..Common::default()
+        };
+        let mut x = vec![0.0; len];
+        let before = ALLOCS.load(Ordering::SeqCst);
+        let r = cg::solve(&ops, &op, None, &b, &mut x, &Residual::System, &params);
+        let n = ALLOCS.load(Ordering::SeqCst) - before;
+        assert!(matches!(r, Err(FitError::NoConvergence { .. })), "{r:?}");
+        n
+    };
+    solve_allocs(5);
+    let iter_allocs = solve_allocs(25).abs_diff(solve_allocs(5));
+    [direct, applies[0], applies[1], iter_allocs]
+}
+
 /// Runs without the libtest harness (`harness = false`): the counter is
 /// global, and the harness's own threads allocate while tests run.
 fn main() {
@@ -78,6 +142,7 @@ fn main() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     let (f, v) = setup(Par::Seq);
     assert_eq!(count_refits(&f, &v, 20), 0, "sequential");
+    assert_eq!(grid3_counts(Par::Seq), [0; 4], "grid3, sequential");
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
@@ -88,6 +153,11 @@ fn main() {
     let (f, v) = setup(Par::with_threads(2));
     let n = pool.install(|| count_refits(&f, &v, 200));
     assert_eq!(n, 0, "two workers, called inside the pool");
+    let g = pool.install(|| grid3_counts(Par::with_threads(2)));
+    assert_eq!(
+        g, [0; 4],
+        "grid3 [direct, separable, 27-point, per CG iteration], two workers"
+    );
 
     // From outside the pool each fit hands one job to rayon's injector
     // queue, whose linked blocks of 63 slots cost one allocation per 63

@@ -19,8 +19,12 @@ use crate::bspline::{basis::basis, knots::find_span};
 const PIVOT_FLOOR: f64 = 64.0 * f64::EPSILON;
 
 /// `L U` factors of a pentadiagonal matrix, without pivoting.
+///
+/// Invariant: `lower().len() == upper().len()` and every `1/U_ii` is finite.
+/// The fields are private and [`factor`](Self::factor) is the only
+/// constructor (the type is deliberately not deserialisable), so the SIMD
+/// kernels, which loop over the rows of both factors, can rely on it.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BandLu {
     /// `l[i] = [L_{i,i-2}, L_{i,i-1}]` (zero where out of range).
     l: Vec<[f64; 2]>,
@@ -172,7 +176,8 @@ impl BandLu {
     ///
     /// # Panics
     /// If `m > row_stride` or `b` is shorter than `(n - 1) * row_stride + m`.
-    pub fn solve_rows(&self, b: &mut [f64], row_stride: usize, m: usize) {
+    #[cfg(test)]
+    pub(crate) fn solve_rows(&self, b: &mut [f64], row_stride: usize, m: usize) {
         let n = self.len();
         if n == 0 || m == 0 {
             return;

@@ -146,7 +146,7 @@ impl Band1d {
 #[cfg(test)]
 mod tests {
     use super::*;
-    const B: [f64; 3] = [1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0];
+    const B: [f64; 3] = crate::grid3::BSPLINE_TAPS;
 
     #[test]
     fn fold_matches_definitions() {

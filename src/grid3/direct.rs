@@ -39,8 +39,11 @@ use super::Boundary;
 use super::band::fold_index;
 use super::operator::BSPLINE_TAPS;
 use crate::error::panic_short;
+use crate::isa::{Kernels, Vf64, WithSimd};
+use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
 use crate::{FitError, Isa, Par, Real};
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// Elements (`n · L`) per lane block of the axis-0 pass: 256 KiB in f64.
 const BLOCK_ELEMS: usize = 32 * 1024;
@@ -63,13 +66,27 @@ enum AxisSolver<T> {
     },
 }
 
-/// The factors of the 1D solves of the three axes of one grid shape.
-#[derive(Debug, Clone)]
+/// The factors of the 1D solves of the three axes of one grid shape, and
+/// the plan's own workspace for [`solve`](DirectPlan::solve).
+#[derive(Debug)]
 pub struct DirectPlan<T: Real> {
     shape: [usize; 3],
     axes: [AxisSolver<T>; 3],
     par: Par,
-    isa: Isa,
+    kernels: Kernels,
+    workspace: Mutex<Workspace>,
+}
+
+impl<T: Real> Clone for DirectPlan<T> {
+    fn clone(&self) -> Self {
+        DirectPlan {
+            shape: self.shape,
+            axes: self.axes.clone(),
+            par: self.par,
+            kernels: self.kernels,
+            workspace: Mutex::new(Workspace::with_scratch(self.scratch())),
+        }
+    }
 }
 
 fn axis_solver<T: Real>(n: usize, bc: Boundary) -> AxisSolver<T> {
@@ -127,19 +144,24 @@ fn axis_solver<T: Real>(n: usize, bc: Boundary) -> AxisSolver<T> {
 impl<T: Real> DirectPlan<T> {
     /// Factors for `shape` (every extent ≥ 1) and `boundary` per axis.
     pub fn new(shape: [usize; 3], boundary: [Boundary; 3], par: Par) -> Self {
-        DirectPlan {
+        let plan = DirectPlan {
             shape,
             axes: std::array::from_fn(|a| axis_solver(shape[a], boundary[a])),
             par,
-            isa: Isa::detect(),
-        }
+            kernels: Kernels::detect(),
+            workspace: Mutex::new(Workspace::new()),
+        };
+        plan.workspace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reserve(plan.scratch());
+        plan
     }
 
     /// The same plan running its kernels with `isa` ([`FitError::IsaUnavailable`] if this
     /// CPU lacks it). Results are bit-identical across instruction sets.
     pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
-        isa.require()?;
-        self.isa = isa;
+        self.kernels = Kernels::new(isa)?;
         Ok(self)
     }
 
@@ -148,30 +170,77 @@ impl<T: Real> DirectPlan<T> {
         self.shape
     }
 
-    /// `out = B⁻¹ f` on row-major slices of the grid's length.
+    /// Lanes per block of the axis-0 pass.
+    fn lanes0(&self) -> usize {
+        let [n0, n1, n2] = self.shape;
+        (BLOCK_ELEMS / n0.max(1))
+            .clamp(GATHER, 4096)
+            .min(n1 * n2)
+            .max(1)
+    }
+
+    /// Tasks a solve is split into (1 below 2¹⁵ points).
+    fn tasks(&self) -> usize {
+        let len: usize = self.shape.iter().product();
+        if len >= 1 << 15 {
+            self.par.degree().clamp(1, MAX_WORKERS)
+        } else {
+            1
+        }
+    }
+
+    /// Values of `T` per worker: the axis-0 block (`(n₀ + 1) · L`) or the
+    /// plane pass's gather buffer (`(n₂ + 1) · 32 + n₂`), whichever is larger.
+    fn per_worker(&self) -> usize {
+        let [n0, _, n2] = self.shape;
+        ((n0 + 1) * self.lanes0()).max((n2 + 1) * GATHER + n2.max(1))
+    }
+
+    /// Scratch of [`solve_with`](Self::solve_with): one block per task.
+    pub fn scratch(&self) -> ScratchReq {
+        ScratchReq::per_worker::<T>(self.tasks(), self.per_worker())
+    }
+
+    /// `out = B⁻¹ f` on row-major slices of the grid's length, with the
+    /// plan's own workspace (sized when the plan was built; a second thread
+    /// solving with the same plan at the same time gets a temporary one).
     ///
     /// # Panics
     /// If a slice is shorter than the grid.
     pub fn solve(&self, f: &[T], out: &mut [T]) {
+        match self.workspace.try_lock() {
+            Ok(mut ws) => self.solve_with(f, out, &mut ws),
+            Err(_) => self.solve_with(f, out, &mut Workspace::new()),
+        }
+    }
+
+    /// `out = B⁻¹ f` with scratch from `ws`: once `ws` holds
+    /// [`scratch`](Self::scratch), no heap allocation (with `Par::Seq`, or
+    /// called from inside a rayon worker).
+    ///
+    /// # Panics
+    /// If a slice is shorter than the grid.
+    pub fn solve_with(&self, f: &[T], out: &mut [T], ws: &mut Workspace) {
         let [n0, n1, n2] = self.shape;
         let len = n0 * n1 * n2;
         if f.len() < len || out.len() < len {
             panic_short(&"DirectPlan::solve", len, f.len().min(out.len()));
         }
         let (f, out) = (&f[..len], &mut out[..len]);
-        let (par, isa) = (self.par, self.isa);
-        let big = len >= 1 << 15;
-        // Step 1: axis 0, blocks of lanes.
+        let isa = self.kernels;
+        let (mut slots, _) = ws.split(self.scratch(), self.per_worker(), T::ZERO);
+        let bufs = slots.as_mut_slice();
+        // Step 1: axis 0, blocks of lanes; task t owns blocks t·per.. and
+        // writes their (strided) lanes of every row.
         let m = n1 * n2;
-        let lanes = (BLOCK_ELEMS / n0).clamp(GATHER, 4096).min(m);
+        let lanes = self.lanes0();
         let blocks = m.div_ceil(lanes);
-        let tasks = if big { par.degree().min(blocks) } else { 1 };
+        let tasks = bufs.len().min(blocks).max(1);
         let per = blocks.div_ceil(tasks);
         let ax0 = &self.axes[0];
-        let shared = SharedMut(out.as_mut_ptr(), out.len());
-        let step1 = |t: usize| {
-            let mut buf = vec![T::ZERO; (n0 + 1) * lanes];
-            let (tmp, acc) = buf.split_at_mut(n0 * lanes);
+        let writer = DisjointWriter::new(out);
+        let step1 = |t: usize, buf: &mut [T]| {
+            let (tmp, acc) = buf[..(n0 + 1) * lanes].split_at_mut(n0 * lanes);
             for b in t * per..((t + 1) * per).min(blocks) {
                 let m0 = b * lanes;
                 let w = lanes.min(m - m0);
@@ -180,24 +249,26 @@ impl<T: Real> DirectPlan<T> {
                 for (i, r) in tmp.chunks_exact(w).enumerate() {
                     // SAFETY: `i < n0` and `m0 + w <= m`, so `[i·m + m0, i·m + m0 + w)` lies
                     // in the output (length `n0·m`); the lanes `[m0, m0 + w)` of block `b`
-                    // belong to this task alone, and no reference to the output is alive
-                    // while the tasks run, so the writes neither overlap nor alias.
-                    unsafe { shared.write(i * m + m0, r) };
+                    // belong to this task alone, and the writer borrows the output, so the
+                    // writes neither overlap nor alias.
+                    unsafe { writer.write(i * m + m0, r) };
                 }
             }
         };
-        // Tasks own disjoint lane ranges of every row and write them through a raw pointer.
         if tasks <= 1 {
-            step1(0);
+            step1(0, &mut bufs[0][..]);
         } else {
-            (0..tasks).into_par_iter().for_each(step1);
+            bufs[..tasks]
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(t, buf)| step1(t, &mut buf[..]));
         }
-        // Step 2: axes 1 and 2, plane by plane.
+        drop(writer);
+        // Step 2: axes 1 and 2, plane by plane, on contiguous chunks of planes.
         let (ax1, ax2) = (&self.axes[1], &self.axes[2]);
         let plane = n1 * n2;
-        let step2 = |planes: &mut [T]| {
-            let mut buf = vec![T::ZERO; (n2 + 1) * GATHER + n2.max(1)];
-            let (g, rest) = buf.split_at_mut(n2 * GATHER);
+        let step2 = |planes: &mut [T], buf: &mut [T]| {
+            let (g, rest) = buf[..(n2 + 1) * GATHER + n2.max(1)].split_at_mut(n2 * GATHER);
             let (acc_g, acc_r) = rest.split_at_mut(GATHER);
             for p in planes.chunks_exact_mut(plane) {
                 solve_lanes(isa, ax1, p, n1, n2, acc_r, None);
@@ -219,33 +290,14 @@ impl<T: Real> DirectPlan<T> {
                 }
             }
         };
-        let tasks = if big { par.degree().min(n0) } else { 1 };
+        let tasks = bufs.len().min(n0).max(1);
         if tasks <= 1 {
-            step2(out);
+            step2(out, &mut bufs[0][..]);
         } else {
             out.par_chunks_mut(n0.div_ceil(tasks) * plane)
-                .for_each(step2);
+                .zip(bufs.par_iter_mut())
+                .for_each(|(chunk, buf)| step2(chunk, &mut buf[..]));
         }
-    }
-}
-
-/// A mutable slice shared across tasks that write disjoint parts of it.
-#[derive(Clone, Copy)]
-struct SharedMut<T>(*mut T, usize);
-// SAFETY: only used to hand disjoint regions of one slice to rayon tasks (see `solve`).
-unsafe impl<T: Send> Send for SharedMut<T> {}
-// SAFETY: as above.
-unsafe impl<T: Send> Sync for SharedMut<T> {}
-impl<T: Copy> SharedMut<T> {
-    /// Copies `src` to elements `[at, at + src.len())`.
-    ///
-    /// # Safety
-    /// The range must lie within the slice, and no other task may access it concurrently.
-    #[inline]
-    unsafe fn write(&self, at: usize, src: &[T]) {
-        debug_assert!(at + src.len() <= self.1);
-        // SAFETY: in bounds and unaliased by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) }
     }
 }
 
@@ -280,11 +332,13 @@ fn prefetch_row<T>(s: &[T], at: usize, w: usize) {
 type Rows<'a, T> = Option<(&'a [T], usize)>;
 
 /// Solves `b c = f` for the `w` lines (lanes) of `buf: [n][w]`, where `f` is `src` or, if
-/// `src` is `None`, the buffer itself. `acc` is a `w`-element scratch row. Dispatches to
-/// an AVX2+FMA-compiled copy of the same code when `isa` allows.
+/// `src` is `None`, the buffer itself. `acc` is a `w`-element scratch row. Runs through
+/// [`Kernels::dispatch`], so the loops are compiled (and auto-vectorised) for the plan's
+/// ISA: AVX-512 code for AVX-512, AVX2+FMA for AVX2. The generic code has no `mul_add`
+/// and Rust does not contract `a * b + c`, so results are bit-identical across ISAs.
 #[inline]
 fn solve_lanes<T: Real>(
-    isa: Isa,
+    kernels: Kernels,
     ax: &AxisSolver<T>,
     buf: &mut [T],
     n: usize,
@@ -292,30 +346,29 @@ fn solve_lanes<T: Real>(
     acc: &mut [T],
     src: Rows<'_, T>,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if isa >= Isa::Avx2 {
-        // SAFETY: `isa` came from `Isa::detect()`, which only returns an available ISA,
-        // so the CPU supports AVX2 and FMA.
-        unsafe { solve_lanes_avx2(ax, buf, n, w, acc, src) };
-        return;
+    struct Job<'a, T: Real> {
+        ax: &'a AxisSolver<T>,
+        buf: &'a mut [T],
+        n: usize,
+        w: usize,
+        acc: &'a mut [T],
+        src: Rows<'a, T>,
     }
-    let _ = isa;
-    solve_lanes_generic(ax, buf, n, w, acc, src)
-}
-
-/// [`solve_lanes_generic`] compiled with AVX2 and FMA enabled (same arithmetic: the
-/// generic code has no `mul_add`, so results are bit-identical to the scalar build).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn solve_lanes_avx2<T: Real>(
-    ax: &AxisSolver<T>,
-    buf: &mut [T],
-    n: usize,
-    w: usize,
-    acc: &mut [T],
-    src: Rows<'_, T>,
-) {
-    solve_lanes_generic(ax, buf, n, w, acc, src)
+    impl<T: Real> WithSimd for Job<'_, T> {
+        type Output = ();
+        #[inline(always)]
+        fn run<V: Vf64>(self) {
+            solve_lanes_generic(self.ax, self.buf, self.n, self.w, self.acc, self.src)
+        }
+    }
+    kernels.dispatch(Job {
+        ax,
+        buf,
+        n,
+        w,
+        acc,
+        src,
+    })
 }
 
 #[inline(always)]

@@ -30,6 +30,7 @@ pub mod theory;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 
+pub use operator::BSPLINE_TAPS;
 pub use prefilter::{
     prefilter, prefilter_f32, prefilter_generic, prefilter_into, prefilter_into_generic,
 };

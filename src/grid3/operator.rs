@@ -5,10 +5,16 @@ use super::Boundary;
 use super::backend::{LinearOperator, Preconditioner};
 use super::band::Band1d;
 use super::cpu::CpuOps;
-use super::stencil::{AxisT, StencilForm, apply_direct, apply_reference, apply_separable};
+use super::stencil::{
+    AxisT, StencilForm, apply_direct, apply_reference, apply_separable, plane_tasks,
+    separable_scratch_len,
+};
 use super::theory::bspline_bounds;
 use crate::error::panic_short;
+use crate::isa::Kernels;
+use crate::workspace::{ScratchReq, Workspace};
 use crate::{FitError, Isa, Par, Real};
+use std::sync::Mutex;
 
 /// The 1D cubic B-spline taps `b = [1/6, 2/3, 1/6]` (values of `B₃` at the grid points).
 pub const BSPLINE_TAPS: [f64; 3] = [1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0];
@@ -19,15 +25,31 @@ pub const DIAG_B: f64 = 8.0 / 27.0;
 /// Diagonal of `B²` (away from `Zero` boundaries): `(Σ w²)³ = (1/36 + 16/36 + 1/36)³ = 0.125`.
 pub const DIAG_B2: f64 = 0.125;
 
-/// A separable stencil `M₀ ⊗ M₁ ⊗ M₂` on the CPU.
-#[derive(Debug, Clone)]
+/// A separable stencil `M₀ ⊗ M₁ ⊗ M₂` on the CPU, with its own workspace
+/// for [`apply_slice`](StencilOp::apply_slice) and the solver traits.
+#[derive(Debug)]
 pub struct StencilOp<T: Real> {
     axes: [AxisT<T>; 3],
     form: StencilForm,
     par: Par,
-    isa: Isa,
+    kernels: Kernels,
     diagonal: f64,
     bounds: (f64, f64),
+    workspace: Mutex<Workspace>,
+}
+
+impl<T: Real> Clone for StencilOp<T> {
+    fn clone(&self) -> Self {
+        StencilOp {
+            axes: self.axes.clone(),
+            form: self.form,
+            par: self.par,
+            kernels: self.kernels,
+            diagonal: self.diagonal,
+            bounds: self.bounds,
+            workspace: Mutex::new(Workspace::with_scratch(self.scratch())),
+        }
+    }
 }
 
 impl<T: Real> StencilOp<T> {
@@ -54,10 +76,12 @@ impl<T: Real> StencilOp<T> {
             axes,
             form,
             par,
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
             diagonal: DIAG_B,
             bounds: bspline_bounds(shape, boundary),
+            workspace: Mutex::new(Workspace::new()),
         }
+        .sized()
     }
 
     /// The separable stencil with the same symmetric 1D `taps` on every axis.
@@ -77,10 +101,12 @@ impl<T: Real> StencilOp<T> {
             axes,
             form: StencilForm::Separable,
             par,
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
             diagonal: taps[h].powi(3),
             bounds: (f64::NAN, f64::NAN),
+            workspace: Mutex::new(Workspace::new()),
         }
+        .sized()
     }
 
     /// Grid shape.
@@ -88,18 +114,60 @@ impl<T: Real> StencilOp<T> {
         [self.axes[0].n, self.axes[1].n, self.axes[2].n]
     }
 
-    /// `y = M x` on slices of the grid's length, with the operator's form.
+    /// Sizes the operator's own workspace.
+    fn sized(self) -> Self {
+        let req = self.scratch();
+        self.workspace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reserve(req);
+        self
+    }
+
+    /// Values of `T` per task of [`apply_with`](Self::apply_with).
+    fn per_worker(&self) -> usize {
+        match self.form {
+            StencilForm::Direct => 0,
+            StencilForm::Separable => separable_scratch_len(&self.axes),
+        }
+    }
+
+    /// Scratch of [`apply_with`](Self::apply_with): the separable form's
+    /// plane cache (`2h + 3` planes) per task; nothing for the direct form.
+    pub fn scratch(&self) -> ScratchReq {
+        let [n0, n1, n2] = self.shape();
+        ScratchReq::per_worker::<T>(plane_tasks(n0, n1 * n2, self.par), self.per_worker())
+    }
+
+    /// `y = M x` on slices of the grid's length, with the operator's form and
+    /// its own workspace (sized at construction; a second thread applying
+    /// the same operator at the same time gets a temporary one).
     ///
     /// # Panics
     /// If `x` or `y` is not of the grid's length.
     pub fn apply_slice(&self, x: &[T], y: &mut [T]) {
+        match self.workspace.try_lock() {
+            Ok(mut ws) => self.apply_with(x, y, &mut ws),
+            Err(_) => self.apply_with(x, y, &mut Workspace::new()),
+        }
+    }
+
+    /// `y = M x` with scratch from `ws`: once `ws` holds
+    /// [`scratch`](Self::scratch), no heap allocation (with `Par::Seq`, or
+    /// called from inside a rayon worker).
+    ///
+    /// # Panics
+    /// If `x` or `y` is not of the grid's length.
+    pub fn apply_with(&self, x: &[T], y: &mut [T], ws: &mut Workspace) {
         let len: usize = self.shape().iter().product();
         if x.len() != len || y.len() != len {
             panic_short(&"StencilOp::apply_slice", len, x.len().min(y.len()));
         }
+        let (mut slots, _) = ws.split(self.scratch(), self.per_worker(), T::ZERO);
+        let bufs = slots.as_mut_slice();
         match self.form {
-            StencilForm::Direct => apply_direct(&self.axes, x, y, self.par, self.isa),
-            StencilForm::Separable => apply_separable(&self.axes, x, y, self.par, self.isa),
+            StencilForm::Direct => apply_direct(&self.axes, x, y, bufs, self.kernels),
+            StencilForm::Separable => apply_separable(&self.axes, x, y, bufs, self.kernels),
         }
     }
 
@@ -118,15 +186,14 @@ impl<T: Real> StencilOp<T> {
     /// The same operator running its kernels with `isa` ([`FitError::IsaUnavailable`] if
     /// this CPU lacks it). Results are bit-identical across instruction sets.
     pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
-        isa.require()?;
-        self.isa = isa;
+        self.kernels = Kernels::new(isa)?;
         Ok(self)
     }
 
     /// The same operator applied in another form.
     pub fn with_form(mut self, form: StencilForm) -> Self {
         self.form = form;
-        self
+        self.sized()
     }
 }
 

@@ -138,7 +138,11 @@ pub fn prefilter_into_generic<T: Real>(
     if out.len() != n0 * n1 * n2 {
         return Err(FitError::InvalidParameter {
             name: "out",
-            reason: format!("length {}, expected {} (grid {n0}×{n1}×{n2})", out.len(), n0 * n1 * n2),
+            reason: format!(
+                "length {}, expected {} (grid {n0}×{n1}×{n2})",
+                out.len(),
+                n0 * n1 * n2
+            ),
         });
     }
     let plan = DirectPlan::<T>::new([n0, n1, n2], boundary, par);

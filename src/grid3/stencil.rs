@@ -14,7 +14,8 @@
 //! across rayon tasks. [`apply_reference`] is the scalar triple-loop oracle.
 
 use super::band::Band1d;
-use crate::{Isa, Par, Real};
+use crate::isa::{Kernels, Vf64, WithSimd};
+use crate::{Par, Real};
 use rayon::prelude::*;
 
 /// How a stencil is applied (same result up to rounding).
@@ -39,7 +40,14 @@ pub(crate) struct AxisT<T> {
 }
 
 impl<T: Real> AxisT<T> {
+    /// # Panics
+    /// If the band is wider than [`MAX_ROW`] (an internal invariant: the
+    /// crate's stencils have at most 5 taps).
     pub fn from_band(b: &Band1d) -> Self {
+        assert!(
+            2 * b.h < MAX_ROW && b.rows.iter().all(|r| r.len() <= MAX_ROW),
+            "stencil wider than {MAX_ROW} taps"
+        );
         AxisT {
             n: b.n,
             h: b.h,
@@ -63,19 +71,49 @@ impl<T: Real> AxisT<T> {
         }
     }
 
-    /// Row `i` as `(column, weight)`, interior rows included.
-    fn row_into(&self, i: usize, out: &mut Vec<(usize, T)>) {
-        out.clear();
+    /// Row `i` as `(column, weight)`, interior rows included (at most
+    /// [`MAX_ROW`] entries: checked when the axis is built).
+    #[inline(always)]
+    fn row_into(&self, i: usize, out: &mut RowBuf<T>) {
+        out.len = 0;
         if i < self.lo || i >= self.hi {
-            out.extend_from_slice(self.edge_row(i));
+            for &e in self.edge_row(i).iter().take(MAX_ROW) {
+                out.items[out.len] = e;
+                out.len += 1;
+            }
         } else {
-            out.extend(
-                self.taps
-                    .iter()
-                    .enumerate()
-                    .map(|(t, &w)| (i + t - self.h, w)),
-            );
+            for (t, &w) in self.taps.iter().enumerate().take(MAX_ROW) {
+                out.items[out.len] = (i + t - self.h, w);
+                out.len += 1;
+            }
         }
+    }
+}
+
+/// Most entries of one stencil row (`2h + 1 ≤ 7`: the B-spline taps have
+/// `h = 1`, the widest SPAI preconditioner `h = 2`).
+pub(crate) const MAX_ROW: usize = 7;
+
+/// Planes kept by the separable form's cache (`2h + 2`).
+const MAX_CACHE: usize = MAX_ROW + 1;
+
+/// One stencil row on the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct RowBuf<T> {
+    items: [(usize, T); MAX_ROW],
+    len: usize,
+}
+
+impl<T: Real> RowBuf<T> {
+    fn new() -> Self {
+        RowBuf {
+            items: [(0, T::ZERO); MAX_ROW],
+            len: 0,
+        }
+    }
+
+    fn as_slice(&self) -> &[(usize, T)] {
+        &self.items[..self.len]
     }
 }
 
@@ -180,24 +218,38 @@ fn combine<'a, T: Real + 'a>(terms: &[(usize, T)], src: impl Fn(usize) -> &'a [T
     }
 }
 
-/// Per-task cache of planes filtered along axes 2 and 1, keyed by plane index.
-struct PlaneCache<T> {
-    tags: Vec<Option<usize>>,
-    stamp: Vec<u64>,
-    planes: Vec<Vec<T>>,
-    tmp: Vec<T>,
+/// Per-task cache of planes filtered along axes 2 and 1, keyed by plane index,
+/// in scratch borrowed from the workspace (`cap + 1` planes).
+struct PlaneCache<'a, T> {
+    tags: [Option<usize>; MAX_CACHE],
+    stamp: [u64; MAX_CACHE],
+    cap: usize,
+    plane: usize,
+    planes: &'a mut [T],
+    tmp: &'a mut [T],
     clock: u64,
 }
 
-impl<T: Real> PlaneCache<T> {
-    fn new(cap: usize, plane: usize) -> Self {
+impl<'a, T: Real> PlaneCache<'a, T> {
+    /// `cap ≤ MAX_CACHE` planes of `plane` values, and one temporary plane,
+    /// from `scratch` (at least `(cap + 1) · plane` values).
+    fn new(cap: usize, plane: usize, scratch: &'a mut [T]) -> Self {
+        let cap = cap.min(MAX_CACHE);
+        let (planes, rest) = scratch.split_at_mut(cap * plane);
         PlaneCache {
-            tags: vec![None; cap],
-            stamp: vec![0; cap],
-            planes: (0..cap).map(|_| vec![T::ZERO; plane]).collect(),
-            tmp: vec![T::ZERO; plane],
+            tags: [None; MAX_CACHE],
+            stamp: [0; MAX_CACHE],
+            cap,
+            plane,
+            planes,
+            tmp: &mut rest[..plane],
             clock: 0,
         }
+    }
+
+    /// Cached plane `s`.
+    fn plane(&self, s: usize) -> &[T] {
+        &self.planes[s * self.plane..(s + 1) * self.plane]
     }
 
     /// Index of the cached `(M₁ ⊗ M₂)`-filtered plane `c` of `x`, computing it on a miss.
@@ -208,26 +260,24 @@ impl<T: Real> PlaneCache<T> {
         x: &[T],
         a1: &AxisT<T>,
         a2: &AxisT<T>,
-        rows: &mut Vec<(usize, T)>,
+        rows: &mut RowBuf<T>,
     ) -> usize {
         self.clock += 1;
-        if let Some(s) = self.tags.iter().position(|&t| t == Some(c)) {
+        if let Some(s) = self.tags[..self.cap].iter().position(|&t| t == Some(c)) {
             self.stamp[s] = self.clock;
             return s;
         }
-        let s = (0..self.tags.len())
-            .min_by_key(|&s| self.stamp[s])
-            .unwrap_or(0);
+        let s = (0..self.cap).min_by_key(|&s| self.stamp[s]).unwrap_or(0);
         let (n1, n2) = (a1.n, a2.n);
         let src = &x[c * n1 * n2..(c + 1) * n1 * n2];
         for (sr, tr) in src.chunks_exact(n2).zip(self.tmp.chunks_exact_mut(n2)) {
             filter_line(a2, sr, tr);
         }
-        let dst = &mut self.planes[s];
-        let tmp = &self.tmp;
+        let dst = &mut self.planes[s * self.plane..(s + 1) * self.plane];
+        let tmp = &*self.tmp;
         for (j, dr) in dst.chunks_exact_mut(n2).enumerate() {
             a1.row_into(j, rows);
-            combine(rows, |cj| &tmp[cj * n2..(cj + 1) * n2], dr);
+            combine(rows.as_slice(), |cj| &tmp[cj * n2..(cj + 1) * n2], dr);
         }
         self.tags[s] = Some(c);
         self.stamp[s] = self.clock;
@@ -235,26 +285,66 @@ impl<T: Real> PlaneCache<T> {
     }
 }
 
-/// Splits `0..n0` planes into `tasks` contiguous ranges and runs `f(first_plane, out_chunk)`.
+/// Scratch of one task of the separable form: `2h + 3` planes.
+pub(crate) fn separable_scratch_len<T>(axes: &[AxisT<T>; 3]) -> usize {
+    (2 * axes[0].h + 3) * axes[1].n * axes[2].n
+}
+
+/// Tasks an application is split into.
+pub(crate) fn plane_tasks(n0: usize, plane: usize, par: Par) -> usize {
+    if n0 * plane < 1 << 14 {
+        1
+    } else {
+        par.degree().clamp(1, crate::workspace::MAX_WORKERS).min(n0)
+    }
+}
+
+/// Splits `0..n0` planes into contiguous ranges, one per scratch buffer, and
+/// runs `f(first_plane, out_chunk, scratch)`.
 fn for_plane_blocks<T: Real>(
     y: &mut [T],
     n0: usize,
     plane: usize,
-    par: Par,
-    f: impl Fn(usize, &mut [T]) + Sync,
+    bufs: &mut [&mut [T]],
+    f: impl Fn(usize, &mut [T], &mut [T]) + Sync,
 ) {
-    let tasks = if n0 * plane < 1 << 14 {
-        1
-    } else {
-        par.degree().min(n0)
-    };
-    let per = n0.div_ceil(tasks.max(1)).max(1);
+    let tasks = bufs.len().min(n0).max(1);
+    let per = n0.div_ceil(tasks).max(1);
     if tasks <= 1 {
-        f(0, y);
+        match bufs.first_mut() {
+            Some(b) => f(0, y, b),
+            None => f(0, y, &mut []),
+        }
     } else {
         y.par_chunks_mut(per * plane)
+            .zip(bufs.par_iter_mut())
             .enumerate()
-            .for_each(|(t, chunk)| f(t * per, chunk));
+            .for_each(|(t, (chunk, buf))| f(t * per, chunk, buf));
+    }
+}
+
+/// One block of output planes, run through [`Kernels::dispatch`] so that the
+/// block's loops are compiled for the operator's ISA (same arithmetic on every
+/// ISA: no `mul_add`, and Rust does not contract `a * b + c`).
+/// `DIRECT` picks the form at compile time, so each body is inlined into the
+/// `#[target_feature]` instance.
+struct Block<'a, T: Real, const DIRECT: bool> {
+    axes: &'a [AxisT<T>; 3],
+    x: &'a [T],
+    i0: usize,
+    out: &'a mut [T],
+    scratch: &'a mut [T],
+}
+
+impl<T: Real, const DIRECT: bool> WithSimd for Block<'_, T, DIRECT> {
+    type Output = ();
+    #[inline(always)]
+    fn run<V: Vf64>(self) {
+        if DIRECT {
+            direct_block(self.axes, self.x, self.i0, self.out)
+        } else {
+            separable_block(self.axes, self.x, self.i0, self.out, self.scratch)
+        }
     }
 }
 
@@ -263,49 +353,46 @@ pub(crate) fn apply_separable<T: Real>(
     axes: &[AxisT<T>; 3],
     x: &[T],
     y: &mut [T],
-    par: Par,
-    isa: Isa,
+    bufs: &mut [&mut [T]],
+    isa: Kernels,
 ) {
     let plane = axes[1].n * axes[2].n;
-    for_plane_blocks(y, axes[0].n, plane, par, |i0, out| {
-        #[cfg(target_arch = "x86_64")]
-        if isa >= Isa::Avx2 {
-            // SAFETY: `isa` passed `Isa::is_available` (it comes from `Isa::detect` or
-            // `Isa::require`), so the CPU has AVX2 and FMA.
-            unsafe { separable_block_avx2(axes, x, i0, out) };
-            return;
-        }
-        let _ = isa;
-        separable_block(axes, x, i0, out)
+    for_plane_blocks(y, axes[0].n, plane, bufs, |i0, out, scratch| {
+        isa.dispatch(Block::<T, false> {
+            axes,
+            x,
+            i0,
+            out,
+            scratch,
+        })
     });
-}
-
-/// [`separable_block`] compiled with AVX2 + FMA (same arithmetic, no contraction).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn separable_block_avx2<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
-    separable_block(axes, x, i0, out)
 }
 
 /// Output planes `i0..` (as many as `out` holds) of the separable form.
 #[inline(always)]
-fn separable_block<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
+fn separable_block<T: Real>(
+    axes: &[AxisT<T>; 3],
+    x: &[T],
+    i0: usize,
+    out: &mut [T],
+    scratch: &mut [T],
+) {
     let [a0, a1, a2] = axes;
     let plane = a1.n * a2.n;
-    let mut cache = PlaneCache::new(2 * a0.h + 2, plane);
-    let mut rows = Vec::with_capacity(8);
-    let mut r0 = Vec::with_capacity(8);
+    let mut cache = PlaneCache::new(2 * a0.h + 2, plane, scratch);
+    let mut rows = RowBuf::new();
+    let mut r0 = RowBuf::new();
     for (di, op) in out.chunks_exact_mut(plane).enumerate() {
         a0.row_into(i0 + di, &mut r0);
         // Make sure every plane of this row is cached before borrowing them together.
         // (A row has at most 2h+1 <= 5 entries; the cache holds 2h+2 planes, so fetching
         // them in turn never evicts one fetched for this row.)
-        let mut wrow = [(0usize, T::ZERO); 8];
-        for (k, &(c, w)) in r0.iter().enumerate().take(8) {
+        let mut wrow = [(0usize, T::ZERO); MAX_ROW];
+        for (k, &(c, w)) in r0.as_slice().iter().enumerate() {
             wrow[k] = (cache.get(c, x, a1, a2, &mut rows), w);
         }
-        let planes = &cache.planes;
-        combine(&wrow[..r0.len().min(8)], |s| &planes[s][..], op);
+        let cache = &cache;
+        combine(&wrow[..r0.len], |s| cache.plane(s), op);
     }
 }
 
@@ -314,27 +401,19 @@ pub(crate) fn apply_direct<T: Real>(
     axes: &[AxisT<T>; 3],
     x: &[T],
     y: &mut [T],
-    par: Par,
-    isa: Isa,
+    bufs: &mut [&mut [T]],
+    isa: Kernels,
 ) {
     let plane = axes[1].n * axes[2].n;
-    for_plane_blocks(y, axes[0].n, plane, par, |i0, out| {
-        #[cfg(target_arch = "x86_64")]
-        if isa >= Isa::Avx2 {
-            // SAFETY: as in `apply_separable`.
-            unsafe { direct_block_avx2(axes, x, i0, out) };
-            return;
-        }
-        let _ = isa;
-        direct_block(axes, x, i0, out)
+    for_plane_blocks(y, axes[0].n, plane, bufs, |i0, out, scratch| {
+        isa.dispatch(Block::<T, true> {
+            axes,
+            x,
+            i0,
+            out,
+            scratch,
+        })
     });
-}
-
-/// [`direct_block`] compiled with AVX2 + FMA (same arithmetic, no contraction).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn direct_block_avx2<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]) {
-    direct_block(axes, x, i0, out)
 }
 
 /// Output planes `i0..` of the direct form.
@@ -343,15 +422,15 @@ fn direct_block<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]
     let [a0, a1, a2] = axes;
     let (n1, n2) = (a1.n, a2.n);
     let plane = n1 * n2;
-    let mut r0 = Vec::with_capacity(8);
-    let mut r1 = Vec::with_capacity(8);
+    let mut r0 = RowBuf::new();
+    let mut r1 = RowBuf::new();
     for (di, op) in out.chunks_exact_mut(plane).enumerate() {
         a0.row_into(i0 + di, &mut r0);
         for (j, orow) in op.chunks_exact_mut(n2).enumerate() {
             a1.row_into(j, &mut r1);
             orow.fill(T::ZERO);
-            for &(ci, wi) in r0.iter() {
-                for &(cj, wj) in r1.iter() {
+            for &(ci, wi) in r0.as_slice() {
+                for &(cj, wj) in r1.as_slice() {
                     let src = &x[(ci * n1 + cj) * n2..(ci * n1 + cj + 1) * n2];
                     filter_line_acc(a2, wi * wj, src, orow);
                 }
@@ -364,7 +443,7 @@ fn direct_block<T: Real>(axes: &[AxisT<T>; 3], x: &[T], i0: usize, out: &mut [T]
 pub(crate) fn apply_reference<T: Real>(axes: &[AxisT<T>; 3], x: &[T], y: &mut [T]) {
     let [a0, a1, a2] = axes;
     let (n0, n1, n2) = (a0.n, a1.n, a2.n);
-    let (mut r0, mut r1, mut r2) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut r0, mut r1, mut r2) = (RowBuf::new(), RowBuf::new(), RowBuf::new());
     for i in 0..n0 {
         a0.row_into(i, &mut r0);
         for j in 0..n1 {
@@ -372,9 +451,9 @@ pub(crate) fn apply_reference<T: Real>(axes: &[AxisT<T>; 3], x: &[T], y: &mut [T
             for k in 0..n2 {
                 a2.row_into(k, &mut r2);
                 let mut acc = T::ZERO;
-                for &(ci, wi) in &r0 {
-                    for &(cj, wj) in &r1 {
-                        for &(ck, wk) in &r2 {
+                for &(ci, wi) in r0.as_slice() {
+                    for &(cj, wj) in r1.as_slice() {
+                        for &(ck, wk) in r2.as_slice() {
                             acc += wi * wj * wk * x[(ci * n1 + cj) * n2 + ck];
                         }
                     }

@@ -151,13 +151,8 @@ mod tests {
             for bc in [Periodic, Zero, Mirror] {
                 let (lo, hi) = axis_bounds(n, bc);
                 // Gershgorin-free check: b v = λ v for the extreme modes.
-                let m = super::super::band::Band1d::new(
-                    &[1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0],
-                    n,
-                    bc,
-                    true,
-                )
-                .dense();
+                let m = super::super::band::Band1d::new(&crate::grid3::BSPLINE_TAPS, n, bc, true)
+                    .dense();
                 for lam in [lo, hi] {
                     // det(M - λI) must vanish: check by Gaussian elimination on a copy.
                     let mut a: Vec<Vec<f64>> = m.clone();

@@ -1,15 +1,12 @@
 //! AVX2 + FMA kernels (4 × f64 in `ymm` registers), written with
 //! `core::arch` intrinsics (see [`super::simd`] for why not `wide`).
 //!
-//! Every function is `#[target_feature(enable = "avx2,fma")] unsafe fn`; the
-//! only callers are the dispatchers in [`super`], which hold an [`Isa::Avx2`]
-//! or [`Isa::Avx512`] value that passed [`Isa::is_available`], and which check
-//! every pointer range first.
-//!
-//! [`Isa::Avx2`]: super::Isa::Avx2
-//! [`Isa::Avx512`]: super::Isa::Avx512
-//! [`Isa::is_available`]: super::Isa::is_available
+//! Every kernel is a `#[target_feature(enable = "avx2,fma")]` function whose
+//! first argument is an [`Avx2Token`]: only detection creates one, so
+//! holding it proves the CPU support. The kernels stay `unsafe` for their
+//! raw pointers, whose ranges the dispatchers in [`super`] check first.
 
+use super::Avx2Token;
 use super::simd::{self, Vf64};
 use core::arch::x86_64::*;
 
@@ -62,6 +59,22 @@ impl Vf64 for V4 {
     unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self {
         unsafe { V4(_mm256_fnmadd_pd(self.0, b.0, c.0)) }
     }
+    #[inline(always)]
+    unsafe fn reduce_add(self) -> f64 {
+        unsafe { hsum(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn transpose_block(
+        src: *const f64,
+        ss: usize,
+        dst: *mut f64,
+        ds: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        // SAFETY: V4 is only instantiated under a checked AVX2 token.
+        unsafe { transpose(Avx2Token(()), src, ss, dst, ds, rows, cols) }
+    }
 }
 
 /// Horizontal sum of four lanes.
@@ -79,6 +92,7 @@ pub(crate) unsafe fn hsum(v: __m256d) -> f64 {
 /// See [`simd::lu_forward`]; lanes `0..m`.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn lu_forward(
+    _: Avx2Token,
     l: &[[f64; 2]],
     src: *const f64,
     ss: usize,
@@ -97,6 +111,7 @@ pub(crate) unsafe fn lu_forward(
 /// See [`simd::lu_backward`]; lanes `0..m`. Returns whether all results are finite.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn lu_backward(
+    _: Avx2Token,
     u: &[[f64; 3]],
     src: *const f64,
     ss: usize,
@@ -117,6 +132,7 @@ pub(crate) unsafe fn lu_backward(
 /// (two `unpack` and two `permute2f128` steps per tile).
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn transpose(
+    _: Avx2Token,
     src: *const f64,
     ss: usize,
     dst: *mut f64,
@@ -165,7 +181,7 @@ pub(crate) unsafe fn transpose(
 /// `L_j = x − t[s+1−j..s+5−j]` (contiguous loads); lanes `≥ j` of the
 /// denominator are set to 1 so they stay 0.
 #[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn basis_single(t: *const f64, s: usize, x: f64) -> [f64; 4] {
+pub(crate) unsafe fn basis_single(_: Avx2Token, t: *const f64, s: usize, x: f64) -> [f64; 4] {
     // SAFETY: the dispatcher checked 2 ≤ s and s + 5 ≤ t.len().
     unsafe {
         let xv = _mm256_set1_pd(x);
@@ -209,6 +225,7 @@ pub(crate) unsafe fn basis_single(t: *const f64, s: usize, x: f64) -> [f64; 4] {
 /// See [`simd::basis_batch`] (lanes = points).
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn basis_batch(
+    _: Avx2Token,
     t: &[f64],
     spans: &[usize],
     x: &[f64],
@@ -222,6 +239,7 @@ pub(crate) unsafe fn basis_batch(
 /// See [`simd::basis_axes`] (lanes = axes, `D ≤ 4`).
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn basis_axes<const D: usize>(
+    _: Avx2Token,
     knots: &[&[f64]; D],
     spans: &[usize; D],
     x: &[f64; D],
@@ -238,6 +256,7 @@ pub(crate) unsafe fn basis_axes<const D: usize>(
 /// latency, and the last axis' weights are applied by one final dot product.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn contract<const D: usize>(
+    _: Avx2Token,
     c: *const f64,
     strides: &[usize; D],
     base: usize,
@@ -293,6 +312,7 @@ pub(crate) unsafe fn contract<const D: usize>(
 /// See [`simd::basis_axes_values`] (lanes = axes).
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn basis_axes_values<const D: usize>(
+    _: Avx2Token,
     knots: &[&[f64]; D],
     spans: &[usize; D],
     x: &[f64; D],
@@ -301,35 +321,15 @@ pub(crate) unsafe fn basis_axes_values<const D: usize>(
     unsafe { simd::basis_axes_values::<V4, D>(knots, spans, x) }
 }
 
-/// As the AVX-512 `lu_solve_transpose`, in strips of `4 K` lanes
-/// ([`simd::lu_strip`] with `ymm` vectors, then the 4 × 4-tiled
-/// [`transpose`]); `m ≥ 4 K`, `buf` holds `n × 4K` values.
+/// Runs `kernel` with `V4` vectors, compiled with the features avx2,fma.
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)] // two factors, two strided blocks and a buffer
-pub(crate) unsafe fn lu_solve_transpose<const K: usize>(
-    l: &[[f64; 2]],
-    u: &[[f64; 3]],
-    src: *const f64,
-    ss: usize,
-    dst: *mut f64,
-    m: usize,
-    buf: *mut f64,
-) -> bool {
-    let n = l.len();
-    let sw = 4 * K;
-    let mut acc = _mm256_setzero_pd();
-    let mut c0 = 0;
-    // SAFETY: the dispatcher checked m ≥ 4K, rows 0..n of lanes 0..m in src,
-    // the n×m block of dst, and n*4K values at buf (not overlapping either);
-    // each strip c..c+4K lies inside 0..m.
-    unsafe {
-        while c0 < m {
-            let c = c0.min(m - sw);
-            let a = simd::lu_strip::<V4, K>(l, u, src.add(c), ss, buf);
-            acc = _mm256_add_pd(acc, a.0);
-            transpose(buf, sw, dst.add(c * n), n, n, sw);
-            c0 += sw;
-        }
-        hsum(acc) == 0.0
-    }
+unsafe fn run_kernel<K: simd::WithSimd>(kernel: K) -> K::Output {
+    kernel.run::<V4>()
+}
+
+/// [`super::Kernels::dispatch`] for this ISA.
+#[inline]
+pub(crate) fn dispatch<K: simd::WithSimd>(_: Avx2Token, kernel: K) -> K::Output {
+    // SAFETY: the token proves that this CPU has the features.
+    unsafe { run_kernel(kernel) }
 }

@@ -1,15 +1,15 @@
 //! AVX-512F kernels (8 × f64 in `zmm` registers), written with `core::arch`
 //! intrinsics (see [`super::simd`] for why not `wide`).
 //!
-//! Every function is `#[target_feature(enable = "avx512f,avx2,fma")] unsafe fn`;
-//! the only callers are the dispatchers in [`super`], which hold an
-//! [`Isa::Avx512`](super::Isa::Avx512) that passed
-//! [`Isa::is_available`](super::Isa::is_available) (AVX-512F, AVX2 and FMA)
-//! and which check every pointer range first. The 4 × 4 transpose, the
+//! Every kernel is a `#[target_feature(enable = "avx512f,avx2,fma")]`
+//! function whose first argument is an [`Avx512Token`] (created only by
+//! detection of AVX-512F, AVX2 and FMA); the dispatchers in [`super`] check
+//! every pointer range first. The 4 × 4 transpose, the
 //! single-point contraction and the Cox–de Boor kernels for up to four lanes
 //! keep the AVX2 (`ymm`) kernels: their data come in rows or groups of four,
 //! and the 8-lane batch basis measured slower than the 4-lane one.
 
+use super::Avx512Token;
 use super::simd::{self, Vf64};
 use core::arch::x86_64::*;
 
@@ -62,11 +62,28 @@ impl Vf64 for V8 {
     unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self {
         unsafe { V8(_mm512_fnmadd_pd(self.0, b.0, c.0)) }
     }
+    #[inline(always)]
+    unsafe fn reduce_add(self) -> f64 {
+        unsafe { _mm512_reduce_add_pd(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn transpose_block(
+        src: *const f64,
+        ss: usize,
+        dst: *mut f64,
+        ds: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        // SAFETY: the AVX-512 token was checked by whoever instantiated V8.
+        unsafe { transpose(Avx512Token(()), src, ss, dst, ds, rows, cols) }
+    }
 }
 
 /// See [`simd::lu_forward`]; lanes `0..m`.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn lu_forward(
+    _: Avx512Token,
     l: &[[f64; 2]],
     src: *const f64,
     ss: usize,
@@ -91,6 +108,7 @@ pub(crate) unsafe fn lu_forward(
 /// See [`simd::lu_backward`]; lanes `0..m`. Returns whether all results are finite.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn lu_backward(
+    _: Avx512Token,
     u: &[[f64; 3]],
     src: *const f64,
     ss: usize,
@@ -116,6 +134,7 @@ pub(crate) unsafe fn lu_backward(
 /// See [`simd::basis_axes`] (lanes = axes, `D ≤ 8`).
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn basis_axes<const D: usize>(
+    _: Avx512Token,
     knots: &[&[f64]; D],
     spans: &[usize; D],
     x: &[f64; D],
@@ -128,6 +147,7 @@ pub(crate) unsafe fn basis_axes<const D: usize>(
 /// See [`simd::basis_axes_values`] (lanes = axes).
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn basis_axes_values<const D: usize>(
+    _: Avx512Token,
     knots: &[&[f64]; D],
     spans: &[usize; D],
     x: &[f64; D],
@@ -144,6 +164,7 @@ pub(crate) unsafe fn basis_axes_values<const D: usize>(
 /// use the AVX2 kernel.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn transpose(
+    t: Avx512Token,
     src: *const f64,
     ss: usize,
     dst: *mut f64,
@@ -155,7 +176,7 @@ pub(crate) unsafe fn transpose(
     const HI: i32 = 0b11_01_11_01;
     if rows < 8 || cols < 8 {
         // SAFETY: same block and contract; AVX2 + FMA come with this ISA.
-        unsafe { super::avx2::transpose(src, ss, dst, ds, rows, cols) };
+        unsafe { super::avx2::transpose(t.avx2(), src, ss, dst, ds, rows, cols) };
         return;
     }
     // SAFETY: every tile lies inside the rows × cols block (starts are
@@ -202,40 +223,15 @@ pub(crate) unsafe fn transpose(
     }
 }
 
-/// Solves the band system for lanes `0..m` (`m ≥ 8 K`) of the rows
-/// `src[i*ss ..]` (`i < n = l.len()`) and writes the result transposed,
-/// `dst[c*n + i] = x_i[c]`, in strips of `8 K` lanes: per strip
-/// [`simd::lu_strip`] solves into `buf` (`n × 8K` values, L1-resident) and
-/// an 8 × 8-tiled [`transpose`] moves the strip into `dst`. The last strip
-/// is shifted back to end at lane `m` and recomputes a few lanes with the
-/// same operations, hence the same values. Returns whether every result is
-/// finite.
+/// Runs `kernel` with `V8` vectors, compiled with the features avx512f,avx2,fma.
 #[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)] // two factors, two strided blocks and a buffer
-pub(crate) unsafe fn lu_solve_transpose<const K: usize>(
-    l: &[[f64; 2]],
-    u: &[[f64; 3]],
-    src: *const f64,
-    ss: usize,
-    dst: *mut f64,
-    m: usize,
-    buf: *mut f64,
-) -> bool {
-    let n = l.len();
-    let sw = 8 * K;
-    let mut acc = _mm512_setzero_pd();
-    let mut c0 = 0;
-    // SAFETY: the dispatcher checked m ≥ 8K, rows 0..n of lanes 0..m in src,
-    // the n×m block of dst, and n*8K values at buf (not overlapping either);
-    // each strip c..c+8K lies inside 0..m.
-    unsafe {
-        while c0 < m {
-            let c = c0.min(m - sw);
-            let a = simd::lu_strip::<V8, K>(l, u, src.add(c), ss, buf);
-            acc = _mm512_add_pd(acc, a.0);
-            transpose(buf, sw, dst.add(c * n), n, n, sw);
-            c0 += sw;
-        }
-        _mm512_reduce_add_pd(acc) == 0.0
-    }
+unsafe fn run_kernel<K: simd::WithSimd>(kernel: K) -> K::Output {
+    kernel.run::<V8>()
+}
+
+/// [`super::Kernels::dispatch`] for this ISA.
+#[inline]
+pub(crate) fn dispatch<K: simd::WithSimd>(_: Avx512Token, kernel: K) -> K::Output {
+    // SAFETY: the token proves that this CPU has the features.
+    unsafe { run_kernel(kernel) }
 }

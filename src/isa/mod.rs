@@ -6,12 +6,25 @@
 //! environment variable `BSFIT_ISA` (`scalar`, `avx2`, `avx512`) overrides the
 //! default for whole-program runs.
 //!
-//! Kernels for an ISA are `#[target_feature]` functions that are only reachable
-//! through a value of [`Isa`] that passed [`Isa::is_available`]; holding such a
-//! value is the proof that the CPU supports the instructions.
+//! [`Isa`] is a plain choice: anyone can name one, so it proves nothing.
+//! Plans, splines and operators turn it once into [`Kernels`], which holds a
+//! zero-sized *token* (`Avx2Token`, `Avx512Token`) that only this module
+//! creates, after runtime feature detection (RustFFT's and pulp's scheme).
+//! Every SIMD kernel takes the token as its first argument, so the CPU
+//! support of a kernel call is proven by the type system, not by a re-check
+//! at the call site. The kernels remain `unsafe` only for their raw pointers;
+//! the dispatchers here document and check those ranges.
+//!
+//! Two ways in, one mechanism:
+//! * hand-written kernels per ISA (`avx2.rs`, `avx512.rs`, `scalar.rs`, all
+//!   thin instantiations of the generic bodies in `simd.rs`), reached
+//!   through the `*_raw` methods of [`Kernels`];
+//! * any code written once over the vector trait (or plain loops left to the
+//!   auto-vectoriser, as in the 3D path) runs through
+//!   [`Kernels::dispatch`], which compiles it inside a `#[target_feature]`
+//!   function of the chosen ISA.
 
 use crate::FitError;
-use crate::banded::BandLu;
 use std::fmt;
 
 #[cfg(target_arch = "x86_64")]
@@ -20,7 +33,11 @@ mod avx2;
 mod avx512;
 mod scalar;
 mod simd;
+pub(crate) use simd::{Vf64, WithSimd};
 use std::sync::OnceLock;
+
+#[doc(hidden)]
+pub mod checked;
 
 /// An instruction set the SIMD kernels are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,10 +145,41 @@ impl Isa {
     }
 }
 
-/// Kernel dispatch. The `pub(crate) unsafe fn *_raw` entry points may only be
-/// called with an `Isa` that passed [`Isa::is_available`] (fitters and
-/// splines store one obtained from [`Isa::detect`] or [`Isa::require`]); the
-/// public methods check availability themselves.
+/// Proof that this CPU has AVX2 and FMA. Only [`Kernels::new`] creates one
+/// (the field is private to this module), after detection.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Avx2Token(());
+
+/// Proof that this CPU has AVX-512F, AVX2 and FMA. Only [`Kernels::new`]
+/// creates one, after detection.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Avx512Token(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx512Token {
+    /// AVX-512 detection includes AVX2 and FMA.
+    #[inline(always)]
+    pub(crate) fn avx2(self) -> Avx2Token {
+        Avx2Token(())
+    }
+}
+
+/// The kernels a plan, spline or operator runs: an [`Isa`] turned into its
+/// proof of CPU support, once, at construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernels {
+    /// The portable reference.
+    Scalar,
+    /// AVX2 + FMA, proven.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2Token),
+    /// AVX-512F (+ AVX2, FMA), proven.
+    #[cfg(target_arch = "x86_64")]
+    Avx512(Avx512Token),
+}
+
 /// Vectors per strip of the AVX-512 solve-and-transpose kernel (64 lanes).
 const STRIP_K: usize = 8;
 
@@ -139,14 +187,60 @@ const STRIP_K: usize = 8;
 /// two carried rows of 4 vectors fill half of the 16 `ymm` registers).
 const STRIP_K_AVX2: usize = 4;
 
-impl Isa {
+impl Kernels {
+    /// The kernels of `isa`, or [`FitError::IsaUnavailable`]: the only place
+    /// where tokens are created, right after detection.
+    pub(crate) fn new(isa: Isa) -> Result<Kernels, FitError> {
+        if !isa.is_available() {
+            return Err(FitError::IsaUnavailable { isa: isa.name() });
+        }
+        Ok(match isa {
+            Isa::Scalar => Kernels::Scalar,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Kernels::Avx2(Avx2Token(())),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Kernels::Avx512(Avx512Token(())),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => Kernels::Scalar,
+        })
+    }
+
+    /// The kernels of [`Isa::detect`] (always available).
+    pub(crate) fn detect() -> Kernels {
+        Kernels::new(Isa::detect()).unwrap_or(Kernels::Scalar)
+    }
+
+    /// The instruction set these kernels use.
+    pub(crate) fn isa(self) -> Isa {
+        match self {
+            Kernels::Scalar => Isa::Scalar,
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx2(_) => Isa::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx512(_) => Isa::Avx512,
+        }
+    }
+
+    /// Runs `kernel` with this ISA's vector type, compiled with its target
+    /// features (scalar: one `f64` lane, baseline code).
+    #[inline]
+    pub(crate) fn dispatch<K: WithSimd>(self, kernel: K) -> K::Output {
+        match self {
+            Kernels::Scalar => kernel.run::<f64>(),
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx2(t) => avx2::dispatch(t, kernel),
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx512(t) => avx512::dispatch(t, kernel),
+        }
+    }
+
     /// Forward elimination of the band `LU` for lanes `0..m` (see
     /// `simd::lu_forward`).
     ///
     /// # Safety
-    /// `self` is available; rows `0..l.len()` of lanes `0..m` are in bounds
-    /// for `src` (row stride `ss`) and `dst` (row stride `ds`); either
-    /// `src == dst` (in place) or the two blocks do not overlap at all.
+    /// Rows `0..l.len()` of lanes `0..m` are in bounds for `src` (row stride
+    /// `ss`) and `dst` (row stride `ds`); either `src == dst` (in place) or
+    /// the two blocks do not overlap at all.
     #[inline]
     pub(crate) unsafe fn lu_forward_raw(
         self,
@@ -157,14 +251,14 @@ impl Isa {
         ds: usize,
         m: usize,
     ) {
-        // SAFETY: forwarded contract; the ISA arm is only taken when available.
+        // SAFETY: forwarded pointer contract; the tokens prove the ISA.
         unsafe {
             match self {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => avx512::lu_forward(l, src, ss, dst, ds, m),
+                Kernels::Avx512(t) => avx512::lu_forward(t, l, src, ss, dst, ds, m),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => avx2::lu_forward(l, src, ss, dst, ds, m),
-                _ => scalar::lu_forward(l, src, ss, dst, ds, m),
+                Kernels::Avx2(t) => avx2::lu_forward(t, l, src, ss, dst, ds, m),
+                Kernels::Scalar => scalar::lu_forward(l, src, ss, dst, ds, m),
             }
         }
     }
@@ -172,7 +266,7 @@ impl Isa {
     /// Back substitution for lanes `0..m`; returns whether every result is finite.
     ///
     /// # Safety
-    /// As [`lu_forward_raw`](Self::lu_forward_raw).
+    /// As [`lu_forward_raw`](Self::lu_forward_raw), with `u.len()` rows.
     #[inline]
     pub(crate) unsafe fn lu_backward_raw(
         self,
@@ -183,28 +277,28 @@ impl Isa {
         ds: usize,
         m: usize,
     ) -> bool {
-        // SAFETY: forwarded contract.
+        // SAFETY: forwarded pointer contract; the tokens prove the ISA.
         unsafe {
             match self {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => avx512::lu_backward(u, src, ss, dst, ds, m),
+                Kernels::Avx512(t) => avx512::lu_backward(t, u, src, ss, dst, ds, m),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => avx2::lu_backward(u, src, ss, dst, ds, m),
-                _ => scalar::lu_backward(u, src, ss, dst, ds, m),
+                Kernels::Avx2(t) => avx2::lu_backward(t, u, src, ss, dst, ds, m),
+                Kernels::Scalar => scalar::lu_backward(u, src, ss, dst, ds, m),
             }
         }
     }
 
     /// Solves `lu` for lanes `0..m` of the rows `src[i*ss ..]` and writes the
-    /// result transposed, `dst[c*n + i] = x_i[c]` (`n = lu.len()`); returns
+    /// result transposed, `dst[c*n + i] = x_i[c]` (`n = l.len()`); returns
     /// whether every result is finite. `scratch` holds the intermediate
     /// rows (`n * m` values, or one strip of at most `n * 64` for the SIMD
     /// ISAs).
     ///
     /// # Safety
-    /// `self` is available; rows `0..n` of lanes `0..m` are in bounds for
-    /// `src`; `dst` holds `n * m` values; `scratch` holds `n * max(m, 64)`
-    /// values; the three ranges do not overlap.
+    /// `u.len() == l.len() == n`; rows `0..n` of lanes `0..m` are in bounds
+    /// for `src`; `dst` holds `n * m` values; `scratch` holds
+    /// `n * max(m, 64)` values; the three ranges do not overlap.
     #[inline]
     #[allow(clippy::too_many_arguments)] // two factors, two strided blocks and scratch
     pub(crate) unsafe fn lu_solve_transpose_raw(
@@ -217,22 +311,59 @@ impl Isa {
         m: usize,
         scratch: *mut f64,
     ) -> bool {
-        let n = l.len();
-        // SAFETY: forwarded contract; the strip arms need m ≥ one strip and
-        // one strip of n rows (≤ n*64 values) of buffer, which lie in scratch.
-        unsafe {
-            #[cfg(target_arch = "x86_64")]
-            match self {
-                Isa::Avx512 if m >= 8 * STRIP_K => {
-                    return avx512::lu_solve_transpose::<STRIP_K>(l, u, src, ss, dst, m, scratch);
+        debug_assert_eq!(l.len(), u.len());
+        /// The strip kernel as a [`WithSimd`] body.
+        struct Strip<'a, const K: usize> {
+            l: &'a [[f64; 2]],
+            u: &'a [[f64; 3]],
+            src: *const f64,
+            ss: usize,
+            dst: *mut f64,
+            m: usize,
+            buf: *mut f64,
+        }
+        impl<const K: usize> WithSimd for Strip<'_, K> {
+            type Output = bool;
+            #[inline(always)]
+            fn run<V: simd::Vf64>(self) -> bool {
+                // SAFETY: the caller's contract (checked m ≥ K·V::W below
+                // by the dispatcher's guard).
+                unsafe {
+                    simd::lu_solve_transpose::<V, K>(
+                        self.l, self.u, self.src, self.ss, self.dst, self.m, self.buf,
+                    )
                 }
-                Isa::Avx2 if m >= 4 * STRIP_K_AVX2 => {
-                    return avx2::lu_solve_transpose::<STRIP_K_AVX2>(
-                        l, u, src, ss, dst, m, scratch,
-                    );
-                }
-                _ => {}
             }
+        }
+        let n = l.len();
+        #[cfg(target_arch = "x86_64")]
+        match self {
+            Kernels::Avx512(_) if m >= 8 * STRIP_K => {
+                return self.dispatch(Strip::<STRIP_K> {
+                    l,
+                    u,
+                    src,
+                    ss,
+                    dst,
+                    m,
+                    buf: scratch,
+                });
+            }
+            Kernels::Avx2(_) if m >= 4 * STRIP_K_AVX2 => {
+                return self.dispatch(Strip::<STRIP_K_AVX2> {
+                    l,
+                    u,
+                    src,
+                    ss,
+                    dst,
+                    m,
+                    buf: scratch,
+                });
+            }
+            _ => {}
+        }
+        // SAFETY: forwarded contract: scratch holds n*m values.
+        unsafe {
             self.lu_forward_raw(l, src, ss, scratch, m, m);
             let ok = self.lu_backward_raw(u, scratch, m, scratch, m, m);
             self.transpose_raw(scratch, m, dst, n, n, m);
@@ -243,8 +374,7 @@ impl Isa {
     /// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block.
     ///
     /// # Safety
-    /// `self` is available; the block is in bounds for both pointers, which
-    /// do not overlap.
+    /// The block is in bounds for both pointers, which do not overlap.
     #[inline]
     pub(crate) unsafe fn transpose_raw(
         self,
@@ -255,118 +385,34 @@ impl Isa {
         rows: usize,
         cols: usize,
     ) {
-        // SAFETY: forwarded contract (AVX-512 implies AVX2 + FMA here).
+        // SAFETY: forwarded pointer contract; the tokens prove the ISA.
         unsafe {
             match self {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => avx512::transpose(src, ss, dst, ds, rows, cols),
+                Kernels::Avx512(t) => avx512::transpose(t, src, ss, dst, ds, rows, cols),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => avx2::transpose(src, ss, dst, ds, rows, cols),
-                _ => scalar::transpose(src, ss, dst, ds, rows, cols),
+                Kernels::Avx2(t) => avx2::transpose(t, src, ss, dst, ds, rows, cols),
+                Kernels::Scalar => scalar::transpose(src, ss, dst, ds, rows, cols),
             }
         }
     }
 
-    /// Solves `A X = B` in place for `m` lines held side by side (row `i` of
-    /// the lines is `b[i*row_stride .. i*row_stride + m]`) with this ISA's
-    /// kernels; returns whether every result is finite. The scalar reference
-    /// is [`BandLu::solve_strided`].
+    /// Basis values (`nd = 0`) or values with first and second derivatives
+    /// at the points `x` of one axis, lanes = points; see
+    /// [`checked::basis_batch`].
     ///
-    /// Errors: [`FitError::IsaUnavailable`]; [`FitError::InvalidParameter`]
-    /// if `m > row_stride` or `b` is too short.
-    pub fn solve_lanes(
-        self,
-        lu: &BandLu,
-        b: &mut [f64],
-        row_stride: usize,
-        m: usize,
-    ) -> Result<bool, FitError> {
-        self.require()?;
-        let n = lu.len();
-        if n == 0 || m == 0 {
-            return Ok(true);
-        }
-        let need = (n - 1) * row_stride + m;
-        if m > row_stride || b.len() < need {
-            return Err(FitError::InvalidParameter {
-                name: "b",
-                reason: format!(
-                    "{} values for {n} rows of {m} lanes with row stride {row_stride}",
-                    b.len()
-                ),
-            });
-        }
-        let p = b.as_mut_ptr();
-        // SAFETY: available (checked above); rows 0..n of lanes 0..m lie in b[..need].
-        unsafe {
-            self.lu_forward_raw(lu.lower(), p, row_stride, p, row_stride, m);
-            Ok(self.lu_backward_raw(lu.upper(), p, row_stride, p, row_stride, m))
-        }
-    }
-
-    /// Transposes the row-major `rows × cols` matrix `src` into `dst`
-    /// (`cols × rows`, row-major) with this ISA's kernel.
-    ///
-    /// Errors: [`FitError::IsaUnavailable`]; [`FitError::InvalidParameter`]
-    /// if a length is not `rows * cols`.
-    pub fn transpose(
-        self,
-        src: &[f64],
-        rows: usize,
-        cols: usize,
-        dst: &mut [f64],
-    ) -> Result<(), FitError> {
-        self.require()?;
-        let len = rows.checked_mul(cols);
-        if len != Some(src.len()) || len != Some(dst.len()) {
-            return Err(FitError::InvalidParameter {
-                name: "transpose",
-                reason: format!(
-                    "{rows} x {cols} with buffers of {} and {}",
-                    src.len(),
-                    dst.len()
-                ),
-            });
-        }
-        // SAFETY: available; both buffers hold exactly rows * cols values.
-        unsafe { self.transpose_raw(src.as_ptr(), cols, dst.as_mut_ptr(), rows, rows, cols) };
-        Ok(())
-    }
-
-    /// Cubic basis values (`nd = 0`) or values with first and second
-    /// derivatives (`nd ≥ 1`; orders above 2 are not computed) at the points
-    /// `x` of one axis with knot vector `t`, several points per SIMD vector
-    /// (lanes = points, 4 per `ymm` for both SIMD ISAs):
-    /// `out[p][k][r] = d^k B_{spans[p]−3+r}(x[p])`.
-    /// `spans[p]` must be the span of `x[p]`
-    /// ([`find_span`](crate::bspline::knots::find_span)). The scalar
-    /// reference is [`basis`](crate::bspline::basis::basis) /
-    /// [`basis_derivs`](crate::bspline::basis::basis_derivs).
-    ///
-    /// Errors: [`FitError::IsaUnavailable`]; [`FitError::InvalidParameter`]
-    /// for unequal lengths, fewer than 8 knots or a span outside `3..=t.len()−5`.
-    pub fn basis_batch(
+    /// # Safety
+    /// Every span is valid for `t` (`3 ≤ s ≤ t.len() − 5`) and
+    /// `spans.len() == x.len() == out.len()`.
+    pub(crate) unsafe fn basis_batch_raw(
         self,
         t: &[f64],
         spans: &[usize],
         x: &[f64],
         nd: usize,
         out: &mut [[[f64; 4]; 3]],
-    ) -> Result<(), FitError> {
-        self.require()?;
-        check_spans(t, spans)?;
-        if spans.len() != x.len() || out.len() != x.len() {
-            return Err(FitError::InvalidParameter {
-                name: "basis_batch",
-                reason: format!(
-                    "{} spans, {} points, {} outputs",
-                    spans.len(),
-                    x.len(),
-                    out.len()
-                ),
-            });
-        }
-        // SAFETY: available; spans and lengths checked above.
+    ) {
+        // SAFETY: forwarded contract; the tokens prove the ISA.
         unsafe {
             match self {
                 // AVX-512 runs the AVX2 kernel: the 8-lane version measured
@@ -374,36 +420,31 @@ impl Isa {
                 // derivatives, repeated runs) because its knot gathers and
                 // output transposes grow with the lane count.
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 | Isa::Avx2 => avx2::basis_batch(t, spans, x, nd, out),
-                _ => scalar::basis_batch(t, spans, x, nd, out),
+                Kernels::Avx512(t5) => avx2::basis_batch(t5.avx2(), t, spans, x, nd, out),
+                #[cfg(target_arch = "x86_64")]
+                Kernels::Avx2(t2) => avx2::basis_batch(t2, t, spans, x, nd, out),
+                Kernels::Scalar => scalar::basis_batch(t, spans, x, nd, out),
             }
         }
-        Ok(())
     }
 
-    /// The four cubic basis values at one point, computed with lanes = the
-    /// four basis functions (AVX2 `ymm` kernel for both SIMD ISAs; the scalar
-    /// ISA uses [`basis`](crate::bspline::basis::basis)).
+    /// The four cubic basis values at one point, lanes = the four basis
+    /// functions (AVX2 `ymm` kernel for both SIMD ISAs; the scalar ISA uses
+    /// [`basis`](crate::bspline::basis::basis)).
     ///
-    /// Errors: [`FitError::IsaUnavailable`]; [`FitError::InvalidParameter`]
-    /// for a span outside `3..=t.len()−5`.
-    pub fn basis_single(self, t: &[f64], span: usize, x: f64) -> Result<[f64; 4], FitError> {
-        self.require()?;
-        check_spans(t, &[span])?;
-        Ok(self.basis_single_unchecked(t, span, x))
-    }
-
-    /// [`basis_single`](Self::basis_single) for a span known to be valid and
-    /// an available ISA.
+    /// # Safety
+    /// `3 ≤ span ≤ t.len() − 5`.
     #[inline]
-    pub(crate) fn basis_single_unchecked(self, t: &[f64], span: usize, x: f64) -> [f64; 4] {
+    pub(crate) unsafe fn basis_single_raw(self, t: &[f64], span: usize, x: f64) -> [f64; 4] {
         debug_assert!(span >= 3 && span + 5 <= t.len());
         match self {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: available (caller's contract); 3 ≤ span ≤ t.len() − 5
-            // so t[span − 2 .. span + 5] is in bounds.
-            Isa::Avx512 | Isa::Avx2 => unsafe { avx2::basis_single(t.as_ptr(), span, x) },
-            _ => crate::bspline::basis::basis(t, span, x),
+            // SAFETY: t[span − 2 .. span + 5] is in bounds (contract).
+            Kernels::Avx512(t5) => unsafe { avx2::basis_single(t5.avx2(), t.as_ptr(), span, x) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Kernels::Avx2(t2) => unsafe { avx2::basis_single(t2, t.as_ptr(), span, x) },
+            Kernels::Scalar => crate::bspline::basis::basis(t, span, x),
         }
     }
 
@@ -412,7 +453,7 @@ impl Isa {
     /// lane count).
     ///
     /// # Safety
-    /// `self` is available and every span is valid for its knot vector.
+    /// Every span is valid for its knot vector.
     #[inline]
     pub(crate) unsafe fn basis_axes_raw<const D: usize>(
         self,
@@ -421,15 +462,17 @@ impl Isa {
         x: &[f64; D],
         nd: usize,
     ) -> Option<[[[f64; 4]; 3]; D]> {
-        // SAFETY: forwarded contract.
+        // SAFETY: forwarded contract; the tokens prove the ISA.
         unsafe {
             match self {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 if D <= 4 => Some(avx2::basis_axes(knots, spans, x, nd)),
+                Kernels::Avx512(t) if D <= 4 => {
+                    Some(avx2::basis_axes(t.avx2(), knots, spans, x, nd))
+                }
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 if D <= 8 => Some(avx512::basis_axes(knots, spans, x, nd)),
+                Kernels::Avx512(t) if D <= 8 => Some(avx512::basis_axes(t, knots, spans, x, nd)),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 if D <= 4 => Some(avx2::basis_axes(knots, spans, x, nd)),
+                Kernels::Avx2(t) if D <= 4 => Some(avx2::basis_axes(t, knots, spans, x, nd)),
                 _ => None,
             }
         }
@@ -439,7 +482,7 @@ impl Isa {
     /// when this ISA has no such kernel for `D`.
     ///
     /// # Safety
-    /// `self` is available and every span is valid for its knot vector.
+    /// Every span is valid for its knot vector.
     #[inline(always)]
     pub(crate) unsafe fn basis_axes_values_raw<const D: usize>(
         self,
@@ -447,13 +490,17 @@ impl Isa {
         spans: &[usize; D],
         x: &[f64; D],
     ) -> Option<[[f64; 4]; D]> {
-        // SAFETY: forwarded contract.
+        // SAFETY: forwarded contract; the tokens prove the ISA.
         unsafe {
             match self {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 | Isa::Avx2 if D <= 4 => Some(avx2::basis_axes_values(knots, spans, x)),
+                Kernels::Avx512(t) if D <= 4 => {
+                    Some(avx2::basis_axes_values(t.avx2(), knots, spans, x))
+                }
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 if D <= 8 => Some(avx512::basis_axes_values(knots, spans, x)),
+                Kernels::Avx2(t) if D <= 4 => Some(avx2::basis_axes_values(t, knots, spans, x)),
+                #[cfg(target_arch = "x86_64")]
+                Kernels::Avx512(t) if D <= 8 => Some(avx512::basis_axes_values(t, knots, spans, x)),
                 _ => None,
             }
         }
@@ -463,7 +510,7 @@ impl Isa {
     /// `None` for the scalar ISA.
     ///
     /// # Safety
-    /// `self` is available and the block is in bounds of `c`.
+    /// The block is in bounds of `c`.
     #[inline]
     pub(crate) unsafe fn contract_raw<const D: usize>(
         self,
@@ -472,19 +519,21 @@ impl Isa {
         base: usize,
         w: &[[f64; 4]; D],
     ) -> Option<f64> {
-        // SAFETY: forwarded contract.
+        // SAFETY: forwarded contract; the tokens prove the ISA.
         unsafe {
             match self {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 | Isa::Avx2 => Some(avx2::contract(c, strides, base, w)),
-                _ => None,
+                Kernels::Avx512(t) => Some(avx2::contract(t.avx2(), c, strides, base, w)),
+                #[cfg(target_arch = "x86_64")]
+                Kernels::Avx2(t) => Some(avx2::contract(t, c, strides, base, w)),
+                Kernels::Scalar => None,
             }
         }
     }
 }
 
 /// Checks that every span is a valid cubic span of `t` (`3 ≤ s ≤ t.len() − 5`).
-fn check_spans(t: &[f64], spans: &[usize]) -> Result<(), FitError> {
+pub(crate) fn check_spans(t: &[f64], spans: &[usize]) -> Result<(), FitError> {
     if t.len() < 8 {
         return Err(FitError::InvalidParameter {
             name: "t",
@@ -527,6 +576,23 @@ mod tests {
         assert!(Isa::Scalar.is_available());
         assert!(Isa::detect().is_available());
         assert!(Isa::available().contains(&Isa::best()));
+    }
+
+    #[test]
+    fn kernels_exist_exactly_for_available_isas() {
+        for isa in Isa::ALL {
+            match Kernels::new(isa) {
+                Ok(k) => {
+                    assert!(isa.is_available());
+                    assert_eq!(k.isa(), isa);
+                }
+                Err(e) => {
+                    assert!(!isa.is_available());
+                    assert_eq!(e, FitError::IsaUnavailable { isa: isa.name() });
+                }
+            }
+        }
+        assert!(Kernels::detect().isa().is_available());
     }
 
     #[test]

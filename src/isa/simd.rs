@@ -37,10 +37,36 @@ pub(crate) trait Vf64: Copy {
     unsafe fn mul_add(self, b: Self, c: Self) -> Self;
     /// `c - self * b` (fused where the ISA has FMA).
     unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self;
+    /// Sum of the lanes.
+    unsafe fn reduce_add(self) -> f64;
+    /// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block, with this
+    /// ISA's tiled kernel (pointers as in [`transpose_scalar`]).
+    unsafe fn transpose_block(
+        src: *const f64,
+        ss: usize,
+        dst: *mut f64,
+        ds: usize,
+        rows: usize,
+        cols: usize,
+    );
     /// Hints that the cache line holding `p` will be read soon (no-op by
     /// default; never faults).
     #[inline(always)]
     fn prefetch(_p: *const f64) {}
+}
+
+/// A kernel written once over the vector trait and run by
+/// [`Kernels::dispatch`](super::Kernels::dispatch), which instantiates
+/// [`run`](Self::run) inside a `#[target_feature]` function of the chosen
+/// ISA (pulp's `WithSimd`). `run` must be `#[inline(always)]` so that its
+/// body is compiled with that ISA's features; code that does not use `V`
+/// (auto-vectorised loops over `f32`/`f64` slices) is compiled with them
+/// all the same.
+pub(crate) trait WithSimd {
+    /// What the kernel returns.
+    type Output;
+    /// The kernel body for vectors `V`.
+    fn run<V: Vf64>(self) -> Self::Output;
 }
 
 impl Vf64 for f64 {
@@ -83,6 +109,22 @@ impl Vf64 for f64 {
     #[inline(always)]
     unsafe fn neg_mul_add(self, b: Self, c: Self) -> Self {
         c - self * b
+    }
+    #[inline(always)]
+    unsafe fn reduce_add(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    unsafe fn transpose_block(
+        src: *const f64,
+        ss: usize,
+        dst: *mut f64,
+        ds: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { transpose_scalar(src, ss, dst, ds, 0, rows, 0, cols) }
     }
 }
 
@@ -602,5 +644,47 @@ pub(crate) unsafe fn basis_axes_values<V: Vf64, const D: usize>(
             b[r].store(tmp[r].as_mut_ptr());
         }
         std::array::from_fn(|a| [tmp[0][a], tmp[1][a], tmp[2][a], tmp[3][a]])
+    }
+}
+
+/// Solves the band system for lanes `0..m` (`m ≥ K·V::W`) of the rows
+/// `src[i*ss ..]` (`i < n = l.len()`) and writes the result transposed,
+/// `dst[c*n + i] = x_i[c]`, in strips of `K·V::W` lanes: per strip
+/// [`lu_strip`] solves into `buf` (`n × K·V::W` values, L1-resident) and the
+/// ISA's tiled [`Vf64::transpose_block`] moves the strip into `dst`. The last
+/// strip is shifted back to end at lane `m` and recomputes a few lanes with
+/// the same operations, hence the same values. Returns whether every result
+/// is finite.
+///
+/// # Safety
+/// `V`'s ISA is available; `m ≥ K·V::W`; rows `0..n` of lanes `0..m` are in
+/// bounds for `src`; `dst` holds `n·m` values and `buf` `n·K·V::W`; the
+/// three ranges do not overlap; `u.len() == n`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // two factors, two strided blocks and a buffer
+pub(crate) unsafe fn lu_solve_transpose<V: Vf64, const K: usize>(
+    l: &[[f64; 2]],
+    u: &[[f64; 3]],
+    src: *const f64,
+    ss: usize,
+    dst: *mut f64,
+    m: usize,
+    buf: *mut f64,
+) -> bool {
+    let n = l.len();
+    let sw = K * V::W;
+    // SAFETY (whole body): each strip c..c+sw lies inside 0..m (m ≥ sw), so
+    // its rows are in bounds for src and its n×sw block of dst lies in the
+    // n×m block; buf holds one strip.
+    unsafe {
+        let mut acc = V::splat(0.0);
+        let mut c0 = 0;
+        while c0 < m {
+            let c = c0.min(m - sw);
+            acc = acc.add(lu_strip::<V, K>(l, u, src.add(c), ss, buf));
+            V::transpose_block(buf, sw, dst.add(c * n), n, n, sw);
+            c0 += sw;
+        }
+        acc.reduce_add() == 0.0
     }
 }

@@ -438,7 +438,9 @@ mod tests {
     use super::*;
 
     fn grid(n: usize, scale: f64) -> Vec<f64> {
-        (0..n).map(|i| scale * (i as f64 + 0.1 * (i * i) as f64)).collect()
+        (0..n)
+            .map(|i| scale * (i as f64 + 0.1 * (i * i) as f64))
+            .collect()
     }
 
     #[test]
@@ -448,7 +450,12 @@ mod tests {
             let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
             let shape: Vec<usize> = axes.iter().map(Vec::len).collect();
             let total: usize = shape.iter().product();
-            let f = |x: &[f64]| x.iter().enumerate().map(|(k, &v)| (k + 1) as f64 * v * v * v).sum::<f64>();
+            let f = |x: &[f64]| {
+                x.iter()
+                    .enumerate()
+                    .map(|(k, &v)| (k + 1) as f64 * v * v * v)
+                    .sum::<f64>()
+            };
             let mut values = vec![0.0; total];
             for (flat, v) in values.iter_mut().enumerate() {
                 let mut rem = flat;
@@ -482,16 +489,31 @@ mod tests {
     #[test]
     fn lengths_and_dimensions_are_errors() {
         let x = grid(5, 1.0);
-        assert!(matches!(DynSpline::fit(&[], &[]), Err(FitError::InvalidParameter { .. })));
+        assert!(matches!(
+            DynSpline::fit(&[], &[]),
+            Err(FitError::InvalidParameter { .. })
+        ));
         let seven = vec![&x[..]; 7];
         assert!(DynFitter::new(&seven).is_err());
         let s = DynSpline::fit(&[&x[..], &x[..]], &[1.0; 25]).unwrap();
-        assert!(matches!(s.eval(&[0.0]), Err(FitError::DimensionMismatch { expected: 2, got: 1 })));
+        assert!(matches!(
+            s.eval(&[0.0]),
+            Err(FitError::DimensionMismatch {
+                expected: 2,
+                got: 1
+            })
+        ));
         assert!(s.eval_deriv(&[0.0, 0.0], &[1]).is_err());
         assert!(s.grad_into(&[0.0, 0.0], &mut [0.0; 3]).is_err());
         assert!(s.hessian_into(&[0.0, 0.0], &mut [0.0; 3]).is_err());
-        assert!(s.eval_many_into(&[0.0; 3], None, true, &mut [0.0; 1]).is_err());
-        assert!(s.eval_many_into(&[0.0; 4], None, true, &mut [0.0; 1]).is_err());
+        assert!(
+            s.eval_many_into(&[0.0; 3], None, true, &mut [0.0; 1])
+                .is_err()
+        );
+        assert!(
+            s.eval_many_into(&[0.0; 4], None, true, &mut [0.0; 1])
+                .is_err()
+        );
         assert!(s.knots(2).is_err());
         assert!(DynSpline::fit(&[&x[..], &x[..]], &[1.0; 24]).is_err());
         let f = DynFitter::new(&[&x[..]]).unwrap();

@@ -20,6 +20,7 @@ use crate::bspline::{
     basis::{basis, basis_derivs},
     knots::find_span,
 };
+use crate::isa::Kernels;
 use rayon::prelude::*;
 
 /// Points per rayon task in batch evaluation.
@@ -32,7 +33,7 @@ impl<const D: usize> TensorSpline<D> {
     pub(super) fn span(&self, axis: usize, x: f64) -> usize {
         let t = &self.knots[axis];
         match self.uniform[axis] {
-            Some((x0, inv_h)) if self.isa != crate::Isa::Scalar => {
+            Some((x0, inv_h)) if self.kernels != Kernels::Scalar => {
                 let n = t.len() - 4;
                 // ⌊(x − x0)/h⌋ − 1 clamped to [0, n − 4]: after the clamp the
                 // value is ≥ 0, where truncation is the floor (no libm call);
@@ -75,9 +76,9 @@ impl<const D: usize> TensorSpline<D> {
     #[inline(always)]
     fn weights(&self, spans: &[usize; D], x: &[f64; D], nd: usize) -> [[[f64; ORDER]; 3]; D] {
         let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
-        // SAFETY: `self.isa` is available (set by detect/require); spans come
+        // SAFETY: spans come
         // from `span`, valid for their knot vectors.
-        if let Some(w) = unsafe { self.isa.basis_axes_raw(&knots, spans, x, nd) } {
+        if let Some(w) = unsafe { self.kernels.basis_axes_raw(&knots, spans, x, nd) } {
             return w;
         }
         std::array::from_fn(|k| {
@@ -96,8 +97,8 @@ impl<const D: usize> TensorSpline<D> {
     pub fn eval(&self, x: [f64; D]) -> f64 {
         let (spans, base) = self.locate(&x);
         let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
-        // SAFETY: `self.isa` is available; spans come from `span`.
-        let w = match unsafe { self.isa.basis_axes_values_raw(&knots, &spans, &x) } {
+        // SAFETY: spans come from `span`, valid for their knot vectors.
+        let w = match unsafe { self.kernels.basis_axes_values_raw(&knots, &spans, &x) } {
             Some(w) => w,
             None => std::array::from_fn(|k| basis(knots[k], spans[k], x[k])),
         };
@@ -220,16 +221,29 @@ impl<const D: usize> TensorSpline<D> {
     }
 
     /// Values at `points` on the calling thread, eight points at a time with
-    /// the basis computed with lanes = points
-    /// ([`Isa::basis_batch`](crate::Isa::basis_batch)), then one contraction
-    /// per point.
-    pub fn eval_batch_seq(&self, points: &[[f64; D]], out: &mut [f64]) {
+    /// the basis computed with lanes = points, then one contraction per
+    /// point: the lanes = points variant that [`eval_many`](Self::eval_many)
+    /// measured slower than lanes = axes, kept for the benchmarks.
+    ///
+    /// Errors: [`crate::FitError::InvalidParameter`] if the lengths differ.
+    #[doc(hidden)]
+    pub fn eval_batch_seq(
+        &self,
+        points: &[[f64; D]],
+        out: &mut [f64],
+    ) -> Result<(), crate::FitError> {
         const CH: usize = 8;
-        let len = points.len().min(out.len());
+        if points.len() != out.len() {
+            return Err(crate::FitError::InvalidParameter {
+                name: "out",
+                reason: format!("length {} for {} points", out.len(), points.len()),
+            });
+        }
+        let len = points.len();
         let mut p0 = 0;
         while p0 < len {
             let m = CH.min(len - p0);
-            if m < CH || self.isa == crate::Isa::Scalar {
+            if m < CH || self.kernels == Kernels::Scalar {
                 for p in p0..p0 + m {
                     out[p] = self.eval(points[p]);
                 }
@@ -247,16 +261,12 @@ impl<const D: usize> TensorSpline<D> {
                     bases[q] += (spans[q] - 3) * self.strides[k];
                 }
                 let mut b = [[[0.0f64; ORDER]; 3]; CH];
-                // Spans come from `span`, so they are valid; lengths are CH.
-                if self
-                    .isa
-                    .basis_batch(&self.knots[k], &spans, &xs, 0, &mut b)
-                    .is_err()
-                {
-                    for q in 0..CH {
-                        b[q][0] = basis(&self.knots[k], spans[q], xs[q]);
-                    }
-                }
+                // SAFETY: spans come from `span`, so they are valid; all
+                // three lengths are CH.
+                unsafe {
+                    self.kernels
+                        .basis_batch_raw(&self.knots[k], &spans, &xs, 0, &mut b)
+                };
                 for q in 0..CH {
                     w[q][k] = b[q][0];
                 }
@@ -266,6 +276,7 @@ impl<const D: usize> TensorSpline<D> {
             }
             p0 += CH;
         }
+        Ok(())
     }
 
     /// `Σ_r Π_k w[k][r_k] · c[base + Σ_k r_k·stride_k]` over the `4^D` block.
@@ -273,10 +284,10 @@ impl<const D: usize> TensorSpline<D> {
     fn contract(&self, base: usize, w: &[[f64; ORDER]; D]) -> f64 {
         let need = base + (0..D).map(|k| 3 * self.strides[k]).sum::<usize>() + 1;
         if need <= self.coefs.len() {
-            // SAFETY: `self.isa` is available; the block's last element
+            // SAFETY: the block's last element
             // `base + Σ 3·stride_k` is in bounds (checked just above).
             if let Some(v) = unsafe {
-                self.isa
+                self.kernels
                     .contract_raw(self.coefs.as_ptr(), &self.strides, base, w)
             } {
                 return v;

@@ -4,8 +4,9 @@
 use super::{MAX_DIM, TensorSpline};
 use crate::banded::BandLu;
 use crate::bspline::knots::{not_a_knot, validate_sites};
+use crate::isa::Kernels;
+use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
 use crate::{FitError, Isa, Par};
-use bumpalo::Bump;
 use ndarray::{ArrayView, Dim, Dimension};
 
 /// Lanes (lines) solved together in one block: the rows of a block are
@@ -22,9 +23,6 @@ const PAR_THRESHOLD: usize = 1 << 14;
 /// Grids up to this many points use the rotating scheme (needs a temporary
 /// of the grid's size); larger grids are solved in place in the output.
 const ROTATE_MAX_POINTS: usize = 1 << 22;
-
-/// At most this many workers (arenas) take part in one fit.
-const MAX_WORKERS: usize = 64;
 
 /// A fit plan for one grid: validated axes, their knot vectors and the `LU`
 /// factors of their collocation matrices, computed once.
@@ -50,7 +48,7 @@ pub struct Fitter<const D: usize> {
     lu: [BandLu; D],
     shape: [usize; D],
     par: Par,
-    isa: Isa,
+    kernels: Kernels,
     scheme: FitScheme,
 }
 
@@ -68,94 +66,6 @@ pub enum FitScheme {
     /// Passes solve in the output array in place (no temporary; the passes
     /// along short inner axes gather lines into per-worker scratch).
     InPlace,
-}
-
-/// Scratch a fit needs, computed up front from the grid shape and the
-/// parallelism ([`Fitter::fit_scratch`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FitScratch {
-    /// Number of per-worker arenas.
-    pub workers: usize,
-    /// f64 values of scratch per worker (one block of lines).
-    pub per_worker: usize,
-    /// f64 values of the shared rotation buffer (0 for the in-place scheme).
-    pub temp: usize,
-}
-
-impl FitScratch {
-    /// Total bytes.
-    pub fn bytes(&self) -> usize {
-        (self.workers * self.per_worker + self.temp) * std::mem::size_of::<f64>()
-    }
-}
-
-/// Reusable scratch for [`Fitter::fit_into_with`]: one `bumpalo` arena per
-/// worker, reset at every fit, plus the rotation buffer. Once sized for a
-/// fitter (by [`Fitter::workspace`] or a first fit), refitting on the same
-/// grid allocates nothing.
-#[derive(Debug, Default)]
-pub struct Workspace {
-    arenas: Vec<Bump>,
-    per_worker: usize,
-    temp: Vec<f64>,
-}
-
-impl Workspace {
-    /// An empty workspace; it grows on first use.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A workspace holding `req`.
-    pub fn with_scratch(req: FitScratch) -> Self {
-        let mut ws = Self::default();
-        ws.reserve(req);
-        ws
-    }
-
-    /// Grows the workspace to hold `req` (allocates only if it is too small).
-    pub fn reserve(&mut self, req: FitScratch) {
-        let workers = req.workers.clamp(1, MAX_WORKERS);
-        if req.per_worker > self.per_worker {
-            self.arenas.clear();
-            self.per_worker = req.per_worker;
-        }
-        while self.arenas.len() < workers {
-            // Slack for bumpalo's alignment and chunk footer.
-            self.arenas
-                .push(Bump::with_capacity(self.per_worker * 8 + 256));
-        }
-        if self.temp.len() < req.temp {
-            self.temp = vec![0.0; req.temp];
-        }
-    }
-
-    /// Bytes held.
-    pub fn allocated_bytes(&self) -> usize {
-        self.arenas
-            .iter()
-            .map(|a| a.chunk_capacity() + a.allocated_bytes())
-            .sum::<usize>()
-            + self.temp.len() * 8
-    }
-}
-
-/// A raw pointer that may be shared between the tasks of one pass, each of
-/// which writes a disjoint set of elements.
-#[derive(Clone, Copy)]
-struct SharedMut(*mut f64);
-// SAFETY: only used by the passes of a fit, where every element is written by
-// exactly one task and nothing is read while another task writes it.
-unsafe impl Send for SharedMut {}
-// SAFETY: as above.
-unsafe impl Sync for SharedMut {}
-
-impl SharedMut {
-    /// Pointer to element `i` (a method, so closures capture the whole wrapper).
-    #[inline(always)]
-    fn at(self, i: usize) -> *mut f64 {
-        self.0.wrapping_add(i)
-    }
 }
 
 impl<const D: usize> Fitter<D> {
@@ -185,7 +95,7 @@ impl<const D: usize> Fitter<D> {
             lu: vec_to_array(lus),
             shape,
             par: Par::auto(),
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
             scheme: FitScheme::Auto,
         })
     }
@@ -200,13 +110,13 @@ impl<const D: usize> Fitter<D> {
     ///
     /// Errors: [`FitError::IsaUnavailable`] if this CPU lacks it.
     pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
-        self.isa = isa.require()?;
+        self.kernels = Kernels::new(isa)?;
         Ok(self)
     }
 
     /// The instruction set the fit kernels use.
     pub fn isa(&self) -> Isa {
-        self.isa
+        self.kernels.isa()
     }
 
     /// The parallelism used by the fits.
@@ -217,18 +127,22 @@ impl<const D: usize> Fitter<D> {
     /// Scratch needed to fit a grid of `shape` with `par`: one block of
     /// `max(n) × 128` values per worker and, for grids up to 2²² points, a
     /// rotation buffer of the grid's size.
-    pub fn fit_scratch(shape: [usize; D], par: Par) -> FitScratch {
+    pub fn fit_scratch(shape: [usize; D], par: Par) -> ScratchReq {
         let total: usize = shape.iter().product();
-        let nmax = shape.iter().copied().max().unwrap_or(0);
-        FitScratch {
-            workers: if total < PAR_THRESHOLD {
-                1
-            } else {
-                par.degree().clamp(1, MAX_WORKERS)
-            },
-            per_worker: nmax * LANES.max(GATHER_LANES),
-            temp: if total <= ROTATE_MAX_POINTS { total } else { 0 },
+        let workers = if total < PAR_THRESHOLD {
+            1
+        } else {
+            par.degree().clamp(1, MAX_WORKERS)
+        };
+        ScratchReq {
+            shared_f64: if total <= ROTATE_MAX_POINTS { total } else { 0 },
+            ..ScratchReq::per_worker::<f64>(workers, Self::per_worker_values(shape))
         }
+    }
+
+    /// f64 values of one worker's block of lines.
+    fn per_worker_values(shape: [usize; D]) -> usize {
+        shape.iter().copied().max().unwrap_or(0) * LANES.max(GATHER_LANES)
     }
 
     /// A workspace sized for this fitter's grid and parallelism.
@@ -238,11 +152,11 @@ impl<const D: usize> Fitter<D> {
 
     /// [`fit_scratch`](Self::fit_scratch) for this fitter's shape,
     /// parallelism and scheme.
-    pub fn scratch(&self) -> FitScratch {
+    pub fn scratch(&self) -> ScratchReq {
         let mut req = Self::fit_scratch(self.shape, self.par);
         let total: usize = self.shape.iter().product();
-        req.temp = match self.scheme {
-            FitScheme::Auto => req.temp,
+        req.shared_f64 = match self.scheme {
+            FitScheme::Auto => req.shared_f64,
             FitScheme::Rotate => total,
             FitScheme::InPlace => 0,
         };
@@ -312,19 +226,11 @@ impl<const D: usize> Fitter<D> {
             }
         }
         let req = self.scratch();
-        ws.reserve(req);
-        let workers = req.workers.min(ws.arenas.len());
-        let mut slots: [&mut [f64]; MAX_WORKERS] = std::array::from_fn(|_| &mut [][..]);
-        for (slot, arena) in slots.iter_mut().zip(ws.arenas.iter_mut()).take(workers) {
-            arena.reset();
-            // Filled with NaN: a kernel that reads scratch before writing it
-            // poisons the result, which the finiteness check reports.
-            *slot = arena.alloc_slice_fill_copy(req.per_worker, f64::NAN);
-        }
-        let scratch = &mut slots[..workers];
-        let temp = &mut ws.temp[..req.temp];
+        let (mut slots, temp) = ws.split(req, Self::per_worker_values(self.shape), f64::NAN);
+        let scratch = slots.as_mut_slice();
+        let workers = scratch.len();
         let mut run = || {
-            if req.temp > 0 {
+            if !temp.is_empty() {
                 self.rotating_passes(values, out, temp, scratch)
             } else {
                 self.in_place_passes(values, out, scratch)
@@ -388,7 +294,7 @@ impl<const D: usize> Fitter<D> {
     /// The spline on this plan's knots with coefficients of the right length.
     pub(super) fn spline_unchecked(&self, coefs: Vec<f64>) -> TensorSpline<D> {
         TensorSpline::from_parts_unchecked(self.knots.clone(), self.shape, coefs)
-            .with_isa_unchecked(self.isa)
+            .with_kernels(self.kernels)
     }
 
     fn non_finite_value(&self, flat: usize, value: f64) -> FitError {
@@ -415,52 +321,57 @@ impl<const D: usize> Fitter<D> {
         scratch: &mut [&mut [f64]],
     ) -> Option<usize> {
         let total = values.len();
-        let isa = self.isa;
-        let out_p = SharedMut(out.as_mut_ptr());
-        let temp_p = SharedMut(temp.as_mut_ptr());
-        let mut src = SharedMut(values.as_ptr() as *mut f64);
+        let kernels = self.kernels;
         for axis in 0..D {
-            let dst = if (D - 1 - axis).is_multiple_of(2) {
-                out_p
-            } else {
-                temp_p
+            let to_out = (D - 1 - axis).is_multiple_of(2);
+            let (src, dst): (&[f64], &mut [f64]) = match (axis, to_out) {
+                (0, true) => (values, &mut *out),
+                (0, false) => (values, &mut *temp),
+                (_, true) => (&*temp, &mut *out),
+                (_, false) => (&*out, &mut *temp),
             };
             let lu = &self.lu[axis];
             let n = lu.len();
             let rest = total / n;
             let units = rest.div_ceil(LANES);
-            let ok = for_each_leaf(scratch, units, &|scr: &mut [f64], lo: usize, hi: usize| {
-                let mut ok = true;
-                for unit in lo..hi {
-                    let j0 = unit * LANES;
-                    let m = LANES.min(rest - j0);
-                    let sp = scr.as_mut_ptr();
-                    // SAFETY: `isa` is available (stored by `new`/`with_isa`).
-                    // src rows 0..n of lanes j0..j0+m lie in the [n, rest]
-                    // source (len total); scratch holds n*LANES ≥
-                    // n*max(m, 64) values;
-                    // the destination block [j0*n, (j0+m)*n) lies in the
-                    // [rest, n] output, and blocks of different units are
-                    // disjoint, so concurrent leaves never write the same
-                    // element. src and dst are different buffers.
-                    unsafe {
-                        ok &= isa.lu_solve_transpose_raw(
-                            lu.lower(),
-                            lu.upper(),
-                            src.at(j0),
-                            rest,
-                            dst.at(j0 * n),
-                            m,
-                            sp,
-                        );
+            // Unit `u` writes the contiguous block [u·LANES·n, (u·LANES + m)·n)
+            // of the [rest, n] destination: leaves get disjoint sub-slices.
+            let ok = for_each_leaf_split(
+                scratch,
+                units,
+                dst,
+                LANES * n,
+                &|scr: &mut [f64], lo: usize, hi: usize, dst: &mut [f64]| {
+                    let mut ok = true;
+                    for unit in lo..hi {
+                        let j0 = unit * LANES;
+                        let m = LANES.min(rest - j0);
+                        let block = &mut dst[(unit - lo) * LANES * n..][..m * n];
+                        debug_assert!((n - 1) * rest + j0 + m <= src.len());
+                        // SAFETY: lu.lower() and lu.upper() have n rows
+                        // (BandLu invariant); src rows 0..n of lanes
+                        // j0..j0+m lie in the [n, rest] source (len total);
+                        // `block` holds exactly n*m values; scratch holds
+                        // n*LANES ≥ n*max(m, 64) values; the three are
+                        // distinct borrows.
+                        unsafe {
+                            ok &= kernels.lu_solve_transpose_raw(
+                                lu.lower(),
+                                lu.upper(),
+                                src.as_ptr().add(j0),
+                                rest,
+                                block.as_mut_ptr(),
+                                m,
+                                scr.as_mut_ptr(),
+                            );
+                        }
                     }
-                }
-                ok
-            });
+                    ok
+                },
+            );
             if !ok {
                 return Some(axis);
             }
-            src = dst;
         }
         None
     }
@@ -477,12 +388,23 @@ impl<const D: usize> Fitter<D> {
         out: &mut [f64],
         scratch: &mut [&mut [f64]],
     ) -> Option<usize> {
-        let isa = self.isa;
-        let out_p = SharedMut(out.as_mut_ptr());
-        let vals = SharedMut(values.as_ptr() as *mut f64);
+        let isa = self.kernels;
+        let out_w = DisjointWriter::new(out);
+        let out_w = &out_w;
         for axis in 0..D {
-            let src = if axis == 0 { vals } else { out_p };
-            let dst = out_p;
+            // SAFETY (all `src.at`/`dst.at` below): offsets stay inside the
+            // grid (len = values.len() = out.len()), and each leaf touches
+            // only the elements of its own units (disjoint lines).
+            let src = |i: usize| -> *const f64 {
+                if axis == 0 {
+                    values[i..].as_ptr()
+                } else {
+                    // SAFETY: see above.
+                    unsafe { out_w.at(i) }
+                }
+            };
+            // SAFETY: see above.
+            let dst = |i: usize| -> *mut f64 { unsafe { out_w.at(i) } };
             let lu = &self.lu[axis];
             let n = lu.len();
             let outer: usize = self.shape[..axis].iter().product();
@@ -497,13 +419,13 @@ impl<const D: usize> Fitter<D> {
                         let m = LANES.min(inner - j0);
                         let base = o * n * inner + j0;
                         let sp = scr.as_mut_ptr();
-                        // SAFETY: `isa` available; rows 0..n of lanes
+                        // SAFETY: rows 0..n of lanes
                         // base..base+m (stride inner) lie in the grid; units
                         // own disjoint (o, lane) sets, so no element is
                         // written by two leaves; scratch holds n*m values.
                         unsafe {
-                            isa.lu_forward_raw(lu.lower(), src.at(base), inner, sp, m, m);
-                            ok &= isa.lu_backward_raw(lu.upper(), sp, m, dst.at(base), inner, m);
+                            isa.lu_forward_raw(lu.lower(), src(base), inner, sp, m, m);
+                            ok &= isa.lu_backward_raw(lu.upper(), sp, m, dst(base), inner, m);
                         }
                     }
                     ok
@@ -517,32 +439,32 @@ impl<const D: usize> Fitter<D> {
                         let q0 = unit * GATHER_LANES;
                         let m = GATHER_LANES.min(lines - q0);
                         let sp = scr.as_mut_ptr();
-                        // SAFETY: `isa` available; line q covers elements
+                        // SAFETY: line q covers elements
                         // base(q) + i*inner, i < n, inside the grid; units own
                         // disjoint lines; scratch holds n*m values.
                         unsafe {
                             if inner == 1 {
                                 // Lines q0..q0+m are contiguous rows of length n.
-                                isa.transpose_raw(src.at(q0 * n), n, sp, m, m, n);
+                                isa.transpose_raw(src(q0 * n), n, sp, m, m, n);
                             } else {
                                 for lane in 0..m {
                                     let q = q0 + lane;
                                     let b0 = (q / inner) * n * inner + q % inner;
                                     for i in 0..n {
-                                        *sp.add(i * m + lane) = *src.at(b0 + i * inner);
+                                        *sp.add(i * m + lane) = *src(b0 + i * inner);
                                     }
                                 }
                             }
                             isa.lu_forward_raw(lu.lower(), sp, m, sp, m, m);
                             ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
                             if inner == 1 {
-                                isa.transpose_raw(sp, m, dst.at(q0 * n), n, n, m);
+                                isa.transpose_raw(sp, m, dst(q0 * n), n, n, m);
                             } else {
                                 for lane in 0..m {
                                     let q = q0 + lane;
                                     let b0 = (q / inner) * n * inner + q % inner;
                                     for i in 0..n {
-                                        *dst.at(b0 + i * inner) = *sp.add(i * m + lane);
+                                        *dst(b0 + i * inner) = *sp.add(i * m + lane);
                                     }
                                 }
                             }
@@ -584,6 +506,50 @@ where
         x & y
     }
     rec(scratch, 0, units, f)
+}
+
+/// [`for_each_leaf`] for passes whose unit `u` writes the contiguous range
+/// `[u·unit_len, (u+1)·unit_len)` of `dst` (the last unit possibly shorter):
+/// each leaf also receives its own sub-slice of `dst`, split off with
+/// `split_at_mut`, so the leaves' writes are disjoint by construction.
+fn for_each_leaf_split<F>(
+    scratch: &mut [&mut [f64]],
+    units: usize,
+    dst: &mut [f64],
+    unit_len: usize,
+    f: &F,
+) -> bool
+where
+    F: Fn(&mut [f64], usize, usize, &mut [f64]) -> bool + Sync,
+{
+    fn rec<F>(
+        scratch: &mut [&mut [f64]],
+        lo: usize,
+        hi: usize,
+        dst: &mut [f64],
+        unit_len: usize,
+        f: &F,
+    ) -> bool
+    where
+        F: Fn(&mut [f64], usize, usize, &mut [f64]) -> bool + Sync,
+    {
+        if scratch.len() <= 1 || hi - lo < 2 {
+            return match scratch.first_mut() {
+                Some(s) => f(s, lo, hi, dst),
+                None => true,
+            };
+        }
+        let half = scratch.len() / 2;
+        let mid = lo + (hi - lo) * half / scratch.len();
+        let (a, b) = scratch.split_at_mut(half);
+        let (da, db) = dst.split_at_mut(((mid - lo) * unit_len).min(dst.len()));
+        let (x, y) = rayon::join(
+            || rec(a, lo, mid, da, unit_len, f),
+            || rec(b, mid, hi, db, unit_len, f),
+        );
+        x & y
+    }
+    rec(scratch, 0, units, dst, unit_len, f)
 }
 
 /// Converts a vector of exactly `D` items into an array.

@@ -16,8 +16,9 @@ mod eval;
 mod fit;
 mod spline;
 
+pub use crate::workspace::{ScratchReq, Workspace};
 pub use dynamic::{DynFitter, DynSpline};
-pub use fit::{FitScheme, FitScratch, Fitter, Workspace};
+pub use fit::{FitScheme, Fitter};
 pub use spline::{FitReport, TensorSpline};
 
 /// Maximum number of dimensions supported (ndarray's static dimensions).

@@ -3,6 +3,7 @@
 use super::fit::Fitter;
 #[cfg(feature = "serde")]
 use super::fit::vec_to_array;
+use crate::isa::Kernels;
 use crate::{FitError, Isa};
 use ndarray::{ArrayView, Dim, Dimension};
 
@@ -24,7 +25,7 @@ pub struct TensorSpline<const D: usize> {
     pub(super) coefs: Vec<f64>,
     /// `(x_0, 1/h)` for axes with uniformly spaced sites (O(1) span lookup).
     pub(super) uniform: [Option<(f64, f64)>; D],
-    pub(super) isa: Isa,
+    pub(super) kernels: Kernels,
 }
 
 /// Diagnostics of a fit, from [`TensorSpline::fit_with_report`].
@@ -56,13 +57,13 @@ impl<const D: usize> TensorSpline<D> {
             strides,
             coefs,
             uniform,
-            isa: Isa::detect(),
+            kernels: Kernels::detect(),
         }
     }
 
-    /// Sets an ISA already known to be available.
-    pub(super) fn with_isa_unchecked(mut self, isa: Isa) -> Self {
-        self.isa = isa;
+    /// Runs the evaluation with `kernels`.
+    pub(super) fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
         self
     }
 
@@ -70,13 +71,13 @@ impl<const D: usize> TensorSpline<D> {
     ///
     /// Errors: [`FitError::IsaUnavailable`] if this CPU lacks it.
     pub fn with_isa(mut self, isa: Isa) -> Result<Self, FitError> {
-        self.isa = isa.require()?;
+        self.kernels = Kernels::new(isa)?;
         Ok(self)
     }
 
     /// The instruction set the evaluation kernels use.
     pub fn isa(&self) -> Isa {
-        self.isa
+        self.kernels.isa()
     }
 
     /// Whether each axis was detected as uniformly spaced (O(1) span lookup).
@@ -124,6 +125,16 @@ impl<const D: usize> TensorSpline<D> {
                         t[i],
                         i - 1,
                         t[i - 1]
+                    )));
+                }
+                // Cox–de Boor divides by knot differences: a subnormal
+                // spacing has an infinite reciprocal and gives NaN inside
+                // the domain.
+                let h = t[i] - t[i - 1];
+                if h < f64::MIN_POSITIVE {
+                    return Err(FitError::InvalidData(format!(
+                        "axis {axis}: knot spacing t[{i}] - t[{}] = {h:e} is below the smallest normal f64",
+                        i - 1
                     )));
                 }
             }

@@ -318,7 +318,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 }),
                 "batch-lanes" => p1.install(|| {
                     measure(reps, || {
-                        s.eval_batch_seq(&pts, &mut out);
+                        s.eval_batch_seq(&pts, &mut out).ok();
                         black_box(&out);
                     })
                 }),
@@ -371,11 +371,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 if name.starts_with("single") {
                     let mut acc = 0.0;
                     for (&x, &s) in xs.iter().zip(&spans) {
-                        acc += isa.basis_single(t, s, x).map(|b| b[1]).unwrap_or(0.0);
+                        acc += bsfit::isa::checked::basis_single(isa, t, s, x)
+                            .map(|b| b[1])
+                            .unwrap_or(0.0);
                     }
                     black_box(acc);
                 } else {
-                    isa.basis_batch(t, &spans, &xs, nd, &mut bout)
+                    bsfit::isa::checked::basis_batch(isa, t, &spans, &xs, nd, &mut bout)
                         .expect("valid spans");
                     black_box(&bout);
                 }

@@ -30,7 +30,7 @@ pub use context::{GpuContext, GpuCounters, GpuOptions};
 pub use direct::DirectPlan;
 pub use ops::{GpuOps, GpuVector, NSLOTS};
 pub use solve::solve;
-pub use stencil::{BSPLINE_TAPS, GpuBand, GpuForm, GpuStencil, MAX_TAPS};
+pub use stencil::{GpuBand, GpuForm, GpuStencil, MAX_TAPS};
 
 use ndarray::{Array3, ArrayView3};
 

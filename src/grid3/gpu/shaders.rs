@@ -81,7 +81,7 @@ fn sum2(base: u32, r: vec3<u32>, c: vec3<u32>, wb: vec3<f32>, wc: vec3<f32>) -> 
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     let i2 = g.x; let i1 = g.y; let a = g.z * L;
     if (i2 >= p.n2 || i1 >= p.n1 || a >= p.n0) { return; }
-    let w0 = 1.0 / 6.0; let w1 = 2.0 / 3.0; let w2 = 1.0 / 6.0;
+    let w0 = @W0@; let w1 = @W1@; let w2 = @W2@;
     let s0 = (p.sym & 1u) != 0u; let s1 = (p.sym & 2u) != 0u; let s2 = (p.sym & 4u) != 0u;
     let b0 = nb(i1, -1, p.n1, p.bc1); let b2 = nb(i1, 1, p.n1, p.bc1);
     let c0 = nb(i2, -1, p.n2, p.bc2); let c2 = nb(i2, 1, p.n2, p.bc2);
@@ -104,7 +104,14 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     }
 }
 "#;
-    format!("{NB}{}", body.replace("@MARCH@", &MARCH.to_string()))
+    // The taps come from the one definition, `grid3::BSPLINE_TAPS`, as f32 literals.
+    let [w0, w1, w2] = crate::grid3::BSPLINE_TAPS.map(|w| format!("{:?}", w as f32));
+    let body = body
+        .replace("@MARCH@", &MARCH.to_string())
+        .replace("@W0@", &w0)
+        .replace("@W1@", &w1)
+        .replace("@W2@", &w2);
+    format!("{NB}{body}")
 }
 
 /// `y ← M_a x`: one axis of a separable stencil given by rows `(column, weight)`.

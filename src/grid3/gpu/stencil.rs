@@ -1,6 +1,7 @@
 //! Stencil operators on the device: the B-spline operator `B` (fused 27-point
 //! or separable), `B²`, and general separable stencils (the SPAI preconditioner).
 
+use crate::grid3::BSPLINE_TAPS;
 use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
@@ -270,9 +271,6 @@ impl std::fmt::Debug for GpuStencil {
             .finish_non_exhaustive()
     }
 }
-
-/// The 1D cubic B-spline taps.
-pub const BSPLINE_TAPS: [f64; 3] = [1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0];
 
 impl GpuStencil {
     /// `B` on `ops`' shape with boundary codes `bc`; `sym` symmetrises mirror axes.

@@ -136,7 +136,13 @@ impl<'a, B: VectorOps + ?Sized> Monitor<'a, B> {
             ref_norm,
             common,
             solver,
-            history: Vec::new(),
+            // Sized for every check up to the iteration limit (at most 2¹⁶
+            // entries): no allocation inside the iteration loop.
+            history: Vec::with_capacity(
+                (common.max_iter / common.check_every)
+                    .saturating_add(2)
+                    .min(1 << 16),
+            ),
         })
     }
 
