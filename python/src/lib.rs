@@ -16,8 +16,7 @@ use std::borrow::Cow;
 use std::sync::Mutex;
 
 use bsfit::grid3::Boundary;
-use bsfit::tensor::Workspace;
-use bsfit::{DynFitter, DynSpline, Real};
+use bsfit::{DynFitter, DynSpline, Real, Workspace};
 use numpy::ndarray::{ArrayView, Dimension, IxDyn};
 use numpy::{
     Element, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray,
