@@ -88,6 +88,9 @@ def memory_child(shape):
     t_fit = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     assert s.shape == shape
+    c = s.c  # a view of the spline's buffer: no copy
+    assert c.shape == shape
+    after_c = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     # Refit into a preallocated buffer: no result allocation at all.
     f = bsfit.Fitter(points)
     out = np.empty(shape)
@@ -99,6 +102,7 @@ def memory_child(shape):
         "input_bytes": input_bytes,
         "rss_before_fit": before,
         "rss_after_fit": after,
+        "rss_after_c": after_c,
         "fit_s": t_fit,
         "refit_s": t_refit,
     }))
@@ -191,6 +195,7 @@ def main():
           f"after fit {m['rss_after_fit'] / gib:.0f} MiB")
     print(f"  fit raised the peak by {(m['rss_after_fit'] - m['rss_before_fit']) / inp:.2f}x the input "
           f"(the coefficients are 1.00x); peak RSS / input = {m['rss_after_fit'] / inp:.2f}")
+    print(f"  reading spline.c afterwards: peak RSS {m['rss_after_c'] / gib:.0f} MiB (a view, no copy)")
     print(f"  one-shot fit {m['fit_s'] * 1e3:.0f} ms, refit into a buffer {m['refit_s'] * 1e3:.0f} ms")
 
 

@@ -3,6 +3,7 @@
 import gc
 import pickle
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -47,26 +48,51 @@ def test_concurrent_fits_on_one_fitter(spline4, rng):
         assert g == want[i % 8]
 
 
-def test_gil_is_released_during_batch_evaluation(spline4, rng):
-    # While one thread evaluates a large batch, another Python thread keeps running.
-    axes, _, s = spline4
-    big = random_points(rng, axes, 2_000_000, 0)[0]
+def ticks_inside(call):
+    """Timestamps another Python thread records during the middle 40% of call().
+
+    That thread needs the GIL to run: it only gets ticks in there if call()
+    released the GIL (a holder of the GIL gives it up only between bytecodes,
+    i.e. before or after the native call).
+    """
     ticks = []
     stop = threading.Event()
 
     def ticker():
         while not stop.is_set():
-            ticks.append(1)
+            ticks.append(time.perf_counter())
 
     t = threading.Thread(target=ticker)
     t.start()
     try:
-        for _ in range(3):
-            s(big)
+        time.sleep(0.01)
+        t0 = time.perf_counter()
+        call()
+        t1 = time.perf_counter()
     finally:
         stop.set()
         t.join()
-    assert len(ticks) > 100
+    lo, hi = t0 + 0.3 * (t1 - t0), t1 - 0.3 * (t1 - t0)
+    return t1 - t0, sum(lo < x < hi for x in ticks)
+
+
+def test_gil_is_released_during_batch_evaluation_and_fits(spline4, rng):
+    axes, _, s = spline4
+    big = random_points(rng, axes, 1_000_000, 0)[0]
+    big_axes = tuple(np.linspace(0, 1, n) for n in (200, 100, 50, 30))
+    big_values = np.ones((200, 100, 50, 30))
+    fitter = bsfit.Fitter(big_axes)
+    calls = {
+        "hessian": lambda: s.hessian(big),
+        "eval": lambda: [s(big) for _ in range(1)],
+        "fit": lambda: fitter.fit(big_values),
+        "prefilter": lambda: bsfit.prefilter(np.ones((160, 160, 160))),
+    }
+    for name, call in calls.items():
+        duration, inside = ticks_inside(call)
+        if duration < 0.03:
+            continue  # too short to tell on this machine
+        assert inside > 0, (name, duration)
 
 
 def test_pickle_round_trip(spline4, rng):
