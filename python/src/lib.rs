@@ -50,14 +50,38 @@ fn value_err(msg: String) -> PyErr {
     FitError::new_err(msg)
 }
 
-/// The row-major contents of `a`: borrowed when C-contiguous, copied otherwise
-/// (in logical order, so any strides and Fortran order come out row-major).
-fn slice_or_copy<'a, D: Dimension>(a: &'a PyReadonlyArray<'_, f64, D>) -> Cow<'a, [f64]> {
-    // `as_slice` also accepts Fortran-contiguous arrays: check C order first.
-    match a.as_slice() {
-        Ok(s) if a.is_c_contiguous() => Cow::Borrowed(s),
-        _ => Cow::Owned(a.as_array().iter().copied().collect()),
+/// The row-major contents of a numpy array, taken while attached to Python
+/// and read (copied only if not C-contiguous) after detaching, so that the
+/// copy of a large strided array does not hold the GIL.
+enum RowMajor<'a, D: Dimension> {
+    /// A C-contiguous buffer, used in place.
+    Slice(&'a [f64]),
+    /// Any other layout: copied in logical (row-major) order by [`RowMajor::get`].
+    View(ArrayView<'a, f64, D>),
+}
+
+impl<'a, D: Dimension> RowMajor<'a, D> {
+    /// Borrows `a` (no copy yet).
+    fn new(a: &'a PyReadonlyArray<'_, f64, D>) -> Self {
+        // `as_slice` also accepts Fortran-contiguous arrays: check C order first.
+        match a.as_slice() {
+            Ok(s) if a.is_c_contiguous() => RowMajor::Slice(s),
+            _ => RowMajor::View(a.as_array()),
+        }
     }
+
+    /// The row-major data: borrowed, or copied from a strided view.
+    fn get(&self) -> Cow<'a, [f64]> {
+        match self {
+            RowMajor::Slice(s) => Cow::Borrowed(s),
+            RowMajor::View(v) => Cow::Owned(v.iter().copied().collect()),
+        }
+    }
+}
+
+/// The row-major contents of `a`: borrowed when C-contiguous, copied otherwise.
+fn slice_or_copy<'a, D: Dimension>(a: &'a PyReadonlyArray<'_, f64, D>) -> Cow<'a, [f64]> {
+    RowMajor::new(a).get()
 }
 
 /// A shape as Python writes it: `(6, 5)`, `(30,)`, `()`.
@@ -85,6 +109,12 @@ fn check_grid_shape(what: &str, shape: &[usize], grid: &[usize]) -> PyResult<()>
         )));
     }
     for (axis, (&v, &g)) in shape.iter().zip(grid).enumerate() {
+        if v != g && what != "values" {
+            return Err(value_err(format!(
+                "{what} has extent {v} along axis {axis}, the grid {g} (grid shape {})",
+                py_shape(grid)
+            )));
+        }
         if v != g {
             return Err(fit_err(bsfit::FitError::ShapeMismatch {
                 axis,
@@ -129,10 +159,10 @@ impl PySpline {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let grid: Vec<usize> = axes.iter().map(|a| a.len()).collect();
         check_grid_shape("values", values.shape(), &grid)?;
-        let values = slice_or_copy(&values);
+        let values = RowMajor::new(&values);
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let inner = py
-            .detach(|| DynSpline::fit(&refs, &values))
+            .detach(|| DynSpline::fit(&refs, &values.get()))
             .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
@@ -207,13 +237,13 @@ impl PySpline {
         extrapolate: bool,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let n = check_points(&points, self.inner.ndim())?;
-        let pts = slice_or_copy(&points);
+        let pts = RowMajor::new(&points);
         let out = PyArray1::<f64>::zeros(py, n, false);
         {
             let mut rw = out.readwrite();
             let o = rw.as_slice_mut()?;
             let spline = &self.inner;
-            py.detach(|| spline.eval_many_into(&pts, nu.as_deref(), extrapolate, o))
+            py.detach(|| spline.eval_many_into(&pts.get(), nu.as_deref(), extrapolate, o))
                 .map_err(fit_err)?;
         }
         Ok(out)
@@ -228,13 +258,14 @@ impl PySpline {
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let d = self.inner.ndim();
         let n = check_points(&points, d)?;
-        let pts = slice_or_copy(&points);
+        let pts = RowMajor::new(&points);
         let out = PyArray2::<f64>::zeros(py, [n, d], false);
         {
             let mut rw = out.readwrite();
             let o = rw.as_slice_mut()?;
             let spline = &self.inner;
             py.detach(|| {
+                let pts = pts.get();
                 o.par_chunks_mut(d * CHUNK)
                     .zip(pts.par_chunks(d * CHUNK))
                     .try_for_each(|(o, p)| {
@@ -257,13 +288,14 @@ impl PySpline {
     ) -> PyResult<Bound<'py, PyArray3<f64>>> {
         let d = self.inner.ndim();
         let n = check_points(&points, d)?;
-        let pts = slice_or_copy(&points);
+        let pts = RowMajor::new(&points);
         let out = PyArray3::<f64>::zeros(py, [n, d, d], false);
         {
             let mut rw = out.readwrite();
             let o = rw.as_slice_mut()?;
             let spline = &self.inner;
             py.detach(|| {
+                let pts = pts.get();
                 o.par_chunks_mut(d * d * CHUNK)
                     .zip(pts.par_chunks(d * CHUNK))
                     .try_for_each(|(o, p)| {
@@ -345,9 +377,10 @@ impl PyFitter {
     /// the GIL released.
     fn fit(&self, py: Python<'_>, values: PyReadonlyArrayDyn<'_, f64>) -> PyResult<PySpline> {
         check_grid_shape("values", values.shape(), &self.inner.shape())?;
-        let values = slice_or_copy(&values);
+        let values = RowMajor::new(&values);
         let inner = py
             .detach(|| {
+                let values = values.get();
                 let mut coefs = vec![0.0; values.len()];
                 self.with_workspace(|ws| self.inner.fit_into_with(&values, &mut coefs, ws))?;
                 self.inner.spline_from(coefs)
@@ -367,14 +400,14 @@ impl PyFitter {
         let grid = self.inner.shape();
         check_grid_shape("values", values.shape(), &grid)?;
         check_grid_shape("out", out.shape(), &grid)?;
-        let values = slice_or_copy(&values);
+        let values = RowMajor::new(&values);
         if !out.is_c_contiguous() {
             return Err(value_err("out must be C-contiguous".into()));
         }
         let o = out
             .as_slice_mut()
             .map_err(|_| value_err("out must be C-contiguous".into()))?;
-        py.detach(|| self.with_workspace(|ws| self.inner.fit_into_with(&values, o, ws)))
+        py.detach(|| self.with_workspace(|ws| self.inner.fit_into_with(&values.get(), o, ws)))
             .map_err(fit_err)
     }
 }
