@@ -376,9 +376,10 @@ def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
     Parameters
     ----------
     points : tuple of ndarray of float, shapes (m1,), ..., (mN,)
-        Strictly increasing sites, at least 4 per axis, 1 <= N <= 6.
+        Strictly increasing sites, at least 4 per axis, 1 <= N <= 6
+        (scipy also accepts descending sites; bsfit reports them as an error).
     values : array_like, shape (m1, ..., mN)
-        Data on the grid (no trailing batch dimensions).
+        Data on the grid (scipy's trailing batch dimensions are not supported).
     k : int or sequence of int, optional
         Spline degree: 3 only.
 
