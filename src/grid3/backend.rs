@@ -135,3 +135,59 @@ impl<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized> LinearOperator<B> for
         (lo * lo, hi * hi)
     }
 }
+
+/// A backend the shared solve wrapper
+/// ([`crate::grid3::solve`] and, with feature `gpu`, `grid3::gpu::solve`)
+/// can drive end to end: moving host data in and out, and building the
+/// B-spline operator and the separable preconditioners on its vectors. The
+/// power-of-two scaling of the data, the mirror symmetrisation and the
+/// finiteness check live once in that wrapper, for every backend.
+pub trait SolveBackend: VectorOps + Sized {
+    /// The host element type of this backend's vectors.
+    type Elem: crate::Real;
+
+    /// A backend vector holding `host` (the grid's length).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] on a device failure.
+    fn upload(&self, host: &[Self::Elem]) -> Result<Self::Vector, FitError>;
+
+    /// The host copy of `v`.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] on a device failure.
+    fn download(&self, v: &Self::Vector) -> Result<Vec<Self::Elem>, FitError>;
+
+    /// Waits until the work submitted so far has completed (a no-op on the CPU).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] on a device failure.
+    fn finish(&self) -> Result<(), FitError> {
+        Ok(())
+    }
+
+    /// The B-spline operator `B` with `boundary` per axis (mirror axes
+    /// symmetrised when `symmetric`), applied in `form`.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] on a device failure.
+    fn bspline<'s>(
+        &'s self,
+        boundary: [crate::grid3::Boundary; 3],
+        symmetric: bool,
+        form: crate::grid3::StencilForm,
+    ) -> Result<Box<dyn LinearOperator<Self> + 's>, FitError>;
+
+    /// The separable stencil with the symmetric 1D `taps` on every axis (a
+    /// SPAI preconditioner).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for an unsupported tap count;
+    /// [`FitError::Gpu`] on a device failure.
+    fn separable<'s>(
+        &'s self,
+        taps: &[f64],
+        boundary: [crate::grid3::Boundary; 3],
+        symmetric: bool,
+    ) -> Result<Box<dyn Preconditioner<Self> + 's>, FitError>;
+}

@@ -263,7 +263,6 @@ impl<T: Real> DirectPlan<T> {
                 .enumerate()
                 .for_each(|(t, buf)| step1(t, &mut buf[..]));
         }
-        drop(writer);
         // Step 2: axes 1 and 2, plane by plane, on contiguous chunks of planes.
         let (ax1, ax2) = (&self.axes[1], &self.axes[2]);
         let plane = n1 * n2;

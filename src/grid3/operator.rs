@@ -2,11 +2,11 @@
 //! implementing [`LinearOperator`] / [`Preconditioner`] for [`CpuOps`].
 
 use super::Boundary;
-use super::backend::{LinearOperator, Preconditioner};
+use super::backend::{LinearOperator, Preconditioner, SolveBackend, VectorOps};
 use super::band::Band1d;
 use super::cpu::CpuOps;
 use super::stencil::{
-    AxisT, StencilForm, apply_direct, apply_reference, apply_separable, plane_tasks,
+    AxisT, StencilForm, apply, apply_reference, plane_tasks,
     separable_scratch_len,
 };
 use super::theory::bspline_bounds;
@@ -166,8 +166,8 @@ impl<T: Real> StencilOp<T> {
         let (mut slots, _) = ws.split(self.scratch(), self.per_worker(), T::ZERO);
         let bufs = slots.as_mut_slice();
         match self.form {
-            StencilForm::Direct => apply_direct(&self.axes, x, y, bufs, self.kernels),
-            StencilForm::Separable => apply_separable(&self.axes, x, y, bufs, self.kernels),
+            StencilForm::Direct => apply::<T, true>(&self.axes, x, y, bufs, self.kernels),
+            StencilForm::Separable => apply::<T, false>(&self.axes, x, y, bufs, self.kernels),
         }
     }
 
@@ -214,5 +214,49 @@ impl<T: Real> LinearOperator<CpuOps<T>> for StencilOp<T> {
 impl<T: Real> Preconditioner<CpuOps<T>> for StencilOp<T> {
     fn apply(&self, _ops: &CpuOps<T>, r: &Vec<T>, z: &mut Vec<T>) {
         self.apply_slice(r, z);
+    }
+}
+
+impl<T: Real> SolveBackend for CpuOps<T> {
+    type Elem = T;
+
+    fn upload(&self, host: &[T]) -> Result<Vec<T>, FitError> {
+        let mut v = self.alloc()?;
+        v.copy_from_slice(host);
+        Ok(v)
+    }
+
+    fn download(&self, v: &Vec<T>) -> Result<Vec<T>, FitError> {
+        Ok(v.clone())
+    }
+
+    fn bspline<'s>(
+        &'s self,
+        boundary: [Boundary; 3],
+        symmetric: bool,
+        form: StencilForm,
+    ) -> Result<Box<dyn LinearOperator<Self> + 's>, FitError> {
+        Ok(Box::new(StencilOp::<T>::bspline(
+            self.shape(),
+            boundary,
+            symmetric,
+            form,
+            self.par(),
+        )))
+    }
+
+    fn separable<'s>(
+        &'s self,
+        taps: &[f64],
+        boundary: [Boundary; 3],
+        symmetric: bool,
+    ) -> Result<Box<dyn Preconditioner<Self> + 's>, FitError> {
+        Ok(Box::new(StencilOp::<T>::separable_taps(
+            taps,
+            self.shape(),
+            boundary,
+            symmetric,
+            self.par(),
+        )))
     }
 }

@@ -1,7 +1,7 @@
 //! [`solve`]: every method and formulation behind one entry point (CPU backend).
 
 use super::Boundary;
-use super::backend::{LinearOperator, Residual, Squared, VectorOps};
+use super::backend::{LinearOperator, Residual, SolveBackend, Squared, VectorOps};
 use super::band::mirror_scale;
 use super::cpu::CpuOps;
 use super::direct::DirectPlan;
@@ -168,30 +168,17 @@ pub fn solve<T: Real>(
     let (n0, n1, n2) = values.dim();
     let shape = [n0, n1, n2];
     let f: Vec<T> = values.iter().copied().collect();
-    let mut c = vec![T::ZERO; f.len()];
-    let start = std::time::Instant::now();
-    let info = if options.method == Method::Direct {
+    let (c, info, seconds) = if options.method == Method::Direct {
+        let start = std::time::Instant::now();
+        let mut c = vec![T::ZERO; f.len()];
         DirectPlan::<T>::new(shape, boundary, options.par).solve(&f, &mut c);
-        SolveInfo {
-            solver: "direct",
-            iterations: 0,
-            residual: f64::NAN,
-            history: Vec::new(),
-        }
+        let seconds = start.elapsed().as_secs_f64();
+        super::prefilter::check_finite(&f, &c)?;
+        let info = SolveInfo::direct();
+        (c, info, seconds)
     } else {
-        // Iterate on F scaled by a power of two to max |F| ∈ [1, 2), then scale
-        // back: exact for normal numbers, and the solvers' norms then neither
-        // underflow (tiny data would read as converged at c = 0) nor overflow.
-        let e = pow2_exponent(&f);
-        let fs: Vec<T> = f.iter().map(|&v| scale_pow2(v, -e)).collect();
-        let info = iterate(&fs, &mut c, shape, boundary, options)?;
-        for v in c.iter_mut() {
-            *v = scale_pow2(*v, e);
-        }
-        info
+        iterate(&CpuOps::<T>::new(shape, options.par), &f, boundary, options)?
     };
-    let seconds = start.elapsed().as_secs_f64();
-    super::prefilter::check_finite(&f, &c)?;
     let data_residual = data_residual(&f, &c, shape, boundary);
     let out = Array3::from_shape_vec((n0, n1, n2), c)
         .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))?;
@@ -270,59 +257,66 @@ pub(crate) fn grid_scale(shape: [usize; 3], bc: [Boundary; 3]) -> Option<Vec<f64
     Some(out)
 }
 
-fn iterate<T: Real>(
-    f: &[T],
-    c: &mut [T],
-    shape: [usize; 3],
+/// The one wrapper of every iterative solve, CPU or GPU: iterates on `F`
+/// scaled by a power of two to `max |F| ∈ [1, 2)` (exact for normal numbers;
+/// the solvers' norms then neither underflow — tiny data would read as
+/// converged at `c = 0` — nor overflow, also in a GPU's f32 reduction
+/// slots) and on the symmetrised system of mirror axes, then scales back and
+/// checks that the coefficients are finite. Returns the coefficients, the
+/// solver's report and the seconds from the uploaded data to the finished
+/// solve (upload and download excluded).
+pub(crate) fn iterate<B: SolveBackend>(
+    ops: &B,
+    f: &[B::Elem],
     bc: [Boundary; 3],
     o: &SolveOptions,
-) -> Result<SolveInfo, FitError> {
-    let ops = CpuOps::<T>::new(shape, o.par);
+) -> Result<(Vec<B::Elem>, SolveInfo, f64), FitError> {
+    let shape = ops.shape();
+    let e = pow2_exponent(f);
     let scale = grid_scale(shape, bc);
-    let mut sf = ops.alloc()?;
-    sf.copy_from_slice(f);
-    if let Some(s) = &scale {
-        for (v, &w) in sf.iter_mut().zip(s) {
-            *v *= T::from_f64(w);
+    let weight = |i: usize| scale.as_ref().map_or(1.0, |s| s[i]);
+    let sf: Vec<B::Elem> = f
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| scale_pow2(v, -e) * B::Elem::from_f64(weight(i)))
+        .collect();
+    let sf = ops.upload(&sf)?;
+    ops.finish()?;
+    let start = std::time::Instant::now();
+    let b = ops.bspline(bc, true, o.form)?;
+    let precond = match o.method {
+        Method::Pcg3 | Method::Pcg5 => {
+            let width = if o.method == Method::Pcg3 { 3 } else { 5 };
+            let target = match o.formulation {
+                Formulation::Interpolate => Target::Interpolate,
+                Formulation::NormalEquations => Target::NormalEquations,
+            };
+            Some(ops.separable(&spai::taps(width, target), bc, true)?)
         }
-    }
-    let b = StencilOp::<T>::bspline(shape, bc, true, o.form, o.par);
-    let mut x = ops.alloc()?;
-    let (target, width) = match o.method {
-        Method::Pcg3 => (o.formulation, 3),
-        _ => (o.formulation, 5),
+        _ => None,
     };
-    let precond = matches!(o.method, Method::Pcg3 | Method::Pcg5).then(|| {
-        let t = match target {
-            Formulation::Interpolate => Target::Interpolate,
-            Formulation::NormalEquations => Target::NormalEquations,
-        };
-        StencilOp::<T>::separable_taps(&spai::taps(width, t), shape, bc, true, o.par)
-    });
-    let precond = precond
-        .as_ref()
-        .map(|m| m as &dyn super::backend::Preconditioner<CpuOps<T>>);
+    let precond = precond.as_deref();
+    let mut x = ops.alloc()?;
     let info = match o.formulation {
         Formulation::Interpolate => {
-            run_method(&ops, &b, precond, &sf, &mut x, &Residual::System, o)
+            run_method(ops, &*b, precond, &sf, &mut x, &Residual::System, o)
         }
         Formulation::NormalEquations => {
-            let a = Squared::new(&ops, &b, DIAG_B2)?;
+            let a = Squared::new(ops, &*b, DIAG_B2)?;
             let mut rhs = ops.alloc()?;
-            b.apply(&ops, &sf, &mut rhs);
-            let check = Residual::Data { op: &b, data: &sf };
-            run_method(&ops, &a, precond, &rhs, &mut x, &check, o)
+            b.apply(ops, &sf, &mut rhs);
+            let check = Residual::Data { op: &*b, data: &sf };
+            run_method(ops, &a, precond, &rhs, &mut x, &check, o)
         }
     }?;
-    match &scale {
-        Some(s) => {
-            for ((ci, &xi), &w) in c.iter_mut().zip(&x).zip(s) {
-                *ci = xi / T::from_f64(w);
-            }
-        }
-        None => c.copy_from_slice(&x),
+    ops.finish()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let mut c = ops.download(&x)?;
+    for (i, v) in c.iter_mut().enumerate() {
+        *v = scale_pow2(*v / B::Elem::from_f64(weight(i)), e);
     }
-    Ok(info)
+    super::prefilter::check_finite(f, &c)?;
+    Ok((c, info, seconds))
 }
 
 /// Runs the iterative method of `o` on `A x = rhs` over any backend: the one

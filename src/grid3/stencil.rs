@@ -348,8 +348,9 @@ impl<T: Real, const DIRECT: bool> WithSimd for Block<'_, T, DIRECT> {
     }
 }
 
-/// `y = (M₀ ⊗ M₁ ⊗ M₂) x`, separable form.
-pub(crate) fn apply_separable<T: Real>(
+/// `y = (M₀ ⊗ M₁ ⊗ M₂) x` in the direct `(2h+1)³`-point form (`DIRECT`) or
+/// the separable form, one block of planes per scratch buffer.
+pub(crate) fn apply<T: Real, const DIRECT: bool>(
     axes: &[AxisT<T>; 3],
     x: &[T],
     y: &mut [T],
@@ -358,7 +359,7 @@ pub(crate) fn apply_separable<T: Real>(
 ) {
     let plane = axes[1].n * axes[2].n;
     for_plane_blocks(y, axes[0].n, plane, bufs, |i0, out, scratch| {
-        isa.dispatch(Block::<T, false> {
+        isa.dispatch(Block::<T, DIRECT> {
             axes,
             x,
             i0,
@@ -394,26 +395,6 @@ fn separable_block<T: Real>(
         let cache = &cache;
         combine(&wrow[..r0.len], |s| cache.plane(s), op);
     }
-}
-
-/// `y = (M₀ ⊗ M₁ ⊗ M₂) x`, direct `(2h+1)³`-point form.
-pub(crate) fn apply_direct<T: Real>(
-    axes: &[AxisT<T>; 3],
-    x: &[T],
-    y: &mut [T],
-    bufs: &mut [&mut [T]],
-    isa: Kernels,
-) {
-    let plane = axes[1].n * axes[2].n;
-    for_plane_blocks(y, axes[0].n, plane, bufs, |i0, out, scratch| {
-        isa.dispatch(Block::<T, true> {
-            axes,
-            x,
-            i0,
-            out,
-            scratch,
-        })
-    });
 }
 
 /// Output planes `i0..` of the direct form.

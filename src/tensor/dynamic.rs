@@ -350,7 +350,7 @@ impl DynFitter {
 
     /// The number of grid points (values per fit).
     pub fn len(&self) -> usize {
-        self.shape().iter().product()
+        dispatch!(DynFitter, self, f => f.shape().iter().product())
     }
 
     /// Always `false`: a valid grid has at least 4 points per axis.

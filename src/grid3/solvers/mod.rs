@@ -84,6 +84,18 @@ pub struct SolveInfo {
 }
 
 /// Slot of `‖reference‖²`.
+impl SolveInfo {
+    /// The report of the direct solve (no iterations, no residual history).
+    pub fn direct() -> SolveInfo {
+        SolveInfo {
+            solver: "direct",
+            iterations: 0,
+            residual: f64::NAN,
+            history: Vec::new(),
+        }
+    }
+}
+
 const S_REF: Slot = Slot(0);
 /// Slot of the checked `‖residual‖²`.
 const S_RES: Slot = Slot(1);
