@@ -40,7 +40,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 
-def median_time(fn, repeats, warmup=1):
+def times(fn, repeats, warmup=1):
     for _ in range(warmup):
         fn()
     ts = []
@@ -48,7 +48,11 @@ def median_time(fn, repeats, warmup=1):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return ts
+
+
+def median_time(fn, repeats, warmup=1):
+    return statistics.median(times(fn, repeats, warmup))
 
 
 def grid(shape, seed=0):
@@ -147,7 +151,8 @@ def main():
 
     fitter = bsfit.Fitter(points)
     out = np.empty(shape)
-    t_bs = median_time(lambda: bsfit.TensorSpline(points, values), reps * 20)
+    one_shot = times(lambda: bsfit.TensorSpline(points, values), reps * 20)
+    t_bs = statistics.median(one_shot)
     t_bs_refit = median_time(lambda: fitter.fit(values, out=out), reps * 20)
     t_bs_fitnew = median_time(lambda: fitter.fit(values), reps * 20)
     t_sp = median_time(lambda: scipy_separable(points, values), reps)
@@ -187,6 +192,8 @@ def main():
     print(f"{'workload':44s} {'bsfit':>12s} {'scipy':>12s} {'scipy/bsfit':>12s}")
     for name, a, b in rows:
         print(f"{name:44s} {fmt(a):>12s} {fmt(b):>12s} {b / a:11.1f}x")
+    print(f"one-shot fit: min {min(one_shot) * 1e3:.2f} ms, median {t_bs * 1e3:.2f} ms "
+          "(fresh 2.4 MB buffers per fit: the allocator's state decides)")
     small_n = 50_000  # the size `bsfit bench` (Rust) uses
     t_small = median_time(lambda: s(xi[:small_n]), reps * 10)
     print(f"\nbsfit eval throughput: {n / t_ev / 1e6:.1f} M points/s (values, 1M points), "
