@@ -17,6 +17,7 @@ SHAPES = [
     (4, 5, 6), (9, 7, 5), (12, 6, 8),
     (5, 4, 6, 7), (7, 6, 5, 4),
     (4, 5, 4, 5, 4), (6, 5, 4, 4, 5),
+    (5, 4, 4, 6, 4, 5),
 ]
 
 
@@ -228,3 +229,27 @@ def test_uniform_axes_match_scipy():
     knots_pts = np.array(list(itertools.product(*[t[3:-3] for t in t_ref])))
     for nu in [(0, 0, 0), (1, 0, 0), (0, 2, 1), (3, 0, 0)]:
         assert rel_err(s(knots_pts, nu=nu), ref(knots_pts, nu=nu)) <= 1e-12, nu
+
+
+def test_domain_boundaries_with_extrapolate_false():
+    # The domain is closed: points on its faces and corners are inside, as in scipy.
+    _, axes, values = case((6, 5, 7), 21)
+    s = bsfit.TensorSpline(axes, values)
+    ref = s.to_scipy()
+    corners = np.array(list(itertools.product(*[(a[0], a[-1]) for a in axes])))
+    faces = np.array([[a[0], axes[1][2], axes[2][3]] for a in [axes[0]]] +
+                     [[axes[0][-1], axes[1][-1], 0.5 * (axes[2][0] + axes[2][-1])]])
+    pts = np.vstack([corners, faces])
+    for nu in [(0, 0, 0), (1, 2, 0), (3, 0, 1)]:
+        got = s(pts, nu=nu, extrapolate=False)
+        want = ref(pts, nu=nu, extrapolate=False)
+        assert not np.any(np.isnan(got))
+        assert rel_err(got, want) <= 1e-12, nu
+    eps = np.nextafter(axes[0][-1], np.inf)
+    assert np.isnan(s([[eps, axes[1][0], axes[2][0]]], extrapolate=False)[0])
+    assert np.isnan(ref([[eps, axes[1][0], axes[2][0]]], extrapolate=False)[0])
+    # The constructor's default applies when the call does not say.
+    s_no = bsfit.TensorSpline(axes, values, extrapolate=False)
+    assert np.isnan(s_no([[eps, axes[1][0], axes[2][0]]])[0])
+    assert np.isfinite(s_no([[eps, axes[1][0], axes[2][0]]], extrapolate=True)[0])
+    assert s_no.to_scipy().extrapolate is False
