@@ -15,7 +15,7 @@ py="$venv/bin/python"
 if [ ! -x "$py" ]; then
     "${PYTHON:-python3}" -m venv "$venv"
 fi
-"$py" -m pip install --quiet --disable-pip-version-check maturin numpy scipy pytest
+"$py" -m pip install --quiet --disable-pip-version-check maturin numpy scipy pytest mypy
 
 # A module left in the source tree by `maturin develop` must not shadow or
 # leak into the wheel under test.
@@ -37,6 +37,9 @@ PY
 
 echo "== pytest"
 "$py" -m pytest -q -p no:cacheprovider "$root/python/tests"
+
+echo "== type stubs match the module (mypy stubtest)"
+"$py" -m mypy.stubtest bsfit
 
 echo "== README example"
 "$py" - "$root/python/README.md" <<'PY'

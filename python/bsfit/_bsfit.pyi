@@ -1,15 +1,18 @@
 """Type stubs of the native module ``bsfit._bsfit`` (use the ``bsfit`` package instead)."""
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, final
 
 import numpy as np
 from numpy.typing import NDArray
+
+__all__ = ["_Spline", "_Fitter", "prefilter_f64", "prefilter_f32", "FitError", "MAX_DIM", "__version__"]
 
 __version__: str
 MAX_DIM: int
 
 class FitError(ValueError): ...
 
+@final
 class _Spline:
     @staticmethod
     def fit(axes: Sequence[NDArray[np.float64]], values: NDArray[np.float64]) -> _Spline: ...
@@ -31,8 +34,9 @@ class _Spline:
     def hessian_many(self, points: NDArray[np.float64]) -> NDArray[np.float64]: ...
     def equals(self, other: _Spline) -> bool: ...
 
+@final
 class _Fitter:
-    def __init__(self, axes: Sequence[NDArray[np.float64]]) -> None: ...
+    def __new__(cls, axes: Sequence[NDArray[np.float64]]) -> _Fitter: ...
     @property
     def ndim(self) -> int: ...
     @property
