@@ -3,17 +3,14 @@
 use bsfit::Isa;
 use bsfit::bspline::knots::{find_span, not_a_knot};
 use bsfit::isa::checked;
+use bsfit_testkit::workloads;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
-mod common;
-
 fn basis(c: &mut Criterion) {
-    let mut rng = common::Rng(5);
-    let sites: Vec<f64> = (0..50).map(|i| i as f64 + 0.5 * rng.f64()).collect();
-    let t = not_a_knot(&sites);
-    for n in [8usize, 256, 4096] {
-        let xs: Vec<f64> = (0..n).map(|_| 49.0 * rng.f64()).collect();
+    let t = not_a_knot(&workloads::basis_sites());
+    for n in workloads::BASIS_POINTS {
+        let xs = workloads::basis_points(n);
         let spans: Vec<usize> = xs.iter().map(|&x| find_span(&t, x)).collect();
         let mut out = vec![[[0.0; 4]; 3]; n];
         let mut g = c.benchmark_group(format!("basis/n{n}"));

@@ -1,17 +1,15 @@
-//! 4D evaluation on 50×30×20×10 at random points: single-point latency of
+//! 4D evaluation on 50×30×20×10 (`workloads::EVAL4D_SHAPE`) at random points: single-point latency of
 //! values, gradients and Hessians (1 thread), batch throughput (2 threads).
+use bsfit_testkit::workloads;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
 mod common;
 
 fn eval4d(c: &mut Criterion) {
-    let spline = common::spline_50_30_20_10();
-    let mut rng = common::Rng(11);
+    let spline = common::eval_spline();
     let n = 10_000;
-    let pts: Vec<[f64; 4]> = (0..n)
-        .map(|_| [rng.f64(), rng.f64(), rng.f64(), rng.f64()])
-        .collect();
+    let pts: Vec<[f64; 4]> = workloads::unit_points(n);
     let mut g = c.benchmark_group("eval4d");
     g.throughput(Throughput::Elements(n as u64));
     let pool1 = common::pool(1);

@@ -1,16 +1,13 @@
-//! 4D fit per ISA, 1 and 2 threads (`BSFIT_PIN=1` pins the workers).
+//! 4D fit per ISA at every `workloads::FIT4D_SHAPES` shape, 1 and 2 threads
+//! (`BSFIT_PIN=1` pins the workers).
+use bsfit_testkit::workloads::{self, FIT4D_SHAPES, THREADS};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 mod common;
 
 fn fit4d(c: &mut Criterion) {
-    for shape in [
-        [20, 20, 10, 5],
-        [50, 30, 20, 10],
-        [100, 50, 30, 20],
-        [200, 100, 50, 30],
-    ] {
+    for shape in FIT4D_SHAPES {
         let total: usize = shape.iter().product();
         let mut g = c.benchmark_group(format!(
             "fit4d/{}x{}x{}x{}",
@@ -19,9 +16,9 @@ fn fit4d(c: &mut Criterion) {
         if total > 1_000_000 {
             g.sample_size(10);
         }
-        let v = common::values(shape);
+        let v = workloads::grid_values(shape);
         let mut out = vec![0.0; total];
-        for threads in [1usize, 2] {
+        for threads in THREADS {
             let pool = common::pool(threads);
             for isa in bsfit::Isa::available() {
                 let f = common::fitter(shape, isa, threads);

@@ -1,19 +1,21 @@
 //! The B-spline operator `B = b ⊗ b ⊗ b`: direct 27-point form vs separable 3×3-tap form,
-//! f64 and f32, sequential vs all threads, periodic and mixed boundaries.
+//! f64 and f32, sequential vs all threads, periodic and mixed boundaries, on the random
+//! field of `workloads::grid3_field`.
 
 use bsfit::Par;
 use bsfit::grid3::Boundary::*;
 use bsfit::grid3::StencilForm;
 use bsfit::grid3::operator::StencilOp;
+use bsfit_testkit::workloads;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("grid3_apply");
     g.sample_size(20);
-    for n in [64usize, 128] {
+    for n in workloads::GRID3_SIZES {
         let len = n * n * n;
-        let x: Vec<f64> = (0..len).map(|i| ((i as f64) * 0.37).sin()).collect();
+        let x = workloads::grid3_field(len, workloads::GRID3_SEED);
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let mut y = vec![0.0; len];
         let mut y32 = vec![0.0f32; len];

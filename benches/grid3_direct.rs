@@ -7,13 +7,10 @@
 use bsfit::Par;
 use bsfit::grid3::Boundary::{self, *};
 use bsfit::grid3::direct::DirectPlan;
+use bsfit_testkit::workloads;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Instant;
-
-fn data(len: usize) -> Vec<f64> {
-    (0..len).map(|i| ((i as f64) * 0.618).sin()).collect()
-}
 
 /// Median seconds of `f` over `reps` runs.
 fn median(reps: usize, mut f: impl FnMut()) -> f64 {
@@ -33,9 +30,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("grid3_direct");
     g.sample_size(20);
     let mut summary = Vec::new();
-    for n in [64usize, 128] {
+    for n in workloads::GRID3_SIZES {
         let len = n * n * n;
-        let f = data(len);
+        let f = workloads::grid3_field(len, workloads::GRID3_SEED);
         let mut out = vec![0.0; len];
         g.throughput(Throughput::Bytes((len * 8 * 2 * 3) as u64));
         // Bandwidth: a copy of the grid (read + write), in parallel halves like the solve.

@@ -1,19 +1,20 @@
-//! Refit on a fixed 50×30×20×10 grid with a reused workspace (no allocation).
+//! Refit on a fixed 50×30×20×10 grid (`workloads::EVAL4D_SHAPE`) with a reused workspace (no allocation).
+use bsfit_testkit::workloads::{self, THREADS};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 mod common;
 
 fn refit(c: &mut Criterion) {
-    let shape = [50, 30, 20, 10];
+    let shape = workloads::EVAL4D_SHAPE;
     let total: usize = shape.iter().product();
-    let mut rng = common::Rng(3);
-    let sets: Vec<Vec<f64>> = (0..4)
-        .map(|_| (0..total).map(|_| rng.f64()).collect())
-        .collect();
+    let sets = workloads::refit_value_sets(shape, 4);
     let mut out = vec![0.0; total];
-    let mut g = c.benchmark_group("refit/50x30x20x10");
-    for threads in [1usize, 2] {
+    let mut g = c.benchmark_group(format!(
+        "refit/{}x{}x{}x{}",
+        shape[0], shape[1], shape[2], shape[3]
+    ));
+    for threads in THREADS {
         let pool = common::pool(threads);
         for isa in bsfit::Isa::available() {
             let f = common::fitter(shape, isa, threads);

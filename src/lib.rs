@@ -39,11 +39,9 @@
 //! * [`tensor`]: the fit plan ([`Fitter`], workspaces) and evaluation.
 //! * [`isa`]: instruction-set detection and the SIMD kernels.
 //! * [`grid3`]: operator, backend-neutral solver traits, solvers, direct prefilter.
-//! * [`analytic`]: normal CDF and Black–Scholes formulas (demo and tests).
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
-pub mod analytic;
 pub mod banded;
 pub mod bspline;
 pub mod error;

@@ -72,7 +72,7 @@ fn nearly_coincident_sites_fit_or_error_never_nan() {
                 .collect();
             assert!(x.windows(2).all(|w| w[0] < w[1]), "{x:?}");
             let mut rng = Rng(n as u64);
-            let y = Array1::from_shape_fn(n, |_| rng.range(-1.0, 1.0));
+            let y = Array1::from_shape_fn(n, |_| rng.uniform(-1.0, 1.0));
             match TensorSpline::fit_with_report([&x[..]], y.view()) {
                 Ok((s, report)) => {
                     assert!(s.coefficients_slice().iter().all(|c| c.is_finite()));
@@ -195,7 +195,7 @@ fn constant_values_give_constant_coefficients() {
         }
         for _ in 0..20 {
             let x: [f64; 3] =
-                std::array::from_fn(|k| rng.range(axes[k][0], *axes[k].last().unwrap()));
+                std::array::from_fn(|k| rng.uniform(axes[k][0], *axes[k].last().unwrap()));
             assert!((s.eval(x) - c).abs() <= 64.0 * f64::EPSILON * c.abs() + 64.0 * 5e-324);
             assert!(s.eval_deriv(x, [1, 0, 0]).abs() <= 1e-10 * c.abs().max(f64::MIN_POSITIVE));
         }
@@ -215,7 +215,7 @@ where
     let v = grid_values::<D>(&axes, |x| poly.deriv(x, [0; D]));
     let s = TensorSpline::fit(axes_ref::<D>(&axes), v.view()).unwrap();
     for _ in 0..50 {
-        let x: [f64; D] = std::array::from_fn(|k| rng.range(axes[k][0], axes[k][3]));
+        let x: [f64; D] = std::array::from_fn(|k| rng.uniform(axes[k][0], axes[k][3]));
         let want = poly.deriv(x, [0; D]);
         let scale = poly.abs_scale(x, [0; D]).max(1.0);
         assert!((s.eval(x) - want).abs() <= 1e-11 * scale, "D={D}");
@@ -286,7 +286,7 @@ fn degenerate_length_one_axis_is_an_error() {
 #[test]
 fn non_contiguous_and_negative_stride_views() {
     let mut rng = Rng(3);
-    let big = Array3::from_shape_fn((14, 9, 12), |_| rng.range(-1.0, 1.0));
+    let big = Array3::from_shape_fn((14, 9, 12), |_| rng.uniform(-1.0, 1.0));
     let x: Vec<f64> = (0..7).map(|i| i as f64 * 0.5).collect();
     let y: Vec<f64> = (0..9).map(|i| (i as f64).powf(1.2)).collect();
     let z: Vec<f64> = (0..6).map(|i| i as f64 - 3.0).collect();
@@ -323,7 +323,7 @@ fn six_dimensional_grid() {
     let axes: Vec<Vec<f64>> = sizes
         .iter()
         .map(|&n| {
-            let start = rng.range(-1.0, 1.0);
+            let start = rng.uniform(-1.0, 1.0);
             random_sites(&mut rng, n, start, 0.5)
         })
         .collect();
@@ -332,7 +332,8 @@ fn six_dimensional_grid() {
     let (s, report) = TensorSpline::fit_with_report(axes_ref::<6>(&axes), v.view()).unwrap();
     assert!(report.max_rel_residual < 1e-13, "{report:?}");
     for _ in 0..100 {
-        let x: [f64; 6] = std::array::from_fn(|k| rng.range(axes[k][0], *axes[k].last().unwrap()));
+        let x: [f64; 6] =
+            std::array::from_fn(|k| rng.uniform(axes[k][0], *axes[k].last().unwrap()));
         let scale = poly.abs_scale(x, [0; 6]).max(1.0);
         assert!((s.eval(x) - poly.deriv(x, [0; 6])).abs() <= 1e-11 * scale);
         let mut o = [0; 6];
@@ -352,7 +353,7 @@ fn concurrent_evaluation_matches_sequential() {
     let v = grid_values::<3>(&axes, |x| (x[0] + 2.0 * x[1]).sin() * x[2].cos());
     let s = TensorSpline::fit(axes_ref::<3>(&axes), v.view()).unwrap();
     let pts: Vec<[f64; 3]> = (0..4000)
-        .map(|_| std::array::from_fn(|_| rng.range(-0.5, 4.5)))
+        .map(|_| std::array::from_fn(|_| rng.uniform(-0.5, 4.5)))
         .collect();
     let seq: Vec<f64> = pts.iter().map(|p| s.eval(*p)).collect();
     let seq_grad: Vec<[f64; 3]> = pts.iter().map(|p| s.eval_grad(*p)).collect();
@@ -403,7 +404,7 @@ fn reused_plan_and_interleaved_shapes_match_fresh_fits() {
             (&fb, &ax_b)
         };
         let shape = (ax[0].len(), ax[1].len());
-        let v = Array2::from_shape_fn(shape, |_| rng.range(-10.0, 10.0));
+        let v = Array2::from_shape_fn(shape, |_| rng.uniform(-10.0, 10.0));
         let fresh = TensorSpline::fit(axes_ref::<2>(ax), v.view()).unwrap();
         let reused = f.fit(v.view()).unwrap();
         assert_eq!(reused, fresh, "round {round}");
@@ -513,7 +514,7 @@ use bsfit::grid3::{Boundary, Formulation, Method, SolveOptions, prefilter, prefi
 
 fn grid3_data(scale: f64) -> Array3<f64> {
     let mut rng = Rng(303);
-    Array3::from_shape_fn((6, 5, 7), |_| rng.range(-1.0, 1.0) * scale)
+    Array3::from_shape_fn((6, 5, 7), |_| rng.uniform(-1.0, 1.0) * scale)
 }
 
 const BOUNDARIES: [[Boundary; 3]; 3] = [
@@ -584,7 +585,7 @@ fn grid3_f32_agrees_with_f64_and_degenerate_extents() {
     for bc in BOUNDARIES {
         for shape in [(1, 1, 1), (1, 2, 3), (2, 2, 2), (6, 5, 7)] {
             let mut rng = Rng(shape.0 as u64 * 7 + shape.2 as u64);
-            let f = Array3::from_shape_fn(shape, |_| rng.range(-1.0, 1.0));
+            let f = Array3::from_shape_fn(shape, |_| rng.uniform(-1.0, 1.0));
             let c = prefilter(f.view(), bc).unwrap();
             let c32 = prefilter_f32(f.mapv(|v| v as f32).view(), bc).unwrap();
             for (a, b) in c32.iter().zip(c.iter()) {

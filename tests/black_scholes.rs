@@ -5,7 +5,7 @@
 mod common;
 
 use bsfit::TensorSpline;
-use bsfit::analytic::black_scholes as bs;
+use bsfit_testkit::analytic::black_scholes as bs;
 use common::Rng;
 use ndarray::Array4;
 
@@ -16,10 +16,10 @@ use ndarray::Array4;
 /// A random point with `m ∈ [0.7, 1.3]`, `τ ∈ [0.1, 2]`, `σ ∈ [0.1, 0.6]`, `r ∈ [0, 0.08]`.
 fn random_market(rng: &mut Rng) -> [f64; 4] {
     [
-        rng.range(0.7, 1.3),
-        rng.range(0.1, 2.0),
-        rng.range(0.1, 0.6),
-        rng.range(0.0, 0.08),
+        rng.uniform(0.7, 1.3),
+        rng.uniform(0.1, 2.0),
+        rng.uniform(0.1, 0.6),
+        rng.uniform(0.0, 0.08),
     ]
 }
 
@@ -279,10 +279,10 @@ fn price_table_error_is_within_the_interpolation_bound() {
     let points: Vec<[f64; 4]> = (0..120)
         .map(|_| {
             [
-                rng.range(M_RANGE.0, M_RANGE.1),
-                rng.range(TAU_RANGE.0, TAU_RANGE.1),
-                rng.range(SIGMA_RANGE.0, SIGMA_RANGE.1),
-                rng.range(R_RANGE.0, R_RANGE.1),
+                rng.uniform(M_RANGE.0, M_RANGE.1),
+                rng.uniform(TAU_RANGE.0, TAU_RANGE.1),
+                rng.uniform(SIGMA_RANGE.0, SIGMA_RANGE.1),
+                rng.uniform(R_RANGE.0, R_RANGE.1),
             ]
         })
         .collect();

@@ -68,7 +68,7 @@ where
                     a[0] - 2.0 * (a[1] - a[0]),
                     a[n - 1] + 2.0 * (a[n - 1] - a[n - 2]),
                 );
-                prng.range(lo, hi)
+                prng.uniform(lo, hi)
             });
             let want = poly.deriv(x, orders);
             let got = s.eval_deriv(x, orders);
@@ -88,7 +88,7 @@ where
     }
     // eval agrees with eval_deriv(order 0) and eval_many; gradient agrees with partials.
     let pts: Vec<[f64; D]> = (0..50)
-        .map(|_| std::array::from_fn(|k| prng.range(axes[k][0], *axes[k].last().unwrap())))
+        .map(|_| std::array::from_fn(|k| prng.uniform(axes[k][0], *axes[k].last().unwrap())))
         .collect();
     let many = s.eval_many(&pts);
     for (p, m) in pts.iter().zip(&many) {
@@ -152,7 +152,7 @@ fn interpolates_arbitrary_data_on_the_grid() {
         .map(|&n| random_sites(&mut rng, n, 0.0, 1.0))
         .collect();
     let shape: Vec<usize> = axes.iter().map(|a| a.len()).collect();
-    let vals = Array::from_shape_fn(IxDyn(&shape), |_| rng.range(-5.0, 5.0))
+    let vals = Array::from_shape_fn(IxDyn(&shape), |_| rng.uniform(-5.0, 5.0))
         .into_dimensionality::<ndarray::Ix4>()
         .unwrap();
     let ax: [&[f64]; 4] = std::array::from_fn(|k| axes[k].as_slice());
@@ -185,7 +185,7 @@ fn fit_is_linear() {
         .collect();
     let shape: Vec<usize> = axes.iter().map(|a| a.len()).collect();
     let mk = |rng: &mut Rng| {
-        Array::from_shape_fn(IxDyn(&shape), |_| rng.range(-1.0, 1.0))
+        Array::from_shape_fn(IxDyn(&shape), |_| rng.uniform(-1.0, 1.0))
             .into_dimensionality::<ndarray::Ix3>()
             .unwrap()
     };
@@ -214,7 +214,7 @@ fn any_memory_layout_gives_the_same_fit() {
     let x = random_sites(&mut rng, 7, 0.0, 1.0);
     let y = random_sites(&mut rng, 5, 0.0, 1.0);
     let z = random_sites(&mut rng, 6, 0.0, 1.0);
-    let v = Array::from_shape_fn((7, 5, 6), |_| rng.range(-1.0, 1.0));
+    let v = Array::from_shape_fn((7, 5, 6), |_| rng.uniform(-1.0, 1.0));
     let reference = TensorSpline::fit([&x[..], &y[..], &z[..]], v.view()).unwrap();
     // Fortran order.
     let mut f = Array::zeros(ndarray::ShapeBuilder::f(v.raw_dim()));
@@ -254,7 +254,7 @@ fn sequential_and_parallel_fits_agree() {
         .map(|&n| random_sites(&mut rng, n, 0.0, 1.0))
         .collect();
     let shape: Vec<usize> = axes.iter().map(|a| a.len()).collect();
-    let v = Array::from_shape_fn(IxDyn(&shape), |_| rng.range(-1.0, 1.0))
+    let v = Array::from_shape_fn(IxDyn(&shape), |_| rng.uniform(-1.0, 1.0))
         .into_dimensionality::<ndarray::Ix4>()
         .unwrap();
     let ax: [&[f64]; 4] = std::array::from_fn(|k| axes[k].as_slice());

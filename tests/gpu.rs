@@ -8,6 +8,7 @@ use bsfit::grid3::Boundary as Bc;
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Slot, VectorOps};
 use bsfit::grid3::gpu::internal;
 use bsfit::grid3::gpu::{GpuContext, GpuForm, GpuOps, GpuOptions};
+use bsfit_testkit::SplitMix64;
 
 fn context(checked: bool) -> Option<GpuContext> {
     match GpuContext::with_options(&GpuOptions {
@@ -28,21 +29,6 @@ fn context(checked: bool) -> Option<GpuContext> {
 /// Both a context with bounds checks off (the fast path) and one with them on.
 fn contexts() -> Vec<GpuContext> {
     [false, true].into_iter().filter_map(context).collect()
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
-    fn vec(&mut self, n: usize) -> Vec<f64> {
-        (0..n).map(|_| self.next()).collect()
-    }
 }
 
 const ALL: [Bc; 3] = [Bc::Periodic, Bc::Zero, Bc::Mirror];
@@ -156,12 +142,12 @@ const SHAPES: [[usize; 3]; 6] = [
 
 #[test]
 fn stencil_matches_reference_every_boundary_and_form() {
-    let mut rng = Rng(1);
+    let mut rng = SplitMix64(1);
     for ctx in contexts() {
         for shape in SHAPES {
             let ops = GpuOps::new(&ctx, shape).unwrap();
             let total = ops.len();
-            let x = rng.vec(total);
+            let x = rng.uniform_vec(total, -1.0, 1.0);
             let xv = ops.upload(&f32s(&x)).unwrap();
             let mut yv = ops.alloc().unwrap();
             for b0 in ALL {
@@ -191,11 +177,11 @@ fn stencil_matches_reference_every_boundary_and_form() {
 #[test]
 fn five_tap_band_preconditioner_matches_reference() {
     let taps = [-0.05, 0.2, 0.7, 0.2, -0.05];
-    let mut rng = Rng(2);
+    let mut rng = SplitMix64(2);
     for ctx in contexts() {
         for shape in [[6, 5, 7], [2, 3, 9], [1, 4, 1]] {
             let ops = GpuOps::new(&ctx, shape).unwrap();
-            let x = rng.vec(ops.len());
+            let x = rng.uniform_vec(ops.len(), -1.0, 1.0);
             let xv = ops.upload(&f32s(&x)).unwrap();
             let mut zv = ops.alloc().unwrap();
             for bc in [
@@ -218,7 +204,7 @@ fn five_tap_band_preconditioner_matches_reference() {
 /// return c to f32 accuracy (B⁻¹ amplifies by at most 27 = cond(B)).
 #[test]
 fn direct_solve_recovers_coefficients_every_boundary() {
-    let mut rng = Rng(3);
+    let mut rng = SplitMix64(3);
     for ctx in contexts() {
         for shape in SHAPES.iter().copied().chain([
             [32, 32, 32],
@@ -233,7 +219,7 @@ fn direct_solve_recovers_coefficients_every_boundary() {
             for b0 in ALL {
                 for b1 in ALL {
                     let bc = [b0, b1, ALL[(idx(b0) + 2 * idx(b1)) % 3]];
-                    let c = rng.vec(shape.iter().product());
+                    let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
                     let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
                     let f = apply_ref(&m, shape, &c);
                     let got = internal::direct(&ctx, shape, bc, &f32s(&f)).unwrap();
@@ -251,13 +237,13 @@ fn direct_solve_recovers_coefficients_every_boundary() {
 
 #[test]
 fn vector_ops_and_slots() {
-    let mut rng = Rng(4);
+    let mut rng = SplitMix64(4);
     for ctx in contexts() {
         let shape = [3, 17, 23];
         let ops = GpuOps::new(&ctx, shape).unwrap();
         let n = ops.len();
-        let x = rng.vec(n);
-        let y = rng.vec(n);
+        let x = rng.uniform_vec(n, -1.0, 1.0);
+        let y = rng.uniform_vec(n, -1.0, 1.0);
         let xv = ops.upload(&f32s(&x)).unwrap();
         let yv = ops.upload(&f32s(&y)).unwrap();
         let dot: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
@@ -345,8 +331,10 @@ fn prefilter_rejects_bad_input_with_errors() {
 }
 
 fn field(shape: [usize; 3], seed: u64) -> ndarray::Array3<f32> {
-    let mut rng = Rng(seed);
-    ndarray::Array3::from_shape_fn((shape[0], shape[1], shape[2]), |_| rng.next() as f32)
+    let mut rng = SplitMix64(seed);
+    ndarray::Array3::from_shape_fn((shape[0], shape[1], shape[2]), |_| {
+        rng.uniform(-1.0, 1.0) as f32
+    })
 }
 
 /// The shared solvers on the device against the same solvers on the CPU (f32):
@@ -478,14 +466,14 @@ fn direct_solve_in_slabs_above_the_binding_limit() {
     }) else {
         return;
     };
-    let mut rng = Rng(11);
+    let mut rng = SplitMix64(11);
     for shape in [[20, 6, 10], [9, 33, 5], [40, 4, 8]] {
         for bc in [
             [Bc::Periodic; 3],
             [Bc::Zero, Bc::Mirror, Bc::Periodic],
             [Bc::Mirror, Bc::Periodic, Bc::Zero],
         ] {
-            let c = rng.vec(shape.iter().product());
+            let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
             assert!(c.len() * 4 > 4096);
             let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
             let f = apply_ref(&m, shape, &c);

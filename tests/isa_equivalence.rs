@@ -49,7 +49,7 @@ fn solve_lanes_matches_scalar_strided_solve() {
                 let mut b = vec![f64::NAN; (n - 1) * stride + m + 2];
                 for i in 0..n {
                     for j in 0..m {
-                        b[i * stride + j] = rng.range(-1.0, 1.0);
+                        b[i * stride + j] = rng.uniform(-1.0, 1.0);
                     }
                 }
                 let orig = b.clone();
@@ -102,7 +102,7 @@ fn transpose_matches_definition() {
     for isa in Isa::available() {
         for &r in &SIZES {
             for &c in &[1usize, 3, 4, 5, 8, 9, 17] {
-                let src: Vec<f64> = (0..r * c).map(|_| rng.f64()).collect();
+                let src: Vec<f64> = (0..r * c).map(|_| rng.next_f64()).collect();
                 let mut dst = vec![f64::NAN; r * c];
                 checked::transpose(isa, &src, r, c, &mut dst).unwrap();
                 for i in 0..r {
@@ -121,7 +121,7 @@ fn axis_and_points(rng: &mut Rng, n: usize, npts: usize) -> (Vec<f64>, Vec<f64>,
     let t = not_a_knot(&x);
     let (lo, hi) = (x[0], x[n - 1]);
     let mut pts: Vec<f64> = (0..npts)
-        .map(|_| rng.range(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)))
+        .map(|_| rng.uniform(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)))
         .collect();
     // Some points exactly on knots.
     for (k, p) in pts.iter_mut().enumerate().step_by(5) {
@@ -204,7 +204,7 @@ fn fit_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D]) {
     let axes = grid(rng, shape, false);
     let ax: [&[f64]; D] = std::array::from_fn(|k| &axes[k][..]);
     let total: usize = shape.iter().product();
-    let values: Vec<f64> = (0..total).map(|_| rng.range(-1.0, 1.0)).collect();
+    let values: Vec<f64> = (0..total).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let reference = Fitter::new(ax)
         .unwrap()
         .with_par(Par::Seq)
@@ -290,7 +290,7 @@ fn eval_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D], uniform: bool
     let axes = grid(rng, shape, uniform);
     let ax: [&[f64]; D] = std::array::from_fn(|k| &axes[k][..]);
     let total: usize = shape.iter().product();
-    let values: Vec<f64> = (0..total).map(|_| rng.range(-1.0, 1.0)).collect();
+    let values: Vec<f64> = (0..total).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let f = Fitter::new(ax).unwrap();
     let mut coefs = vec![0.0; total];
     f.fit_into(&values, &mut coefs).unwrap();
@@ -308,7 +308,7 @@ fn eval_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D], uniform: bool
         .map(|_| {
             std::array::from_fn(|k| {
                 let (lo, hi) = (axes[k][0], axes[k][shape[k] - 1]);
-                rng.range(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
+                rng.uniform(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
             })
         })
         .collect();

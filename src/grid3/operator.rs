@@ -6,8 +6,7 @@ use super::backend::{LinearOperator, Preconditioner, SolveBackend, VectorOps};
 use super::band::Band1d;
 use super::cpu::CpuOps;
 use super::stencil::{
-    AxisT, StencilForm, apply, apply_reference, plane_tasks,
-    separable_scratch_len,
+    AxisT, StencilForm, apply, apply_reference, plane_tasks, separable_scratch_len,
 };
 use super::theory::bspline_bounds;
 use crate::error::panic_short;

@@ -2,28 +2,7 @@
 //! oracles and the padded 27-point oracle of the 3D B-spline operator.
 #![allow(dead_code)]
 
-/// SplitMix64: a small, seeded, reproducible generator.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.f64()
-    }
-    pub fn usize(&mut self, lo: usize, hi_inclusive: usize) -> usize {
-        lo + (self.next_u64() % (hi_inclusive - lo + 1) as u64) as usize
-    }
-}
+pub use bsfit_testkit::SplitMix64 as Rng;
 
 /// `n` strictly increasing, non-uniform sites starting at `start`, steps in [0.3, 1.7]·h.
 pub fn random_sites(rng: &mut Rng, n: usize, start: f64, h: f64) -> Vec<f64> {
@@ -31,7 +10,7 @@ pub fn random_sites(rng: &mut Rng, n: usize, start: f64, h: f64) -> Vec<f64> {
     let mut v = start;
     for _ in 0..n {
         x.push(v);
-        v += h * rng.range(0.3, 1.7);
+        v += h * rng.uniform(0.3, 1.7);
     }
     x
 }
@@ -43,10 +22,10 @@ pub struct Cubic(pub [f64; 4]);
 impl Cubic {
     pub fn random(rng: &mut Rng) -> Cubic {
         Cubic([
-            rng.range(-1.0, 1.0),
-            rng.range(-1.0, 1.0),
-            rng.range(-1.0, 1.0),
-            rng.range(-1.0, 1.0),
+            rng.uniform(-1.0, 1.0),
+            rng.uniform(-1.0, 1.0),
+            rng.uniform(-1.0, 1.0),
+            rng.uniform(-1.0, 1.0),
         ])
     }
     pub fn deriv(&self, x: f64, order: usize) -> f64 {
@@ -95,17 +74,10 @@ impl<const D: usize> TensorPoly<D> {
 
 use bsfit::grid3::Boundary::{self, *};
 
-/// SplitMix64 in [-1, 1).
+/// Samples uniform in [-1, 1) from a SplitMix64 seeded with `seed`.
 pub fn rng(seed: u64) -> impl FnMut() -> f64 {
-    let mut s = seed;
-    move || {
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
+    let mut r = Rng::new(seed);
+    move || r.uniform(-1.0, 1.0)
 }
 
 /// Value of `c` at a possibly out-of-range index along one axis, by the boundary's definition.

@@ -1,11 +1,11 @@
-//! `bsfit gpu-bench`: device timings of the 3D path (feature `gpu`).
+//! The device timings of `bsfit gpu-bench` and the GPU solve of
+//! `bsfit grid3 --device gpu` (feature `gpu`).
 //!
 //! Every timed batch is recorded first and then submitted and waited for, so the
 //! figures are device time plus one submit-and-wait (~0.04 ms on an H100,
-//! amortised over the batch). Reported per size: the copy bandwidth (the
-//! roofline), the exact direct solve, the 27-point and separable stencil passes,
-//! CG and PCG to the tolerance, and optionally the CPU direct solve.
+//! amortised over the batch).
 
+use super::GpuBenchArgs;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use bsfit::grid3::solvers::cg;
 use bsfit::grid3::spai::{self, Target};
 use bsfit::grid3::{Boundary, Method, SolveOptions, SolveReport};
 use bsfit::{FitError, Real};
+use bsfit_testkit::workloads;
 use ndarray::Array3;
 
 /// The process's GPU context (created on first use).
@@ -56,49 +57,6 @@ pub fn report_solve<T: Real>(
     Ok((c.mapv(|v| T::from_f64(v as f64)), rep))
 }
 
-struct Args {
-    sizes: Vec<usize>,
-    cpu: bool,
-    dump: Option<String>,
-    batches: usize,
-}
-
-fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        sizes: vec![128, 256, 512],
-        cpu: false,
-        dump: None,
-        batches: 7,
-    };
-    let mut it = args.iter();
-    while let Some(k) = it.next() {
-        match k.as_str() {
-            "--n" => {
-                let v = it.next().ok_or("--n needs a value")?;
-                a.sizes = v
-                    .split(',')
-                    .map(|s| {
-                        s.trim()
-                            .parse::<usize>()
-                            .map_err(|e| format!("--n {s}: {e}"))
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            "--cpu" => a.cpu = true,
-            "--dump" => a.dump = Some(it.next().ok_or("--dump needs a folder")?.clone()),
-            "--batches" => {
-                a.batches = it
-                    .next()
-                    .ok_or("--batches needs a value")?
-                    .parse()
-                    .map_err(|e| format!("--batches: {e}"))?
-            }
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    Ok(a)
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -125,30 +83,16 @@ fn time_device(
     Ok(median(t))
 }
 
-/// Deterministic test data in [-1, 1) (SplitMix64).
-pub(crate) fn data(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-fn run(args: &Args) -> Result<(), FitError> {
+pub(super) fn run(args: &GpuBenchArgs) -> Result<(), FitError> {
     let ctx = context()?;
     println!("device: {}", ctx.describe());
+    let batches = args.batches as usize;
     let bc = [Boundary::Periodic; 3];
     println!(
         "| n³ (f32) | shader copy GB/s | transfer copy GB/s | direct ms | direct GB/s (3 sweeps) | × copy roofline | 27-pt ms | 27-pt GB/s | separable ms | separable GB/s | CG it / ms | PCG5 it / ms | CPU direct ms |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for &n in &args.sizes {
+    for n in args.sizes.iter().map(|&n| n as usize) {
         let shape = [n, n, n];
         let total = n * n * n;
         let bytes = (total * 4) as f64;
@@ -156,17 +100,17 @@ fn run(args: &Args) -> Result<(), FitError> {
         let ops = GpuOps::new(ctx, shape)?;
         ops.set_flush_every(u64::MAX);
         let reps = (64 * 256 * 256 * 256 / total).clamp(4, 200);
-        let host = data(total, n as u64);
+        let host = workloads::grid3_field_f32(total, n as u64);
         let x = ops.upload(&host)?;
         let mut y = ops.alloc()?;
-        let copy = time_device(&ops, reps, args.batches, || ops.shader_copy(&x, &mut y))?;
-        let tcopy = time_device(&ops, reps, args.batches, || ops.copy(&x, &mut y))?;
+        let copy = time_device(&ops, reps, batches, || ops.shader_copy(&x, &mut y))?;
+        let tcopy = time_device(&ops, reps, batches, || ops.copy(&x, &mut y))?;
         let plan = DirectPlan::new(ctx, shape, bc)?;
-        let direct = time_device(&ops, reps, args.batches, || plan.record(&ops, &y))?;
+        let direct = time_device(&ops, reps, batches, || plan.record(&ops, &y))?;
         let fused = GpuStencil::bspline(&ops, bc, true, GpuForm::Fused27)?;
-        let t27 = time_device(&ops, reps, args.batches, || fused.apply(&ops, &x, &mut y))?;
+        let t27 = time_device(&ops, reps, batches, || fused.apply(&ops, &x, &mut y))?;
         let sep = GpuStencil::bspline(&ops, bc, true, GpuForm::Separable)?;
-        let tsep = time_device(&ops, reps, args.batches, || sep.apply(&ops, &x, &mut y))?;
+        let tsep = time_device(&ops, reps, batches, || sep.apply(&ops, &x, &mut y))?;
         // CG and PCG (5³ SPAI) to 1e-6 on B c = F, fused 27-point operator, one
         // convergence read every 10 iterations; vectors allocated by the solver.
         let mut krylov = Vec::new();
@@ -256,22 +200,4 @@ fn run(args: &Args) -> Result<(), FitError> {
 
 fn bytemuck_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Entry point of `bsfit gpu-bench [--n 128,256,512] [--cpu] [--dump DIR] [--batches K]`.
-pub fn main(args: &[String]) -> i32 {
-    let a = match parse(args) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("gpu-bench: {e}");
-            return 2;
-        }
-    };
-    match run(&a) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("gpu-bench: {e}");
-            1
-        }
-    }
 }

@@ -5,53 +5,54 @@
 //! bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval]
 //! ```
 //!
+//! The inputs are the workloads of [`bsfit_testkit::workloads`], the same
+//! the criterion benches (`cargo bench`) measure.
+//!
 //! `--pin` pins each rayon worker to one core (`core_affinity`), which makes
 //! ISA comparisons steadier on a quiet machine.
 
+use bsfit::bspline::knots::{find_span, not_a_knot};
 use bsfit::{Fitter, Isa, Par, TensorSpline};
+use bsfit_testkit::workloads::{self, FIT4D_SHAPES, FIT4D_SMALL, THREADS};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Instant;
 
 /// Options of the bench run.
-struct Opts {
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Fewer samples and points (a run of about a minute)
+    #[arg(long)]
     quick: bool,
+    /// Also write the results as JSON (read by `tools/compare_scipy.py`)
+    #[arg(long, value_name = "PATH")]
     json: Option<String>,
+    /// Pin each rayon worker to one core (steadier ISA comparisons on a quiet machine)
+    #[arg(long)]
     pin: bool,
-    isas: Vec<Isa>,
-    only: Option<String>,
+    /// Instruction sets to measure, comma-separated [default: all available]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_isa)]
+    isa: Vec<Isa>,
+    /// Run one part only: all fit shapes, the two small ones, or evaluation and basis
+    #[arg(long, value_enum)]
+    only: Option<Only>,
 }
 
-fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts {
-        quick: false,
-        json: None,
-        pin: false,
-        isas: Isa::available(),
-        only: None,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--quick" => o.quick = true,
-            "--pin" => o.pin = true,
-            "--only" => o.only = Some(it.next().ok_or("--only needs fit|fit-small|eval")?.clone()),
-            "--json" => o.json = Some(it.next().ok_or("--json needs a path")?.clone()),
-            "--isa" => {
-                let list = it.next().ok_or("--isa needs a list")?;
-                o.isas = list
-                    .split(',')
-                    .map(|s| {
-                        Isa::from_name(s)
-                            .ok_or(format!("unknown ISA {s:?}"))
-                            .and_then(|i| i.require().map_err(|e| e.to_string()))
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            other => return Err(format!("unknown bench option {other:?}")),
-        }
-    }
-    Ok(o)
+/// Parts of the bench run (`--only`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    /// The 4D fits at every shape.
+    Fit,
+    /// The 4D fits at the small shapes.
+    FitSmall,
+    /// Evaluation and basis kernels.
+    Eval,
+}
+
+fn parse_isa(s: &str) -> Result<Isa, String> {
+    Isa::from_name(s).ok_or_else(|| format!("unknown ISA {s:?} (scalar, avx2, avx512)"))
 }
 
 /// A rayon pool of `n` threads, each pinned to core `i` when `pin` is set.
@@ -109,30 +110,56 @@ fn measure(samples: usize, mut f: impl FnMut()) -> Timing {
     }
 }
 
-/// SplitMix64 for reproducible inputs.
-struct Rng(u64);
-impl Rng {
-    fn f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// One fit row of the JSON output.
+#[derive(Serialize)]
+struct FitRecord {
+    shape: [usize; 4],
+    threads: usize,
+    isa: &'static str,
+    median_ms: f64,
+    min_ms: f64,
+    /// On-CPU time of the fitting thread; `null` where not measured.
+    cpu_ms: Option<f64>,
 }
 
-fn axes(shape: [usize; 4]) -> [Vec<f64>; 4] {
-    std::array::from_fn(|k| {
-        (0..shape[k])
-            .map(|i| i as f64 / (shape[k] - 1) as f64)
-            .collect()
-    })
+/// One evaluation row of the JSON output.
+#[derive(Serialize)]
+struct EvalRecord {
+    kind: &'static str,
+    shape: [usize; 4],
+    isa: &'static str,
+    threads: usize,
+    ns_per_value: f64,
+    mvalues_per_s: f64,
+    /// On-CPU time of the evaluating thread; `null` where not measured.
+    cpu_ns_per_value: Option<f64>,
 }
 
-fn values(shape: [usize; 4]) -> Vec<f64> {
-    let total: usize = shape.iter().product();
-    let mut rng = Rng(7);
-    (0..total).map(|_| rng.f64()).collect()
+/// Memory bandwidths of the JSON output (GB/s).
+#[derive(Serialize)]
+struct Bandwidth {
+    ram_1t: f64,
+    ram_2t: f64,
+    cache_2t: f64,
+}
+
+/// The JSON output of `--json`.
+#[derive(Serialize)]
+struct Report {
+    machine: String,
+    bandwidth_gbs: Bandwidth,
+    fit4d: Vec<FitRecord>,
+    eval4d: Vec<EvalRecord>,
+}
+
+/// `Some(v)` for finite `v` (JSON has no NaN).
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+/// `[&[f64]; 4]` views of owned axes.
+fn views(ax: &[Vec<f64>; 4]) -> [&[f64]; 4] {
+    std::array::from_fn(|k| ax[k].as_slice())
 }
 
 /// Read+write bandwidth (GB/s, counting 16 bytes per element) of a scaled
@@ -155,8 +182,15 @@ fn bandwidth(len: usize, threads: usize, reps: usize) -> Result<f64, String> {
 }
 
 /// Runs the bench and prints the table; writes JSON when asked.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let o = parse(args)?;
+pub fn run(o: &BenchArgs) -> Result<(), String> {
+    let isas = if o.isa.is_empty() {
+        Isa::available()
+    } else {
+        for isa in &o.isa {
+            isa.require().map_err(|e| e.to_string())?;
+        }
+        o.isa.clone()
+    };
     let machine = machine_name();
     let mut table = String::new();
     let mut fit_json = Vec::new();
@@ -178,32 +212,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "{:<16} {:>3} {}",
         "shape",
         "thr",
-        o.isas
-            .iter()
+        isas.iter()
             .map(|i| format!("{:>26}", format!("{} med/min/cpu", i.name())))
             .collect::<String>()
     );
-    let all_shapes = [
-        [20, 20, 10, 5],
-        [50, 30, 20, 10],
-        [100, 50, 30, 20],
-        [200, 100, 50, 30],
-    ];
-    let shapes: &[[usize; 4]] = match o.only.as_deref() {
-        Some("fit-small") => &all_shapes[..2],
-        Some(s) if !s.starts_with("fit") => &[],
-        _ => &all_shapes,
+    let shapes: &[[usize; 4]] = match o.only {
+        None | Some(Only::Fit) => &FIT4D_SHAPES,
+        Some(Only::FitSmall) => &FIT4D_SHAPES[..FIT4D_SMALL],
+        Some(Only::Eval) => &[],
     };
     for &shape in shapes {
         let total: usize = shape.iter().product();
-        let ax = axes(shape);
-        let v = values(shape);
+        let ax = workloads::unit_axes(shape);
+        let v = workloads::grid_values(shape);
         let mut out = vec![0.0; total];
-        for threads in [1usize, 2] {
+        for threads in THREADS {
             let p = pool(threads, o.pin)?;
             let mut row = format!("{:<16} {:>3} ", format!("{shape:?}"), threads);
-            for &isa in &o.isas {
-                let f = Fitter::new([&ax[0][..], &ax[1][..], &ax[2][..], &ax[3][..]])
+            for &isa in &isas {
+                let f = Fitter::new(views(&ax))
                     .map_err(|e| e.to_string())?
                     .with_par(Par::with_threads(threads))
                     .with_isa(isa)
@@ -228,12 +255,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 // Thread CPU time is only the whole fit's when one thread runs it.
                 let cpu_ms = if threads == 1 { tm.cpu * 1e3 } else { f64::NAN };
                 let _ = write!(row, "{ms:>9.3} {min_ms:>7.3} {cpu_ms:>7.3} ");
-                fit_json.push(format!(
-                    "{{\"shape\":{:?},\"threads\":{threads},\"isa\":\"{}\",\"median_ms\":{ms:.6},\"min_ms\":{min_ms:.6},\"cpu_ms\":{}}}",
+                fit_json.push(FitRecord {
                     shape,
-                    isa.name(),
-                    json_num(cpu_ms)
-                ));
+                    threads,
+                    isa: isa.name(),
+                    median_ms: ms,
+                    min_ms,
+                    cpu_ms: finite(cpu_ms),
+                });
             }
             let _ = writeln!(table, "{row}");
         }
@@ -247,36 +276,32 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
 
-    if o.only.as_deref().is_some_and(|s| s.starts_with("fit")) {
+    if matches!(o.only, Some(Only::Fit | Only::FitSmall)) {
         print!("{table}");
-        return Ok(());
+        return write_json(o, machine, [bw_big1, bw_big, bw_cache], fit_json, eval_json);
     }
     // Evaluation on the fitted 50×30×20×10 spline at random points.
-    let shape = [50, 30, 20, 10];
-    let ax = axes(shape);
-    let v = values(shape);
-    let vals = ndarray::Array4::from_shape_vec((50, 30, 20, 10), v).map_err(|e| e.to_string())?;
-    let spline = TensorSpline::fit(
-        [&ax[0][..], &ax[1][..], &ax[2][..], &ax[3][..]],
-        vals.view(),
+    let shape = workloads::EVAL4D_SHAPE;
+    let ax = workloads::unit_axes(shape);
+    let vals = ndarray::Array4::from_shape_vec(
+        (shape[0], shape[1], shape[2], shape[3]),
+        workloads::grid_values(shape),
     )
     .map_err(|e| e.to_string())?;
+    let spline = TensorSpline::fit(views(&ax), vals.view()).map_err(|e| e.to_string())?;
     let npts = if o.quick { 50_000 } else { 200_000 };
-    let mut rng = Rng(11);
-    let pts: Vec<[f64; 4]> = (0..npts)
-        .map(|_| [rng.f64(), rng.f64(), rng.f64(), rng.f64()])
-        .collect();
+    let pts: Vec<[f64; 4]> = workloads::unit_points(npts);
     let _ = writeln!(
         table,
-        "\neval4d 50x30x20x10, {npts} random points: median ns per value and mean on-CPU ns (batch: M values/s)"
+        "\neval4d {}x{}x{}x{}, {npts} random points: median ns per value and mean on-CPU ns (batch: M values/s)",
+        shape[0], shape[1], shape[2], shape[3]
     );
     let _ = writeln!(
         table,
         "{:<16} {:>3} {}",
         "kind",
         "thr",
-        o.isas
-            .iter()
+        isas.iter()
             .map(|i| format!("{:>9}", i.name()))
             .collect::<String>()
     );
@@ -285,7 +310,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for kind in ["value", "grad", "hess", "batch-lanes", "batch"] {
         let threads = if kind == "batch" { 2 } else { 1 };
         let mut row = format!("{kind:<16} {threads:>3} ");
-        for &isa in &o.isas {
+        for &isa in &isas {
             let s = spline.clone().with_isa(isa).map_err(|e| e.to_string())?;
             let mut out = vec![0.0; npts];
             let tm = match kind {
@@ -341,23 +366,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
             } else {
                 let _ = write!(row, "{ns:>12.1} {cpu_ns:>7.1}");
             }
-            eval_json.push(format!(
-                "{{\"kind\":\"{kind}\",\"shape\":[50,30,20,10],\"isa\":\"{}\",\"threads\":{threads},\"ns_per_value\":{ns:.3},\"mvalues_per_s\":{mv:.3},\"cpu_ns_per_value\":{}}}",
-                isa.name(),
-                json_num(cpu_ns)
-            ));
+            eval_json.push(EvalRecord {
+                kind,
+                shape,
+                isa: isa.name(),
+                threads,
+                ns_per_value: ns,
+                mvalues_per_s: mv,
+                cpu_ns_per_value: finite(cpu_ns),
+            });
         }
         let _ = writeln!(table, "{row}");
     }
 
-    // Basis kernels: batch (lanes = points) and single point (lanes = functions).
-    let t = &spline.knots(0).to_vec();
-    let nb = 4096;
-    let xs: Vec<f64> = (0..nb).map(|_| rng.f64()).collect();
-    let spans: Vec<usize> = xs
-        .iter()
-        .map(|&x| bsfit::bspline::knots::find_span(t, x))
-        .collect();
+    // Basis kernels: batch (lanes = points) and single point (lanes = functions),
+    // on the not-a-knot knots of the basis bench's sites.
+    let t = not_a_knot(&workloads::basis_sites());
+    let nb = workloads::BASIS_POINTS[workloads::BASIS_POINTS.len() - 1];
+    let xs = workloads::basis_points(nb);
+    let spans: Vec<usize> = xs.iter().map(|&x| find_span(&t, x)).collect();
     let mut bout = vec![[[0.0; 4]; 3]; nb];
     let _ = writeln!(table, "\nbasis (ns per point, {nb} points, spans given)");
     for (name, nd) in [
@@ -366,18 +393,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ("single values", 0),
     ] {
         let mut row = format!("{name:<16} {:>3} ", 1);
-        for &isa in &o.isas {
+        for &isa in &isas {
             let tm = median_s(20 * reps, || {
                 if name.starts_with("single") {
                     let mut acc = 0.0;
                     for (&x, &s) in xs.iter().zip(&spans) {
-                        acc += bsfit::isa::checked::basis_single(isa, t, s, x)
+                        acc += bsfit::isa::checked::basis_single(isa, &t, s, x)
                             .map(|b| b[1])
                             .unwrap_or(0.0);
                     }
                     black_box(acc);
                 } else {
-                    bsfit::isa::checked::basis_batch(isa, t, &spans, &xs, nd, &mut bout)
+                    bsfit::isa::checked::basis_batch(isa, &t, &spans, &xs, nd, &mut bout)
                         .expect("valid spans");
                     black_box(&bout);
                 }
@@ -387,26 +414,35 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let _ = writeln!(table, "{row}");
     }
     print!("{table}");
-    if let Some(path) = o.json {
-        let json = format!(
-            "{{\"machine\":{:?},\"bandwidth_gbs\":{{\"ram_1t\":{bw_big1:.2},\"ram_2t\":{bw_big:.2},\"cache_2t\":{bw_cache:.2}}},\"fit4d\":[{}],\"eval4d\":[{}]}}\n",
-            machine,
-            fit_json.join(","),
-            eval_json.join(",")
-        );
-        std::fs::write(&path, json).map_err(|e| format!("{path}: {e}"))?;
-        println!("wrote {path}");
-    }
-    Ok(())
+    write_json(o, machine, [bw_big1, bw_big, bw_cache], fit_json, eval_json)
 }
 
-/// A JSON number, or `null` for NaN.
-fn json_num(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.6}")
-    } else {
-        "null".to_string()
-    }
+/// Writes the `--json` report, if asked for.
+fn write_json(
+    o: &BenchArgs,
+    machine: String,
+    [ram_1t, ram_2t, cache_2t]: [f64; 3],
+    fit4d: Vec<FitRecord>,
+    eval4d: Vec<EvalRecord>,
+) -> Result<(), String> {
+    let Some(path) = &o.json else {
+        return Ok(());
+    };
+    let report = Report {
+        machine,
+        bandwidth_gbs: Bandwidth {
+            ram_1t,
+            ram_2t,
+            cache_2t,
+        },
+        fit4d,
+        eval4d,
+    };
+    let mut json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+    json.push('\n');
+    std::fs::write(path, json).map_err(|e| format!("{path}: {e}"))?;
+    println!("wrote {path}");
+    Ok(())
 }
 
 fn machine_name() -> String {

@@ -7,15 +7,112 @@ use bsfit::grid3::direct::DirectPlan;
 use bsfit::grid3::spai::{self, Target};
 use bsfit::grid3::{Formulation, Method, SolveOptions, solve, theory};
 use bsfit::{FitError, Par, Real};
+use bsfit_testkit::workloads;
+use clap::{Args, ValueEnum};
 use ndarray::Array3;
 use std::fmt::Write as _;
 
-const USAGE: &str = "usage: bsfit grid3 [--n 128 | --shape 200x200x100] [--bc periodic,periodic,zero] \
-[--precision f32|f64] [--tol 1e-6] [--solver all|relax|jacobi|chebyshev|cg|pcg3|pcg5|direct[,..]] \
-[--formulation both|B|B2] [--max-iter 1000] [--check-every 1] [--plot path.svg] [--csv path.csv] \
-[--device cpu|gpu]";
+/// Options of the report.
+#[derive(Args, Debug, Clone)]
+pub struct Grid3Args {
+    /// Edge length of a cubic grid
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "shape")]
+    n: u64,
+    /// Grid extents, e.g. 200x200x100
+    #[arg(long, value_name = "AxBxC", value_parser = parse_shape)]
+    shape: Option<[usize; 3]>,
+    /// Boundary per axis (periodic, zero, mirror): one for all axes, or three
+    #[arg(long, value_name = "BC[,BC,BC]", default_value = "periodic", value_parser = parse_bc)]
+    bc: [Boundary; 3],
+    /// Floating-point precision of the solve
+    #[arg(long, value_enum, default_value_t = Precision::F64)]
+    precision: Precision,
+    /// Tolerance on the relative residual ‖F − Bc‖/‖F‖
+    #[arg(long, default_value_t = 1e-6)]
+    tol: f64,
+    /// Solvers: all, or a comma-separated list of relax, jacobi, chebyshev, cg, pcg3, pcg5, direct
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_solvers)]
+    solver: Solvers,
+    /// System solved by the iterative methods: B c = F, the normal equations B² c = B F, or both
+    #[arg(long, value_enum, default_value_t = Systems::Both)]
+    formulation: Systems,
+    /// Iteration limit of the iterative methods
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_iter: usize,
+    /// Iterations between convergence checks (at least 1)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    check_every: usize,
+    /// Write a convergence plot (SVG)
+    #[arg(long, value_name = "PATH")]
+    plot: Option<String>,
+    /// Write the residual histories (CSV)
+    #[arg(long, value_name = "PATH")]
+    csv: Option<String>,
+    /// Where to solve; the GPU path is f32 and needs a build with `--features gpu`
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
+}
 
-struct Args {
+/// `--precision`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    F32,
+    F64,
+}
+
+/// `--formulation`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Systems {
+    /// Both systems.
+    Both,
+    /// B c = F.
+    #[value(name = "B", alias = "b")]
+    B,
+    /// B² c = B F.
+    #[value(name = "B2", alias = "b2")]
+    B2,
+}
+
+/// `--device`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Device {
+    Cpu,
+    Gpu,
+}
+
+fn parse_shape(s: &str) -> Result<[usize; 3], String> {
+    crate::args::sizes_n(s, &['x', 'X', ','], 1)
+}
+
+fn parse_bc(s: &str) -> Result<[Boundary; 3], String> {
+    let p: Vec<Boundary> = s
+        .split(',')
+        .map(|b| Boundary::from_name(b).ok_or_else(|| format!("unknown boundary {b}")))
+        .collect::<Result<_, _>>()?;
+    match p[..] {
+        [b] => Ok([b; 3]),
+        [a, b, c] => Ok([a, b, c]),
+        _ => Err("need 1 or 3 boundaries".into()),
+    }
+}
+
+/// The methods of `--solver`.
+#[derive(Debug, Clone)]
+struct Solvers(Vec<Method>);
+
+/// One value of `--solver`: `all` or a comma-separated list of methods.
+fn parse_solvers(s: &str) -> Result<Solvers, String> {
+    if s == "all" {
+        return Ok(Solvers(Method::ALL.to_vec()));
+    }
+    s.split(',')
+        .map(|m| Method::from_name(m).ok_or_else(|| format!("unknown solver {m}")))
+        .collect::<Result<_, _>>()
+        .map(Solvers)
+}
+
+/// The report's settings, resolved from [`Grid3Args`].
+struct Settings {
     shape: [usize; 3],
     bc: [Boundary; 3],
     f32: bool,
@@ -30,106 +127,31 @@ struct Args {
     gpu: bool,
 }
 
-fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        shape: [128; 3],
-        bc: [Boundary::Periodic; 3],
-        f32: false,
-        tol: 1e-6,
-        methods: Method::ALL.to_vec(),
-        forms: vec![Formulation::Interpolate, Formulation::NormalEquations],
-        max_iter: 1000,
-        check_every: 1,
-        plot: None,
-        csv: None,
-        gpu: false,
-    };
-    let mut it = args.iter();
-    while let Some(k) = it.next() {
-        let mut val = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{k} needs a value\n{USAGE}"))
-        };
-        let num = |v: String| v.parse::<usize>().map_err(|e| format!("{k} {v}: {e}"));
-        match k.as_str() {
-            "--n" => a.shape = [num(val()?)?; 3],
-            "--shape" => {
-                let v = val()?;
-                let p: Vec<usize> = v
-                    .split(['x', 'X', ','])
-                    .map(|s| s.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| format!("--shape {v}: {e}"))?;
-                a.shape = p
-                    .try_into()
-                    .map_err(|_| format!("--shape {v}: need 3 extents"))?;
-            }
-            "--bc" => {
-                let v = val()?;
-                let p: Vec<Boundary> = v
-                    .split(',')
-                    .map(|s| {
-                        Boundary::from_name(s).ok_or_else(|| format!("--bc: unknown boundary {s}"))
-                    })
-                    .collect::<Result<_, _>>()?;
-                a.bc = match p.len() {
-                    1 => [p[0]; 3],
-                    3 => [p[0], p[1], p[2]],
-                    _ => return Err(format!("--bc {v}: need 1 or 3 boundaries")),
-                };
-            }
-            "--precision" => {
-                a.f32 = match val()?.as_str() {
-                    "f32" => true,
-                    "f64" => false,
-                    o => return Err(format!("--precision {o}: f32 or f64")),
-                }
-            }
-            "--tol" => {
-                let v = val()?;
-                a.tol = v.parse().map_err(|e| format!("--tol {v}: {e}"))?;
-            }
-            "--solver" => {
-                let v = val()?;
-                a.methods = if v == "all" {
-                    Method::ALL.to_vec()
-                } else {
-                    v.split(',')
-                        .map(|s| {
-                            Method::from_name(s).ok_or_else(|| format!("--solver: unknown {s}"))
-                        })
-                        .collect::<Result<_, _>>()?
-                };
-            }
-            "--formulation" => {
-                a.forms = match val()?.as_str() {
-                    "both" => vec![Formulation::Interpolate, Formulation::NormalEquations],
-                    "B" | "b" => vec![Formulation::Interpolate],
-                    "B2" | "b2" => vec![Formulation::NormalEquations],
-                    o => return Err(format!("--formulation {o}: both, B or B2")),
-                }
-            }
-            "--max-iter" => a.max_iter = num(val()?)?,
-            "--check-every" => a.check_every = num(val()?)?.max(1),
-            "--plot" => a.plot = Some(val()?),
-            "--csv" => a.csv = Some(val()?),
-            "--device" => {
-                a.gpu = match val()?.as_str() {
-                    "cpu" => false,
-                    "gpu" if cfg!(feature = "gpu") => true,
-                    "gpu" => return Err("--device gpu needs a build with --features gpu".into()),
-                    o => return Err(format!("--device {o}: cpu or gpu")),
-                }
-            }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            o => return Err(format!("unknown option {o}\n{USAGE}")),
+impl Settings {
+    fn new(a: &Grid3Args) -> Result<Settings, String> {
+        let gpu = a.device == Device::Gpu;
+        if gpu && !cfg!(feature = "gpu") {
+            return Err("--device gpu needs a build with --features gpu".into());
         }
+        Ok(Settings {
+            shape: a.shape.unwrap_or([a.n as usize; 3]),
+            bc: a.bc,
+            // The GPU path is f32.
+            f32: a.precision == Precision::F32 || gpu,
+            tol: a.tol,
+            methods: a.solver.0.clone(),
+            forms: match a.formulation {
+                Systems::Both => vec![Formulation::Interpolate, Formulation::NormalEquations],
+                Systems::B => vec![Formulation::Interpolate],
+                Systems::B2 => vec![Formulation::NormalEquations],
+            },
+            max_iter: a.max_iter,
+            check_every: a.check_every.max(1),
+            plot: a.plot.clone(),
+            csv: a.csv.clone(),
+            gpu,
+        })
     }
-    if a.shape.contains(&0) {
-        return Err("every extent must be at least 1".into());
-    }
-    Ok(a)
 }
 
 /// One table row.
@@ -195,19 +217,16 @@ fn theory_iters(
     }
 }
 
+/// The right-hand side: the 3D benches' random field ([`workloads::grid3_field`]).
 fn field<T: Real>(shape: [usize; 3]) -> Array3<T> {
-    let mut s = 0x5EED_u64;
-    Array3::from_shape_fn((shape[0], shape[1], shape[2]), |_| {
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        T::from_f64((z >> 11) as f64 / (1u64 << 52) as f64 - 1.0)
-    })
+    let len = shape.iter().product();
+    let v = workloads::grid3_field(len, workloads::GRID3_SEED);
+    Array3::from_shape_vec((shape[0], shape[1], shape[2]), v)
+        .expect("the field has the grid's length")
+        .mapv(T::from_f64)
 }
 
-fn run_all<T: Real>(a: &Args) -> Vec<Row> {
+fn run_all<T: Real>(a: &Settings) -> Vec<Row> {
     let f = field::<T>(a.shape);
     let len: usize = a.shape.iter().product();
     let bytes = (len * T::BYTES) as f64;
@@ -299,7 +318,7 @@ fn run_all<T: Real>(a: &Args) -> Vec<Row> {
 /// The CPU solve, or the GPU one with `--device gpu` (which times the direct
 /// method itself, as the median of repeated device solves).
 fn solve_on<T: Real>(
-    a: &Args,
+    a: &Settings,
     f: &Array3<T>,
     o: &SolveOptions,
 ) -> Result<(Array3<T>, bsfit::grid3::SolveReport), FitError> {
@@ -310,7 +329,7 @@ fn solve_on<T: Real>(
     solve(f.view(), a.bc, o)
 }
 
-fn table(a: &Args, rows: &[Row]) -> String {
+fn table(a: &Settings, rows: &[Row]) -> String {
     let mut s = String::new();
     let bcs: Vec<&str> = a.bc.iter().map(|b| b.name()).collect();
     let _ = writeln!(
@@ -437,14 +456,9 @@ fn write_plot(path: &str, title: &str, rows: &[Row], tol: f64) -> Result<(), Str
     root.present().map_err(|e| err(&e))
 }
 
-/// Runs the report with the arguments after `grid3`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let a = parse(args)?;
-    // The GPU path is f32.
-    let a = Args {
-        f32: a.f32 || a.gpu,
-        ..a
-    };
+/// Runs the report.
+pub fn run(args: &Grid3Args) -> Result<(), String> {
+    let a = Settings::new(args)?;
     eprintln!("grid3 report: solving {:?} ...", a.shape);
     #[cfg(feature = "gpu")]
     if a.gpu {

@@ -11,41 +11,52 @@
 //!   `--api into`: `Fitter::fit_into` from a flat buffer into a caller's buffer.
 
 use bsfit::{Fitter, TensorSpline};
+use clap::{Args, ValueEnum};
 use ndarray::{ArrayView, Dim, Dimension};
 use std::time::Instant;
 
-/// Parses the options and runs the fit.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut grid = vec![200usize, 100, 50, 30];
-    let mut api = "view".to_string();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--grid" => {
-                let g = it.next().ok_or("--grid needs a value like 200x100x50x30")?;
-                grid = g
-                    .split('x')
-                    .map(|s| s.parse::<usize>().map_err(|e| format!("--grid {g}: {e}")))
-                    .collect::<Result<_, _>>()?;
-            }
-            "--api" => api = it.next().ok_or("--api needs view or into")?.clone(),
-            "-h" | "--help" => {
-                println!("usage: bsfit memfit [--grid 200x100x50x30] [--api view|into]");
-                return Ok(());
-            }
-            other => return Err(format!("memfit: unknown option {other}")),
-        }
+/// Options of `bsfit memfit`.
+#[derive(Args, Debug, Clone)]
+pub struct MemfitArgs {
+    /// Sizes of 1 to 6 axes (the default is 30M points, 240 MB)
+    #[arg(long, value_name = "AxBx..", default_value = "200x100x50x30", value_parser = parse_grid)]
+    grid: Grid,
+    /// `view`: `Fitter::fit` on an ndarray view; `into`: `Fitter::fit_into` from a flat buffer into a caller's buffer
+    #[arg(long, value_enum, default_value_t = Api::View)]
+    api: Api,
+}
+
+/// The sizes of `--grid`.
+#[derive(Debug, Clone)]
+struct Grid(Vec<usize>);
+
+fn parse_grid(s: &str) -> Result<Grid, String> {
+    let g = crate::args::sizes(s, &['x'], 1)?;
+    if !(1..=6).contains(&g.len()) {
+        return Err(format!("{} axes; 1 to 6 are supported", g.len()));
     }
-    if api != "view" && api != "into" {
-        return Err(format!("--api {api}: expected view or into"));
-    }
+    Ok(Grid(g))
+}
+
+/// The fitting call measured (`--api`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    /// `Fitter::fit` on an ndarray view.
+    View,
+    /// `Fitter::fit_into` from a flat buffer into a caller's buffer.
+    Into,
+}
+
+/// Runs the fit and prints the memory report.
+pub fn run(a: &MemfitArgs) -> Result<(), String> {
+    let (grid, api) = (&a.grid.0[..], a.api);
     match grid.len() {
-        1 => fit_grid::<1>(&grid, &api),
-        2 => fit_grid::<2>(&grid, &api),
-        3 => fit_grid::<3>(&grid, &api),
-        4 => fit_grid::<4>(&grid, &api),
-        5 => fit_grid::<5>(&grid, &api),
-        6 => fit_grid::<6>(&grid, &api),
+        1 => fit_grid::<1>(grid, api),
+        2 => fit_grid::<2>(grid, api),
+        3 => fit_grid::<3>(grid, api),
+        4 => fit_grid::<4>(grid, api),
+        5 => fit_grid::<5>(grid, api),
+        6 => fit_grid::<6>(grid, api),
         d => Err(format!("--grid: {d} axes; 1 to 6 are supported")),
     }
 }
@@ -58,7 +69,7 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn fit_grid<const D: usize>(grid: &[usize], api: &str) -> Result<(), String>
+fn fit_grid<const D: usize>(grid: &[usize], api: Api) -> Result<(), String>
 where
     Dim<[usize; D]>: Dimension,
 {
@@ -85,7 +96,7 @@ where
     let rss_values = peak_rss();
     let t0 = Instant::now();
     let fitter = Fitter::<D>::new(ax).map_err(|e| e.to_string())?;
-    let spline = if api == "into" {
+    let spline = if api == Api::Into {
         let mut out = vec![0.0; total];
         fitter
             .fit_into(&values, &mut out)
@@ -114,8 +125,9 @@ where
     let peak = peak_rss();
     let mb = |b: u64| b as f64 / 1e6;
     println!(
-        "grid {grid:?}: {total} points, input {:.1} MB, api {api}",
-        mb(input_bytes)
+        "grid {grid:?}: {total} points, input {:.1} MB, api {}",
+        mb(input_bytes),
+        if api == Api::Into { "into" } else { "view" }
     );
     println!("fit: {secs:.3} s, max grid residual (1000 points) {worst:.2e}");
     if let (Some(p), Some(v)) = (peak, rss_values) {

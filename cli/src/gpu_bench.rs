@@ -1,0 +1,45 @@
+//! `bsfit gpu-bench`: device timings of the 3D path (feature `gpu`).
+//!
+//! Every timed batch is recorded first and then submitted and waited for, so the
+//! figures are device time plus one submit-and-wait (~0.04 ms on an H100,
+//! amortised over the batch). Reported per size: the copy bandwidth (the
+//! roofline), the exact direct solve, the 27-point and separable stencil passes,
+//! CG and PCG to the tolerance, and optionally the CPU direct solve.
+
+use clap::Args;
+
+/// Options of `bsfit gpu-bench`.
+#[derive(Args, Debug, Clone)]
+pub struct GpuBenchArgs {
+    /// Grid edge lengths, comma-separated
+    #[arg(long = "n", value_name = "N,..", value_delimiter = ',', default_value = "128,256,512", value_parser = clap::value_parser!(u64).range(1..))]
+    sizes: Vec<u64>,
+    /// Also time the CPU direct solve
+    #[arg(long)]
+    cpu: bool,
+    /// Write the direct solve's input and output (raw little-endian f32) for sizes up to 256 into DIR
+    #[arg(long, value_name = "DIR")]
+    dump: Option<String>,
+    /// Timed batches per measurement; the median is reported
+    #[arg(long, value_name = "K", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
+    batches: u64,
+}
+
+/// Runs `bsfit gpu-bench`.
+#[cfg(feature = "gpu")]
+pub fn run(args: &GpuBenchArgs) -> Result<(), String> {
+    device::run(args).map_err(|e| e.to_string())
+}
+
+/// Runs `bsfit gpu-bench`: without the `gpu` feature, an error.
+#[cfg(not(feature = "gpu"))]
+pub fn run(_: &GpuBenchArgs) -> Result<(), String> {
+    Err("gpu-bench needs a build with --features gpu".into())
+}
+
+#[cfg(feature = "gpu")]
+pub use device::{device_line, report_solve};
+
+/// The device timings (feature `gpu`).
+#[cfg(feature = "gpu")]
+mod device;
