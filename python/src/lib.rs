@@ -168,9 +168,11 @@ impl PySpline {
     }
 
     /// Builds a spline from knot vectors and a coefficient array whose shape
-    /// is `(len(t) - 4 for t in knots)`; every consistency condition is checked.
+    /// is `(len(t) - 4 for t in knots)`; every consistency condition is
+    /// checked (with the GIL released: this is how a pickle is loaded).
     #[staticmethod]
     fn from_parts(
+        py: Python<'_>,
         knots: Vec<PyReadonlyArray1<'_, f64>>,
         coefs: PyReadonlyArrayDyn<'_, f64>,
     ) -> PyResult<Self> {
@@ -186,8 +188,10 @@ impl PySpline {
                 py_shape(&grid)
             ))));
         }
-        let coefs = slice_or_copy(&coefs).into_owned();
-        let inner = DynSpline::from_parts(knots, coefs).map_err(fit_err)?;
+        let coefs = RowMajor::new(&coefs);
+        let inner = py
+            .detach(|| DynSpline::from_parts(knots, coefs.get().into_owned()))
+            .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
 
@@ -366,10 +370,16 @@ impl PyFitter {
 
     /// The spline on this grid's knots with coefficients `coefs` (the grid's
     /// shape; copied), e.g. written by `fit_into`.
-    fn spline_from(&self, coefs: PyReadonlyArrayDyn<'_, f64>) -> PyResult<PySpline> {
+    fn spline_from(
+        &self,
+        py: Python<'_>,
+        coefs: PyReadonlyArrayDyn<'_, f64>,
+    ) -> PyResult<PySpline> {
         check_grid_shape("coefficients", coefs.shape(), &self.inner.shape())?;
-        let coefs = slice_or_copy(&coefs).into_owned();
-        let inner = self.inner.spline_from(coefs).map_err(fit_err)?;
+        let coefs = RowMajor::new(&coefs);
+        let inner = py
+            .detach(|| self.inner.spline_from(coefs.get().into_owned()))
+            .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
 
