@@ -4,7 +4,7 @@
 //! The bar: three read+write sweeps over the grid, i.e. `3 ×` the time of one copy of
 //! the grid; the solve should take at most 2× that. The ratio is printed at the end.
 
-use bsfit::Par;
+use bsfit::{Isa, Par};
 use bsfit::grid3::Boundary::{self, *};
 use bsfit::grid3::direct::DirectPlan;
 use bsfit_testkit::workloads;
@@ -58,6 +58,18 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("solve_f32_periodic", n), &n, |b, _| {
             b.iter(|| plan.solve(black_box(&f32v), &mut o32))
         });
+        // The same solve with each available instruction set (AVX-512 runs
+        // AVX-512-compiled code; the results are bit-identical).
+        for isa in Isa::available() {
+            let plan = DirectPlan::<f64>::new([n, n, n], [Periodic; 3], par)
+                .with_isa(isa)
+                .expect("available");
+            g.bench_with_input(
+                BenchmarkId::new(format!("solve_f64_periodic_{isa}"), n),
+                &n,
+                |b, _| b.iter(|| plan.solve(black_box(&f), &mut out)),
+            );
+        }
         // The ratio, from medians taken here (same process, same moment).
         let t_copy = median(31, || copy_par(&f, &mut dst, par));
         let plan = DirectPlan::<f64>::new([n, n, n], [Periodic; 3], par);

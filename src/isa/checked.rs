@@ -2,7 +2,7 @@
 //! equivalence tests and the kernel benchmarks. Not part of the supported
 //! API (hidden from the docs): users call the fitter and the spline.
 //!
-//! Every function turns the [`Isa`] into its proven [`Kernels`] first and
+//! Every function turns the [`Isa`] into its proven `Kernels` first and
 //! checks every length its kernel reads or writes, so no input reaches a
 //! kernel out of bounds.
 

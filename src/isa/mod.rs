@@ -7,7 +7,7 @@
 //! default for whole-program runs.
 //!
 //! [`Isa`] is a plain choice: anyone can name one, so it proves nothing.
-//! Plans, splines and operators turn it once into [`Kernels`], which holds a
+//! Plans, splines and operators turn it once into `Kernels`, which holds a
 //! zero-sized *token* (`Avx2Token`, `Avx512Token`) that only this module
 //! creates, after runtime feature detection (RustFFT's and pulp's scheme).
 //! Every SIMD kernel takes the token as its first argument, so the CPU
@@ -18,10 +18,10 @@
 //! Two ways in, one mechanism:
 //! * hand-written kernels per ISA (`avx2.rs`, `avx512.rs`, `scalar.rs`, all
 //!   thin instantiations of the generic bodies in `simd.rs`), reached
-//!   through the `*_raw` methods of [`Kernels`];
+//!   through the `*_raw` methods of `Kernels`;
 //! * any code written once over the vector trait (or plain loops left to the
 //!   auto-vectoriser, as in the 3D path) runs through
-//!   [`Kernels::dispatch`], which compiles it inside a `#[target_feature]`
+//!   `Kernels::dispatch`, which compiles it inside a `#[target_feature]`
 //!   function of the chosen ISA.
 
 use crate::FitError;
