@@ -188,6 +188,17 @@ def main():
     t_grad = median_time(lambda: s.grad(xi), max(3, reps // 3))
     rows.append(("grad 1M points (4 partials)", t_grad, 4 * t_ev_d_sp))
 
+    # One point per call: the Python-call overhead of each library.
+    x1 = xi[0].copy()
+    calls = 2000
+
+    def loop(f):
+        return lambda: [f(x1) for _ in range(calls)]
+
+    t_one = median_time(loop(s), max(3, reps // 3)) / calls
+    t_one_sp = median_time(loop(ref), max(3, reps // 3)) / calls
+    rows.append(("eval 1 point per call", t_one, t_one_sp))
+
     print()
     print(f"{'workload':44s} {'bsfit':>12s} {'scipy':>12s} {'scipy/bsfit':>12s}")
     for name, a, b in rows:
@@ -219,6 +230,8 @@ def main():
 
 
 def fmt(t):
+    if t < 1e-5:
+        return f"{t * 1e6:.2f} us"
     if t < 1e-3:
         return f"{t * 1e6:.0f} us"
     if t < 1:
