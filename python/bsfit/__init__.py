@@ -175,6 +175,8 @@ class TensorSpline:
     -----
     A spline is immutable; one instance may be evaluated from many threads
     at once. It pickles as its knots and coefficients (validated on load).
+    Fits and batch evaluations release the GIL: other threads must not write
+    to the arrays passed in until the call returns.
 
     Examples
     --------
@@ -502,7 +504,12 @@ class Fitter:
         TypeError
             If ``out`` is not a float64 ndarray.
         ValueError
-            If ``out`` is not C-contiguous and writeable.
+            If ``out`` is not C-contiguous and writeable, or overlaps ``values``.
+
+        Notes
+        -----
+        The GIL is released while fitting: other Python threads must not
+        write to ``values`` or touch ``out`` until the call returns.
         """
         vals = _as_real(values, "values")
         if out is None:
@@ -511,6 +518,8 @@ class Fitter:
             raise TypeError("out must be a float64 ndarray")
         if not (out.flags.c_contiguous and out.flags.writeable):
             raise ValueError("out must be C-contiguous and writeable")
+        if np.may_share_memory(vals, out):
+            raise ValueError("out must not overlap values (the fit reads all values first)")
         self._f.fit_into(vals, out)
         return out
 

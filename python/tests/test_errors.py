@@ -145,6 +145,11 @@ def test_fitter_errors():
         f.fit(np.zeros((6, 5)), out=ro)
     with pytest.raises(ValueError, match="extent"):
         f.fit(np.zeros((6, 5)), out=np.zeros((6, 4)))
+    v = np.ones((6, 5))
+    with pytest.raises(ValueError, match="overlap"):
+        f.fit(v, out=v)
+    with pytest.raises(ValueError, match="overlap"):
+        f.fit(v[:, :], out=v)
     with pytest.raises(ValueError, match="shape"):
         f.fit(np.zeros((6, 5)), out=np.zeros(30))
     with pytest.raises(ValueError):
