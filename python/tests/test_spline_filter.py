@@ -43,6 +43,9 @@ def test_default_mode_is_mirror_and_layouts():
     assert rel_err(bsfit.spline_filter(f[::-1, :, ::2]), ndimage.spline_filter(f[::-1, :, ::2])) <= 1e-12
     ints = rng.integers(-5, 5, size=(6, 7, 8))
     assert rel_err(bsfit.spline_filter(ints), ndimage.spline_filter(ints)) <= 1e-12
+    # dtype spellings.
+    assert bsfit.spline_filter(f, output="float32").dtype == np.float32
+    assert bsfit.spline_filter(f, output=np.dtype("f8")).dtype == np.float64
     # An output array receives the result.
     out = np.empty((12, 10, 8), dtype=np.float32)
     r = bsfit.spline_filter(f, output=out)
