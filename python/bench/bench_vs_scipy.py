@@ -3,7 +3,7 @@
 
 Run (after `pip install ./python` and `pip install scipy`):
 
-    python python/bench/bench_vs_scipy.py            # full run (~1-2 min)
+    python python/bench/bench_vs_scipy.py            # full run (under a minute)
     python python/bench/bench_vs_scipy.py --quick    # fewer repeats
 
 What it measures (medians over repeats, wall clock, all cores; bsfit and
