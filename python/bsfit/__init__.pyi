@@ -1,0 +1,92 @@
+"""Type stubs of the ``bsfit`` package."""
+
+from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from ._bsfit import FitError as FitError
+
+__all__ = [
+    "FitError",
+    "Fitter",
+    "MAX_DIM",
+    "TensorSpline",
+    "make_ndbspl",
+    "prefilter",
+    "spline_filter",
+    "__version__",
+]
+
+__version__: str
+MAX_DIM: int
+
+_Points = Sequence[ArrayLike]
+_BoundaryName = Literal["periodic", "zero", "mirror"]
+
+class TensorSpline:
+    k: int
+    extrapolate: bool
+    def __init__(self, points: _Points, values: ArrayLike, *, extrapolate: bool = True) -> None: ...
+    @classmethod
+    def from_parts(
+        cls, t: Sequence[ArrayLike], c: ArrayLike, *, extrapolate: bool = True
+    ) -> TensorSpline: ...
+    @property
+    def t(self) -> Tuple[NDArray[np.float64], ...]: ...
+    @property
+    def c(self) -> NDArray[np.float64]: ...
+    @property
+    def ndim(self) -> int: ...
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+    @property
+    def domain(self) -> Tuple[Tuple[float, float], ...]: ...
+    def __call__(
+        self,
+        xi: ArrayLike,
+        nu: Optional[Sequence[int]] = None,
+        extrapolate: Optional[bool] = None,
+    ) -> NDArray[np.float64]: ...
+    def grad(self, xi: ArrayLike) -> NDArray[np.float64]: ...
+    def hessian(self, xi: ArrayLike) -> NDArray[np.float64]: ...
+    def to_scipy(self) -> Any: ...
+    def __reduce__(self) -> Tuple[Any, ...]: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def make_ndbspl(
+    points: _Points,
+    values: ArrayLike,
+    k: Union[int, Sequence[int]] = 3,
+    *,
+    solver: Any = None,
+    **solver_args: Any,
+) -> TensorSpline: ...
+
+class Fitter:
+    def __init__(self, points: _Points) -> None: ...
+    @property
+    def points(self) -> Tuple[NDArray[np.float64], ...]: ...
+    @property
+    def ndim(self) -> int: ...
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+    @property
+    def t(self) -> Tuple[NDArray[np.float64], ...]: ...
+    def spline_from(self, c: ArrayLike, *, extrapolate: bool = True) -> TensorSpline: ...
+    @overload
+    def fit(self, values: ArrayLike, out: None = None) -> TensorSpline: ...
+    @overload
+    def fit(self, values: ArrayLike, out: NDArray[np.float64]) -> NDArray[np.float64]: ...
+
+def prefilter(
+    input: ArrayLike,
+    boundary: Union[_BoundaryName, Sequence[_BoundaryName]] = "mirror",
+    dtype: Optional[DTypeLike] = None,
+) -> NDArray[np.floating[Any]]: ...
+def spline_filter(
+    input: ArrayLike,
+    order: int = 3,
+    output: Union[DTypeLike, NDArray[np.floating[Any]]] = np.float64,
+    mode: Literal["mirror", "grid-wrap"] = "mirror",
+) -> NDArray[np.floating[Any]]: ...

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build, install and test the Python package the way a user gets it:
+# `pip install ./python` into a fresh virtual environment, then pytest and
+# the README's example. Run from the repository root:  bash python/ci.sh
+#
+# Environment: PYTHON (default python3) creates the venv; BSFIT_VENV (default
+# .venv at the repository root, git-ignored) is where it lives.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+venv="${BSFIT_VENV:-$root/.venv}"
+py="$venv/bin/python"
+
+if [ ! -x "$py" ]; then
+    "${PYTHON:-python3}" -m venv "$venv"
+fi
+"$py" -m pip install --quiet --disable-pip-version-check maturin numpy scipy pytest mypy
+
+# A module left in the source tree by `maturin develop` must not shadow or
+# leak into the wheel under test.
+rm -f python/bsfit/_bsfit*.so python/bsfit/_bsfit*.pyd
+echo "== pip install ./python"
+"$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+
+# Run from a scratch directory so that `import bsfit` finds the installed
+# package, not python/bsfit.
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+cd "$scratch"
+"$py" - <<'PY'
+import bsfit, sysconfig, os
+where = os.path.dirname(bsfit.__file__)
+print(f"bsfit {bsfit.__version__} from {where}")
+assert where.startswith(sysconfig.get_paths()["purelib"]) or where.startswith(sysconfig.get_paths()["platlib"]), where
+PY
+
+echo "== pytest"
+"$py" -m pytest -q -p no:cacheprovider "$root/python/tests"
+
+echo "== type stubs match the module (mypy stubtest)"
+"$py" -m mypy.stubtest bsfit
+
+echo "== README example"
+"$py" - "$root/python/README.md" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+assert blocks, "no ```python block in python/README.md"
+for i, code in enumerate(blocks):
+    exec(compile(code, f"README.md[python block {i}]", "exec"), {"__name__": "__main__"})
+print(f"{len(blocks)} README block(s) ran")
+PY
+echo "python/ci.sh: OK"
