@@ -41,14 +41,15 @@ echo "== pytest"
 echo "== type stubs match the module (mypy stubtest)"
 "$py" -m mypy.stubtest bsfit
 
-echo "== README example"
-"$py" - "$root/python/README.md" <<'PY'
+echo "== README examples (python/README.md and the root README)"
+"$py" - "$root/python/README.md" "$root/README.md" <<'PY'
 import re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-assert blocks, "no ```python block in python/README.md"
-for i, code in enumerate(blocks):
-    exec(compile(code, f"README.md[python block {i}]", "exec"), {"__name__": "__main__"})
-print(f"{len(blocks)} README block(s) ran")
+for path in sys.argv[1:]:
+    text = open(path, encoding="utf-8").read()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, f"no ```python block in {path}"
+    for i, code in enumerate(blocks):
+        exec(compile(code, f"{path}[python block {i}]", "exec"), {"__name__": "__main__"})
+    print(f"{path}: {len(blocks)} block(s) ran")
 PY
 echo "python/ci.sh: OK"
