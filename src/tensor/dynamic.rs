@@ -394,10 +394,7 @@ impl DynFitter {
     ///
     /// Errors: as [`Fitter::fit_into_with`].
     pub fn fit(&self, values: &[f64]) -> Result<DynSpline, FitError> {
-        let mut coefs = vec![0.0; self.len()];
-        let mut ws = self.workspace();
-        self.fit_into_with(values, &mut coefs, &mut ws)?;
-        self.spline_from(coefs)
+        dispatch!(DynFitter, self, f => f.fit_slice(values).map(DynSpline::from))
     }
 
     /// The spline on this plan's knots with row-major coefficients `coefs`

@@ -1,7 +1,7 @@
 //! The separable collocation fit: [`Fitter`] holds the per-axis factorisations
 //! so that refitting new values on the same grid skips them.
 
-use super::{MAX_DIM, TensorSpline};
+use super::{MAX_DIM, TensorSpline, recycle};
 use crate::banded::BandLu;
 use crate::bspline::knots::{not_a_knot, validate_sites};
 use crate::isa::Kernels;
@@ -279,16 +279,29 @@ impl<const D: usize> Fitter<D> {
                 });
             }
         }
-        let mut coefs = vec![0.0; values.len()];
-        let mut ws = self.workspace();
         match values.as_slice() {
-            Some(s) => self.fit_into_with(s, &mut coefs, &mut ws)?,
+            Some(s) => self.fit_slice(s),
             None => {
                 let v: Vec<f64> = values.iter().copied().collect();
-                self.fit_into_with(&v, &mut coefs, &mut ws)?
+                self.fit_slice(&v)
             }
         }
-        Ok(self.spline_unchecked(coefs))
+    }
+
+    /// Fits row-major `values` into a new spline, with a workspace and an
+    /// output buffer from the process-wide cache ([`super::recycle`]).
+    pub(super) fn fit_slice(&self, values: &[f64]) -> Result<TensorSpline<D>, FitError> {
+        let mut coefs = recycle::take_buffer(values.len());
+        let mut ws = recycle::take_workspace();
+        let r = self.fit_into_with(values, &mut coefs, &mut ws);
+        recycle::give_workspace(ws);
+        match r {
+            Ok(()) => Ok(self.spline_unchecked(coefs)),
+            Err(e) => {
+                recycle::give_buffer(coefs);
+                Err(e)
+            }
+        }
     }
 
     /// The spline on this plan's knots with coefficients of the right length.

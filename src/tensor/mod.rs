@@ -14,6 +14,7 @@
 mod dynamic;
 mod eval;
 mod fit;
+mod recycle;
 mod spline;
 
 pub use crate::workspace::{ScratchReq, Workspace};

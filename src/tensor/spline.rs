@@ -39,6 +39,14 @@ pub struct FitReport<const D: usize> {
     pub condition: [f64; D],
 }
 
+impl<const D: usize> Drop for TensorSpline<D> {
+    /// Keeps a large coefficient array for the next one-shot fit
+    /// (bounded; see the `recycle` module docs).
+    fn drop(&mut self) {
+        super::recycle::give_buffer(std::mem::take(&mut self.coefs));
+    }
+}
+
 impl<const D: usize> TensorSpline<D> {
     /// Assembles a spline from parts already known to be consistent.
     pub(super) fn from_parts_unchecked(
