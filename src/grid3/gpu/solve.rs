@@ -58,17 +58,7 @@ pub fn solve(
         let (c, info, seconds) = iterate(&ops, &f, boundary, options)?;
         (info, seconds, c)
     };
-    let data_residual = crate::grid3::solve::data_residual(&f, &c, shape, boundary);
-    let out = Array3::from_shape_vec((n0, n1, n2), c)
-        .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))?;
-    Ok((
-        out,
-        SolveReport {
-            info,
-            data_residual,
-            seconds,
-        },
-    ))
+    crate::grid3::solve::report(&f, c, shape, boundary, info, seconds)
 }
 
 impl<'c> SolveBackend for GpuOps<'c> {
