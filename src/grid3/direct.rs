@@ -221,6 +221,20 @@ impl<T: Real> DirectPlan<T> {
     /// # Panics
     /// If a slice is shorter than the grid.
     pub fn solve_with(&self, f: &[T], out: &mut [T], ws: &mut Workspace) {
+        self.solve_impl(f, out, ws);
+    }
+
+    /// [`solve`](Self::solve), returning whether every coefficient is finite
+    /// (checked per plane in the last sweep, while the plane is in cache).
+    pub(crate) fn solve_checked(&self, f: &[T], out: &mut [T]) -> bool {
+        match self.workspace.try_lock() {
+            Ok(mut ws) => self.solve_impl(f, out, &mut ws),
+            Err(_) => self.solve_impl(f, out, &mut Workspace::new()),
+        }
+    }
+
+    /// The solve; returns whether every coefficient is finite.
+    fn solve_impl(&self, f: &[T], out: &mut [T], ws: &mut Workspace) -> bool {
         let [n0, n1, n2] = self.shape;
         let len = n0 * n1 * n2;
         if f.len() < len || out.len() < len {
@@ -266,7 +280,8 @@ impl<T: Real> DirectPlan<T> {
         // Step 2: axes 1 and 2, plane by plane, on contiguous chunks of planes.
         let (ax1, ax2) = (&self.axes[1], &self.axes[2]);
         let plane = n1 * n2;
-        let step2 = |planes: &mut [T], buf: &mut [T]| {
+        let step2 = |planes: &mut [T], buf: &mut [T]| -> bool {
+            let mut finite = true;
             let (g, rest) = buf[..(n2 + 1) * GATHER + n2.max(1)].split_at_mut(n2 * GATHER);
             let (acc_g, acc_r) = rest.split_at_mut(GATHER);
             for p in planes.chunks_exact_mut(plane) {
@@ -287,15 +302,18 @@ impl<T: Real> DirectPlan<T> {
                         }
                     }
                 }
+                finite &= p.iter().fold(true, |ok, v| ok & v.is_finite());
             }
+            finite
         };
         let tasks = bufs.len().min(n0).max(1);
         if tasks <= 1 {
-            step2(out, &mut bufs[0][..]);
+            step2(out, &mut bufs[0][..])
         } else {
             out.par_chunks_mut(n0.div_ceil(tasks) * plane)
                 .zip(bufs.par_iter_mut())
-                .for_each(|(chunk, buf)| step2(chunk, &mut buf[..]));
+                .map(|(chunk, buf)| step2(chunk, &mut buf[..]))
+                .reduce(|| true, |a, b| a & b)
         }
     }
 }

@@ -12,6 +12,13 @@ pub(crate) fn validate<T: Real>(values: &ArrayView3<'_, T>) -> Result<(), FitErr
             return Err(FitError::AxisTooShort { axis, len, min: 1 });
         }
     }
+    // Fast path: one branch-free pass over contiguous memory (any order);
+    // the index of an offending value is looked up only when there is one.
+    if let Some(flat) = values.as_slice_memory_order() {
+        if flat.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            return Ok(());
+        }
+    }
     if let Some(((i, j, k), v)) = values.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(FitError::NonFiniteValue {
             index: vec![i, j, k],
@@ -150,6 +157,11 @@ pub fn prefilter_into_generic<T: Real>(
     let src = std
         .as_slice()
         .ok_or_else(|| FitError::InvalidData("standard layout is not contiguous".into()))?;
-    plan.solve(src, out);
-    check_finite(src, out)
+    // The finiteness of the result is checked plane by plane inside the
+    // solve's last sweep, while each plane is cache-resident.
+    if plan.solve_checked(src, out) {
+        Ok(())
+    } else {
+        check_finite(src, out)
+    }
 }
