@@ -29,7 +29,8 @@
 //! ```
 //!
 //! ## Cargo features
-//! * `serde`: `Serialize`/`Deserialize` for [`TensorSpline`] (validated on load).
+//! * `serde`: `Serialize`/`Deserialize` for [`TensorSpline`] (validated on load)
+//!   and its [`Extrapolate`] policy.
 //! * `gpu`: wgpu offload of the uniform 3D path (`grid3::gpu`); a default
 //!   build does not compile wgpu.
 //!
@@ -56,7 +57,7 @@ pub use error::FitError;
 pub use isa::Isa;
 pub use par::Par;
 pub use real::Real;
-pub use tensor::{DynFitter, DynSpline, Fitter, TensorSpline};
+pub use tensor::{DynFitter, DynSpline, Extrapolate, Fitter, TensorSpline};
 pub use workspace::{ScratchReq, Workspace};
 
 /// The README's examples, compiled and run as doctests.
