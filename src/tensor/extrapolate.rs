@@ -63,12 +63,20 @@ impl<const D: usize> TensorSpline<D> {
         if self.extrapolate == Extrapolate::Polynomial {
             Some(x)
         } else {
-            self.project_with(self.extrapolate, x)
+            self.project_other(x)
         }
     }
 
-    /// [`project`](Self::project) under an explicit `policy`.
+    /// [`project`](Self::project) for the policies other than the default,
+    /// out of line.
+    #[cold]
     #[inline(never)]
+    fn project_other(&self, x: [f64; D]) -> Option<[f64; D]> {
+        self.project_with(self.extrapolate, x)
+    }
+
+    /// [`project`](Self::project) under an explicit `policy`.
+    #[inline(always)]
     pub(super) fn project_with(&self, policy: Extrapolate, mut x: [f64; D]) -> Option<[f64; D]> {
         match policy {
             Extrapolate::Polynomial => Some(x),

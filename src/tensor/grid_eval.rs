@@ -28,6 +28,9 @@ use rayon::prelude::*;
 /// Outputs of one contraction step above which it runs in parallel.
 const PAR_MIN: usize = 1 << 15;
 
+/// Columns per block in the contraction of an outer axis (4 KiB per row).
+const COL_BLOCK: usize = 512;
+
 /// Axis `k`'s sparse matrix `W_k`: per coordinate, the first coefficient
 /// index `span − 3` and the four weights.
 type AxisWeights = Vec<(usize, [f64; ORDER])>;
@@ -142,7 +145,6 @@ impl<const D: usize> TensorSpline<D> {
 
         let mut dims = self.shape;
         let mut cur: Vec<f64> = Vec::new();
-        let mut next: Vec<f64> = Vec::new();
         for (step, &k) in order.iter().enumerate() {
             let outer: usize = dims[..k].iter().product();
             let inner: usize = dims[k + 1..].iter().product();
@@ -151,10 +153,11 @@ impl<const D: usize> TensorSpline<D> {
             if step + 1 == D {
                 contract_axis(src, outer, dims[k], inner, &weights[k], out);
             } else {
-                next.clear();
-                next.resize(outer * m * inner, 0.0);
+                // A fresh zeroed allocation: large ones come from the OS
+                // already zeroed, with no pass over the memory.
+                let mut next = vec![0.0; outer * m * inner];
                 contract_axis(src, outer, dims[k], inner, &weights[k], &mut next);
-                std::mem::swap(&mut cur, &mut next);
+                cur = next;
             }
             dims[k] = m;
         }
@@ -242,27 +245,39 @@ fn contract_axis(
         return;
     }
     // Other axes: each output row of length `inner` is a combination of
-    // four contiguous source rows.
-    let line = |idx: usize, d: &mut [f64]| {
-        let (o, i) = (idx / m, idx % m);
-        let (j, wi) = w[i];
-        let base = (o * n + j) * inner;
-        let r0 = &src[base..base + inner];
-        let r1 = &src[base + inner..base + 2 * inner];
-        let r2 = &src[base + 2 * inner..base + 3 * inner];
-        let r3 = &src[base + 3 * inner..base + 4 * inner];
-        for ((((v, a), b), c), e) in d.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
-            *v = wi[0] * a + wi[1] * b + wi[2] * c + wi[3] * e;
+    // four source rows. Rows are long (up to the whole array behind the
+    // axis), so they are processed in column blocks of `COL_BLOCK`: the
+    // block of all `n` source rows then stays in cache while the output
+    // rows that read it are written, and the source is read from memory
+    // once. Tasks own contiguous runs of output rows of one outer index.
+    let rows_per_task = (PAR_MIN / inner).clamp(1, m);
+    let task = |o: usize, i0: usize, d: &mut [f64]| {
+        let src_o = &src[o * n * inner..(o + 1) * n * inner];
+        let mut c0 = 0;
+        while c0 < inner {
+            let c1 = (c0 + COL_BLOCK).min(inner);
+            for (drow, &(j, wi)) in d.chunks_mut(inner).zip(&w[i0..]) {
+                let at = |r: usize| &src_o[(j + r) * inner + c0..(j + r) * inner + c1];
+                let (r0, r1, r2, r3) = (at(0), at(1), at(2), at(3));
+                for ((((v, a), b), c), e) in drow[c0..c1].iter_mut().zip(r0).zip(r1).zip(r2).zip(r3)
+                {
+                    *v = wi[0] * a + wi[1] * b + wi[2] * c + wi[3] * e;
+                }
+            }
+            c0 = c1;
         }
     };
     if dst.len() >= PAR_MIN {
-        dst.par_chunks_mut(inner)
+        dst.par_chunks_mut(m * inner)
             .enumerate()
-            .with_min_len((PAR_MIN / inner).max(1))
-            .for_each(|(idx, d)| line(idx, d));
+            .for_each(|(o, d_o)| {
+                d_o.par_chunks_mut(rows_per_task * inner)
+                    .enumerate()
+                    .for_each(|(t, d)| task(o, t * rows_per_task, d));
+            });
     } else {
-        dst.chunks_mut(inner)
+        dst.chunks_mut(m * inner)
             .enumerate()
-            .for_each(|(idx, d)| line(idx, d));
+            .for_each(|(o, d_o)| task(o, 0, d_o));
     }
 }
