@@ -163,6 +163,33 @@ fn view_shape_errors() {
         .eval_grid_into([&c[..], &c[..], &c[..]], &mut o)
         .unwrap_err();
     assert!(matches!(e, FitError::InvalidParameter { name: "out", .. }));
+    assert!(
+        e.to_string()
+            .contains("length 7 for a grid of shape [2, 2, 2]"),
+        "{e}"
+    );
+    // 2^60 points (more bytes than an allocation may have), and 2^80.
+    let big = vec![0.5; 1 << 20];
+    let e = sp.eval_grid([&big[..], &big[..], &big[..]]).unwrap_err();
+    assert!(
+        matches!(e, FitError::InvalidParameter { name: "coords", .. }),
+        "{e}"
+    );
+    let sp4 = random_spline::<4>(&mut rng, 5);
+    let e = sp4
+        .eval_grid([&big[..], &big[..], &big[..], &big[..]])
+        .unwrap_err();
+    assert!(
+        matches!(e, FitError::InvalidParameter { name: "coords", .. }),
+        "{e}"
+    );
+    let e = sp4
+        .eval_grid_into([&big[..], &big[..], &big[..], &big[..]], &mut o)
+        .unwrap_err();
+    assert!(
+        matches!(e, FitError::InvalidParameter { name: "coords", .. }),
+        "{e}"
+    );
 }
 
 /// Fits a random tensor cubic with `terms` terms on random axes.
@@ -499,6 +526,15 @@ fn large_grid_runs_in_parallel_and_matches() {
     let base = random_spline::<2>(&mut rng, 30);
     let coords = grid_coords(&mut rng, &base, 300, 0.2);
     check_grid_against_points(&base, &coords, [0, 1]);
+    // One long innermost row (split across tasks), and a long outer axis.
+    let base = random_spline::<1>(&mut rng, 40);
+    let coords = grid_coords(&mut rng, &base, 70_000, 0.2);
+    check_grid_against_points(&base, &coords, [0]);
+    check_grid_against_points(&base, &coords, [2]);
+    let base = random_spline::<2>(&mut rng, 9);
+    let mut coords = grid_coords(&mut rng, &base, 3, 0.2);
+    coords[0] = grid_coords(&mut rng, &base, 40_000, 0.2)[0].clone();
+    check_grid_against_points(&base, &coords, [1, 0]);
 }
 
 #[test]

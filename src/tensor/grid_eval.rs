@@ -28,6 +28,9 @@ use rayon::prelude::*;
 /// Outputs of one contraction step above which it runs in parallel.
 const PAR_MIN: usize = 1 << 15;
 
+/// Outputs per parallel task in the contraction of the innermost axis.
+const PAR_BLOCK: usize = 1 << 13;
+
 /// Columns per block in the contraction of an outer axis (4 KiB per row).
 const COL_BLOCK: usize = 512;
 
@@ -86,6 +89,15 @@ impl<const D: usize> TensorSpline<D> {
         Dim<[usize; D]>: Dimension,
     {
         let total = grid_len(&coords)?;
+        if total > isize::MAX as usize / size_of::<f64>() {
+            return Err(FitError::InvalidParameter {
+                name: "coords",
+                reason: format!(
+                    "the grid of shape {:?} has more points than fit in memory",
+                    coords.map(|c| c.len())
+                ),
+            });
+        }
         let mut out = vec![0.0; total];
         self.eval_grid_deriv_into(coords, orders, &mut out)?;
         let mut dim = Dim::<[usize; D]>::default();
@@ -226,21 +238,27 @@ fn contract_axis(
         return;
     }
     if inner == 1 {
-        // Innermost axis: one 4-term dot product per output.
-        let row = |o: usize, d: &mut [f64]| {
-            let s = &src[o * n..(o + 1) * n];
-            for (v, &(j, wi)) in d.iter_mut().zip(w) {
-                let c = &s[j..j + ORDER];
+        // Innermost axis: one 4-term dot product per output, in flat blocks
+        // of `PAR_BLOCK` outputs (so a long single row splits as well).
+        let run = |start: usize, d: &mut [f64]| {
+            let (mut o, mut i) = (start / m, start % m);
+            for v in d {
+                let (j, wi) = w[i];
+                let c = &src[o * n + j..o * n + j + ORDER];
                 *v = wi[0] * c[0] + wi[1] * c[1] + wi[2] * c[2] + wi[3] * c[3];
+                i += 1;
+                if i == m {
+                    i = 0;
+                    o += 1;
+                }
             }
         };
         if dst.len() >= PAR_MIN {
-            dst.par_chunks_mut(m)
+            dst.par_chunks_mut(PAR_BLOCK)
                 .enumerate()
-                .with_min_len((PAR_MIN / m).max(1))
-                .for_each(|(o, d)| row(o, d));
+                .for_each(|(t, d)| run(t * PAR_BLOCK, d));
         } else {
-            dst.chunks_mut(m).enumerate().for_each(|(o, d)| row(o, d));
+            run(0, dst);
         }
         return;
     }
