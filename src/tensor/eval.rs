@@ -255,11 +255,19 @@ impl<const D: usize> TensorSpline<D> {
         // Per point (lanes = axes): measured faster than the lanes = points
         // variant [`eval_batch_seq`](Self::eval_batch_seq), whose basis
         // gathers and transposes cost more than they save.
+        // The policy is checked once per batch, not per point.
+        let poly = self.extrapolate == Extrapolate::Polynomial;
         out.par_chunks_mut(BATCH_MIN)
             .zip(points.par_chunks(BATCH_MIN))
             .for_each(|(o, p)| {
-                for (o, p) in o.iter_mut().zip(p) {
-                    *o = self.eval(*p);
+                if poly {
+                    for (o, p) in o.iter_mut().zip(p) {
+                        *o = self.eval_raw(*p);
+                    }
+                } else {
+                    for (o, p) in o.iter_mut().zip(p) {
+                        *o = self.eval(*p);
+                    }
                 }
             });
     }
