@@ -610,3 +610,49 @@ fn serde_keeps_the_policy() {
     v["extrapolate"] = serde_json::Value::String("Wrap".into());
     assert!(serde_json::from_value::<TensorSpline<2>>(v).is_err());
 }
+
+#[test]
+fn dyn_spline_grid_and_checked_evaluation() {
+    let mut rng = Rng::new(81);
+    let sp = random_spline::<3>(&mut rng, 6).with_extrapolate(Extrapolate::Clamp);
+    let coords = grid_coords(&mut rng, &sp, 5, 0.2);
+    let refs: [&[f64]; 3] = std::array::from_fn(|k| &coords[k][..]);
+    let d = DynSpline::from(sp.clone());
+    let total: usize = coords.iter().map(|c| c.len()).product();
+    let mut out = vec![f64::NAN; total];
+    d.eval_grid_into(&refs, None, &mut out).expect("grid");
+    let want = sp.eval_grid(refs).expect("grid");
+    assert!(want.iter().zip(&out).all(|(a, b)| same(*a, *b)));
+    d.eval_grid_into(&refs, Some(&[1, 0, 3]), &mut out)
+        .expect("grid");
+    let want = sp.eval_grid_deriv(refs, [1, 0, 3]).expect("grid");
+    assert!(want.iter().zip(&out).all(|(a, b)| same(*a, *b)));
+    assert_eq!(
+        d.eval_grid_into(&refs[..2], None, &mut out),
+        Err(FitError::DimensionMismatch {
+            expected: 3,
+            got: 2
+        })
+    );
+    assert!(matches!(
+        d.eval_grid_into(&refs, Some(&[1, 0]), &mut out),
+        Err(FitError::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        d.eval_grid_into(&refs, None, &mut out[1..]),
+        Err(FitError::InvalidParameter { name: "out", .. })
+    ));
+    let dom = sp.domain();
+    let mid: Vec<f64> = dom.iter().map(|(lo, hi)| 0.5 * (lo + hi)).collect();
+    assert_eq!(d.eval_checked(&mid), Ok(sp.eval([mid[0], mid[1], mid[2]])));
+    let mut out_p = mid.clone();
+    out_p[2] = dom[2].1 + 1.0;
+    assert!(matches!(
+        d.eval_checked(&out_p),
+        Err(FitError::OutsideDomain { axis: 2, .. })
+    ));
+    assert!(matches!(
+        d.eval_checked(&mid[..2]),
+        Err(FitError::DimensionMismatch { .. })
+    ));
+}

@@ -294,6 +294,35 @@ impl DynSpline {
         dispatch!(DynSpline, self, s => s.extrapolate())
     }
 
+    /// The value at `x`, or [`FitError::OutsideDomain`] if `x` is outside the
+    /// domain (see [`TensorSpline::eval_checked`]).
+    ///
+    /// Errors: also [`FitError::DimensionMismatch`] if `x.len() != ndim`.
+    pub fn eval_checked(&self, x: &[f64]) -> Result<f64, FitError> {
+        dispatch!(DynSpline, self, s => s.eval_checked(fixed::<f64, D>(x)?))
+    }
+
+    /// Values (`orders = None`) or one mixed partial derivative on the grid
+    /// `coords[0] × … × coords[ndim-1]`, written row-major into `out`
+    /// (`out.len() == Π coords[k].len()`), computed separably (see
+    /// [`TensorSpline::eval_grid`]; allocates its intermediates).
+    ///
+    /// Errors: [`FitError::DimensionMismatch`] if `coords` or `orders` does
+    /// not have `ndim` entries, [`FitError::InvalidParameter`] for the length
+    /// of `out`.
+    pub fn eval_grid_into(
+        &self,
+        coords: &[&[f64]],
+        orders: Option<&[usize]>,
+        out: &mut [f64],
+    ) -> Result<(), FitError> {
+        dispatch!(DynSpline, self, s => {
+            let coords = fixed::<&[f64], D>(coords)?;
+            let orders = orders.map(fixed::<usize, D>).transpose()?.unwrap_or([0; D]);
+            s.eval_grid_deriv_into(coords, orders, out)
+        })
+    }
+
     /// Values (`orders = None`) or one mixed partial derivative at `n` points
     /// given row-major (`points.len() == n · ndim`), written to `out`
     /// (`out.len() == n`), in parallel. With `extrapolate == false` a point
