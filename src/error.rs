@@ -98,6 +98,19 @@ pub enum FitError {
         /// Name of the instruction set.
         isa: &'static str,
     },
+    /// A point handed to a checked evaluation lies outside the spline's domain
+    /// `[lo, hi]` on `axis` (or the coordinate is NaN).
+    #[error("axis {axis}: coordinate {value} is outside the domain [{lo}, {hi}]")]
+    OutsideDomain {
+        /// Axis at fault.
+        axis: usize,
+        /// The offending coordinate.
+        value: f64,
+        /// Lower end of the domain on that axis (`x_0`).
+        lo: f64,
+        /// Upper end of the domain on that axis (`x_{n-1}`).
+        hi: f64,
+    },
     /// A parameter is out of its valid range.
     #[error("invalid parameter `{name}`: {reason}")]
     InvalidParameter {

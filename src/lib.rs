@@ -5,7 +5,10 @@
 //! * [`TensorSpline`] / [`Fitter`]: interpolating cubic tensor-product splines
 //!   in 1–6 dimensions on non-uniform rectilinear grids (not-a-knot end
 //!   conditions, exactly scipy's `make_interp_spline(k=3)` per axis), with
-//!   values and mixed partial derivatives at one point or many.
+//!   values and mixed partial derivatives at one point, at many (slices or
+//!   `(n, D)` ndarray views of any layout) or on a grid of per-axis
+//!   coordinates (separable), with a choice of behaviour outside the domain
+//!   ([`Extrapolate`]).
 //! * [`grid3`]: the uniform 3D path (27-point B-spline operator, iterative and
 //!   direct solvers), f32 and f64.
 //!
@@ -29,7 +32,8 @@
 //! ```
 //!
 //! ## Cargo features
-//! * `serde`: `Serialize`/`Deserialize` for [`TensorSpline`] (validated on load).
+//! * `serde`: `Serialize`/`Deserialize` for [`TensorSpline`] (validated on load)
+//!   and its [`Extrapolate`] policy.
 //! * `gpu`: wgpu offload of the uniform 3D path (`grid3::gpu`); a default
 //!   build does not compile wgpu.
 //!
@@ -56,7 +60,7 @@ pub use error::FitError;
 pub use isa::Isa;
 pub use par::Par;
 pub use real::Real;
-pub use tensor::{DynFitter, DynSpline, Fitter, TensorSpline};
+pub use tensor::{DynFitter, DynSpline, Extrapolate, Fitter, TensorSpline};
 pub use workspace::{ScratchReq, Workspace};
 
 /// The README's examples, compiled and run as doctests.

@@ -1,7 +1,8 @@
 //! Refitting on a fixed grid with a sized [`Workspace`] performs no heap
 //! allocation, and neither do the 3D direct solve, the stencil operator and
-//! the iterations of an iterative solver: counted by a global allocator that
-//! wraps the system one.
+//! the iterations of an iterative solver, nor batch evaluation on ndarray
+//! views of any layout: counted by a global allocator that wraps the system
+//! one.
 
 use bsfit::grid3::backend::Residual;
 use bsfit::grid3::cpu::CpuOps;
@@ -9,7 +10,8 @@ use bsfit::grid3::direct::DirectPlan;
 use bsfit::grid3::operator::StencilOp;
 use bsfit::grid3::solvers::{Common, cg};
 use bsfit::grid3::{Boundary, StencilForm};
-use bsfit::{FitError, Fitter, Par, Workspace};
+use bsfit::{Extrapolate, FitError, Fitter, Par, Workspace};
+use ndarray::{Array1, Array2, ShapeBuilder, s};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -132,6 +134,40 @@ fn grid3_counts(par: Par) -> [usize; 4] {
     [direct, applies[0], applies[1], iter_allocs]
 }
 
+/// Allocations of the view-based batch calls (`eval_into`,
+/// `eval_deriv_into`, `eval_grad_into`) on C-order, F-order and strided
+/// points, 5000 points (parallel), under every extrapolation policy.
+fn eval_view_counts() -> usize {
+    let (f, v) = setup(Par::Seq);
+    let base = f
+        .fit(ndarray::ArrayView4::from_shape((25, 16, 10, 6), &v).unwrap())
+        .unwrap();
+    let n = 5000;
+    let c = Array2::from_shape_fn((n, 4), |(i, k)| ((i * 7 + k * 13) % 101) as f64 * 0.3 - 2.0);
+    let fo = Array2::from_shape_fn((n, 4).f(), |(i, k)| c[[i, k]]);
+    let mut big = Array2::zeros((n, 8));
+    big.slice_mut(s![.., ..;2]).assign(&c);
+    let mut out = Array1::zeros(n);
+    let mut grad = Array2::zeros((n, 4).f());
+    let mut total = 0;
+    for policy in [
+        Extrapolate::Polynomial,
+        Extrapolate::Clamp,
+        Extrapolate::Nan,
+    ] {
+        let sp = base.clone().with_extrapolate(policy);
+        for p in [c.view(), fo.view(), big.slice(s![.., ..;2])] {
+            total += count(5, || {
+                sp.eval_into(p, out.view_mut()).unwrap();
+                sp.eval_deriv_into(p, [1, 0, 2, 0], out.slice_mut(s![..;-1]))
+                    .unwrap();
+                sp.eval_grad_into(p, grad.view_mut()).unwrap();
+            });
+        }
+    }
+    total
+}
+
 /// Runs without the libtest harness (`harness = false`): the counter is
 /// global, and the harness's own threads allocate while tests run.
 fn main() {
@@ -157,6 +193,11 @@ fn main() {
     assert_eq!(
         g, [0; 4],
         "grid3 [direct, separable, 27-point, per CG iteration], two workers"
+    );
+    let e = pool.install(eval_view_counts);
+    assert_eq!(
+        e, 0,
+        "eval_into / eval_deriv_into / eval_grad_into, two workers"
     );
 
     // From outside the pool each fit hands one job to rayon's injector

@@ -9,7 +9,7 @@
 //! panic). Each call dispatches once on the variant and then runs the
 //! const-generic code.
 
-use super::{Fitter, MAX_DIM, TensorSpline, Workspace};
+use super::{Extrapolate, Fitter, MAX_DIM, TensorSpline, Workspace};
 use crate::FitError;
 use rayon::prelude::*;
 
@@ -276,11 +276,61 @@ impl DynSpline {
         })
     }
 
+    /// Sets the extrapolation policy (see [`Extrapolate`]).
+    #[must_use]
+    pub fn with_extrapolate(self, policy: Extrapolate) -> Self {
+        match self {
+            DynSpline::D1(s) => DynSpline::D1(s.with_extrapolate(policy)),
+            DynSpline::D2(s) => DynSpline::D2(s.with_extrapolate(policy)),
+            DynSpline::D3(s) => DynSpline::D3(s.with_extrapolate(policy)),
+            DynSpline::D4(s) => DynSpline::D4(s.with_extrapolate(policy)),
+            DynSpline::D5(s) => DynSpline::D5(s.with_extrapolate(policy)),
+            DynSpline::D6(s) => DynSpline::D6(s.with_extrapolate(policy)),
+        }
+    }
+
+    /// The extrapolation policy (default [`Extrapolate::Polynomial`]).
+    pub fn extrapolate(&self) -> Extrapolate {
+        dispatch!(DynSpline, self, s => s.extrapolate())
+    }
+
+    /// The value at `x`, or [`FitError::OutsideDomain`] if `x` is outside the
+    /// domain (see [`TensorSpline::eval_checked`]).
+    ///
+    /// Errors: also [`FitError::DimensionMismatch`] if `x.len() != ndim`.
+    pub fn eval_checked(&self, x: &[f64]) -> Result<f64, FitError> {
+        dispatch!(DynSpline, self, s => s.eval_checked(fixed::<f64, D>(x)?))
+    }
+
+    /// Values (`orders = None`) or one mixed partial derivative on the grid
+    /// `coords[0] × … × coords[ndim-1]`, written row-major into `out`
+    /// (`out.len() == Π coords[k].len()`), computed separably (see
+    /// [`TensorSpline::eval_grid`]; allocates its intermediates).
+    ///
+    /// Errors: [`FitError::DimensionMismatch`] if `coords` or `orders` does
+    /// not have `ndim` entries, [`FitError::InvalidParameter`] for the length
+    /// of `out`.
+    pub fn eval_grid_into(
+        &self,
+        coords: &[&[f64]],
+        orders: Option<&[usize]>,
+        out: &mut [f64],
+    ) -> Result<(), FitError> {
+        dispatch!(DynSpline, self, s => {
+            let coords = fixed::<&[f64], D>(coords)?;
+            let orders = orders.map(fixed::<usize, D>).transpose()?.unwrap_or([0; D]);
+            s.eval_grid_deriv_into(coords, orders, out)
+        })
+    }
+
     /// Values (`orders = None`) or one mixed partial derivative at `n` points
     /// given row-major (`points.len() == n · ndim`), written to `out`
     /// (`out.len() == n`), in parallel. With `extrapolate == false` a point
     /// outside the domain on any axis gives NaN (scipy's
-    /// `extrapolate=False`); otherwise the boundary polynomials continue.
+    /// `extrapolate=False`, [`Extrapolate::Nan`]) whatever the spline's
+    /// policy; otherwise the spline's policy applies
+    /// ([`extrapolate`](Self::extrapolate), by default the boundary
+    /// polynomials continue).
     ///
     /// Errors: [`FitError::InvalidParameter`] for a length that does not
     /// match, [`FitError::DimensionMismatch`] for `orders`.
@@ -301,21 +351,15 @@ impl DynSpline {
             }
             check_len("out", out.len(), pts.len())?;
             let orders = orders.map(fixed::<usize, D>).transpose()?;
-            let domain = s.domain();
-            let inside = |p: &[f64; D]| {
-                p.iter().zip(&domain).all(|(&x, &(lo, hi))| x >= lo && x <= hi)
-            };
+            let policy = if extrapolate { s.extrapolate() } else { Extrapolate::Nan };
             out.par_chunks_mut(BATCH_MIN)
                 .zip(pts.par_chunks(BATCH_MIN))
                 .for_each(|(o, p)| {
                     for (o, p) in o.iter_mut().zip(p) {
-                        *o = if !extrapolate && !inside(p) {
-                            f64::NAN
-                        } else {
-                            match orders {
-                                None => s.eval(*p),
-                                Some(ord) => s.eval_deriv(*p, ord),
-                            }
+                        *o = match (s.project_with(policy, *p), orders) {
+                            (None, _) => f64::NAN,
+                            (Some(x), None) => s.eval_raw(x),
+                            (Some(x), Some(ord)) => s.eval_deriv_raw(x, ord),
                         };
                     }
                 });

@@ -14,7 +14,7 @@
 //! four coefficients in `ymm` registers. The scalar ISA runs the reference
 //! code ([`basis`], [`basis_derivs`], [`find_span`]).
 
-use super::TensorSpline;
+use super::{Extrapolate, TensorSpline};
 use crate::bspline::{
     ORDER,
     basis::{basis, basis_derivs},
@@ -24,7 +24,7 @@ use crate::isa::Kernels;
 use rayon::prelude::*;
 
 /// Points per rayon task in batch evaluation.
-const BATCH_MIN: usize = 512;
+pub(super) const BATCH_MIN: usize = 512;
 
 impl<const D: usize> TensorSpline<D> {
     /// Knot span of `x` on `axis`: equal to
@@ -92,9 +92,19 @@ impl<const D: usize> TensorSpline<D> {
         })
     }
 
-    /// The spline's value at `x`.
+    /// The spline's value at `x` (outside the domain: see
+    /// [`extrapolate`](Self::extrapolate)).
     #[inline]
     pub fn eval(&self, x: [f64; D]) -> f64 {
+        match self.project(x) {
+            Some(x) => self.eval_raw(x),
+            None => f64::NAN,
+        }
+    }
+
+    /// The value at `x` with the boundary polynomials outside the domain.
+    #[inline(always)]
+    pub(super) fn eval_raw(&self, x: [f64; D]) -> f64 {
         let (spans, base) = self.locate(&x);
         let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
         // SAFETY: spans come from `span`, valid for their knot vectors.
@@ -114,8 +124,22 @@ impl<const D: usize> TensorSpline<D> {
     /// these overflows (coefficients near `f64::MAX` with a knot spacing far
     /// below 1 on the last axis) while the second underflows, the result is
     /// NaN even where the exact derivative is representable.
+    ///
+    /// Outside the domain: see [`extrapolate`](Self::extrapolate)
+    /// ([`Extrapolate::Nan`](super::Extrapolate::Nan) gives NaN for every
+    /// order, above 3 too).
     #[inline]
     pub fn eval_deriv(&self, x: [f64; D], orders: [usize; D]) -> f64 {
+        match self.project(x) {
+            Some(x) => self.eval_deriv_raw(x, orders),
+            None => f64::NAN,
+        }
+    }
+
+    /// [`eval_deriv`](Self::eval_deriv) with the boundary polynomials outside
+    /// the domain.
+    #[inline(always)]
+    pub(super) fn eval_deriv_raw(&self, x: [f64; D], orders: [usize; D]) -> f64 {
         if orders.iter().any(|&o| o > 3) {
             return 0.0;
         }
@@ -138,8 +162,19 @@ impl<const D: usize> TensorSpline<D> {
     }
 
     /// The gradient `[∂s/∂x_0, …, ∂s/∂x_{D-1}]` at `x` (spans and basis
-    /// computed once for all partials).
+    /// computed once for all partials). Outside the domain: see
+    /// [`extrapolate`](Self::extrapolate).
     pub fn eval_grad(&self, x: [f64; D]) -> [f64; D] {
+        match self.project(x) {
+            Some(x) => self.eval_grad_raw(x),
+            None => [f64::NAN; D],
+        }
+    }
+
+    /// [`eval_grad`](Self::eval_grad) with the boundary polynomials outside
+    /// the domain.
+    #[inline]
+    pub(super) fn eval_grad_raw(&self, x: [f64; D]) -> [f64; D] {
         let (spans, base) = self.locate(&x);
         let w = self.weights(&spans, &x, 1);
         let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
@@ -151,8 +186,16 @@ impl<const D: usize> TensorSpline<D> {
     }
 
     /// The Hessian `[∂²s/∂x_i∂x_j]` at `x` (symmetric; spans and basis
-    /// computed once).
+    /// computed once). Outside the domain: see
+    /// [`extrapolate`](Self::extrapolate).
     pub fn eval_hessian(&self, x: [f64; D]) -> [[f64; D]; D] {
+        match self.project(x) {
+            Some(x) => self.eval_hessian_raw(x),
+            None => [[f64::NAN; D]; D],
+        }
+    }
+
+    fn eval_hessian_raw(&self, x: [f64; D]) -> [[f64; D]; D] {
         let (spans, base) = self.locate(&x);
         let w = self.weights(&spans, &x, 2);
         let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
@@ -173,7 +216,8 @@ impl<const D: usize> TensorSpline<D> {
         h
     }
 
-    /// Values at many points, in parallel (rayon). NaN coordinates give NaN.
+    /// Values at many points, in parallel (rayon). NaN coordinates give NaN;
+    /// outside the domain: see [`extrapolate`](Self::extrapolate).
     pub fn eval_many(&self, points: &[[f64; D]]) -> Vec<f64> {
         let mut out = vec![0.0; points.len()];
         self.eval_many_into_impl(points, &mut out);
@@ -211,11 +255,19 @@ impl<const D: usize> TensorSpline<D> {
         // Per point (lanes = axes): measured faster than the lanes = points
         // variant [`eval_batch_seq`](Self::eval_batch_seq), whose basis
         // gathers and transposes cost more than they save.
+        // The policy is checked once per batch, not per point.
+        let poly = self.extrapolate == Extrapolate::Polynomial;
         out.par_chunks_mut(BATCH_MIN)
             .zip(points.par_chunks(BATCH_MIN))
             .for_each(|(o, p)| {
-                for (o, p) in o.iter_mut().zip(p) {
-                    *o = self.eval(*p);
+                if poly {
+                    for (o, p) in o.iter_mut().zip(p) {
+                        *o = self.eval_raw(*p);
+                    }
+                } else {
+                    for (o, p) in o.iter_mut().zip(p) {
+                        *o = self.eval(*p);
+                    }
                 }
             });
     }
@@ -243,7 +295,10 @@ impl<const D: usize> TensorSpline<D> {
         let mut p0 = 0;
         while p0 < len {
             let m = CH.min(len - p0);
-            if m < CH || self.kernels == Kernels::Scalar {
+            if m < CH
+                || self.kernels == Kernels::Scalar
+                || self.extrapolate != Extrapolate::Polynomial
+            {
                 for p in p0..p0 + m {
                     out[p] = self.eval(points[p]);
                 }

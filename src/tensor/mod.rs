@@ -13,12 +13,16 @@
 
 mod dynamic;
 mod eval;
+mod extrapolate;
 mod fit;
+mod grid_eval;
 mod recycle;
 mod spline;
+mod view_eval;
 
 pub use crate::workspace::{ScratchReq, Workspace};
 pub use dynamic::{DynFitter, DynSpline};
+pub use extrapolate::Extrapolate;
 pub use fit::{FitScheme, Fitter};
 pub use spline::{FitReport, TensorSpline};
 

@@ -1,5 +1,6 @@
 //! The fitted spline: knots per axis and a row-major coefficient array.
 
+use super::Extrapolate;
 use super::fit::Fitter;
 #[cfg(feature = "serde")]
 use super::fit::vec_to_array;
@@ -15,8 +16,11 @@ use ndarray::{ArrayView, Dim, Dimension};
 ///
 /// # Outside the domain
 /// Evaluation never fails. Outside `[x_0, x_{n-1}]` along an axis the spline
-/// continues with the polynomial of its boundary piece (scipy's
-/// `extrapolate=True`). A NaN coordinate gives NaN.
+/// by default continues with the polynomial of its boundary piece (scipy's
+/// `extrapolate=True`); [`with_extrapolate`](Self::with_extrapolate) picks
+/// clamping or NaN instead ([`Extrapolate`]), and
+/// [`eval_checked`](Self::eval_checked) reports such points as errors. A NaN
+/// coordinate gives NaN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorSpline<const D: usize> {
     pub(super) knots: [Vec<f64>; D],
@@ -26,6 +30,8 @@ pub struct TensorSpline<const D: usize> {
     /// `(x_0, 1/h)` for axes with uniformly spaced sites (O(1) span lookup).
     pub(super) uniform: [Option<(f64, f64)>; D],
     pub(super) kernels: Kernels,
+    /// What evaluation returns outside the domain.
+    pub(super) extrapolate: Extrapolate,
 }
 
 /// Diagnostics of a fit, from [`TensorSpline::fit_with_report`].
@@ -66,6 +72,7 @@ impl<const D: usize> TensorSpline<D> {
             coefs,
             uniform,
             kernels: Kernels::detect(),
+            extrapolate: Extrapolate::Polynomial,
         }
     }
 
@@ -331,11 +338,15 @@ mod serde_impl {
     use super::*;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Serialised form: knots per axis and row-major coefficients.
+    /// Serialised form: knots per axis, row-major coefficients and the
+    /// extrapolation policy (absent in data written before it existed: the
+    /// default, [`Extrapolate::Polynomial`]).
     #[derive(Serialize, Deserialize)]
     struct SplineData {
         knots: Vec<Vec<f64>>,
         coefficients: Vec<f64>,
+        #[serde(default)]
+        extrapolate: Extrapolate,
     }
 
     impl<const D: usize> Serialize for TensorSpline<D> {
@@ -343,6 +354,7 @@ mod serde_impl {
             SplineData {
                 knots: self.knots.to_vec(),
                 coefficients: self.coefs.clone(),
+                extrapolate: self.extrapolate,
             }
             .serialize(s)
         }
@@ -358,6 +370,7 @@ mod serde_impl {
                 }));
             }
             TensorSpline::from_parts(vec_to_array(data.knots), data.coefficients)
+                .map(|s| s.with_extrapolate(data.extrapolate))
                 .map_err(serde::de::Error::custom)
         }
     }
