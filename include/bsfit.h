@@ -96,6 +96,11 @@ typedef enum {
    */
   BSFIT_STATUS_INVALID_DATA = 14,
   /**
+   * A point lies outside the spline's domain where the call requires it
+   * inside (checked evaluation).
+   */
+  BSFIT_STATUS_OUTSIDE_DOMAIN = 15,
+  /**
    * A required pointer argument is NULL (or misaligned for its type).
    */
   BSFIT_STATUS_NULL_POINTER = 100,

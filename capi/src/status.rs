@@ -50,6 +50,9 @@ pub enum Status {
     Gpu = 13,
     /// Knots or coefficients passed to a constructor are inconsistent.
     InvalidData = 14,
+    /// A point lies outside the spline's domain where the call requires it
+    /// inside (checked evaluation).
+    OutsideDomain = 15,
     /// A required pointer argument is NULL (or misaligned for its type).
     NullPointer = 100,
     /// An argument checked by the C layer is invalid: `ndim` outside 1-6, a
@@ -81,6 +84,7 @@ impl Status {
             FitError::Diverged { .. } => Status::Diverged,
             FitError::Gpu(_) => Status::Gpu,
             FitError::InvalidData(_) => Status::InvalidData,
+            FitError::OutsideDomain { .. } => Status::OutsideDomain,
             _ => Status::Unknown,
         }
     }
@@ -103,6 +107,7 @@ impl Status {
             Status::Diverged => "BSFIT_STATUS_DIVERGED\0",
             Status::Gpu => "BSFIT_STATUS_GPU\0",
             Status::InvalidData => "BSFIT_STATUS_INVALID_DATA\0",
+            Status::OutsideDomain => "BSFIT_STATUS_OUTSIDE_DOMAIN\0",
             Status::NullPointer => "BSFIT_STATUS_NULL_POINTER\0",
             Status::InvalidArgument => "BSFIT_STATUS_INVALID_ARGUMENT\0",
             Status::Panic => "BSFIT_STATUS_PANIC\0",
@@ -112,7 +117,7 @@ impl Status {
 
     /// The status with code `code`, if there is one.
     pub(crate) fn from_code(code: i32) -> Option<Status> {
-        const ALL: [Status; 19] = [
+        const ALL: [Status; 20] = [
             Status::Ok,
             Status::AxisTooShort,
             Status::NonFiniteSite,
@@ -128,6 +133,7 @@ impl Status {
             Status::Diverged,
             Status::Gpu,
             Status::InvalidData,
+            Status::OutsideDomain,
             Status::NullPointer,
             Status::InvalidArgument,
             Status::Panic,

@@ -140,6 +140,15 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
             FitError::InvalidData("bad knots".into()),
             Status::InvalidData,
         ),
+        (
+            FitError::OutsideDomain {
+                axis: 1,
+                value: 7.5,
+                lo: 0.0,
+                hi: 2.0,
+            },
+            Status::OutsideDomain,
+        ),
     ];
     let mut codes = std::collections::HashSet::new();
     for (err, want) in cases {
@@ -152,7 +161,7 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
         let name = status_name(got);
         assert!(name.starts_with("BSFIT_STATUS_"), "{name}");
     }
-    assert_eq!(codes.len(), 14);
+    assert_eq!(codes.len(), 15);
     assert_eq!(Status::Ok as i32, 0);
     assert_eq!(
         status_name(Status::NullPointer),
