@@ -14,10 +14,10 @@ pub(crate) fn validate<T: Real>(values: &ArrayView3<'_, T>) -> Result<(), FitErr
     }
     // Fast path: one branch-free pass over contiguous memory (any order);
     // the index of an offending value is looked up only when there is one.
-    if let Some(flat) = values.as_slice_memory_order() {
-        if flat.iter().fold(true, |ok, v| ok & v.is_finite()) {
-            return Ok(());
-        }
+    if let Some(flat) = values.as_slice_memory_order()
+        && flat.iter().fold(true, |ok, v| ok & v.is_finite())
+    {
+        return Ok(());
     }
     if let Some(((i, j, k), v)) = values.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(FitError::NonFiniteValue {
