@@ -185,13 +185,15 @@ pub(crate) unsafe fn basis_single(_: Avx2Token, t: *const f64, s: usize, x: f64)
     // SAFETY: the dispatcher checked 2 ≤ s and s + 5 ≤ t.len().
     unsafe {
         let xv = _mm256_set1_pd(x);
-        let r = _mm256_sub_pd(_mm256_loadu_pd(t.add(s + 1)), xv);
+        let tr = _mm256_loadu_pd(t.add(s + 1));
+        let r = _mm256_sub_pd(tr, xv);
         let one = _mm256_set1_pd(1.0);
         let zero = _mm256_setzero_pd();
         let mut n = _mm256_set_pd(0.0, 0.0, 0.0, 1.0);
         // j = 1: only lane 0 of the denominator is real.
-        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s)));
-        let den = _mm256_blend_pd::<0b1110>(_mm256_add_pd(r, l), one);
+        let tl = _mm256_loadu_pd(t.add(s));
+        let l = _mm256_sub_pd(xv, tl);
+        let den = _mm256_blend_pd::<0b1110>(_mm256_sub_pd(tr, tl), one);
         let tmp = _mm256_div_pd(n, den);
         let sh = _mm256_blend_pd::<0b0001>(
             _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
@@ -199,8 +201,9 @@ pub(crate) unsafe fn basis_single(_: Avx2Token, t: *const f64, s: usize, x: f64)
         );
         n = _mm256_fmadd_pd(r, tmp, sh);
         // j = 2
-        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s - 1)));
-        let den = _mm256_blend_pd::<0b1100>(_mm256_add_pd(r, l), one);
+        let tl = _mm256_loadu_pd(t.add(s - 1));
+        let l = _mm256_sub_pd(xv, tl);
+        let den = _mm256_blend_pd::<0b1100>(_mm256_sub_pd(tr, tl), one);
         let tmp = _mm256_div_pd(n, den);
         let sh = _mm256_blend_pd::<0b0001>(
             _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
@@ -208,8 +211,9 @@ pub(crate) unsafe fn basis_single(_: Avx2Token, t: *const f64, s: usize, x: f64)
         );
         n = _mm256_fmadd_pd(r, tmp, sh);
         // j = 3
-        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s - 2)));
-        let den = _mm256_blend_pd::<0b1000>(_mm256_add_pd(r, l), one);
+        let tl = _mm256_loadu_pd(t.add(s - 2));
+        let l = _mm256_sub_pd(xv, tl);
+        let den = _mm256_blend_pd::<0b1000>(_mm256_sub_pd(tr, tl), one);
         let tmp = _mm256_div_pd(n, den);
         let sh = _mm256_blend_pd::<0b0001>(
             _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),

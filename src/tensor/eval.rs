@@ -112,18 +112,19 @@ impl<const D: usize> TensorSpline<D> {
             Some(w) => w,
             None => std::array::from_fn(|k| basis(knots[k], spans[k], x[k])),
         };
-        self.contract(base, &w)
+        let v = self.contract(base, &w);
+        self.finite_or_scaled(v, &x, [0; D])
     }
 
     /// The mixed partial derivative `∂^{Σ orders} s / ∂x_0^{orders[0]} … ∂x_{D-1}^{orders[D-1]}`
     /// at `x`. Orders up to 3 per axis are exact (the third is piecewise
     /// constant); any order above 3 gives 0.
     ///
-    /// Each term is the coefficients contracted with the last axis' weights,
-    /// then scaled by the product of the other axes' weights. If the first of
-    /// these overflows (coefficients near `f64::MAX` with a knot spacing far
-    /// below 1 on the last axis) while the second underflows, the result is
-    /// NaN even where the exact derivative is representable.
+    /// Where the plain `f64` contraction overflows although every coordinate
+    /// is finite (extreme knot spacings, points far outside the domain), the
+    /// value is recomputed with per-axis binary exponents: the result is
+    /// finite wherever the exact derivative is representable, `±inf` where
+    /// it overflows, and never NaN for finite coordinates and coefficients.
     ///
     /// Outside the domain: see [`extrapolate`](Self::extrapolate)
     /// ([`Extrapolate::Nan`](super::Extrapolate::Nan) gives NaN for every
@@ -149,6 +150,11 @@ impl<const D: usize> TensorSpline<D> {
             let w = self.weights(&spans, &x, nd);
             std::array::from_fn(|k| w[k][orders[k]])
         } else {
+            // Third-derivative weights do not depend on x: a NaN coordinate
+            // must still give NaN.
+            if x.iter().any(|c| c.is_nan()) {
+                return f64::NAN;
+            }
             std::array::from_fn(|k| {
                 let t = &self.knots[k];
                 if orders[k] == 0 {
@@ -158,7 +164,8 @@ impl<const D: usize> TensorSpline<D> {
                 }
             })
         };
-        self.contract(base, &w)
+        let v = self.contract(base, &w);
+        self.finite_or_scaled(v, &x, orders)
     }
 
     /// The gradient `[∂s/∂x_0, …, ∂s/∂x_{D-1}]` at `x` (spans and basis
@@ -181,7 +188,9 @@ impl<const D: usize> TensorSpline<D> {
         std::array::from_fn(|k| {
             let mut wk = w0;
             wk[k] = w[k][1];
-            self.contract(base, &wk)
+            let mut orders = [0; D];
+            orders[k] = 1;
+            self.finite_or_scaled(self.contract(base, &wk), &x, orders)
         })
     }
 
@@ -203,13 +212,16 @@ impl<const D: usize> TensorSpline<D> {
         for i in 0..D {
             for j in i..D {
                 let mut wk = w0;
+                let mut orders = [0; D];
                 if i == j {
                     wk[i] = w[i][2];
                 } else {
                     wk[i] = w[i][1];
                     wk[j] = w[j][1];
                 }
-                h[i][j] = self.contract(base, &wk);
+                orders[i] += 1;
+                orders[j] += 1;
+                h[i][j] = self.finite_or_scaled(self.contract(base, &wk), &x, orders);
                 h[j][i] = h[i][j];
             }
         }
@@ -354,7 +366,7 @@ impl<const D: usize> TensorSpline<D> {
 
 /// Scalar reference contraction: odometer over the first `D − 1` digits,
 /// rows of four contiguous coefficients.
-fn contract_scalar<const D: usize>(
+pub(super) fn contract_scalar<const D: usize>(
     coefs: &[f64],
     strides: &[usize; D],
     base: usize,

@@ -17,6 +17,7 @@ mod extrapolate;
 mod fit;
 mod grid_eval;
 mod recycle;
+mod scaled;
 mod spline;
 mod view_eval;
 
