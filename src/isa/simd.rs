@@ -53,6 +53,25 @@ pub(crate) trait Vf64: Copy {
     /// default; never faults).
     #[inline(always)]
     fn prefetch(_p: *const f64) {}
+    /// The four-lane vectors of this ISA (AVX2's for AVX-512; the portable
+    /// lane for the scalar ISA): the lanes = axes basis of `D ≤ 4` axes
+    /// runs on them.
+    type Quad: Vf64;
+    /// `Σ_r Π_k w[k][r_k] · c[base + Σ_k r_k s_k]` over the `4^D` block at
+    /// `base` (the tensor evaluation's contraction). The default is the
+    /// scalar reference, [`super::scalar::contract`].
+    ///
+    /// # Safety
+    /// `base + Σ_k 3·strides[k] < c.len()`; the ISA is available.
+    #[inline(always)]
+    unsafe fn contract_block<const D: usize>(
+        c: &[f64],
+        strides: &[usize; D],
+        base: usize,
+        w: &[[f64; 4]; D],
+    ) -> f64 {
+        super::scalar::contract(c, strides, base, w)
+    }
 }
 
 /// A kernel written once over the vector trait and run by
@@ -71,6 +90,7 @@ pub(crate) trait WithSimd {
 
 impl Vf64 for f64 {
     const W: usize = 1;
+    type Quad = f64;
     #[inline(always)]
     unsafe fn load(p: *const f64) -> Self {
         // SAFETY: the caller guarantees `p` is valid for one read.

@@ -16,6 +16,7 @@ mod eval;
 mod extrapolate;
 mod fit;
 mod grid_eval;
+mod kernel;
 mod recycle;
 mod scaled;
 mod spline;

@@ -26,8 +26,8 @@
 //!    value does and underflows gradually to 0.
 
 use super::TensorSpline;
-use super::eval::contract_scalar;
 use crate::bspline::{ORDER, basis::basis_derivs_scaled};
+use crate::isa::contract_scalar;
 
 /// Binary exponent of a finite non-zero `v`: `2^e ≤ |v| < 2^{e+1}`.
 fn exponent(v: f64) -> i32 {
