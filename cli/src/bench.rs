@@ -280,103 +280,147 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
         print!("{table}");
         return write_json(o, machine, [bw_big1, bw_big, bw_cache], fit_json, eval_json);
     }
-    // Evaluation on the fitted 50×30×20×10 spline at random points.
-    let shape = workloads::EVAL4D_SHAPE;
-    let ax = workloads::unit_axes(shape);
-    let vals = ndarray::Array4::from_shape_vec(
-        (shape[0], shape[1], shape[2], shape[3]),
-        workloads::grid_values(shape),
-    )
-    .map_err(|e| e.to_string())?;
-    let spline = TensorSpline::fit(views(&ax), vals.view()).map_err(|e| e.to_string())?;
-    let npts = if o.quick { 50_000 } else { 200_000 };
-    let pts: Vec<[f64; 4]> = workloads::unit_points(npts);
-    let _ = writeln!(
-        table,
-        "\neval4d {}x{}x{}x{}, {npts} random points: median ns per value and mean on-CPU ns (batch: M values/s)",
-        shape[0], shape[1], shape[2], shape[3]
-    );
-    let _ = writeln!(
-        table,
-        "{:<16} {:>3} {}",
-        "kind",
-        "thr",
-        isas.iter()
-            .map(|i| format!("{:>9}", i.name()))
-            .collect::<String>()
-    );
+    // Evaluation on the fitted 50×30×20×10 spline (2.4 MB of coefficients,
+    // beyond L2) and on a 20×20×10×5 one (80 kB, L2-resident), at random
+    // points: single points per call, small batches, and batches of 1k,
+    // 100k and 1M points.
     let p1 = pool(1, o.pin)?;
     let p2 = pool(2, o.pin)?;
-    for kind in ["value", "grad", "hess", "batch-lanes", "batch"] {
-        let threads = if kind == "batch" { 2 } else { 1 };
-        let mut row = format!("{kind:<16} {threads:>3} ");
-        for &isa in &isas {
-            let s = spline.clone().with_isa(isa).map_err(|e| e.to_string())?;
-            let mut out = vec![0.0; npts];
-            let tm = match kind {
-                "value" => p1.install(|| {
-                    measure(reps, || {
+    let nmax = workloads::EVAL_BATCH_SIZES[workloads::EVAL_BATCH_SIZES.len() - 1];
+    let all_pts: Vec<[f64; 4]> = workloads::unit_points(nmax);
+    let npts = if o.quick { 50_000 } else { 200_000 };
+    for (shape, kinds) in [
+        (
+            workloads::EVAL4D_L2_SHAPE,
+            &["value", "grad", "batch-1M"][..],
+        ),
+        (
+            workloads::EVAL4D_SHAPE,
+            &[
+                "value",
+                "grad",
+                "hess",
+                "batch-lanes",
+                "batch-100",
+                "batch-1k",
+                "batch-100k",
+                "batch-1M-1thr",
+                "batch-1M",
+            ][..],
+        ),
+    ] {
+        let ax = workloads::unit_axes(shape);
+        let vals = ndarray::Array4::from_shape_vec(
+            (shape[0], shape[1], shape[2], shape[3]),
+            workloads::grid_values(shape),
+        )
+        .map_err(|e| e.to_string())?;
+        let spline = TensorSpline::fit(views(&ax), vals.view()).map_err(|e| e.to_string())?;
+        let _ = writeln!(
+            table,
+            "\neval4d {}x{}x{}x{}: median ns per value and mean on-CPU ns ({npts} random points; \
+             batch-N: M values/s over N points per call)",
+            shape[0], shape[1], shape[2], shape[3]
+        );
+        let _ = writeln!(
+            table,
+            "{:<16} {:>3} {}",
+            "kind",
+            "thr",
+            isas.iter()
+                .map(|i| format!("{:>9}", i.name()))
+                .collect::<String>()
+        );
+        for &kind in kinds {
+            let threads =
+                if kind.starts_with("batch-1") && !kind.ends_with("1thr") && kind != "batch-100" {
+                    2
+                } else {
+                    1
+                };
+            let n = match kind {
+                "batch-1k" => 1_000,
+                "batch-100k" => 100_000,
+                "batch-1M" | "batch-1M-1thr" => nmax,
+                _ => npts,
+            };
+            let pts = &all_pts[..n];
+            let mut row = format!("{kind:<16} {threads:>3} ");
+            for &isa in &isas {
+                let s = spline.clone().with_isa(isa).map_err(|e| e.to_string())?;
+                let mut out = vec![0.0; n];
+                let p = if threads == 1 { &p1 } else { &p2 };
+                // Each sample evaluates about 1M values: short batches repeat.
+                let calls = (nmax / n).max(1);
+                let tm = p.install(|| match kind {
+                    "value" => measure(reps, || {
                         let mut acc = 0.0;
-                        for p in &pts {
+                        for p in pts {
                             acc += s.eval(*p);
                         }
                         black_box(acc);
-                    })
-                }),
-                "grad" => p1.install(|| {
-                    measure(reps, || {
+                    }),
+                    "grad" => measure(reps, || {
                         let mut acc = 0.0;
-                        for p in &pts {
+                        for p in pts {
                             acc += s.eval_grad(*p)[0];
                         }
                         black_box(acc);
-                    })
-                }),
-                "hess" => p1.install(|| {
-                    measure(reps, || {
+                    }),
+                    "hess" => measure(reps, || {
                         let mut acc = 0.0;
-                        for p in &pts {
+                        for p in pts {
                             acc += s.eval_hessian(*p)[0][1];
                         }
                         black_box(acc);
-                    })
-                }),
-                "batch-lanes" => p1.install(|| {
-                    measure(reps, || {
-                        s.eval_batch_seq(&pts, &mut out).ok();
+                    }),
+                    "batch-lanes" => measure(reps, || {
+                        s.eval_batch_seq(pts, &mut out).ok();
                         black_box(&out);
-                    })
-                }),
-                _ => p2.install(|| {
-                    measure(reps, || {
-                        s.eval_many_into(&pts, &mut out).expect("lengths match");
+                    }),
+                    "batch-100" => measure(reps, || {
+                        let m = workloads::EVAL_SMALL_BATCH;
+                        for (c, o) in pts.chunks(m).zip(out.chunks_mut(m)) {
+                            s.eval_many_into(c, o).expect("lengths match");
+                        }
                         black_box(&out);
-                    })
-                }),
-            };
-            let ns = tm.med * 1e9 / npts as f64;
-            let mv = npts as f64 / tm.med / 1e6;
-            let cpu_ns = if threads == 1 {
-                tm.cpu * 1e9 / npts as f64
-            } else {
-                f64::NAN
-            };
-            if kind == "batch" {
-                let _ = write!(row, "{mv:>12.1} {:>7}", "");
-            } else {
-                let _ = write!(row, "{ns:>12.1} {cpu_ns:>7.1}");
+                    }),
+                    _ => measure(reps, || {
+                        for _ in 0..calls {
+                            s.eval_many_into(pts, &mut out).expect("lengths match");
+                        }
+                        black_box(&out);
+                    }),
+                });
+                let total = if kind.starts_with("batch-1") && kind != "batch-100" {
+                    n * calls
+                } else {
+                    n
+                };
+                let ns = tm.med * 1e9 / total as f64;
+                let mv = total as f64 / tm.med / 1e6;
+                let cpu_ns = if threads == 1 {
+                    tm.cpu * 1e9 / total as f64
+                } else {
+                    f64::NAN
+                };
+                if kind.starts_with("batch-1") && kind != "batch-100" {
+                    let _ = write!(row, "{mv:>12.1} {:>7}", "");
+                } else {
+                    let _ = write!(row, "{ns:>12.1} {cpu_ns:>7.1}");
+                }
+                eval_json.push(EvalRecord {
+                    kind,
+                    shape,
+                    isa: isa.name(),
+                    threads,
+                    ns_per_value: ns,
+                    mvalues_per_s: mv,
+                    cpu_ns_per_value: finite(cpu_ns),
+                });
             }
-            eval_json.push(EvalRecord {
-                kind,
-                shape,
-                isa: isa.name(),
-                threads,
-                ns_per_value: ns,
-                mvalues_per_s: mv,
-                cpu_ns_per_value: finite(cpu_ns),
-            });
+            let _ = writeln!(table, "{row}");
         }
-        let _ = writeln!(table, "{row}");
     }
 
     // Basis kernels: batch (lanes = points) and single point (lanes = functions),

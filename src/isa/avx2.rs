@@ -29,6 +29,16 @@ impl Vf64 for V4 {
         unsafe { contract_body(c.as_ptr(), strides, base, w) }
     }
     #[inline(always)]
+    unsafe fn contract_grad_block<const D: usize>(
+        c: &[f64],
+        strides: &[usize; D],
+        base: usize,
+        w: &[[f64; 4]; D],
+        d: &[[f64; 4]; D],
+    ) -> [f64; D] {
+        unsafe { contract_grad_body(c.as_ptr(), strides, base, w, d) }
+    }
+    #[inline(always)]
     unsafe fn load(p: *const f64) -> Self {
         unsafe { V4(_mm256_loadu_pd(p)) }
     }
@@ -338,4 +348,101 @@ unsafe fn run_kernel<K: simd::WithSimd>(kernel: K) -> K::Output {
 pub(crate) fn dispatch<K: simd::WithSimd>(_: Avx2Token, kernel: K) -> K::Output {
     // SAFETY: the token proves that this CPU has the features.
     unsafe { run_kernel(kernel) }
+}
+
+/// All `D` partials of the gradient in one pass over the `4^D` block: the
+/// four rows of axis `D−2` under each prefix of digits are combined twice,
+/// with that axis' weights (`P`) and its derivative weights (`P'`); `P`
+/// feeds one accumulator for the value chain and one per prefix axis `k`
+/// (weighted by the prefix product with `w_k` replaced by `d_k`), `P'` one
+/// for axis `D−2`; the last axis' weights or derivative weights are applied
+/// by one final dot product each. Every row is loaded once (instead of once
+/// per partial).
+///
+/// # Safety
+/// As [`contract_body`].
+#[inline(always)]
+pub(crate) unsafe fn contract_grad_body<const D: usize>(
+    c: *const f64,
+    strides: &[usize; D],
+    base: usize,
+    w: &[[f64; 4]; D],
+    d: &[[f64; 4]; D],
+) -> [f64; D] {
+    let mut g = [0.0; D];
+    // SAFETY: the caller guarantees the 4^D block at `base` is in bounds
+    // and the features.
+    unsafe {
+        let wl = _mm256_loadu_pd(w[D - 1].as_ptr());
+        let dl = _mm256_loadu_pd(d[D - 1].as_ptr());
+        if D == 1 {
+            g[0] = hsum(_mm256_mul_pd(_mm256_loadu_pd(c.add(base)), dl));
+            return g;
+        }
+        let s2 = strides[D - 2];
+        let (w2, d2) = (w[D - 2], d[D - 2]);
+        let rows = |off: usize| {
+            let p = c.add(off);
+            let r0 = _mm256_loadu_pd(p);
+            let r1 = _mm256_loadu_pd(p.add(s2));
+            let r2 = _mm256_loadu_pd(p.add(2 * s2));
+            let r3 = _mm256_loadu_pd(p.add(3 * s2));
+            let a = _mm256_mul_pd(_mm256_set1_pd(w2[0]), r0);
+            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[1]), r1, a);
+            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[2]), r2, a);
+            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[3]), r3, a);
+            let b = _mm256_mul_pd(_mm256_set1_pd(d2[0]), r0);
+            let b = _mm256_fmadd_pd(_mm256_set1_pd(d2[1]), r1, b);
+            let b = _mm256_fmadd_pd(_mm256_set1_pd(d2[2]), r2, b);
+            let b = _mm256_fmadd_pd(_mm256_set1_pd(d2[3]), r3, b);
+            (a, b)
+        };
+        if D == 2 {
+            let (p, pd) = rows(base);
+            g[0] = hsum(_mm256_mul_pd(pd, wl));
+            g[1] = hsum(_mm256_mul_pd(p, dl));
+            return g;
+        }
+        // Prefix axes 0..D−2: accumulators for the value chain, for axis
+        // D−2 and for each prefix axis.
+        let zero = _mm256_setzero_pd();
+        let mut acc_v = zero;
+        let mut acc_2 = zero;
+        let mut acc = [zero; D];
+        let outer = 1usize << (2 * (D - 2));
+        let mut digits = [0usize; D];
+        for _ in 0..outer {
+            let mut pw = 1.0;
+            let mut off = base;
+            for k in 0..D - 2 {
+                pw *= w[k][digits[k]];
+                off += digits[k] * strides[k];
+            }
+            let (p, pd) = rows(off);
+            acc_v = _mm256_fmadd_pd(_mm256_set1_pd(pw), p, acc_v);
+            acc_2 = _mm256_fmadd_pd(_mm256_set1_pd(pw), pd, acc_2);
+            for k in 0..D - 2 {
+                let mut q = d[k][digits[k]];
+                for j in 0..D - 2 {
+                    if j != k {
+                        q *= w[j][digits[j]];
+                    }
+                }
+                acc[k] = _mm256_fmadd_pd(_mm256_set1_pd(q), p, acc[k]);
+            }
+            for k in (0..D - 2).rev() {
+                digits[k] += 1;
+                if digits[k] < 4 {
+                    break;
+                }
+                digits[k] = 0;
+            }
+        }
+        for k in 0..D - 2 {
+            g[k] = hsum(_mm256_mul_pd(acc[k], wl));
+        }
+        g[D - 2] = hsum(_mm256_mul_pd(acc_2, wl));
+        g[D - 1] = hsum(_mm256_mul_pd(acc_v, dl));
+        g
+    }
 }

@@ -33,6 +33,16 @@ impl Vf64 for V8 {
         unsafe { super::avx2::contract_body(c.as_ptr(), strides, base, w) }
     }
     #[inline(always)]
+    unsafe fn contract_grad_block<const D: usize>(
+        c: &[f64],
+        strides: &[usize; D],
+        base: usize,
+        w: &[[f64; 4]; D],
+        d: &[[f64; 4]; D],
+    ) -> [f64; D] {
+        unsafe { super::avx2::contract_grad_body(c.as_ptr(), strides, base, w, d) }
+    }
+    #[inline(always)]
     unsafe fn load(p: *const f64) -> Self {
         unsafe { V8(_mm512_loadu_pd(p)) }
     }

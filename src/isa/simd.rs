@@ -72,6 +72,27 @@ pub(crate) trait Vf64: Copy {
     ) -> f64 {
         super::scalar::contract(c, strides, base, w)
     }
+    /// The gradient contractions: entry `k` is [`contract_block`](Self::contract_block)
+    /// with axis `k`'s weights `w[k]` replaced by its derivative weights
+    /// `d[k]`. The default is the scalar reference (one contraction per
+    /// axis).
+    ///
+    /// # Safety
+    /// As [`contract_block`](Self::contract_block).
+    #[inline(always)]
+    unsafe fn contract_grad_block<const D: usize>(
+        c: &[f64],
+        strides: &[usize; D],
+        base: usize,
+        w: &[[f64; 4]; D],
+        d: &[[f64; 4]; D],
+    ) -> [f64; D] {
+        std::array::from_fn(|k| {
+            let mut wk = *w;
+            wk[k] = d[k];
+            super::scalar::contract(c, strides, base, &wk)
+        })
+    }
 }
 
 /// A kernel written once over the vector trait and run by

@@ -173,14 +173,20 @@ impl<const D: usize> PointOp<D> for Grad {
         // SAFETY: the caller's contract; spans from `locate`.
         let w = unsafe { s.derivs_v::<V>(&spans, &x, 1) };
         let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
+        let w1: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][1]);
+        let last = base + (0..D).map(|k| 3 * s.strides[k]).sum::<usize>();
+        let g = if V::W > 1 && last < s.coefs.len() {
+            // SAFETY: the block is in bounds (checked just above); the ISA
+            // by the caller's contract.
+            unsafe { V::contract_grad_block(&s.coefs, &s.strides, base, &w0, &w1) }
+        } else {
+            // SAFETY: the scalar reference (f64's default method).
+            unsafe { f64::contract_grad_block(&s.coefs, &s.strides, base, &w0, &w1) }
+        };
         std::array::from_fn(|k| {
-            let mut wk = w0;
-            wk[k] = w[k][1];
             let mut orders = [0; D];
             orders[k] = 1;
-            // SAFETY: the caller's contract.
-            let v = unsafe { s.contract_v::<V>(base, &wk) };
-            s.finite_or_scaled(v, &x, orders)
+            s.finite_or_scaled(g[k], &x, orders)
         })
     }
 }

@@ -5,7 +5,7 @@
 //! | workload | shapes | inputs |
 //! |---|---|---|
 //! | 4D fit (`fit4d`, `refit`) | [`FIT4D_SHAPES`] | [`unit_axes`], [`grid_values`], [`refit_value_sets`] |
-//! | 4D evaluation (`eval4d`) | [`EVAL4D_SHAPE`] | [`grid_values`], [`unit_points`] |
+//! | 4D evaluation (`eval4d`) | [`EVAL4D_SHAPE`], [`EVAL4D_L2_SHAPE`] | [`grid_values`], [`unit_points`] |
 //! | Cox–de Boor basis (`basis`) | [`BASIS_POINTS`] points | [`basis_sites`], [`basis_points`] |
 //! | 3D operator and direct solve | [`GRID3_SIZES`]³ | [`grid3_field`] |
 //! | 3D iterative solvers | [`GRID3_SOLVER_SIZE`]³ | [`grid3_field`] |
@@ -45,6 +45,16 @@ pub const FIT4D_SMALL: usize = 2;
 /// The shape of the fitted spline the evaluation benches run on, and of the
 /// refit bench.
 pub const EVAL4D_SHAPE: [usize; 4] = [50, 30, 20, 10];
+
+/// A table that fits a core's L2 cache (80 kB of coefficients): the
+/// evaluation benches' second spline, where the time is not memory.
+pub const EVAL4D_L2_SHAPE: [usize; 4] = [20, 20, 10, 5];
+
+/// Batch sizes of the evaluation benches (points per `eval_many` call).
+pub const EVAL_BATCH_SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
+
+/// Points per call of the small-batch evaluation bench.
+pub const EVAL_SMALL_BATCH: usize = 100;
 
 /// Thread counts the 4D benches run at.
 pub const THREADS: [usize; 2] = [1, 2];
