@@ -9,6 +9,7 @@
 //! panic). Each call dispatches once on the variant and then runs the
 //! const-generic code.
 
+use super::kernel::{Deriv, Value};
 use super::{Extrapolate, Fitter, MAX_DIM, TensorSpline, Workspace};
 use crate::FitError;
 use rayon::prelude::*;
@@ -354,14 +355,9 @@ impl DynSpline {
             let policy = if extrapolate { s.extrapolate() } else { Extrapolate::Nan };
             out.par_chunks_mut(BATCH_MIN)
                 .zip(pts.par_chunks(BATCH_MIN))
-                .for_each(|(o, p)| {
-                    for (o, p) in o.iter_mut().zip(p) {
-                        *o = match (s.project_with(policy, *p), orders) {
-                            (None, _) => f64::NAN,
-                            (Some(x), None) => s.eval_raw(x),
-                            (Some(x), Some(ord)) => s.eval_deriv_raw(x, ord),
-                        };
-                    }
+                .for_each(|(o, p)| match orders {
+                    None => s.run_slice_with(policy, Value, p, o),
+                    Some(ord) => s.run_slice_with(policy, Deriv(ord), p, o),
                 });
             Ok(())
         })

@@ -100,13 +100,6 @@ impl<const D: usize> TensorSpline<D> {
         self.one(Deriv(orders), x)
     }
 
-    /// [`eval_deriv`](Self::eval_deriv) with the boundary polynomials outside
-    /// the domain.
-    #[inline]
-    pub(super) fn eval_deriv_raw(&self, x: [f64; D], orders: [usize; D]) -> f64 {
-        self.one_raw(Deriv(orders), x)
-    }
-
     /// The gradient `[∂s/∂x_0, …, ∂s/∂x_{D-1}]` at `x` (spans and basis
     /// computed once for all partials). Outside the domain: see
     /// [`extrapolate`](Self::extrapolate).

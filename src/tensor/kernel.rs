@@ -10,7 +10,7 @@
 //! ([`basis`], [`basis_derivs`], the scalar contraction), which every fast
 //! path is tested against.
 
-use super::TensorSpline;
+use super::{Extrapolate, TensorSpline};
 use crate::bspline::{
     ORDER,
     basis::{basis, basis_derivs},
@@ -254,6 +254,8 @@ impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
 /// one dispatch for the whole run.
 pub(super) struct Batch<'a, const D: usize, P, G, S> {
     pub(super) s: &'a TensorSpline<D>,
+    /// The extrapolation policy applied (the spline's own, or the caller's).
+    pub(super) policy: Extrapolate,
     pub(super) op: P,
     pub(super) n: usize,
     pub(super) get: G,
@@ -270,7 +272,7 @@ where
     #[inline(always)]
     fn run<V: Vf64>(mut self) {
         for i in 0..self.n {
-            let v = match self.s.project((self.get)(i)) {
+            let v = match self.s.project_with(self.policy, (self.get)(i)) {
                 // SAFETY: as in `One::run`.
                 Some(x) => unsafe { self.op.at::<V>(self.s, x) },
                 None => P::NAN,
@@ -306,9 +308,21 @@ impl<const D: usize> TensorSpline<D> {
     /// `op` at every point of `points` into `out` (same length) on the
     /// calling thread, in one dispatch.
     pub(super) fn run_slice<P: PointOp<D>>(&self, op: P, points: &[[f64; D]], out: &mut [P::Out]) {
+        self.run_slice_with(self.extrapolate, op, points, out);
+    }
+
+    /// [`run_slice`](Self::run_slice) under an explicit extrapolation policy.
+    pub(super) fn run_slice_with<P: PointOp<D>>(
+        &self,
+        policy: Extrapolate,
+        op: P,
+        points: &[[f64; D]],
+        out: &mut [P::Out],
+    ) {
         let n = points.len().min(out.len());
         self.kernels.dispatch(Batch {
             s: self,
+            policy,
             op,
             n,
             get: |i| points[i],
