@@ -49,6 +49,8 @@
 pub mod banded;
 pub mod bspline;
 pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod grid3;
 pub mod isa;
 pub mod par;

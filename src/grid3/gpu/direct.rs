@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use super::context::GpuContext;
+use crate::gpu::context::GpuContext;
 use super::ops::{GpuOps, GpuVector};
 use super::shaders;
 use crate::FitError;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::context::{Counters, GpuContext};
+use crate::gpu::context::{Counters, GpuContext};
 use super::shaders;
 use crate::FitError;
 use crate::grid3::backend::{Coef, MIN_SLOTS, Slot, VectorOps};

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ndarray::{Array3, ArrayView3};
 
-use super::context::GpuContext;
+use crate::gpu::context::GpuContext;
 use super::direct::DirectPlan;
 use super::ops::{GpuOps, GpuVector};
 use super::stencil::{GpuBand, GpuForm, GpuStencil};

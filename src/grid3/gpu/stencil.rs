@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 
 use super::bc_code;
-use super::context::GpuContext;
+use crate::gpu::context::GpuContext;
 use super::ops::{GpuOps, GpuVector};
 use super::shaders;
 use crate::FitError;
