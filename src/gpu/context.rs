@@ -398,8 +398,13 @@ impl GpuContext {
         self.queue.submit([encoder.finish()]);
     }
 
-    /// Waits for all submitted work.
-    pub(crate) fn wait(&self) -> Result<(), FitError> {
+    /// Waits for all work submitted to the device (e.g. by
+    /// [`GpuSpline::eval_device`](crate::tensor::gpu::GpuSpline::eval_device)
+    /// or [`GpuFitter::fit_device`](crate::tensor::gpu::GpuFitter::fit_device)).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if the device is lost.
+    pub fn wait(&self) -> Result<(), FitError> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map(|_| ())

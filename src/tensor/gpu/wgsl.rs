@@ -202,6 +202,12 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     } else {
         let _ = writeln!(s, "fn kt(i: u32) -> {ty} {{ return knots[i]; }}");
     }
+    // NaN test on the bits: compilers may fold `x != x` to false. An f64 is
+    // narrowed first (NaN stays NaN, a large value becomes infinite).
+    let _ = writeln!(
+        s,
+        "fn is_nan(x: {ty}) -> bool {{ return (bitcast<u32>(f32(x)) & 0x7fffffffu) > 0x7f800000u; }}"
+    );
     let _ = writeln!(s, "@compute @workgroup_size({EVAL_WG})");
     let _ = writeln!(
         s,
@@ -214,14 +220,17 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     let _ = writeln!(s, "    let g = (wid.y * p.gx + wid.x) * WG + lid;");
     let _ = writeln!(s, "    if (g >= p.count) {{ return; }}");
     let _ = writeln!(s, "    var inside = true;");
+    let _ = writeln!(s, "    var isnan = false;");
     for k in 0..d {
         let n = spec.n[k];
         let _ = writeln!(s, "    var x{k} = pts[g * {d}u + {k}u];");
+        let _ = writeln!(s, "    let nan{k} = is_nan(x{k});");
+        let _ = writeln!(s, "    isnan = isnan | nan{k};");
         let lo = format!("kt(KO{k})");
         let hi = format!("kt(KO{k} + {}u)", n + 3);
         match spec.policy {
             1 => {
-                let _ = writeln!(s, "    x{k} = select(clamp(x{k}, {lo}, {hi}), x{k}, x{k} != x{k});");
+                let _ = writeln!(s, "    x{k} = select(clamp(x{k}, {lo}, {hi}), x{k}, nan{k});");
             }
             2 => {
                 let _ = writeln!(s, "    inside = inside & (x{k} >= {lo}) & (x{k} <= {hi});");
@@ -279,11 +288,16 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         let _ = writeln!(s, "    var acc{m} = {ty}(0.0);");
     }
     contract(&mut s, spec, ty);
-    for m in 0..m_out {
-        let v = if spec.policy == 2 {
-            format!("select(acc{m}, kt({}u), !inside)", spec.nan_at)
-        } else {
-            format!("acc{m}")
+    // A NaN coordinate gives NaN (the third derivative does not depend on
+    // x, so it would not propagate); an order above 3 gives 0 whatever the
+    // point, except NaN outside the domain under the NaN policy (as on the CPU).
+    let nan = format!("kt({}u)", spec.nan_at);
+    for (m, o) in spec.outputs.iter().enumerate() {
+        let v = match (o.iter().any(|&q| q > 3), spec.policy == 2) {
+            (true, true) => format!("select({ty}(0.0), {nan}, !inside)"),
+            (true, false) => format!("{ty}(0.0)"),
+            (false, true) => format!("select(acc{m}, {nan}, isnan | !inside)"),
+            (false, false) => format!("select(acc{m}, {nan}, isnan)"),
         };
         let _ = writeln!(s, "    outv[g * {m_out}u + {m}u] = {v};");
     }
