@@ -370,7 +370,12 @@ impl GpuContext {
 
     /// Writes `data` (any plain-old-data element type) into `buffer` at byte
     /// `offset` (queued; counted as an upload).
-    pub(crate) fn upload_pod<T: bytemuck::Pod>(&self, buffer: &wgpu::Buffer, offset: u64, data: &[T]) {
+    pub(crate) fn upload_pod<T: bytemuck::Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        data: &[T],
+    ) {
         Counters::bump(&self.counters.uploads, 1);
         if !data.is_empty() {
             self.queue

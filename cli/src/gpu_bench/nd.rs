@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use bsfit::gpu::GpuContext;
-use bsfit::tensor::gpu::{DeviceArray, Derivs, GpuFitter, GpuReal, GpuSpline};
+use bsfit::tensor::gpu::{Derivs, DeviceArray, GpuFitter, GpuReal, GpuSpline};
 use bsfit::{FitError, Fitter, TensorSpline};
 use bsfit_testkit::workloads::{grid_values, price_table};
 
@@ -20,7 +20,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Median over `batches` of (`reps` submissions of `f`, one wait) / `reps`, seconds.
-fn time(ctx: &GpuContext, reps: usize, batches: usize, mut f: impl FnMut() -> Result<(), FitError>) -> Result<f64, FitError> {
+fn time(
+    ctx: &GpuContext,
+    reps: usize,
+    batches: usize,
+    mut f: impl FnMut() -> Result<(), FitError>,
+) -> Result<f64, FitError> {
     f()?;
     ctx.wait()?;
     let mut t = Vec::with_capacity(batches);
@@ -49,14 +54,23 @@ fn table(shape: [usize; 4]) -> Result<(Fitter<4>, TensorSpline<4>), FitError> {
     Ok((fitter, spline))
 }
 
-fn eval_row<T: GpuReal>(ctx: &GpuContext, spline: &TensorSpline<4>, pts: &[[f64; 4]], batches: usize) -> Result<String, FitError> {
+fn eval_row<T: GpuReal>(
+    ctx: &GpuContext,
+    spline: &TensorSpline<4>,
+    pts: &[[f64; 4]],
+    batches: usize,
+) -> Result<String, FitError> {
     let dev = GpuSpline::<4, T>::new(ctx, spline)?;
     let flat: Vec<T> = pts.iter().flatten().map(|&v| T::from_f64(v)).collect();
     let p = DeviceArray::from_slice(ctx, &flat)?;
     let n = pts.len();
     let vals = DeviceArray::<T>::zeroed(ctx, n)?;
     let grads = DeviceArray::<T>::zeroed(ctx, n * 4)?;
-    let (value, grad, vg) = (Derivs::value(), Derivs::gradient(), Derivs::value_and_gradient());
+    let (value, grad, vg) = (
+        Derivs::value(),
+        Derivs::gradient(),
+        Derivs::value_and_gradient(),
+    );
     let grads5 = DeviceArray::<T>::zeroed(ctx, n * 5)?;
     let tv = time(ctx, 3, batches, || dev.eval_device(&p, &value, &vals))?;
     let tg = time(ctx, 3, batches, || dev.eval_device(&p, &grad, &grads))?;
@@ -67,7 +81,8 @@ fn eval_row<T: GpuReal>(ctx: &GpuContext, spline: &TensorSpline<4>, pts: &[[f64;
     let mut err = 0.0f64;
     let mut scale = 0.0f64;
     for (q, g) in pts[..m].iter().zip(&got) {
-        let c = spline.eval(*q);
+        // At the point as rounded to T (what the device evaluated).
+        let c = spline.eval(q.map(|v| T::from_f64(v).to_f64()));
         err = err.max((g.to_f64() - c).abs());
         scale = scale.max(c.abs());
     }
@@ -85,20 +100,32 @@ fn eval_row<T: GpuReal>(ctx: &GpuContext, spline: &TensorSpline<4>, pts: &[[f64;
     ))
 }
 
-fn fit_row<T: GpuReal>(ctx: &GpuContext, fitter: &Fitter<4>, cpu: &TensorSpline<4>, batches: usize) -> Result<String, FitError> {
+fn fit_row<T: GpuReal>(
+    ctx: &GpuContext,
+    fitter: &Fitter<4>,
+    cpu: &TensorSpline<4>,
+    batches: usize,
+) -> Result<String, FitError> {
     let shape = fitter.shape();
     let total: usize = shape.iter().product();
     let mut plan = GpuFitter::<4, T>::new(ctx, fitter)?;
     let values = grid_values(shape);
     let reps = (3_000_000 / total).clamp(3, 50);
-    let dv = DeviceArray::from_slice(ctx, &values.iter().map(|&v| T::from_f64(v)).collect::<Vec<_>>())?;
+    let dv = DeviceArray::from_slice(
+        ctx,
+        &values.iter().map(|&v| T::from_f64(v)).collect::<Vec<_>>(),
+    )?;
     // Accuracy of one fit against the CPU's coefficients.
     plan.fit_slice(&values)?;
     let mut c = vec![T::from_f64(0.0); total];
     plan.read_coefficients(&mut c)?;
     let cc = cpu.coefficients_slice();
     let scale = cc.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let err = c.iter().zip(cc).fold(0.0f64, |a, (g, c)| a.max((g.to_f64() - c).abs())) / scale;
+    let err = c
+        .iter()
+        .zip(cc)
+        .fold(0.0f64, |a, (g, c)| a.max((g.to_f64() - c).abs()))
+        / scale;
     let passes = time(ctx, reps, batches, || {
         plan.run_passes();
         Ok(())
@@ -126,8 +153,13 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
     let (_, spline) = table(shape)?;
     let pts = price_table::points(points, 17);
     println!();
-    println!("4D batch evaluation, {} table (non-uniform m, τ; uniform σ, r), random points in the domain, device arrays in and out:", shape_str(shape));
-    println!("| precision | points | value ms | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |");
+    println!(
+        "4D batch evaluation, {} table (non-uniform m, τ; uniform σ, r), random points in the domain, device arrays in and out:",
+        shape_str(shape)
+    );
+    println!(
+        "| precision | points | value ms | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     if f64_ok {
         println!("{}", eval_row::<f64>(ctx, &spline, &pts, batches)?);
@@ -135,8 +167,12 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
     println!("{}", eval_row::<f32>(ctx, &spline, &pts, batches)?);
     drop(pts);
     println!();
-    println!("4D device fit (the passes in place; from device values: copy + passes; from host: upload + passes + wait), and the CPU fit on this host (all cores, Fitter::fit_into):");
-    println!("| grid | precision | passes ms | GB/s (4 read+write sweeps) | from device ms | from host ms | max rel. error vs CPU |");
+    println!(
+        "4D device fit (the passes in place; from device values: copy + passes; from host: upload + passes + wait), and the CPU fit on this host (all cores, Fitter::fit_into):"
+    );
+    println!(
+        "| grid | precision | passes ms | GB/s (4 read+write sweeps) | from device ms | from host ms | max rel. error vs CPU |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut cpu_rows = Vec::new();
     for shape in [price_table::SHAPE, [200, 100, 50, 30]] {
@@ -154,7 +190,12 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
             fitter.fit_into_with(&values, &mut out, &mut ws)?;
             t.push(t0.elapsed().as_secs_f64());
         }
-        cpu_rows.push(format!("{}: CPU refit {:.3} ms ({} rayon threads)", shape_str(shape), median(t) * 1e3, rayon::current_num_threads()));
+        cpu_rows.push(format!(
+            "{}: CPU refit {:.3} ms ({} rayon threads)",
+            shape_str(shape),
+            median(t) * 1e3,
+            rayon::current_num_threads()
+        ));
     }
     for r in cpu_rows {
         println!("{r}");

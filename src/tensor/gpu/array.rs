@@ -15,7 +15,9 @@ mod sealed {
 ///
 /// Knots, coefficients, points and results are all stored in this type on
 /// the device; the host side converts from and to `f64`.
-pub trait GpuReal: sealed::Sealed + bytemuck::Pod + Copy + PartialEq + std::fmt::Debug + Send + Sync {
+pub trait GpuReal:
+    sealed::Sealed + bytemuck::Pod + Copy + PartialEq + std::fmt::Debug + Send + Sync
+{
     /// The WGSL scalar type.
     const WGSL: &'static str;
     /// Whether the kernels need `SHADER_F64`.

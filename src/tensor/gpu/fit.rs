@@ -5,15 +5,19 @@ use std::sync::Arc;
 use super::array::{DeviceArray, GpuReal, check_precision};
 use super::spline::GpuSpline;
 use super::wgsl::{self, FIT_WG, PassSpec};
+use crate::FitError;
 use crate::gpu::GpuContext;
 use crate::gpu::context::Counters;
 use crate::tensor::{Extrapolate, Fitter, TensorSpline};
-use crate::FitError;
 use ndarray::{ArrayView, Dim, Dimension};
 
 /// Workgroup memory a fit tile may use (bytes): small enough for several
 /// workgroups per multiprocessor.
-const TILE_BYTES: usize = 16 * 1024;
+const TILE_BYTES: usize = 32 * 1024;
+
+/// Loads in flight per thread on the global-memory passes
+/// (`BSFIT_GPU_FIT_CHUNK` overrides, for measurements).
+const CHUNK: usize = 8;
 
 /// Lines along axes whose elements are at least this many apart are solved
 /// one per thread straight from global memory: neighbouring threads touch
@@ -119,6 +123,11 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
                     total,
                     fac_off: offsets[k],
                     tile_blocks,
+                    chunk: std::env::var("BSFIT_GPU_FIT_CHUNK")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(CHUNK)
+                        .clamp(1, 32),
                 };
                 let nwg = if tile_blocks == 0 {
                     (total / n).div_ceil(FIT_WG as usize)
@@ -148,7 +157,11 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             passes,
             coefs,
             staging,
-            host: if size_of::<T>() == 8 { Vec::new() } else { vec![T::from_f64(0.0); total] },
+            host: if size_of::<T>() == 8 {
+                Vec::new()
+            } else {
+                vec![T::from_f64(0.0); total]
+            },
         })
     }
 
@@ -186,7 +199,12 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
         if values.len() != self.total {
             return Err(FitError::InvalidParameter {
                 name: "values",
-                reason: format!("length {}, expected {} (grid {:?})", values.len(), self.total, self.shape),
+                reason: format!(
+                    "length {}, expected {} (grid {:?})",
+                    values.len(),
+                    self.total,
+                    self.shape
+                ),
             });
         }
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
@@ -307,7 +325,11 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
         let mut c = vec![T::from_f64(0.0); self.total];
         self.read_coefficients(&mut c)?;
         let coefs = c.iter().map(|v| v.to_f64()).collect();
-        Ok(TensorSpline::from_parts_unchecked(self.knots.clone(), self.shape, coefs))
+        Ok(TensorSpline::from_parts_unchecked(
+            self.knots.clone(),
+            self.shape,
+            coefs,
+        ))
     }
 
     /// A device spline evaluating this plan's coefficient array in place

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use super::array::{DeviceArray, GpuReal, check_precision};
 use super::wgsl::{self, EVAL_WG, EvalSpec};
+use crate::FitError;
 use crate::gpu::GpuContext;
 use crate::gpu::context::Counters;
 use crate::tensor::{Extrapolate, MAX_DIM, TensorSpline};
-use crate::FitError;
 
 /// Most outputs per point of one evaluation ([`Derivs`]).
 pub const MAX_OUTPUTS: usize = 64;
@@ -65,7 +65,10 @@ impl<const D: usize> Derivs<D> {
         if orders.is_empty() || orders.len() > MAX_OUTPUTS {
             return Err(FitError::InvalidParameter {
                 name: "orders",
-                reason: format!("{} order tuples; 1 to {MAX_OUTPUTS} are supported", orders.len()),
+                reason: format!(
+                    "{} order tuples; 1 to {MAX_OUTPUTS} are supported",
+                    orders.len()
+                ),
             });
         }
         Ok(Self {
@@ -362,7 +365,12 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         Ok(())
     }
 
-    fn check_sizes(&self, coords: usize, derivs: &Derivs<D>, out: usize) -> Result<usize, FitError> {
+    fn check_sizes(
+        &self,
+        coords: usize,
+        derivs: &Derivs<D>,
+        out: usize,
+    ) -> Result<usize, FitError> {
         if coords % D != 0 {
             return Err(FitError::InvalidParameter {
                 name: "points",
@@ -373,7 +381,10 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         if count > u32::MAX as usize / MAX_OUTPUTS {
             return Err(FitError::InvalidParameter {
                 name: "points",
-                reason: format!("{count} points; at most {} per call", u32::MAX as usize / MAX_OUTPUTS),
+                reason: format!(
+                    "{count} points; at most {} per call",
+                    u32::MAX as usize / MAX_OUTPUTS
+                ),
             });
         }
         if derivs.orders.is_empty() || derivs.orders.len() > MAX_OUTPUTS {

@@ -78,7 +78,12 @@ fn knot(k: usize, rel: i32) -> String {
 fn basis(src: &mut String, k: usize, ty: &str, orders: &[usize]) {
     let x = format!("x{k}");
     for rel in -2..=3 {
-        let _ = writeln!(src, "    let {} = kt(KO{k} + sb{k} + {}u);", knot(k, rel), rel + 2);
+        let _ = writeln!(
+            src,
+            "    let {} = kt(KO{k} + sb{k} + {}u);",
+            knot(k, rel),
+            rel + 2
+        );
     }
     let l = |j: i32| format!("({x} - {})", knot(k, 1 - j));
     let r = |j: i32| format!("({} - {x})", knot(k, j));
@@ -90,7 +95,12 @@ fn basis(src: &mut String, k: usize, ty: &str, orders: &[usize]) {
         for rr in 0..j {
             let prev = &rows[(j - 1) as usize][rr as usize];
             let tmp = format!("tp{k}_{j}_{rr}");
-            let _ = writeln!(src, "    let {tmp} = {prev} / ({} + {});", r(rr + 1), l(j - rr));
+            let _ = writeln!(
+                src,
+                "    let {tmp} = {prev} / ({} + {});",
+                r(rr + 1),
+                l(j - rr)
+            );
             let name = format!("n{k}_{j}_{rr}");
             let term = format!("{} * {tmp}", r(rr + 1));
             if saved.is_empty() {
@@ -169,7 +179,11 @@ fn basis(src: &mut String, k: usize, ty: &str, orders: &[usize]) {
             continue;
         }
         let v = deriv(src, k, ty, &rows, &mut memo, 3, o);
-        let _ = writeln!(src, "    let w{k}_{o} = vec4<{ty}>({}, {}, {}, {});", v[0], v[1], v[2], v[3]);
+        let _ = writeln!(
+            src,
+            "    let w{k}_{o} = vec4<{ty}>({}, {}, {}, {});",
+            v[0], v[1], v[2], v[3]
+        );
     }
 }
 
@@ -184,13 +198,28 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     let ty = spec.ty;
     let m_out = spec.outputs.len();
     let mut s = String::new();
-    let _ = writeln!(s, "// bsfit tensor evaluation: D = {d}, {ty}, {m_out} outputs per point");
+    let _ = writeln!(
+        s,
+        "// bsfit tensor evaluation: D = {d}, {ty}, {m_out} outputs per point"
+    );
     let _ = writeln!(s, "struct P {{ count: u32, gx: u32 }}");
     let _ = writeln!(s, "var<immediate> p: P;");
-    let _ = writeln!(s, "@group(0) @binding(0) var<storage, read> knots: array<{ty}>;");
-    let _ = writeln!(s, "@group(1) @binding(0) var<storage, read> coefs: array<{ty}>;");
-    let _ = writeln!(s, "@group(2) @binding(0) var<storage, read> pts: array<{ty}>;");
-    let _ = writeln!(s, "@group(3) @binding(0) var<storage, read_write> outv: array<{ty}>;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding(0) var<storage, read> knots: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(1) @binding(0) var<storage, read> coefs: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(2) @binding(0) var<storage, read> pts: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(3) @binding(0) var<storage, read_write> outv: array<{ty}>;"
+    );
     let _ = writeln!(s, "const NK: u32 = {}u;", spec.nk);
     let _ = writeln!(s, "const WG: u32 = {EVAL_WG}u;");
     for k in 0..d {
@@ -214,7 +243,10 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{"
     );
     if spec.knots_in_workgroup {
-        let _ = writeln!(s, "    for (var i = lid; i < NK; i += WG) {{ kw[i] = knots[i]; }}");
+        let _ = writeln!(
+            s,
+            "    for (var i = lid; i < NK; i += WG) {{ kw[i] = knots[i]; }}"
+        );
         let _ = writeln!(s, "    workgroupBarrier();");
     }
     let _ = writeln!(s, "    let g = (wid.y * p.gx + wid.x) * WG + lid;");
@@ -230,7 +262,10 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         let hi = format!("kt(KO{k} + {}u)", n + 3);
         match spec.policy {
             1 => {
-                let _ = writeln!(s, "    x{k} = select(clamp(x{k}, {lo}, {hi}), x{k}, nan{k});");
+                let _ = writeln!(
+                    s,
+                    "    x{k} = select(clamp(x{k}, {lo}, {hi}), x{k}, nan{k});"
+                );
             }
             2 => {
                 let _ = writeln!(s, "    inside = inside & (x{k} >= {lo}) & (x{k} <= {hi});");
@@ -259,7 +294,10 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
                     s,
                     "    let dn{k} = !up{k} & (s{k} > 3u) & (x{k} < kt(KO{k} + s{k}));"
                 );
-                let _ = writeln!(s, "    s{k} = s{k} + select(0u, 1u, up{k}) - select(0u, 1u, dn{k});");
+                let _ = writeln!(
+                    s,
+                    "    s{k} = s{k} + select(0u, 1u, up{k}) - select(0u, 1u, dn{k});"
+                );
             }
             None => {
                 let m = n - 4;
@@ -346,7 +384,11 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>, ty: &str) {
         let d = spec.n.len();
         let last = d - 1;
         let pad = " ".repeat(indent);
-        let prev_off = if k == 0 { "base".to_string() } else { format!("o{}", k - 1) };
+        let prev_off = if k == 0 {
+            "base".to_string()
+        } else {
+            format!("o{}", k - 1)
+        };
         if k == last {
             let _ = writeln!(
                 s,
@@ -383,7 +425,11 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>, ty: &str) {
                         .iter()
                         .position(|q| q[..] == p[..k])
                         .unwrap_or(0);
-                    let _ = writeln!(s, "{pad}let a{k}_{id} = a{}_{parent} * w{k}_{o}[{r}];", k - 1);
+                    let _ = writeln!(
+                        s,
+                        "{pad}let a{k}_{id} = a{}_{parent} * w{k}_{o}[{r}];",
+                        k - 1
+                    );
                 }
             }
             level(s, spec, ty, k + 1, prefixes, prefix_id, last_orders, indent);
@@ -418,6 +464,80 @@ pub(crate) struct PassSpec {
     /// Blocks of `n·stride` values per workgroup tile; 0: one line per
     /// thread straight from global memory.
     pub tile_blocks: usize,
+    /// Elements a global-memory line loads before it runs the recurrence
+    /// over them (loads in flight per thread); 1: one at a time.
+    pub chunk: usize,
+}
+
+/// The recurrence on one line in global memory, `chunk` loads issued
+/// together before the dependent arithmetic over them (the loads do not
+/// depend on the recurrence, so a thread keeps `chunk` of them in flight:
+/// with one line per thread the pass is otherwise bound by memory latency).
+fn line_solve_chunked(s: &mut String, p: &PassSpec, pad: &str) {
+    let ty = p.ty;
+    let (n, st, fl, ch) = (p.n, p.stride, p.fac_off, p.chunk.max(1));
+    let fu = fl + 2 * n;
+    // One chunk of `len` rows starting at row expression `i0`, forward.
+    let fwd = |s: &mut String, i0: &str, len: usize, pad: &str| {
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}let a{j} = c[base + ({i0} + {j}u) * {st}u];");
+        }
+        for j in 0..len {
+            let _ = writeln!(
+                s,
+                "{pad}let v{j} = a{j} - fac[{fl}u + 2u * ({i0} + {j}u) + 1u] * p1 - fac[{fl}u + 2u * ({i0} + {j}u)] * p2; p2 = p1; p1 = v{j};"
+            );
+        }
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}c[base + ({i0} + {j}u) * {st}u] = v{j};");
+        }
+    };
+    // Backward: rows i0, i0 − 1, …, i0 − len + 1.
+    let bwd = |s: &mut String, i0: &str, len: usize, pad: &str| {
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}let a{j} = c[base + ({i0} - {j}u) * {st}u];");
+        }
+        for j in 0..len {
+            let _ = writeln!(
+                s,
+                "{pad}let u{j} = {fu}u + 3u * ({i0} - {j}u); let v{j} = (a{j} - fac[u{j} + 1u] * x1 - fac[u{j} + 2u] * x2) * fac[u{j}]; x2 = x1; x1 = v{j};"
+            );
+        }
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}c[base + ({i0} - {j}u) * {st}u] = v{j};");
+        }
+    };
+    let _ = writeln!(s, "{pad}var p2 = {ty}(0.0);");
+    let _ = writeln!(s, "{pad}var p1 = c[base];");
+    // Rows 1 ..= n − 1.
+    let full = (n - 1) / ch;
+    let rest = (n - 1) % ch;
+    if full > 0 {
+        let _ = writeln!(s, "{pad}for (var k = 0u; k < {full}u; k++) {{");
+        let _ = writeln!(s, "{pad}    let i0 = 1u + k * {ch}u;");
+        fwd(s, "i0", ch, &format!("{pad}    "));
+        let _ = writeln!(s, "{pad}}}");
+    }
+    if rest > 0 {
+        let _ = writeln!(s, "{pad}{{");
+        fwd(s, &format!("{}u", 1 + full * ch), rest, &format!("{pad}    "));
+        let _ = writeln!(s, "{pad}}}");
+    }
+    let _ = writeln!(s, "{pad}var x1 = p1 * fac[{}u];", fu + 3 * (n - 1));
+    let _ = writeln!(s, "{pad}c[base + {}u] = x1;", (n - 1) * st);
+    let _ = writeln!(s, "{pad}var x2 = {ty}(0.0);");
+    // Rows n − 2 down to 0.
+    if full > 0 {
+        let _ = writeln!(s, "{pad}for (var k = 0u; k < {full}u; k++) {{");
+        let _ = writeln!(s, "{pad}    let i0 = {}u - k * {ch}u;", n - 2);
+        bwd(s, "i0", ch, &format!("{pad}    "));
+        let _ = writeln!(s, "{pad}}}");
+    }
+    if rest > 0 {
+        let _ = writeln!(s, "{pad}{{");
+        bwd(s, &format!("{}u", n - 2 - full * ch), rest, &format!("{pad}    "));
+        let _ = writeln!(s, "{pad}}}");
+    }
 }
 
 /// The recurrence on one line held in `arr` at `base + i·S`.
@@ -463,8 +583,14 @@ pub(crate) fn pass(p: &PassSpec) -> String {
     );
     let _ = writeln!(s, "struct P {{ gx: u32 }}");
     let _ = writeln!(s, "var<immediate> p: P;");
-    let _ = writeln!(s, "@group(0) @binding(0) var<storage, read> fac: array<{ty}>;");
-    let _ = writeln!(s, "@group(1) @binding(0) var<storage, read_write> c: array<{ty}>;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding(0) var<storage, read> fac: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(1) @binding(0) var<storage, read_write> c: array<{ty}>;"
+    );
     let _ = writeln!(s, "const WG: u32 = {FIT_WG}u;");
     if p.tile_blocks == 0 {
         let lines = p.total / n;
@@ -476,7 +602,7 @@ pub(crate) fn pass(p: &PassSpec) -> String {
         let _ = writeln!(s, "    let g = (wid.y * p.gx + wid.x) * WG + lid;");
         let _ = writeln!(s, "    if (g >= {lines}u) {{ return; }}");
         let _ = writeln!(s, "    let base = (g / {st}u) * {blk}u + g % {st}u;");
-        line_solve(&mut s, "c", p, "    ");
+        line_solve_chunked(&mut s, p, "    ");
         let _ = writeln!(s, "}}");
         return s;
     }
@@ -495,14 +621,20 @@ pub(crate) fn pass(p: &PassSpec) -> String {
     let _ = writeln!(s, "    let nb = min({g}u, {blocks}u - b0);");
     let _ = writeln!(s, "    let cnt = nb * {blk}u;");
     let _ = writeln!(s, "    let g0 = b0 * {blk}u;");
-    let _ = writeln!(s, "    for (var e = lid; e < cnt; e += WG) {{ sh[e] = c[g0 + e]; }}");
+    let _ = writeln!(
+        s,
+        "    for (var e = lid; e < cnt; e += WG) {{ sh[e] = c[g0 + e]; }}"
+    );
     let _ = writeln!(s, "    workgroupBarrier();");
     let _ = writeln!(s, "    for (var l = lid; l < nb * {st}u; l += WG) {{");
     let _ = writeln!(s, "        let base = (l / {st}u) * {blk}u + l % {st}u;");
     line_solve(&mut s, "sh", p, "        ");
     let _ = writeln!(s, "    }}");
     let _ = writeln!(s, "    workgroupBarrier();");
-    let _ = writeln!(s, "    for (var e = lid; e < cnt; e += WG) {{ c[g0 + e] = sh[e]; }}");
+    let _ = writeln!(
+        s,
+        "    for (var e = lid; e < cnt; e += WG) {{ c[g0 + e] = sh[e]; }}"
+    );
     let _ = writeln!(s, "}}");
     s
 }
