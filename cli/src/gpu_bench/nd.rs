@@ -149,23 +149,6 @@ fn fit_row<T: GpuReal>(
 /// `points` random points, and the device fits of two table sizes.
 pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(), FitError> {
     let f64_ok = ctx.supports_f64();
-    let shape = price_table::SHAPE;
-    let (_, spline) = table(shape)?;
-    let pts = price_table::points(points, 17);
-    println!();
-    println!(
-        "4D batch evaluation, {} table (non-uniform m, τ; uniform σ, r), random points in the domain, device arrays in and out:",
-        shape_str(shape)
-    );
-    println!(
-        "| precision | points | value ms | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    if f64_ok {
-        println!("{}", eval_row::<f64>(ctx, &spline, &pts, batches)?);
-    }
-    println!("{}", eval_row::<f32>(ctx, &spline, &pts, batches)?);
-    drop(pts);
     println!();
     println!(
         "4D device fit (the passes in place; from device values: copy + passes; from host: upload + passes + wait), and the CPU fit on this host (all cores, Fitter::fit_into):"
@@ -200,5 +183,22 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
     for r in cpu_rows {
         println!("{r}");
     }
+    let shape = price_table::SHAPE;
+    let (_, spline) = table(shape)?;
+    let pts = price_table::points(points, 17);
+    println!();
+    println!(
+        "4D batch evaluation, {} table (non-uniform m, τ; uniform σ, r), random points in the domain, device arrays in and out:",
+        shape_str(shape)
+    );
+    println!(
+        "| precision | points | value ms | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    if f64_ok {
+        println!("{}", eval_row::<f64>(ctx, &spline, &pts, batches)?);
+    }
+    println!("{}", eval_row::<f32>(ctx, &spline, &pts, batches)?);
+    drop(pts);
     Ok(())
 }

@@ -520,7 +520,12 @@ fn line_solve_chunked(s: &mut String, p: &PassSpec, pad: &str) {
     }
     if rest > 0 {
         let _ = writeln!(s, "{pad}{{");
-        fwd(s, &format!("{}u", 1 + full * ch), rest, &format!("{pad}    "));
+        fwd(
+            s,
+            &format!("{}u", 1 + full * ch),
+            rest,
+            &format!("{pad}    "),
+        );
         let _ = writeln!(s, "{pad}}}");
     }
     let _ = writeln!(s, "{pad}var x1 = p1 * fac[{}u];", fu + 3 * (n - 1));
@@ -535,7 +540,12 @@ fn line_solve_chunked(s: &mut String, p: &PassSpec, pad: &str) {
     }
     if rest > 0 {
         let _ = writeln!(s, "{pad}{{");
-        bwd(s, &format!("{}u", n - 2 - full * ch), rest, &format!("{pad}    "));
+        bwd(
+            s,
+            &format!("{}u", n - 2 - full * ch),
+            rest,
+            &format!("{pad}    "),
+        );
         let _ = writeln!(s, "{pad}}}");
     }
 }
