@@ -325,7 +325,7 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     for m in 0..m_out {
         let _ = writeln!(s, "    var acc{m} = {ty}(0.0);");
     }
-    contract(&mut s, spec, ty);
+    contract(&mut s, spec);
     // A NaN coordinate gives NaN (the third derivative does not depend on
     // x, so it would not propagate); an order above 3 gives 0 whatever the
     // point, except NaN outside the domain under the NaN policy (as on the CPU).
@@ -346,7 +346,7 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
 /// The `4^D` contraction: loops (or unrolled blocks) over the outer axes,
 /// rows of four contiguous coefficients on the last, with the partial weight
 /// products shared between outputs of equal order prefixes.
-fn contract(s: &mut String, spec: &EvalSpec<'_>, ty: &str) {
+fn contract(s: &mut String, spec: &EvalSpec<'_>) {
     let d = spec.n.len();
     let last = d - 1;
     // prefix ids per level: distinct order tuples of axes 0..=k
@@ -374,7 +374,6 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>, ty: &str) {
     fn level(
         s: &mut String,
         spec: &EvalSpec<'_>,
-        ty: &str,
         k: usize,
         prefixes: &[Vec<Vec<usize>>],
         prefix_id: &[Vec<usize>],
@@ -383,6 +382,7 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>, ty: &str) {
     ) {
         let d = spec.n.len();
         let last = d - 1;
+        let ty = spec.ty;
         let pad = " ".repeat(indent);
         let prev_off = if k == 0 {
             "base".to_string()
@@ -432,7 +432,7 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>, ty: &str) {
                     );
                 }
             }
-            level(s, spec, ty, k + 1, prefixes, prefix_id, last_orders, indent);
+            level(s, spec, k + 1, prefixes, prefix_id, last_orders, indent);
         };
         if spec.unroll {
             for r in 0..4 {
@@ -446,7 +446,7 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>, ty: &str) {
             let _ = writeln!(s, "{pad}}}");
         }
     }
-    level(s, spec, ty, 0, &prefixes, &prefix_id, &last_orders, 4);
+    level(s, spec, 0, &prefixes, &prefix_id, &last_orders, 4);
 }
 
 /// One axis pass of the fit, `T = L U` solved in place on every line.
