@@ -13,7 +13,7 @@
 //!   or `f32`: in the type, so a spline and its arrays agree.
 //!
 //! Both run on the [`GpuContext`](crate::gpu::GpuContext) of the 3D path.
-//! The kernels are generated per shape ([`wgsl`] source baked with the sizes),
+//! The kernels are generated per shape (WGSL source baked with the sizes),
 //! compiled on first use and cached by the context.
 
 mod array;

@@ -371,7 +371,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         derivs: &Derivs<D>,
         out: usize,
     ) -> Result<usize, FitError> {
-        if coords % D != 0 {
+        if !coords.is_multiple_of(D) {
             return Err(FitError::InvalidParameter {
                 name: "points",
                 reason: format!("{coords} coordinates is not a multiple of D = {D}"),
@@ -422,7 +422,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             return Ok(out);
         }
         let per_point = size_of::<T>() * D.max(m);
-        let chunk = ((self.ctx.max_binding() as usize / per_point).min(1 << 22)).max(1);
+        let chunk = (self.ctx.max_binding() as usize / per_point).clamp(1, 1 << 22);
         let chunk = chunk.min(points.len());
         let pts = DeviceArray::<T>::zeroed(self.ctx, chunk * D)?;
         let res = DeviceArray::<T>::zeroed(self.ctx, chunk * m)?;
