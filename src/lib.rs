@@ -34,8 +34,10 @@
 //! ## Cargo features
 //! * `serde`: `Serialize`/`Deserialize` for [`TensorSpline`] (validated on load)
 //!   and its [`Extrapolate`] policy.
-//! * `gpu`: wgpu offload of the uniform 3D path (`grid3::gpu`); a default
-//!   build does not compile wgpu.
+//! * `gpu`: wgpu offload of the uniform 3D path (`grid3::gpu`) and of fitted
+//!   tensor splines and the separable fit (`tensor::gpu`: evaluation and
+//!   fitting on the device, f64 or f32), on one shared device (`gpu`); a
+//!   default build does not compile wgpu.
 //!
 //! ## Module map
 //! * [`bspline`]: knots, span search, scalar Cox–de Boor (the reference).
@@ -49,6 +51,8 @@
 pub mod banded;
 pub mod bspline;
 pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod grid3;
 pub mod isa;
 pub mod par;

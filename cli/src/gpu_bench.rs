@@ -4,7 +4,8 @@
 //! figures are device time plus one submit-and-wait (~0.04 ms on an H100,
 //! amortised over the batch). Reported per size: the copy bandwidth (the
 //! roofline), the exact direct solve, the 27-point and separable stencil passes,
-//! CG and PCG to the tolerance, and optionally the CPU direct solve.
+//! CG and PCG to the tolerance, and optionally the CPU direct solve; then the
+//! N-D rows (4D batch evaluation and device fits, f64 and f32).
 
 use clap::Args;
 
@@ -20,6 +21,15 @@ pub struct GpuBenchArgs {
     /// Write the direct solve's input and output (raw little-endian f32) for sizes up to 256 into DIR
     #[arg(long, value_name = "DIR")]
     dump: Option<String>,
+    /// Random points of the N-D evaluation rows
+    #[arg(long = "nd-points", value_name = "N", default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) nd_points: u64,
+    /// Only the N-D rows (tensor evaluation and fit), not the 3D table
+    #[arg(long)]
+    pub(crate) nd_only: bool,
+    /// Only the 3D table, not the N-D rows
+    #[arg(long, conflicts_with = "nd_only")]
+    pub(crate) no_nd: bool,
     /// Timed batches per measurement; the median is reported
     #[arg(long, value_name = "K", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
     batches: u64,
@@ -43,3 +53,6 @@ pub use device::{device_line, report_solve};
 /// The device timings (feature `gpu`).
 #[cfg(feature = "gpu")]
 mod device;
+/// The N-D rows (feature `gpu`).
+#[cfg(feature = "gpu")]
+mod nd;

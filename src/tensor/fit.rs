@@ -185,6 +185,18 @@ impl<const D: usize> Fitter<D> {
         &self.knots[axis]
     }
 
+    /// The factored collocation matrix of `axis` (`axis < D`).
+    #[cfg(feature = "gpu")]
+    pub(super) fn lu(&self, axis: usize) -> &BandLu {
+        &self.lu[axis]
+    }
+
+    /// The knot vectors of all axes.
+    #[cfg(feature = "gpu")]
+    pub(super) fn knot_vectors(&self) -> &[Vec<f64>; D] {
+        &self.knots
+    }
+
     /// 1-norm condition numbers of the per-axis collocation matrices.
     pub fn condition_estimates(&self) -> [f64; D] {
         std::array::from_fn(|k| self.lu[k].condition_1norm())

@@ -15,6 +15,8 @@ mod dynamic;
 mod eval;
 mod extrapolate;
 mod fit;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 mod grid_eval;
 mod kernel;
 mod recycle;

@@ -318,7 +318,7 @@ impl<const D: usize> TensorSpline<D> {
 /// `x_0 + (k − 2)·h` with `h = (t[n] − t[0]) / (n − 1)`. Then
 /// `⌊(x − x_0)/h⌋ − 1`, clamped, is the span index up to one step, which
 /// [`TensorSpline::span`] corrects by comparing with the knots.
-fn uniform_axis(t: &[f64]) -> Option<(f64, f64)> {
+pub(super) fn uniform_axis(t: &[f64]) -> Option<(f64, f64)> {
     let n = t.len().checked_sub(4)?;
     if n < 4 {
         return None;

@@ -87,6 +87,16 @@ pub(super) fn run(args: &GpuBenchArgs) -> Result<(), FitError> {
     let ctx = context()?;
     println!("device: {}", ctx.describe());
     let batches = args.batches as usize;
+    if !args.nd_only {
+        grid3_table(ctx, args, batches)?;
+    }
+    if !args.no_nd {
+        super::nd::run(ctx, args.nd_points as usize, batches)?;
+    }
+    Ok(())
+}
+
+fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<(), FitError> {
     let bc = [Boundary::Periodic; 3];
     println!(
         "| n³ (f32) | shader copy GB/s | transfer copy GB/s | direct ms | direct GB/s (3 sweeps) | × copy roofline | 27-pt ms | 27-pt GB/s | separable ms | separable GB/s | CG it / ms | PCG5 it / ms | CPU direct ms |"

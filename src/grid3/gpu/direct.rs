@@ -15,10 +15,10 @@
 
 use std::sync::Arc;
 
-use super::context::GpuContext;
 use super::ops::{GpuOps, GpuVector};
 use super::shaders;
 use crate::FitError;
+use crate::gpu::context::GpuContext;
 use crate::grid3::Boundary;
 
 /// Factors of one axis: `l`, `1/u`, `e`, `q` (each `n`), then `kq`, `bg`.

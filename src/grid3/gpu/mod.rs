@@ -19,14 +19,13 @@
 //! iterations. [`GpuContext::counters`] counts allocations, uploads, submissions
 //! and round trips so tests can check this.
 
-mod context;
 mod direct;
 mod ops;
 mod shaders;
 mod solve;
 mod stencil;
 
-pub use context::{GpuContext, GpuCounters, GpuOptions};
+pub use crate::gpu::{GpuContext, GpuCounters, GpuOptions};
 pub use direct::DirectPlan;
 pub use ops::{GpuOps, GpuVector, NSLOTS};
 pub use solve::solve;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::context::{Counters, GpuContext};
 use super::shaders;
 use crate::FitError;
+use crate::gpu::context::{Counters, GpuContext};
 use crate::grid3::backend::{Coef, MIN_SLOTS, Slot, VectorOps};
 
 /// Number of scalar slots on the device (slot `NSLOTS` itself holds NaN and

@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use ndarray::{Array3, ArrayView3};
 
-use super::context::GpuContext;
 use super::direct::DirectPlan;
 use super::ops::{GpuOps, GpuVector};
 use super::stencil::{GpuBand, GpuForm, GpuStencil};
 use crate::FitError;
+use crate::gpu::context::GpuContext;
 use crate::grid3::backend::{LinearOperator, Preconditioner, SolveBackend};
 use crate::grid3::solve::iterate;
 use crate::grid3::solvers::SolveInfo;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 
 use super::bc_code;
-use super::context::GpuContext;
 use super::ops::{GpuOps, GpuVector};
 use super::shaders;
 use crate::FitError;
+use crate::gpu::context::GpuContext;
 use crate::grid3::Boundary;
 use crate::grid3::backend::{LinearOperator, Preconditioner, VectorOps};
 use crate::grid3::band::{fold_index, mirror_scale};

@@ -78,6 +78,7 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     checked: bool,
+    f64_ok: bool,
     binding_cap: Option<u64>,
     pub(crate) layouts: Layouts,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
@@ -134,9 +135,15 @@ impl GpuContext {
             )));
         }
         let limits = adapter.limits();
+        // f64 in shaders where the adapter has it (the tensor path's f64 kernels).
+        let f64_ok = adapter.features().contains(wgpu::Features::SHADER_F64);
+        let mut features = wgpu::Features::IMMEDIATES;
+        if f64_ok {
+            features |= wgpu::Features::SHADER_F64;
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("bsfit"),
-            required_features: wgpu::Features::IMMEDIATES,
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -166,6 +173,7 @@ impl GpuContext {
             info,
             limits,
             checked,
+            f64_ok,
             binding_cap: opts.max_binding,
             layouts: Layouts { ro, rw },
             pipelines: Mutex::new(HashMap::new()),
@@ -193,6 +201,12 @@ impl GpuContext {
         &self.limits
     }
 
+    /// Whether the device runs f64 arithmetic in shaders (`SHADER_F64`),
+    /// which the f64 tensor kernels need.
+    pub fn supports_f64(&self) -> bool {
+        self.f64_ok
+    }
+
     /// Whether shaders keep their runtime bounds checks.
     pub fn checked(&self) -> bool {
         self.checked
@@ -202,7 +216,7 @@ impl GpuContext {
     pub fn describe(&self) -> String {
         format!(
             "{} ({:?}, {:?}, driver {} {}); max storage binding {} MiB, max buffer {} MiB, \
-             workgroup storage {} KiB, bounds checks {}",
+             workgroup storage {} KiB, f64 {}, bounds checks {}",
             self.info.name,
             self.info.backend,
             self.info.device_type,
@@ -211,6 +225,7 @@ impl GpuContext {
             self.limits.max_storage_buffer_binding_size >> 20,
             self.limits.max_buffer_size >> 20,
             self.limits.max_compute_workgroup_storage_size >> 10,
+            if self.f64_ok { "yes" } else { "no" },
             if self.checked { "on" } else { "off" }
         )
     }
@@ -303,7 +318,16 @@ impl GpuContext {
 
     /// Creates a storage buffer of `len` f32 (zeroed), counted as an allocation.
     pub(crate) fn storage(&self, len: usize, label: &str) -> Result<wgpu::Buffer, FitError> {
-        let bytes = (len.max(1) * 4) as u64;
+        self.storage_bytes((len.max(1) * 4) as u64, label)
+    }
+
+    /// Creates a storage buffer of `bytes` bytes (zeroed, at least 8), counted
+    /// as an allocation.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] above the storage-binding limit.
+    pub(crate) fn storage_bytes(&self, bytes: u64, label: &str) -> Result<wgpu::Buffer, FitError> {
+        let bytes = bytes.max(8).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
         if bytes > self.max_binding() {
             return Err(gpu_err(format!(
                 "{label}: {bytes} bytes exceed the device's storage binding limit of {} bytes",
@@ -341,9 +365,36 @@ impl GpuContext {
 
     /// Writes `data` into `buffer` (queued; counted as an upload).
     pub(crate) fn upload(&self, buffer: &wgpu::Buffer, offset: u64, data: &[f32]) {
+        self.upload_pod(buffer, offset, data);
+    }
+
+    /// Writes `data` (any plain-old-data element type) into `buffer` at byte
+    /// `offset` (queued; counted as an upload).
+    pub(crate) fn upload_pod<T: bytemuck::Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        data: &[T],
+    ) {
         Counters::bump(&self.counters.uploads, 1);
-        self.queue
-            .write_buffer(buffer, offset, bytemuck::cast_slice(data));
+        if !data.is_empty() {
+            self.queue
+                .write_buffer(buffer, offset, bytemuck::cast_slice(data));
+        }
+    }
+
+    /// Creates a host-mappable read-back buffer of `bytes` bytes, counted as
+    /// an allocation.
+    pub(crate) fn staging(&self, bytes: u64) -> wgpu::Buffer {
+        let bytes = bytes.max(8).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        Counters::bump(&self.counters.allocations, 1);
+        Counters::bump(&self.counters.bytes, bytes);
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
     }
 
     /// Submits `encoder` (counted).
@@ -352,8 +403,13 @@ impl GpuContext {
         self.queue.submit([encoder.finish()]);
     }
 
-    /// Waits for all submitted work.
-    pub(crate) fn wait(&self) -> Result<(), FitError> {
+    /// Waits for all work submitted to the device (e.g. by
+    /// [`GpuSpline::eval_device`](crate::tensor::gpu::GpuSpline::eval_device)
+    /// or [`GpuFitter::fit_device`](crate::tensor::gpu::GpuFitter::fit_device)).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if the device is lost.
+    pub fn wait(&self) -> Result<(), FitError> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map(|_| ())
@@ -392,6 +448,16 @@ impl GpuContext {
         bytes: u64,
         out: &mut [f32],
     ) -> Result<(), FitError> {
+        self.read_mapped_pod(staging, bytes, out)
+    }
+
+    /// [`read_mapped`](Self::read_mapped) for any plain-old-data element type.
+    pub(crate) fn read_mapped_pod<T: bytemuck::Pod>(
+        &self,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        out: &mut [T],
+    ) -> Result<(), FitError> {
         Counters::bump(&self.counters.round_trips, 1);
         let (tx, rx) = std::sync::mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, 0..bytes.max(4), move |r| {
@@ -407,7 +473,7 @@ impl GpuContext {
             let view = staging
                 .get_mapped_range(0..bytes.max(4))
                 .map_err(|e| gpu_err(format!("get_mapped_range: {e}")))?;
-            let src: &[f32] = bytemuck::cast_slice(&view);
+            let src: &[T] = bytemuck::cast_slice(&view[..bytes as usize]);
             let n = out.len().min(src.len());
             out[..n].copy_from_slice(&src[..n]);
         }

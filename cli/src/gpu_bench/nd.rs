@@ -1,0 +1,204 @@
+//! The N-D rows of `bsfit gpu-bench`: batch evaluation of a fitted 4D table
+//! and the separable fit on the device, f64 and f32.
+//!
+//! Timings are submit-and-wait medians: a batch submits `reps` evaluations
+//! (or fits) back to back, waits once and is divided by `reps`; the median
+//! over the batches is reported. So each figure is device time plus a share
+//! of one submit-and-wait (~0.04 ms), and for the fits also the gaps
+//! between submissions.
+
+use std::time::Instant;
+
+use bsfit::gpu::GpuContext;
+use bsfit::tensor::gpu::{Derivs, DeviceArray, GpuFitter, GpuReal, GpuSpline};
+use bsfit::{FitError, Fitter, TensorSpline};
+use bsfit_testkit::workloads::{grid_values, price_table};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Median over `batches` of (`reps` submissions of `f`, one wait) / `reps`, seconds.
+fn time(
+    ctx: &GpuContext,
+    reps: usize,
+    batches: usize,
+    mut f: impl FnMut() -> Result<(), FitError>,
+) -> Result<f64, FitError> {
+    f()?;
+    ctx.wait()?;
+    let mut t = Vec::with_capacity(batches);
+    for _ in 0..batches {
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            f()?;
+        }
+        ctx.wait()?;
+        t.push(t0.elapsed().as_secs_f64() / reps as f64);
+    }
+    Ok(median(t))
+}
+
+fn shape_str(s: [usize; 4]) -> String {
+    format!("{}×{}×{}×{}", s[0], s[1], s[2], s[3])
+}
+
+fn table(shape: [usize; 4]) -> Result<(Fitter<4>, TensorSpline<4>), FitError> {
+    let axes = price_table::axes(shape);
+    let fitter = Fitter::new([&axes[0][..], &axes[1][..], &axes[2][..], &axes[3][..]])?;
+    let values = grid_values(shape);
+    let arr = ndarray::Array4::from_shape_vec((shape[0], shape[1], shape[2], shape[3]), values)
+        .map_err(|e| FitError::InvalidData(e.to_string()))?;
+    let spline = fitter.fit(arr.view())?;
+    Ok((fitter, spline))
+}
+
+fn eval_row<T: GpuReal>(
+    ctx: &GpuContext,
+    spline: &TensorSpline<4>,
+    pts: &[[f64; 4]],
+    batches: usize,
+) -> Result<String, FitError> {
+    let dev = GpuSpline::<4, T>::new(ctx, spline)?;
+    let flat: Vec<T> = pts.iter().flatten().map(|&v| T::from_f64(v)).collect();
+    let p = DeviceArray::from_slice(ctx, &flat)?;
+    let n = pts.len();
+    let vals = DeviceArray::<T>::zeroed(ctx, n)?;
+    let grads = DeviceArray::<T>::zeroed(ctx, n * 4)?;
+    let (value, grad, vg) = (
+        Derivs::value(),
+        Derivs::gradient(),
+        Derivs::value_and_gradient(),
+    );
+    let grads5 = DeviceArray::<T>::zeroed(ctx, n * 5)?;
+    let tv = time(ctx, 3, batches, || dev.eval_device(&p, &value, &vals))?;
+    let tg = time(ctx, 3, batches, || dev.eval_device(&p, &grad, &grads))?;
+    let tvg = time(ctx, 3, batches, || dev.eval_device(&p, &vg, &grads5))?;
+    // Accuracy against the CPU on the first 10,000 points.
+    let m = n.min(10_000);
+    let got = vals.read(ctx)?;
+    let mut err = 0.0f64;
+    let mut scale = 0.0f64;
+    for (q, g) in pts[..m].iter().zip(&got) {
+        // At the point as rounded to T (what the device evaluated).
+        let c = spline.eval(q.map(|v| T::from_f64(v).to_f64()));
+        err = err.max((g.to_f64() - c).abs());
+        scale = scale.max(c.abs());
+    }
+    Ok(format!(
+        "| {} | {} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.1e} |",
+        T::WGSL,
+        n,
+        tv * 1e3,
+        n as f64 / tv / 1e9,
+        tg * 1e3,
+        tg / tv,
+        4.0 * n as f64 / tg / 1e9,
+        tvg * 1e3,
+        err / scale
+    ))
+}
+
+fn fit_row<T: GpuReal>(
+    ctx: &GpuContext,
+    fitter: &Fitter<4>,
+    cpu: &TensorSpline<4>,
+    batches: usize,
+) -> Result<String, FitError> {
+    let shape = fitter.shape();
+    let total: usize = shape.iter().product();
+    let mut plan = GpuFitter::<4, T>::new(ctx, fitter)?;
+    let values = grid_values(shape);
+    let reps = (3_000_000 / total).clamp(3, 50);
+    let dv = DeviceArray::from_slice(
+        ctx,
+        &values.iter().map(|&v| T::from_f64(v)).collect::<Vec<_>>(),
+    )?;
+    // Accuracy of one fit against the CPU's coefficients.
+    plan.fit_slice(&values)?;
+    let mut c = vec![T::from_f64(0.0); total];
+    plan.read_coefficients(&mut c)?;
+    let cc = cpu.coefficients_slice();
+    let scale = cc.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let err = c
+        .iter()
+        .zip(cc)
+        .fold(0.0f64, |a, (g, c)| a.max((g.to_f64() - c).abs()))
+        / scale;
+    let passes = time(ctx, reps, batches, || {
+        plan.run_passes();
+        Ok(())
+    })?;
+    let from_device = time(ctx, reps, batches, || plan.fit_device(&dv))?;
+    let from_host = time(ctx, 1, batches, || plan.fit_slice(&values))?;
+    let bytes = (total * size_of::<T>()) as f64;
+    Ok(format!(
+        "| {} | {} | {:.3} | {:.0} | {:.3} | {:.3} | {:.1e} |",
+        shape_str(shape),
+        T::WGSL,
+        passes * 1e3,
+        4.0 * 2.0 * bytes / passes / 1e9,
+        from_device * 1e3,
+        from_host * 1e3,
+        err
+    ))
+}
+
+/// Prints the N-D tables: evaluation of the 4D price-table layout at
+/// `points` random points, and the device fits of two table sizes.
+pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(), FitError> {
+    let f64_ok = ctx.supports_f64();
+    println!();
+    println!(
+        "4D device fit (the passes in place; from device values: copy + passes; from host: upload + passes + wait), and the CPU fit on this host (all cores, Fitter::fit_into):"
+    );
+    println!(
+        "| grid | precision | passes ms | GB/s (4 read+write sweeps) | from device ms | from host ms | max rel. error vs CPU |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let mut cpu_rows = Vec::new();
+    for shape in [price_table::SHAPE, [200, 100, 50, 30]] {
+        let (fitter, cpu) = table(shape)?;
+        if f64_ok {
+            println!("{}", fit_row::<f64>(ctx, &fitter, &cpu, batches)?);
+        }
+        println!("{}", fit_row::<f32>(ctx, &fitter, &cpu, batches)?);
+        let values = grid_values(shape);
+        let mut out = vec![0.0; values.len()];
+        let mut ws = fitter.workspace();
+        let mut t = Vec::new();
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            fitter.fit_into_with(&values, &mut out, &mut ws)?;
+            t.push(t0.elapsed().as_secs_f64());
+        }
+        cpu_rows.push(format!(
+            "{}: CPU refit {:.3} ms ({} rayon threads)",
+            shape_str(shape),
+            median(t) * 1e3,
+            rayon::current_num_threads()
+        ));
+    }
+    for r in cpu_rows {
+        println!("{r}");
+    }
+    let shape = price_table::SHAPE;
+    let (_, spline) = table(shape)?;
+    let pts = price_table::points(points, 17);
+    println!();
+    println!(
+        "4D batch evaluation, {} table (non-uniform m, τ; uniform σ, r), random points in the domain, device arrays in and out:",
+        shape_str(shape)
+    );
+    println!(
+        "| precision | points | value ms | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    if f64_ok {
+        println!("{}", eval_row::<f64>(ctx, &spline, &pts, batches)?);
+    }
+    println!("{}", eval_row::<f32>(ctx, &spline, &pts, batches)?);
+    drop(pts);
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The element precision of the device kernels ([`GpuReal`]) and arrays
+//! resident on the device ([`DeviceArray`]).
+
+use crate::FitError;
+use crate::gpu::GpuContext;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The precision a device spline or fitter computes in: `f64` (needs an
+/// adapter with `SHADER_F64`, [`GpuContext::supports_f64`]) or `f32`.
+///
+/// Knots, coefficients, points and results are all stored in this type on
+/// the device; the host side converts from and to `f64`.
+pub trait GpuReal:
+    sealed::Sealed + bytemuck::Pod + Copy + PartialEq + std::fmt::Debug + Send + Sync
+{
+    /// The WGSL scalar type.
+    const WGSL: &'static str;
+    /// Whether the kernels need `SHADER_F64`.
+    const NEEDS_F64: bool;
+    /// Rounds an `f64` to this type.
+    fn from_f64(v: f64) -> Self;
+    /// Widens to `f64`.
+    fn to_f64(self) -> f64;
+}
+
+impl GpuReal for f32 {
+    const WGSL: &'static str = "f32";
+    const NEEDS_F64: bool = false;
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl GpuReal for f64 {
+    const WGSL: &'static str = "f64";
+    const NEEDS_F64: bool = true;
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// [`FitError::Gpu`] unless the context can run kernels in `T`.
+pub(crate) fn check_precision<T: GpuReal>(ctx: &GpuContext) -> Result<(), FitError> {
+    if T::NEEDS_F64 && !ctx.supports_f64() {
+        return Err(FitError::Gpu(format!(
+            "adapter {} has no f64 shader arithmetic (SHADER_F64): use f32",
+            ctx.name()
+        )));
+    }
+    Ok(())
+}
+
+/// A flat array of `T` resident on the device: points to evaluate at
+/// (`D` coordinates per point), evaluation results, grid values to fit, or
+/// the coefficients of a fit.
+///
+/// Created once and reused: evaluation and fitting calls that take device
+/// arrays record work on them without allocating or uploading.
+#[derive(Debug)]
+pub struct DeviceArray<T: GpuReal> {
+    pub(crate) buffer: wgpu::Buffer,
+    pub(crate) ro: wgpu::BindGroup,
+    pub(crate) rw: wgpu::BindGroup,
+    pub(crate) len: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: GpuReal> DeviceArray<T> {
+    /// A zeroed array of `len` elements.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if `T` is `f64` on an adapter without f64 shaders or
+    /// the array exceeds the device's storage-binding limit;
+    /// [`FitError::InvalidParameter`] if the byte size overflows.
+    pub fn zeroed(ctx: &GpuContext, len: usize) -> Result<Self, FitError> {
+        check_precision::<T>(ctx)?;
+        let bytes = len
+            .checked_mul(size_of::<T>())
+            .ok_or_else(|| FitError::InvalidParameter {
+                name: "len",
+                reason: format!("{len} elements overflow the address space"),
+            })?;
+        let buffer = ctx.storage_bytes(bytes as u64, "device array")?;
+        let ro = ctx.bind_one(&ctx.layouts.ro, &buffer);
+        let rw = ctx.bind_one(&ctx.layouts.rw, &buffer);
+        Ok(Self {
+            buffer,
+            ro,
+            rw,
+            len,
+            _t: std::marker::PhantomData,
+        })
+    }
+
+    /// An array holding a copy of `data` (one upload).
+    ///
+    /// # Errors
+    /// As [`zeroed`](Self::zeroed).
+    pub fn from_slice(ctx: &GpuContext, data: &[T]) -> Result<Self, FitError> {
+        let a = Self::zeroed(ctx, data.len())?;
+        ctx.upload_pod(&a.buffer, 0, data);
+        Ok(a)
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Overwrites the first `data.len()` elements (one upload, queued behind
+    /// the work already submitted).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if `data` is longer than the array.
+    pub fn write(&self, ctx: &GpuContext, data: &[T]) -> Result<(), FitError> {
+        if data.len() > self.len {
+            return Err(FitError::InvalidParameter {
+                name: "data",
+                reason: format!("{} elements for a device array of {}", data.len(), self.len),
+            });
+        }
+        ctx.upload_pod(&self.buffer, 0, data);
+        Ok(())
+    }
+
+    /// Copies the array to the host after all submitted work (one round
+    /// trip; allocates a read-back buffer).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if the device fails.
+    pub fn read(&self, ctx: &GpuContext) -> Result<Vec<T>, FitError> {
+        let mut out = vec![T::from_f64(0.0); self.len];
+        let staging = ctx.staging((self.len * size_of::<T>()) as u64);
+        self.read_into(ctx, &staging, &mut out)?;
+        Ok(out)
+    }
+
+    /// Copies the first `out.len()` elements through `staging` (a read-back
+    /// buffer at least that large).
+    pub(crate) fn read_into(
+        &self,
+        ctx: &GpuContext,
+        staging: &wgpu::Buffer,
+        out: &mut [T],
+    ) -> Result<(), FitError> {
+        let n = out.len().min(self.len);
+        let bytes = (n * size_of::<T>()) as u64;
+        if bytes == 0 {
+            return Ok(());
+        }
+        let mut enc = ctx.encoder();
+        enc.copy_buffer_to_buffer(&self.buffer, 0, staging, 0, bytes);
+        ctx.submit(enc);
+        ctx.read_mapped_pod(staging, bytes, &mut out[..n])
+    }
+
+    /// Records a copy of `src` into this array (same length) on `enc`.
+    pub(crate) fn copy_from(&self, enc: &mut wgpu::CommandEncoder, src: &Self) {
+        let bytes = (self.len.min(src.len) * size_of::<T>()) as u64;
+        if bytes > 0 {
+            enc.copy_buffer_to_buffer(&src.buffer, 0, &self.buffer, 0, bytes);
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! [`GpuSpline`]: a fitted tensor spline resident on the device, and its
+//! batch evaluation.
+
+use std::sync::Arc;
+
+use super::array::{DeviceArray, GpuReal, check_precision};
+use super::wgsl::{self, EVAL_WG, EvalSpec};
+use crate::FitError;
+use crate::gpu::GpuContext;
+use crate::gpu::context::Counters;
+use crate::tensor::{Extrapolate, MAX_DIM, TensorSpline};
+
+/// Most outputs per point of one evaluation ([`Derivs`]).
+pub const MAX_OUTPUTS: usize = 64;
+
+/// Which partial derivatives an evaluation computes at every point: a list
+/// of order tuples (one order per axis), each giving one output per point.
+/// Outputs are stored point-major: point `p`'s output `m` at `p·len + m`.
+///
+/// Orders up to 3 per axis are exact (the third is piecewise constant); any
+/// order above 3 gives 0, as on the CPU
+/// ([`TensorSpline::eval_deriv`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derivs<const D: usize> {
+    orders: Vec<[usize; D]>,
+}
+
+impl<const D: usize> Derivs<D> {
+    /// The value (all orders 0).
+    pub fn value() -> Self {
+        Self {
+            orders: vec![[0; D]],
+        }
+    }
+
+    /// One mixed partial derivative.
+    pub fn partial(orders: [usize; D]) -> Self {
+        Self {
+            orders: vec![orders],
+        }
+    }
+
+    /// The gradient: `D` outputs, `∂/∂x_0 … ∂/∂x_{D-1}`.
+    pub fn gradient() -> Self {
+        Self {
+            orders: (0..D)
+                .map(|k| std::array::from_fn(|j| usize::from(j == k)))
+                .collect(),
+        }
+    }
+
+    /// The value followed by the gradient (`D + 1` outputs).
+    pub fn value_and_gradient() -> Self {
+        let mut d = Self::value();
+        d.orders.extend(Self::gradient().orders);
+        d
+    }
+
+    /// Any list of order tuples.
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for an empty list or one longer than
+    /// [`MAX_OUTPUTS`].
+    pub fn list(orders: &[[usize; D]]) -> Result<Self, FitError> {
+        if orders.is_empty() || orders.len() > MAX_OUTPUTS {
+            return Err(FitError::InvalidParameter {
+                name: "orders",
+                reason: format!(
+                    "{} order tuples; 1 to {MAX_OUTPUTS} are supported",
+                    orders.len()
+                ),
+            });
+        }
+        Ok(Self {
+            orders: orders.to_vec(),
+        })
+    }
+
+    /// Outputs per point.
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Never true (a list has at least one tuple).
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// The order tuples.
+    pub fn orders(&self) -> &[[usize; D]] {
+        &self.orders
+    }
+}
+
+/// A cubic tensor spline on the device: its knots and coefficients uploaded
+/// once, in precision `T` (`f64` needs [`GpuContext::supports_f64`]), with
+/// the spline's [`Extrapolate`] policy.
+///
+/// Evaluates values, any mixed partial derivatives ([`Derivs`]) and
+/// gradients at batches of points, from host slices (results to the host,
+/// [`eval`](Self::eval), [`eval_derivs`](Self::eval_derivs), …) or from a
+/// [`DeviceArray`] of points into one of results, left on the device
+/// ([`eval_device`](Self::eval_device): records and submits, allocates and
+/// uploads nothing).
+///
+/// Each point costs one thread: a span per axis (O(1) on uniformly spaced
+/// axes, a branch-free binary search over the knots, held in workgroup
+/// memory, elsewhere), the basis rows of the requested orders, and the
+/// `4^D` contraction with rows of four contiguous coefficients; outputs with
+/// a common prefix of orders share their partial weight products.
+///
+/// ```no_run
+/// use bsfit::gpu::GpuContext;
+/// use bsfit::tensor::gpu::GpuSpline;
+/// use bsfit::TensorSpline;
+/// use ndarray::Array2;
+///
+/// let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+/// let v = Array2::from_shape_fn((5, 5), |(i, j)| x[i] * x[j]);
+/// let spline = TensorSpline::fit([&x[..], &x[..]], v.view())?;
+/// let ctx = GpuContext::new()?;
+/// let dev = GpuSpline::<2, f32>::new(&ctx, &spline)?;
+/// let values = dev.eval(&[[1.5f32, 2.5], [0.25, 3.0]])?;
+/// assert!((values[0] - 3.75).abs() < 1e-5);
+/// # Ok::<(), bsfit::FitError>(())
+/// ```
+pub struct GpuSpline<'c, const D: usize, T: GpuReal> {
+    ctx: &'c GpuContext,
+    shape: [usize; D],
+    strides: [usize; D],
+    knot_off: [usize; D],
+    uniform: [Option<usize>; D],
+    nan_at: usize,
+    nk: usize,
+    domain: [(f64, f64); D],
+    policy: Extrapolate,
+    knots_bg: wgpu::BindGroup,
+    coefs_bg: wgpu::BindGroup,
+    _knots: wgpu::Buffer,
+    unroll: bool,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<const D: usize, T: GpuReal> std::fmt::Debug for GpuSpline<'_, D, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuSpline")
+            .field("shape", &self.shape)
+            .field("precision", &T::WGSL)
+            .field("extrapolate", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The knot table of a spline in `T`: per axis its knots, then `(x0, 1/h)`
+/// per uniform axis, then one NaN. Returns the table, the knot offsets, the
+/// uniform-parameter offsets and the NaN's offset.
+pub(crate) fn knot_table<const D: usize, T: GpuReal>(
+    knots: &[Vec<f64>; D],
+    uniform: &[Option<(f64, f64)>; D],
+) -> (Vec<T>, [usize; D], [Option<usize>; D], usize) {
+    let mut table: Vec<T> = Vec::new();
+    let mut off = [0usize; D];
+    for k in 0..D {
+        off[k] = table.len();
+        table.extend(knots[k].iter().map(|&v| T::from_f64(v)));
+    }
+    let mut uoff = [None; D];
+    for k in 0..D {
+        if let Some((x0, ih)) = uniform[k] {
+            uoff[k] = Some(table.len());
+            table.push(T::from_f64(x0));
+            table.push(T::from_f64(ih));
+        }
+    }
+    let nan_at = table.len();
+    table.push(T::from_f64(f64::NAN));
+    (table, off, uoff, nan_at)
+}
+
+impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
+    /// Uploads `spline` (knots and coefficients, rounded to `T`).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if `T` is `f64` and the adapter lacks `SHADER_F64`,
+    /// or a table exceeds a device limit; [`FitError::InvalidParameter`] if
+    /// the grid has 2³² coefficients or more.
+    pub fn new(ctx: &'c GpuContext, spline: &TensorSpline<D>) -> Result<Self, FitError> {
+        check_precision::<T>(ctx)?;
+        let coefs: Vec<T> = spline.coefs.iter().map(|&v| T::from_f64(v)).collect();
+        let c = DeviceArray::from_slice(ctx, &coefs)?;
+        Self::with_coefficients(ctx, &spline.knots, spline.uniform, spline.extrapolate, &c)
+    }
+
+    /// A device spline on `knots` whose coefficients are the device array
+    /// `coefs` (shared, not copied: a later fit into it changes this spline).
+    pub(crate) fn with_coefficients(
+        ctx: &'c GpuContext,
+        knots: &[Vec<f64>; D],
+        uniform: [Option<(f64, f64)>; D],
+        policy: Extrapolate,
+        coefs: &DeviceArray<T>,
+    ) -> Result<Self, FitError> {
+        check_precision::<T>(ctx)?;
+        if D == 0 || D > MAX_DIM {
+            return Err(FitError::InvalidParameter {
+                name: "D",
+                reason: format!("{D} dimensions; 1 to {MAX_DIM} are supported"),
+            });
+        }
+        let shape: [usize; D] = std::array::from_fn(|k| knots[k].len() - 4);
+        let total = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
+        if total.is_none_or(|t| t > u32::MAX as usize || t != coefs.len) {
+            return Err(FitError::InvalidParameter {
+                name: "coefs",
+                reason: format!(
+                    "{} device coefficients for a grid of shape {shape:?} (at most 2^32 - 1)",
+                    coefs.len
+                ),
+            });
+        }
+        let mut strides = [1usize; D];
+        for k in (0..D - 1).rev() {
+            strides[k] = strides[k + 1] * shape[k + 1];
+        }
+        let (table, knot_off, uoff, nan_at) = knot_table::<D, T>(knots, &uniform);
+        let kbuf = ctx.storage_bytes((table.len() * size_of::<T>()) as u64, "knots")?;
+        ctx.upload_pod(&kbuf, 0, &table);
+        let knots_bg = ctx.bind_one(&ctx.layouts.ro, &kbuf);
+        let coefs_bg = ctx.bind_one(&ctx.layouts.ro, &coefs.buffer);
+        let domain = std::array::from_fn(|k| (knots[k][0], knots[k][knots[k].len() - 1]));
+        Ok(Self {
+            ctx,
+            shape,
+            strides,
+            knot_off,
+            uniform: uoff,
+            nan_at,
+            nk: table.len(),
+            domain,
+            policy,
+            knots_bg,
+            coefs_bg,
+            _knots: kbuf,
+            unroll: std::env::var("BSFIT_GPU_UNROLL").map_or(D <= 4, |v| v == "1"),
+            _t: std::marker::PhantomData,
+        })
+    }
+
+    /// The same device tables evaluated with another extrapolation policy.
+    #[must_use]
+    pub fn with_extrapolate(mut self, policy: Extrapolate) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The extrapolation policy.
+    pub fn extrapolate(&self) -> Extrapolate {
+        self.policy
+    }
+
+    /// Grid shape (coefficients per axis).
+    pub fn shape(&self) -> [usize; D] {
+        self.shape
+    }
+
+    /// `[x_0, x_{n-1}]` per axis.
+    pub fn domain(&self) -> [(f64, f64); D] {
+        self.domain
+    }
+
+    /// The context the tables live on.
+    pub fn context(&self) -> &'c GpuContext {
+        self.ctx
+    }
+
+    fn pipeline(&self, derivs: &Derivs<D>) -> Arc<wgpu::ComputePipeline> {
+        let outputs: Vec<Vec<usize>> = derivs.orders.iter().map(|o| o.to_vec()).collect();
+        let ws = self.ctx.limits().max_compute_workgroup_storage_size as usize;
+        let spec = EvalSpec {
+            ty: T::WGSL,
+            n: &self.shape,
+            strides: &self.strides,
+            knot_off: &self.knot_off,
+            uniform: &self.uniform,
+            nan_at: self.nan_at,
+            nk: self.nk,
+            knots_in_workgroup: self.nk * size_of::<T>() <= ws.min(8192),
+            policy: match self.policy {
+                Extrapolate::Polynomial => 0,
+                Extrapolate::Clamp => 1,
+                Extrapolate::Nan => 2,
+            },
+            outputs: &outputs,
+            unroll: self.unroll,
+        };
+        let l = &self.ctx.layouts;
+        self.ctx
+            .pipeline(&wgsl::eval(&spec), &[&l.ro, &l.ro, &l.ro, &l.rw], 8, true)
+    }
+
+    /// Records the evaluation of `derivs` at the first `count` points of
+    /// `points` into `out` on `enc`.
+    fn record(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        pipeline: &wgpu::ComputePipeline,
+        points: &wgpu::BindGroup,
+        out: &wgpu::BindGroup,
+        count: usize,
+    ) {
+        if count == 0 {
+            return;
+        }
+        let nwg = count.div_ceil(EVAL_WG as usize);
+        let gx = nwg.min(32_768);
+        let gy = nwg.div_ceil(gx);
+        let imm = [count as u32, gx as u32];
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &self.knots_bg, &[]);
+        pass.set_bind_group(1, &self.coefs_bg, &[]);
+        pass.set_bind_group(2, points, &[]);
+        pass.set_bind_group(3, out, &[]);
+        pass.set_immediates(0, bytemuck::cast_slice(&imm));
+        pass.dispatch_workgroups(gx as u32, gy as u32, 1);
+        Counters::bump(&self.ctx.counters.dispatches, 1);
+    }
+
+    /// Evaluates `derivs` at the points of `points` (`D` coordinates per
+    /// point, so `points.len() / D` points) into `out` (`derivs.len()` per
+    /// point), on the device: records one dispatch and submits it without
+    /// waiting. Allocates and uploads nothing once the kernel for `derivs`
+    /// is compiled (the first call compiles it).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if `points.len()` is not a multiple of
+    /// `D`, `out` is too short, or the count overflows `u32`.
+    pub fn eval_device(
+        &self,
+        points: &DeviceArray<T>,
+        derivs: &Derivs<D>,
+        out: &DeviceArray<T>,
+    ) -> Result<(), FitError> {
+        let mut enc = self.ctx.encoder();
+        self.record_device(&mut enc, points, derivs, out)?;
+        self.ctx.submit(enc);
+        Ok(())
+    }
+
+    /// [`eval_device`](Self::eval_device) recorded on `enc` (submitted by the
+    /// caller, e.g. with other work in one submission).
+    ///
+    /// # Errors
+    /// As [`eval_device`](Self::eval_device).
+    pub fn record_device(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        points: &DeviceArray<T>,
+        derivs: &Derivs<D>,
+        out: &DeviceArray<T>,
+    ) -> Result<(), FitError> {
+        let count = self.check_sizes(points.len, derivs, out.len)?;
+        let pipeline = self.pipeline(derivs);
+        self.record(enc, &pipeline, &points.ro, &out.rw, count);
+        Ok(())
+    }
+
+    fn check_sizes(
+        &self,
+        coords: usize,
+        derivs: &Derivs<D>,
+        out: usize,
+    ) -> Result<usize, FitError> {
+        if !coords.is_multiple_of(D) {
+            return Err(FitError::InvalidParameter {
+                name: "points",
+                reason: format!("{coords} coordinates is not a multiple of D = {D}"),
+            });
+        }
+        let count = coords / D;
+        if count > u32::MAX as usize / MAX_OUTPUTS {
+            return Err(FitError::InvalidParameter {
+                name: "points",
+                reason: format!(
+                    "{count} points; at most {} per call",
+                    u32::MAX as usize / MAX_OUTPUTS
+                ),
+            });
+        }
+        if derivs.orders.is_empty() || derivs.orders.len() > MAX_OUTPUTS {
+            return Err(FitError::InvalidParameter {
+                name: "derivs",
+                reason: format!("{} outputs; 1 to {MAX_OUTPUTS}", derivs.orders.len()),
+            });
+        }
+        if out < count * derivs.len() {
+            return Err(FitError::InvalidParameter {
+                name: "out",
+                reason: format!(
+                    "{out} elements for {count} points × {} outputs",
+                    derivs.len()
+                ),
+            });
+        }
+        Ok(count)
+    }
+
+    /// Evaluates `derivs` at host `points` and returns the results
+    /// (`derivs.len()` per point, point-major). Uploads the points, runs,
+    /// waits and downloads, in chunks that fit the device's binding limit.
+    /// Allocates device buffers per call: for repeated batches keep
+    /// [`DeviceArray`]s and use [`eval_device`](Self::eval_device).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if the device fails; [`FitError::InvalidParameter`]
+    /// as [`eval_device`](Self::eval_device).
+    pub fn eval_derivs(&self, points: &[[T; D]], derivs: &Derivs<D>) -> Result<Vec<T>, FitError> {
+        let m = derivs.len();
+        self.check_sizes(0, derivs, 0)?;
+        let mut out = vec![T::from_f64(0.0); points.len() * m];
+        if points.is_empty() {
+            return Ok(out);
+        }
+        let per_point = size_of::<T>() * D.max(m);
+        let chunk = (self.ctx.max_binding() as usize / per_point).clamp(1, 1 << 22);
+        let chunk = chunk.min(points.len());
+        let pts = DeviceArray::<T>::zeroed(self.ctx, chunk * D)?;
+        let res = DeviceArray::<T>::zeroed(self.ctx, chunk * m)?;
+        let staging = self.ctx.staging((chunk * m * size_of::<T>()) as u64);
+        let pipeline = self.pipeline(derivs);
+        for (p, o) in points.chunks(chunk).zip(out.chunks_mut(chunk * m)) {
+            self.ctx.upload_pod(&pts.buffer, 0, p.as_flattened());
+            let mut enc = self.ctx.encoder();
+            self.record(&mut enc, &pipeline, &pts.ro, &res.rw, p.len());
+            self.ctx.submit(enc);
+            res.read_into(self.ctx, &staging, o)?;
+        }
+        Ok(out)
+    }
+
+    /// Values at host `points`.
+    ///
+    /// # Errors
+    /// As [`eval_derivs`](Self::eval_derivs).
+    pub fn eval(&self, points: &[[T; D]]) -> Result<Vec<T>, FitError> {
+        self.eval_derivs(points, &Derivs::value())
+    }
+
+    /// One mixed partial derivative at host `points`.
+    ///
+    /// # Errors
+    /// As [`eval_derivs`](Self::eval_derivs).
+    pub fn eval_deriv(&self, points: &[[T; D]], orders: [usize; D]) -> Result<Vec<T>, FitError> {
+        self.eval_derivs(points, &Derivs::partial(orders))
+    }
+
+    /// Gradients at host `points`.
+    ///
+    /// # Errors
+    /// As [`eval_derivs`](Self::eval_derivs).
+    pub fn eval_grad(&self, points: &[[T; D]]) -> Result<Vec<[T; D]>, FitError> {
+        let flat = self.eval_derivs(points, &Derivs::gradient())?;
+        Ok(flat
+            .chunks_exact(D)
+            .map(|c| std::array::from_fn(|k| c[k]))
+            .collect())
+    }
+}

@@ -1,0 +1,650 @@
+//! WGSL generated per spline (evaluation) and per fit plan (the axis passes).
+//!
+//! Sizes, strides, table offsets and loop trip counts are baked into the
+//! source, so the compiler strength-reduces the index arithmetic and unrolls
+//! the fixed loops; the pipeline cache of the context keys on the source, so a
+//! shape compiles once. Launch sizes (point count, grid width of the dispatch)
+//! travel as immediate data.
+//!
+//! # Why the kernels are in range (they run without runtime bounds checks)
+//! *Evaluation.* The knot table holds, for each axis `k`, its `n_k + 4` knots
+//! at `ko_k`, then two scalars per uniform axis and one NaN: `NK` values, the
+//! length of the bound buffer and of the workgroup copy. A span `s` is always
+//! in `[3, n − 1]`: the uniform lookup clamps its integer guess into
+//! `[0, n − 4]` after the conversion (whatever the conversion of a NaN or
+//! huge value gives) and the correction moves it by one only inside
+//! `[3, n − 1]`; the binary search counts at most the `n − 4` interior knots.
+//! The basis reads knots `s − 2 ..= s + 3 ⊂ [1, n + 2]`. The coefficient block
+//! starts at `Σ (s_k − 3)·S_k` and ends at `Σ (s_k)·S_k ≤ Σ (n_k − 1)·S_k`,
+//! the last coefficient. Point `g` is read at `g·D + k` and written at
+//! `g·M + m` only for `g < count`, and the host binds at least `count·D`
+//! coordinates and `count·M` outputs.
+//!
+//! *Fit passes.* A thread's line `g < lines` starts at
+//! `(g / S)·N·S + g % S` and its last element is below `(g / S + 1)·N·S ≤
+//! total`; a tile of `nb ≤ G` blocks of `N·S` values starting at block
+//! `b0 < blocks` covers `[b0·N·S, (b0 + nb)·N·S) ⊂ [0, total)` and the
+//! workgroup array has `G·N·S` entries. Factor reads are below `5·N` past the
+//! axis' offset in a table built with exactly those entries.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// Threads per workgroup of the evaluation kernel.
+pub(crate) const EVAL_WG: u32 = 128;
+/// Threads per workgroup of the fit passes.
+pub(crate) const FIT_WG: u32 = 128;
+
+/// What an evaluation kernel computes: the table layout and the outputs.
+pub(crate) struct EvalSpec<'a> {
+    /// `"f32"` or `"f64"`.
+    pub ty: &'static str,
+    /// Coefficients per axis.
+    pub n: &'a [usize],
+    /// Row-major strides.
+    pub strides: &'a [usize],
+    /// Offset of each axis' knots in the knot table.
+    pub knot_off: &'a [usize],
+    /// `(x0, 1/h)` offsets in the knot table, for uniform axes.
+    pub uniform: &'a [Option<usize>],
+    /// Offset of the NaN in the knot table.
+    pub nan_at: usize,
+    /// Length of the knot table.
+    pub nk: usize,
+    /// Copy the knot table to workgroup memory first.
+    pub knots_in_workgroup: bool,
+    /// 0 polynomial, 1 clamp, 2 NaN outside the domain.
+    pub policy: u32,
+    /// Derivative orders of each output (`D` each; above 3 gives 0).
+    pub outputs: &'a [Vec<usize>],
+    /// Unroll the contraction (straight-line code) instead of `for` loops.
+    pub unroll: bool,
+}
+
+fn knot(k: usize, rel: i32) -> String {
+    format!("q{k}_{}", rel + 2)
+}
+
+/// The basis rows of one axis: values and derivatives of the orders in
+/// `orders`, as `vec4` lets named `w{k}_{o}`.
+///
+/// Values by the Cox–de Boor triangle in the left/right form of
+/// [`crate::bspline::basis::basis`] (same operations, same order); the
+/// `m`-th derivative of the degree-`q` functions `N_{s−q..=s, q}` by
+/// `dᵐN_{j,q} = q·(dᵐ⁻¹N_{j,q−1}/(t_{j+q} − t_j) − dᵐ⁻¹N_{j+1,q−1}/(t_{j+q+1} − t_{j+1}))`,
+/// applied `m` times down to the degree-`3−m` row of the same triangle.
+/// Terms with a function outside `s − q + 1 ..= s` are zero and not formed;
+/// every denominator formed contains the span `[t_s, t_{s+1}]`, so none is 0.
+fn basis(src: &mut String, k: usize, ty: &str, orders: &[usize]) {
+    let x = format!("x{k}");
+    for rel in -2..=3 {
+        let _ = writeln!(
+            src,
+            "    let {} = kt(KO{k} + sb{k} + {}u);",
+            knot(k, rel),
+            rel + 2
+        );
+    }
+    let l = |j: i32| format!("({x} - {})", knot(k, 1 - j));
+    let r = |j: i32| format!("({} - {x})", knot(k, j));
+    // rows[q] = names of N_{s−q+r, q}, r = 0..=q
+    let mut rows: Vec<Vec<String>> = vec![vec![format!("{ty}(1.0)")]];
+    for j in 1..=3i32 {
+        let mut row = Vec::new();
+        let mut saved = String::new();
+        for rr in 0..j {
+            let prev = &rows[(j - 1) as usize][rr as usize];
+            let tmp = format!("tp{k}_{j}_{rr}");
+            let _ = writeln!(
+                src,
+                "    let {tmp} = {prev} / ({} + {});",
+                r(rr + 1),
+                l(j - rr)
+            );
+            let name = format!("n{k}_{j}_{rr}");
+            let term = format!("{} * {tmp}", r(rr + 1));
+            if saved.is_empty() {
+                let _ = writeln!(src, "    let {name} = {term};");
+            } else {
+                let _ = writeln!(src, "    let {name} = {saved} + {term};");
+            }
+            row.push(name);
+            saved = format!("{} * {tmp}", l(j - rr));
+        }
+        let name = format!("n{k}_{j}_{j}");
+        let _ = writeln!(src, "    let {name} = {saved};");
+        row.push(name);
+        rows.push(row);
+    }
+    // Derivatives: memo[(q, m)] = names of dᵐ N_{s−q+r, q}.
+    let mut memo: HashMap<(usize, usize), Vec<String>> = HashMap::new();
+    fn deriv(
+        src: &mut String,
+        k: usize,
+        ty: &str,
+        rows: &[Vec<String>],
+        memo: &mut HashMap<(usize, usize), Vec<String>>,
+        q: usize,
+        m: usize,
+    ) -> Vec<String> {
+        if m == 0 {
+            return rows[q].clone();
+        }
+        if let Some(v) = memo.get(&(q, m)) {
+            return v.clone();
+        }
+        let lower = deriv(src, k, ty, rows, memo, q - 1, m - 1);
+        let mut out = Vec::new();
+        for r in 0..=q {
+            // function j = s − q + r
+            let mut terms = Vec::new();
+            if r >= 1 {
+                // t[j+q] − t[j] = t[s+r] − t[s−q+r]
+                terms.push(format!(
+                    "{} / ({} - {})",
+                    lower[r - 1],
+                    knot(k, r as i32),
+                    knot(k, r as i32 - q as i32)
+                ));
+            }
+            if r < q {
+                // t[j+q+1] − t[j+1] = t[s+r+1] − t[s−q+r+1]
+                terms.push(format!(
+                    "{} / ({} - {})",
+                    lower[r],
+                    knot(k, r as i32 + 1),
+                    knot(k, r as i32 + 1 - q as i32)
+                ));
+            }
+            let e = match terms.len() {
+                2 => format!("({} - {})", terms[0], terms[1]),
+                _ if r >= 1 => format!("({})", terms[0]),
+                _ => format!("(-{})", terms[0]),
+            };
+            let name = format!("e{k}_{q}_{m}_{r}");
+            let _ = writeln!(src, "    let {name} = {ty}({q}.0) * {e};");
+            out.push(name);
+        }
+        memo.insert((q, m), out.clone());
+        out
+    }
+    let mut done = Vec::new();
+    for &o in orders {
+        if done.contains(&o) {
+            continue;
+        }
+        done.push(o);
+        if o > 3 {
+            let _ = writeln!(src, "    let w{k}_{o} = vec4<{ty}>({ty}(0.0));");
+            continue;
+        }
+        let v = deriv(src, k, ty, &rows, &mut memo, 3, o);
+        let _ = writeln!(
+            src,
+            "    let w{k}_{o} = vec4<{ty}>({}, {}, {}, {});",
+            v[0], v[1], v[2], v[3]
+        );
+    }
+}
+
+/// Number of halving steps of a binary search over `m` sorted values.
+fn search_steps(m: usize) -> u32 {
+    usize::BITS - m.leading_zeros()
+}
+
+/// The evaluation kernel.
+pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
+    let d = spec.n.len();
+    let ty = spec.ty;
+    let m_out = spec.outputs.len();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// bsfit tensor evaluation: D = {d}, {ty}, {m_out} outputs per point"
+    );
+    let _ = writeln!(s, "struct P {{ count: u32, gx: u32 }}");
+    let _ = writeln!(s, "var<immediate> p: P;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding(0) var<storage, read> knots: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(1) @binding(0) var<storage, read> coefs: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(2) @binding(0) var<storage, read> pts: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(3) @binding(0) var<storage, read_write> outv: array<{ty}>;"
+    );
+    let _ = writeln!(s, "const NK: u32 = {}u;", spec.nk);
+    let _ = writeln!(s, "const WG: u32 = {EVAL_WG}u;");
+    for k in 0..d {
+        let _ = writeln!(s, "const KO{k}: u32 = {}u;", spec.knot_off[k]);
+    }
+    if spec.knots_in_workgroup {
+        let _ = writeln!(s, "var<workgroup> kw: array<{ty}, NK>;");
+        let _ = writeln!(s, "fn kt(i: u32) -> {ty} {{ return kw[i]; }}");
+    } else {
+        let _ = writeln!(s, "fn kt(i: u32) -> {ty} {{ return knots[i]; }}");
+    }
+    // NaN test on the bits: compilers may fold `x != x` to false. An f64 is
+    // narrowed first (NaN stays NaN, a large value becomes infinite).
+    let _ = writeln!(
+        s,
+        "fn is_nan(x: {ty}) -> bool {{ return (bitcast<u32>(f32(x)) & 0x7fffffffu) > 0x7f800000u; }}"
+    );
+    let _ = writeln!(s, "@compute @workgroup_size({EVAL_WG})");
+    let _ = writeln!(
+        s,
+        "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{"
+    );
+    if spec.knots_in_workgroup {
+        let _ = writeln!(
+            s,
+            "    for (var i = lid; i < NK; i += WG) {{ kw[i] = knots[i]; }}"
+        );
+        let _ = writeln!(s, "    workgroupBarrier();");
+    }
+    let _ = writeln!(s, "    let g = (wid.y * p.gx + wid.x) * WG + lid;");
+    let _ = writeln!(s, "    if (g >= p.count) {{ return; }}");
+    let _ = writeln!(s, "    var inside = true;");
+    let _ = writeln!(s, "    var isnan = false;");
+    for k in 0..d {
+        let n = spec.n[k];
+        let _ = writeln!(s, "    var x{k} = pts[g * {d}u + {k}u];");
+        let _ = writeln!(s, "    let nan{k} = is_nan(x{k});");
+        let _ = writeln!(s, "    isnan = isnan | nan{k};");
+        let lo = format!("kt(KO{k})");
+        let hi = format!("kt(KO{k} + {}u)", n + 3);
+        match spec.policy {
+            1 => {
+                let _ = writeln!(
+                    s,
+                    "    x{k} = select(clamp(x{k}, {lo}, {hi}), x{k}, nan{k});"
+                );
+            }
+            2 => {
+                let _ = writeln!(s, "    inside = inside & (x{k} >= {lo}) & (x{k} <= {hi});");
+            }
+            _ => {}
+        }
+        match spec.uniform[k] {
+            Some(u) => {
+                let _ = writeln!(
+                    s,
+                    "    let g{k} = (x{k} - kt({u}u)) * kt({}u) - {ty}(1.0);",
+                    u + 1
+                );
+                let _ = writeln!(
+                    s,
+                    "    var s{k} = 3u + min(u32(clamp(g{k}, {ty}(0.0), {ty}({}.0))), {}u);",
+                    n - 4,
+                    n - 4
+                );
+                let _ = writeln!(
+                    s,
+                    "    let up{k} = (s{k} < {}u) & (x{k} >= kt(KO{k} + s{k} + 1u));",
+                    n - 1
+                );
+                let _ = writeln!(
+                    s,
+                    "    let dn{k} = !up{k} & (s{k} > 3u) & (x{k} < kt(KO{k} + s{k}));"
+                );
+                let _ = writeln!(
+                    s,
+                    "    s{k} = s{k} + select(0u, 1u, up{k}) - select(0u, 1u, dn{k});"
+                );
+            }
+            None => {
+                let m = n - 4;
+                let _ = writeln!(s, "    var b{k} = 0u;");
+                let _ = writeln!(s, "    var l{k} = {m}u;");
+                for _ in 0..search_steps(m) {
+                    let _ = writeln!(
+                        s,
+                        "    {{ let h = l{k} / 2u; let c = (l{k} > 0u) & (kt(KO{k} + 4u + b{k} + h) <= x{k}); \
+                         b{k} = select(b{k}, b{k} + h + 1u, c); l{k} = select(h, l{k} - h - 1u, c); }}"
+                    );
+                }
+                let _ = writeln!(s, "    let s{k} = 3u + b{k};");
+            }
+        }
+        // s − 2 ≥ 1: the knot reads below start at s − 2.
+        let _ = writeln!(s, "    let sb{k} = s{k} - 2u;");
+        let orders: Vec<usize> = spec.outputs.iter().map(|o| o[k]).collect();
+        basis(&mut s, k, ty, &orders);
+    }
+    let base: Vec<String> = (0..d)
+        .map(|k| format!("(s{k} - 3u) * {}u", spec.strides[k]))
+        .collect();
+    let _ = writeln!(s, "    let base = {};", base.join(" + "));
+    for m in 0..m_out {
+        let _ = writeln!(s, "    var acc{m} = {ty}(0.0);");
+    }
+    contract(&mut s, spec);
+    // A NaN coordinate gives NaN (the third derivative does not depend on
+    // x, so it would not propagate); an order above 3 gives 0 whatever the
+    // point, except NaN outside the domain under the NaN policy (as on the CPU).
+    let nan = format!("kt({}u)", spec.nan_at);
+    for (m, o) in spec.outputs.iter().enumerate() {
+        let v = match (o.iter().any(|&q| q > 3), spec.policy == 2) {
+            (true, true) => format!("select({ty}(0.0), {nan}, !inside)"),
+            (true, false) => format!("{ty}(0.0)"),
+            (false, true) => format!("select(acc{m}, {nan}, isnan | !inside)"),
+            (false, false) => format!("select(acc{m}, {nan}, isnan)"),
+        };
+        let _ = writeln!(s, "    outv[g * {m_out}u + {m}u] = {v};");
+    }
+    let _ = writeln!(s, "}}");
+    s
+}
+
+/// The `4^D` contraction: loops (or unrolled blocks) over the outer axes,
+/// rows of four contiguous coefficients on the last, with the partial weight
+/// products shared between outputs of equal order prefixes.
+fn contract(s: &mut String, spec: &EvalSpec<'_>) {
+    let d = spec.n.len();
+    let last = d - 1;
+    // prefix ids per level: distinct order tuples of axes 0..=k
+    let mut prefix_id: Vec<Vec<usize>> = vec![vec![0; spec.outputs.len()]; d];
+    let mut prefixes: Vec<Vec<Vec<usize>>> = vec![Vec::new(); d];
+    for k in 0..last {
+        for (m, o) in spec.outputs.iter().enumerate() {
+            let p = o[..=k].to_vec();
+            let id = match prefixes[k].iter().position(|q| *q == p) {
+                Some(i) => i,
+                None => {
+                    prefixes[k].push(p);
+                    prefixes[k].len() - 1
+                }
+            };
+            prefix_id[k][m] = id;
+        }
+    }
+    let mut last_orders: Vec<usize> = Vec::new();
+    for o in spec.outputs {
+        if !last_orders.contains(&o[last]) {
+            last_orders.push(o[last]);
+        }
+    }
+    fn level(
+        s: &mut String,
+        spec: &EvalSpec<'_>,
+        k: usize,
+        prefixes: &[Vec<Vec<usize>>],
+        prefix_id: &[Vec<usize>],
+        last_orders: &[usize],
+        indent: usize,
+    ) {
+        let d = spec.n.len();
+        let last = d - 1;
+        let ty = spec.ty;
+        let pad = " ".repeat(indent);
+        let prev_off = if k == 0 {
+            "base".to_string()
+        } else {
+            format!("o{}", k - 1)
+        };
+        if k == last {
+            let _ = writeln!(
+                s,
+                "{pad}let c = vec4<{ty}>(coefs[{prev_off}], coefs[{prev_off} + 1u], coefs[{prev_off} + 2u], coefs[{prev_off} + 3u]);"
+            );
+            for &o in last_orders {
+                let _ = writeln!(s, "{pad}let i{o} = dot(c, w{last}_{o});");
+            }
+            for (m, o) in spec.outputs.iter().enumerate() {
+                if last == 0 {
+                    let _ = writeln!(s, "{pad}acc{m} = i{};", o[last]);
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "{pad}acc{m} = acc{m} + a{}_{} * i{};",
+                        last - 1,
+                        prefix_id[last - 1][m],
+                        o[last]
+                    );
+                }
+            }
+            return;
+        }
+        let stride = spec.strides[k];
+        let body = |s: &mut String, r: &str, indent: usize| {
+            let pad = " ".repeat(indent);
+            let _ = writeln!(s, "{pad}let o{k} = {prev_off} + {r} * {stride}u;");
+            for (id, p) in prefixes[k].iter().enumerate() {
+                let o = p[k];
+                if k == 0 {
+                    let _ = writeln!(s, "{pad}let a{k}_{id} = w{k}_{o}[{r}];");
+                } else {
+                    let parent = prefixes[k - 1]
+                        .iter()
+                        .position(|q| q[..] == p[..k])
+                        .unwrap_or(0);
+                    let _ = writeln!(
+                        s,
+                        "{pad}let a{k}_{id} = a{}_{parent} * w{k}_{o}[{r}];",
+                        k - 1
+                    );
+                }
+            }
+            level(s, spec, k + 1, prefixes, prefix_id, last_orders, indent);
+        };
+        if spec.unroll {
+            for r in 0..4 {
+                let _ = writeln!(s, "{pad}{{");
+                body(s, &format!("{r}u"), indent + 4);
+                let _ = writeln!(s, "{pad}}}");
+            }
+        } else {
+            let _ = writeln!(s, "{pad}for (var r{k} = 0u; r{k} < 4u; r{k}++) {{");
+            body(s, &format!("r{k}"), indent + 4);
+            let _ = writeln!(s, "{pad}}}");
+        }
+    }
+    level(s, spec, 0, &prefixes, &prefix_id, &last_orders, 4);
+}
+
+/// One axis pass of the fit, `T = L U` solved in place on every line.
+pub(crate) struct PassSpec {
+    /// `"f32"` or `"f64"`.
+    pub ty: &'static str,
+    /// Line length (sites on the axis).
+    pub n: usize,
+    /// Distance between consecutive elements of a line.
+    pub stride: usize,
+    /// Grid size.
+    pub total: usize,
+    /// Offset of the axis' factors (`2n` lower, then `3n` upper entries).
+    pub fac_off: usize,
+    /// Blocks of `n·stride` values per workgroup tile; 0: one line per
+    /// thread straight from global memory.
+    pub tile_blocks: usize,
+    /// Elements a global-memory line loads before it runs the recurrence
+    /// over them (loads in flight per thread); 1: one at a time.
+    pub chunk: usize,
+}
+
+/// The recurrence on one line in global memory, `chunk` loads issued
+/// together before the dependent arithmetic over them (the loads do not
+/// depend on the recurrence, so a thread keeps `chunk` of them in flight:
+/// with one line per thread the pass is otherwise bound by memory latency).
+fn line_solve_chunked(s: &mut String, p: &PassSpec, pad: &str) {
+    let ty = p.ty;
+    let (n, st, fl, ch) = (p.n, p.stride, p.fac_off, p.chunk.max(1));
+    let fu = fl + 2 * n;
+    // One chunk of `len` rows starting at row expression `i0`, forward.
+    let fwd = |s: &mut String, i0: &str, len: usize, pad: &str| {
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}let a{j} = c[base + ({i0} + {j}u) * {st}u];");
+        }
+        for j in 0..len {
+            let _ = writeln!(
+                s,
+                "{pad}let v{j} = a{j} - fac[{fl}u + 2u * ({i0} + {j}u) + 1u] * p1 - fac[{fl}u + 2u * ({i0} + {j}u)] * p2; p2 = p1; p1 = v{j};"
+            );
+        }
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}c[base + ({i0} + {j}u) * {st}u] = v{j};");
+        }
+    };
+    // Backward: rows i0, i0 − 1, …, i0 − len + 1.
+    let bwd = |s: &mut String, i0: &str, len: usize, pad: &str| {
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}let a{j} = c[base + ({i0} - {j}u) * {st}u];");
+        }
+        for j in 0..len {
+            let _ = writeln!(
+                s,
+                "{pad}let u{j} = {fu}u + 3u * ({i0} - {j}u); let v{j} = (a{j} - fac[u{j} + 1u] * x1 - fac[u{j} + 2u] * x2) * fac[u{j}]; x2 = x1; x1 = v{j};"
+            );
+        }
+        for j in 0..len {
+            let _ = writeln!(s, "{pad}c[base + ({i0} - {j}u) * {st}u] = v{j};");
+        }
+    };
+    let _ = writeln!(s, "{pad}var p2 = {ty}(0.0);");
+    let _ = writeln!(s, "{pad}var p1 = c[base];");
+    // Rows 1 ..= n − 1.
+    let full = (n - 1) / ch;
+    let rest = (n - 1) % ch;
+    if full > 0 {
+        let _ = writeln!(s, "{pad}for (var k = 0u; k < {full}u; k++) {{");
+        let _ = writeln!(s, "{pad}    let i0 = 1u + k * {ch}u;");
+        fwd(s, "i0", ch, &format!("{pad}    "));
+        let _ = writeln!(s, "{pad}}}");
+    }
+    if rest > 0 {
+        let _ = writeln!(s, "{pad}{{");
+        fwd(
+            s,
+            &format!("{}u", 1 + full * ch),
+            rest,
+            &format!("{pad}    "),
+        );
+        let _ = writeln!(s, "{pad}}}");
+    }
+    let _ = writeln!(s, "{pad}var x1 = p1 * fac[{}u];", fu + 3 * (n - 1));
+    let _ = writeln!(s, "{pad}c[base + {}u] = x1;", (n - 1) * st);
+    let _ = writeln!(s, "{pad}var x2 = {ty}(0.0);");
+    // Rows n − 2 down to 0.
+    if full > 0 {
+        let _ = writeln!(s, "{pad}for (var k = 0u; k < {full}u; k++) {{");
+        let _ = writeln!(s, "{pad}    let i0 = {}u - k * {ch}u;", n - 2);
+        bwd(s, "i0", ch, &format!("{pad}    "));
+        let _ = writeln!(s, "{pad}}}");
+    }
+    if rest > 0 {
+        let _ = writeln!(s, "{pad}{{");
+        bwd(
+            s,
+            &format!("{}u", n - 2 - full * ch),
+            rest,
+            &format!("{pad}    "),
+        );
+        let _ = writeln!(s, "{pad}}}");
+    }
+}
+
+/// The recurrence on one line held in `arr` at `base + i·S`.
+fn line_solve(s: &mut String, arr: &str, p: &PassSpec, pad: &str) {
+    let ty = p.ty;
+    let (n, st, fl) = (p.n, p.stride, p.fac_off);
+    let fu = fl + 2 * n;
+    let _ = writeln!(s, "{pad}var p2 = {ty}(0.0);");
+    let _ = writeln!(s, "{pad}var p1 = {arr}[base];");
+    let _ = writeln!(s, "{pad}for (var i = 1u; i < {n}u; i++) {{");
+    let _ = writeln!(s, "{pad}    let at = base + i * {st}u;");
+    let _ = writeln!(
+        s,
+        "{pad}    let v = {arr}[at] - fac[{fl}u + 2u * i + 1u] * p1 - fac[{fl}u + 2u * i] * p2;"
+    );
+    let _ = writeln!(s, "{pad}    {arr}[at] = v; p2 = p1; p1 = v;");
+    let _ = writeln!(s, "{pad}}}");
+    let _ = writeln!(s, "{pad}var x1 = p1 * fac[{}u];", fu + 3 * (n - 1));
+    let _ = writeln!(s, "{pad}{arr}[base + {}u] = x1;", (n - 1) * st);
+    let _ = writeln!(s, "{pad}var x2 = {ty}(0.0);");
+    let _ = writeln!(s, "{pad}for (var j = 1u; j < {n}u; j++) {{");
+    let _ = writeln!(s, "{pad}    let i = {}u - j;", n - 1);
+    let _ = writeln!(s, "{pad}    let at = base + i * {st}u;");
+    let _ = writeln!(s, "{pad}    let u = {fu}u + 3u * i;");
+    let _ = writeln!(
+        s,
+        "{pad}    let v = ({arr}[at] - fac[u + 1u] * x1 - fac[u + 2u] * x2) * fac[u];"
+    );
+    let _ = writeln!(s, "{pad}    {arr}[at] = v; x2 = x1; x1 = v;");
+    let _ = writeln!(s, "{pad}}}");
+}
+
+/// The kernel of one axis pass.
+pub(crate) fn pass(p: &PassSpec) -> String {
+    let ty = p.ty;
+    let (n, st) = (p.n, p.stride);
+    let blk = n * st;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// bsfit fit pass: n = {n}, stride = {st}, total = {}, tile = {} blocks, {ty}",
+        p.total, p.tile_blocks
+    );
+    let _ = writeln!(s, "struct P {{ gx: u32 }}");
+    let _ = writeln!(s, "var<immediate> p: P;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding(0) var<storage, read> fac: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(1) @binding(0) var<storage, read_write> c: array<{ty}>;"
+    );
+    let _ = writeln!(s, "const WG: u32 = {FIT_WG}u;");
+    if p.tile_blocks == 0 {
+        let lines = p.total / n;
+        let _ = writeln!(s, "@compute @workgroup_size({FIT_WG})");
+        let _ = writeln!(
+            s,
+            "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{"
+        );
+        let _ = writeln!(s, "    let g = (wid.y * p.gx + wid.x) * WG + lid;");
+        let _ = writeln!(s, "    if (g >= {lines}u) {{ return; }}");
+        let _ = writeln!(s, "    let base = (g / {st}u) * {blk}u + g % {st}u;");
+        line_solve_chunked(&mut s, p, "    ");
+        let _ = writeln!(s, "}}");
+        return s;
+    }
+    let g = p.tile_blocks;
+    let blocks = p.total / blk;
+    let tiles = blocks.div_ceil(g);
+    let _ = writeln!(s, "var<workgroup> sh: array<{ty}, {}>;", g * blk);
+    let _ = writeln!(s, "@compute @workgroup_size({FIT_WG})");
+    let _ = writeln!(
+        s,
+        "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{"
+    );
+    let _ = writeln!(s, "    let tile = wid.y * p.gx + wid.x;");
+    let _ = writeln!(s, "    if (tile >= {tiles}u) {{ return; }}");
+    let _ = writeln!(s, "    let b0 = tile * {g}u;");
+    let _ = writeln!(s, "    let nb = min({g}u, {blocks}u - b0);");
+    let _ = writeln!(s, "    let cnt = nb * {blk}u;");
+    let _ = writeln!(s, "    let g0 = b0 * {blk}u;");
+    let _ = writeln!(
+        s,
+        "    for (var e = lid; e < cnt; e += WG) {{ sh[e] = c[g0 + e]; }}"
+    );
+    let _ = writeln!(s, "    workgroupBarrier();");
+    let _ = writeln!(s, "    for (var l = lid; l < nb * {st}u; l += WG) {{");
+    let _ = writeln!(s, "        let base = (l / {st}u) * {blk}u + l % {st}u;");
+    line_solve(&mut s, "sh", p, "        ");
+    let _ = writeln!(s, "    }}");
+    let _ = writeln!(s, "    workgroupBarrier();");
+    let _ = writeln!(
+        s,
+        "    for (var e = lid; e < cnt; e += WG) {{ c[g0 + e] = sh[e]; }}"
+    );
+    let _ = writeln!(s, "}}");
+    s
+}
