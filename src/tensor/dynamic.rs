@@ -438,7 +438,7 @@ impl DynFitter {
     ///
     /// Errors: as [`Fitter::fit_into_with`].
     pub fn fit(&self, values: &[f64]) -> Result<DynSpline, FitError> {
-        dispatch!(DynFitter, self, f => f.fit_slice(values).map(DynSpline::from))
+        dispatch!(DynFitter, self, f => f.fit_slice(values, [&[], &[]]).map(DynSpline::from))
     }
 
     /// The spline on this plan's knots with row-major coefficients `coefs`

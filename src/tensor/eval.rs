@@ -14,7 +14,7 @@
 //! four coefficients in `ymm` registers. The scalar ISA runs the reference
 //! code ([`basis`], [`basis_derivs`], [`find_span`]).
 
-use super::{Extrapolate, TensorSpline};
+use super::TensorSpline;
 use crate::bspline::{
     ORDER,
     basis::{basis, basis_derivs},
@@ -256,7 +256,7 @@ impl<const D: usize> TensorSpline<D> {
         // variant [`eval_batch_seq`](Self::eval_batch_seq), whose basis
         // gathers and transposes cost more than they save.
         // The policy is checked once per batch, not per point.
-        let poly = self.extrapolate == Extrapolate::Polynomial;
+        let poly = self.plain();
         out.par_chunks_mut(BATCH_MIN)
             .zip(points.par_chunks(BATCH_MIN))
             .for_each(|(o, p)| {
@@ -295,10 +295,7 @@ impl<const D: usize> TensorSpline<D> {
         let mut p0 = 0;
         while p0 < len {
             let m = CH.min(len - p0);
-            if m < CH
-                || self.kernels == Kernels::Scalar
-                || self.extrapolate != Extrapolate::Polynomial
-            {
+            if m < CH || self.kernels == Kernels::Scalar || !self.plain() {
                 for p in p0..p0 + m {
                     out[p] = self.eval(points[p]);
                 }
