@@ -105,7 +105,7 @@ impl EndCondition {
 /// The boundary condition of one axis of a fit.
 ///
 /// ```
-/// use bsfit::{BoundaryCondition, EndCondition, Fitter};
+/// use bsfit::{BoundaryCondition, Fitter};
 /// use ndarray::Array1;
 /// let x = [0.0, 0.7, 1.5, 2.0, 3.1, 4.0];
 /// let fitter = Fitter::with_boundary([&x[..]], [BoundaryCondition::NATURAL])?;
