@@ -362,7 +362,37 @@ fn refit_and_workspace_reuse_give_identical_results() {
         )
         .unwrap();
     assert_eq!(one_shot.coefficients_slice(), &a[..]);
-    let _ = Workspace::new();
+    // Every ISA, scheme and parallelism equals the scalar reference on a
+    // grid with several strips per block and a shifted last strip.
+    let reference = {
+        let f = Fitter::with_boundary([&x[..], &y[..], &z[..]], bcs)
+            .unwrap()
+            .with_isa(Isa::Scalar)
+            .unwrap()
+            .with_scheme(FitScheme::Rotate)
+            .with_par(Par::Seq);
+        let mut c = vec![0.0; total];
+        f.fit_into_ends(&values, [&[], &right], &mut c, &mut Workspace::new())
+            .unwrap();
+        c
+    };
+    for isa in Isa::available() {
+        for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+            for par in [Par::Seq, Par::with_threads(2)] {
+                let f = Fitter::with_boundary([&x[..], &y[..], &z[..]], bcs)
+                    .unwrap()
+                    .with_isa(isa)
+                    .unwrap()
+                    .with_scheme(scheme)
+                    .with_par(par);
+                let mut c = vec![f64::NAN; total];
+                f.fit_into_ends(&values, [&[], &right], &mut c, &mut Workspace::new())
+                    .unwrap();
+                let e = rel_err(&c, &reference);
+                assert!(e <= 1e-14, "{isa:?} {scheme:?} {par:?}: {e:e}");
+            }
+        }
+    }
 }
 
 #[test]

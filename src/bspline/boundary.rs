@@ -214,6 +214,22 @@ pub(crate) enum RowOp {
     Comb(usize, f64, usize, f64),
 }
 
+/// One step of [`AxisSystem::finish_in_place`]: row `to` becomes a copy of
+/// row `from`, or `a·row_i + b·row_j`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum FixOp {
+    /// `row[to] = row[from]`.
+    Copy { to: usize, from: usize },
+    /// `row[to] = a·row[i] + b·row[j]`.
+    Comb {
+        to: usize,
+        i: usize,
+        a: f64,
+        j: usize,
+        b: f64,
+    },
+}
+
 /// The periodic Sherman–Morrison correction `y ← y − z (g_0 y_0 + g_1 y_{N-1})`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Correction {
@@ -240,6 +256,9 @@ pub(crate) struct AxisSystem {
     /// `n_out` rows built from the `n_sys` solution rows (empty for
     /// not-a-knot: the solution is the coefficients).
     rows: Vec<RowOp>,
+    /// The same as steps on an `n_out`-row buffer whose rows `1..=n_sys`
+    /// hold the solution (no copy of the rows that stay).
+    fix: Vec<FixOp>,
     /// Periodic correction (`None` unless periodic with `n ≥ 5`).
     correction: Option<Correction>,
     /// Coefficients of zero values with a unit derivative value at the left
@@ -270,6 +289,7 @@ impl AxisSystem {
                             n_sites: n,
                             n_out: n,
                             rows: Vec::new(),
+                            fix: Vec::new(),
                             correction: None,
                             response: [None, None],
                         })
@@ -390,6 +410,26 @@ impl AxisSystem {
             .collect();
         rows[1] = RowOp::Comb(0, -a0 / a1, 1, -a2 / a1);
         rows[n] = RowOp::Comb(n - 2, -e1 / e2, n - 1, -e3 / e2);
+        // Buffer rows 1..=n hold u_0..u_{n-1}: rows 2..n-1 are already
+        // c_2..c_{n-1}; move c_0 and c_{n+1} out, then form c_1 and c_n.
+        let fix = vec![
+            FixOp::Copy { to: 0, from: 1 },
+            FixOp::Comb {
+                to: 1,
+                i: 0,
+                a: -a0 / a1,
+                j: 2,
+                b: -a2 / a1,
+            },
+            FixOp::Copy { to: n + 1, from: n },
+            FixOp::Comb {
+                to: n,
+                i: n - 1,
+                a: -e1 / e2,
+                j: n + 1,
+                b: -e3 / e2,
+            },
+        ];
         let mut sys = AxisSystem {
             bc,
             knots,
@@ -397,6 +437,7 @@ impl AxisSystem {
             n_sites: n,
             n_out: nc,
             rows,
+            fix,
             correction: None,
             response: [None, None],
         };
@@ -475,6 +516,18 @@ impl AxisSystem {
                 }),
             )
         };
+        // Buffer rows 1..=N hold w_0..w_{N-1} = c_1..c_N.
+        let fix = vec![
+            FixOp::Copy { to: 0, from: nn },
+            FixOp::Copy {
+                to: nn + 1,
+                from: 1,
+            },
+            FixOp::Copy {
+                to: nn + 2,
+                from: 2,
+            },
+        ];
         Ok(AxisSystem {
             bc: BoundaryCondition::Periodic,
             knots,
@@ -482,6 +535,7 @@ impl AxisSystem {
             n_sites: n,
             n_out: n + 2,
             rows,
+            fix,
             correction,
             response: [None, None],
         })
@@ -498,21 +552,23 @@ impl AxisSystem {
         }
         // SAFETY: y holds n_sys rows of one lane, c n_out rows of one lane.
         unsafe {
-            self.correct(y.as_mut_ptr(), 1, 1);
-            self.expand_rows(y.as_ptr(), 1, c.as_mut_ptr(), 1, 1);
+            let _ = self.correct(y.as_mut_ptr(), 1, 1);
+            let _ = self.expand_rows(y.as_ptr(), 1, c.as_mut_ptr(), 1, 1);
         }
     }
 
     /// The periodic correction of lanes `0..m` (`m ≤ 128`) of the solution
     /// rows `y[i*ys ..]`, `i < n_sys`, in place; nothing for other
-    /// conditions. Plain code, identical on every ISA.
+    /// conditions. Returns whether every corrected value is finite. Plain
+    /// code, identical on every ISA.
     ///
     /// # Safety
     /// Rows `0..n_sys` of lanes `0..m` are in bounds for `y`.
-    pub unsafe fn correct(&self, y: *mut f64, ys: usize, m: usize) {
+    pub unsafe fn correct(&self, y: *mut f64, ys: usize, m: usize) -> bool {
         let Some(cor) = &self.correction else {
-            return;
+            return true;
         };
+        let mut acc = 0.0f64;
         let nn = self.n_sys();
         let mut f = [0.0f64; 128];
         let m = m.min(128);
@@ -527,8 +583,44 @@ impl AxisSystem {
                 let row = std::slice::from_raw_parts_mut(y.add(i * ys), m);
                 for (v, &f) in row.iter_mut().zip(&f[..m]) {
                     *v -= z * f;
+                    acc += *v * 0.0;
                 }
             }
+        }
+        acc == 0.0
+    }
+
+    /// Turns a buffer of `n_out` rows (`b[r*w ..]`, lanes `0..w ≤ 128`)
+    /// whose rows `1..=n_sys` hold the banded solution into the
+    /// coefficient rows, in place: the periodic correction, then a few row
+    /// steps (the rows that are already coefficients are not touched).
+    /// Returns whether every value computed is finite. Same arithmetic as
+    /// [`correct`](Self::correct) and [`expand_rows`](Self::expand_rows);
+    /// plain code, identical on every ISA.
+    ///
+    /// # Safety
+    /// Rows `0..n_out` of lanes `0..w` are in bounds for `b`.
+    pub unsafe fn finish_in_place(&self, b: *mut f64, w: usize) -> bool {
+        // SAFETY: rows 1..=n_sys and 0..n_out are in bounds (caller).
+        unsafe {
+            let mut ok = self.correct(b.add(w), w, w);
+            let mut acc = 0.0f64;
+            for op in &self.fix {
+                match *op {
+                    FixOp::Copy { to, from } => {
+                        std::ptr::copy_nonoverlapping(b.add(from * w), b.add(to * w), w);
+                    }
+                    FixOp::Comb { to, i, a, j, b: bb } => {
+                        for k in 0..w {
+                            let v = a * *b.add(i * w + k) + bb * *b.add(j * w + k);
+                            *b.add(to * w + k) = v;
+                            acc += v * 0.0;
+                        }
+                    }
+                }
+            }
+            ok &= acc == 0.0;
+            ok
         }
     }
 

@@ -667,11 +667,10 @@ impl<const D: usize> Fitter<D> {
     ) -> Option<usize> {
         let mut cur_total = values.len();
         let kernels = self.kernels;
-        let y_len = Self::per_worker_values(self.shape);
         for axis in 0..D {
             let sys = &self.sys[axis];
             let lu = &sys.lu;
-            let (n, n_out, n_sys) = (sys.n_sites, sys.n_out, sys.n_sys());
+            let (n, n_out) = (sys.n_sites, sys.n_out);
             let rest = cur_total / n;
             let next_total = rest * n_out;
             let to_out = (D - 1 - axis).is_multiple_of(2);
@@ -716,33 +715,29 @@ impl<const D: usize> Fitter<D> {
                                 );
                             }
                         } else {
-                            let (y, e) = scr.split_at_mut(y_len);
-                            debug_assert!(n_sys * m <= y.len() && n_out * m <= e.len());
+                            debug_assert!(n_out * m <= scr.len());
+                            // The step: rows 1..=n_sys of the n_out-row
+                            // buffer (stride w) hold the solution.
+                            let post = |b: *mut f64, w: usize| {
+                                // SAFETY: as just stated (the kernel's contract).
+                                unsafe { sys.finish_in_place(b, w) }
+                            };
                             // SAFETY: src rows 0..n_sys ≤ n of lanes
-                            // j0..j0+m lie in the source; `y` holds
-                            // n_sys*m values (n_sys ≤ max n, m ≤ LANES) and
-                            // `e` n_out*m (the per-worker size counts both);
-                            // `block` holds n_out*m values; all distinct.
+                            // j0..j0+m lie in the source; `scr` holds
+                            // n_out*LANES values (the per-worker size counts
+                            // max n_out × 128); `block` holds n_out*m
+                            // values; the two are distinct.
                             unsafe {
-                                let yp = y.as_mut_ptr();
-                                kernels.lu_forward_raw(
+                                ok &= kernels.lu_solve_post_transpose_raw(
                                     lu.lower(),
+                                    lu.upper(),
                                     src.as_ptr().add(j0),
                                     rest,
-                                    yp,
-                                    m,
-                                    m,
-                                );
-                                ok &= kernels.lu_backward_raw(lu.upper(), yp, m, yp, m, m);
-                                sys.correct(yp, m, m);
-                                ok &= sys.expand_rows(yp, m, e.as_mut_ptr(), m, m);
-                                kernels.transpose_raw(
-                                    e.as_ptr(),
-                                    m,
                                     block.as_mut_ptr(),
-                                    n_out,
-                                    n_out,
                                     m,
+                                    scr.as_mut_ptr(),
+                                    n_out,
+                                    &post,
                                 );
                             }
                         }
@@ -825,7 +820,7 @@ impl<const D: usize> Fitter<D> {
                             isa.lu_forward_raw(lu.lower(), src(sb), inner, sp, m, m);
                             if post {
                                 ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
-                                sys.correct(sp, m, m);
+                                ok &= sys.correct(sp, m, m);
                                 ok &= sys.expand_rows(sp, m, dst(db), inner, m);
                             } else {
                                 ok &= isa.lu_backward_raw(lu.upper(), sp, m, dst(db), inner, m);
@@ -866,7 +861,7 @@ impl<const D: usize> Fitter<D> {
                             isa.lu_forward_raw(lu.lower(), sp, m, sp, m, m);
                             ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
                             if post {
-                                sys.correct(sp, m, m);
+                                ok &= sys.correct(sp, m, m);
                                 ok &= sys.expand_rows(sp, m, ep, m, m);
                             }
                             if inner == 1 {
