@@ -725,7 +725,9 @@ unsafe fn emit_fitter(out: Out<*mut Fitter>, plan: DynFitter) {
 /// `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2` take their values with each fit
 /// (`bsfit_fitter_refit_ends`), on one axis only.
 ///
-/// Errors: as `bsfit_fitter_new`, and `BSFIT_STATUS_INVALID_BOUNDARY`.
+/// Errors: as `bsfit_fitter_new`, and `BSFIT_STATUS_INVALID_BOUNDARY`
+/// (an unknown code, `BSFIT_END_PERIODIC` on one end only, not-a-knot with
+/// a derivative end, derivative values on two axes).
 ///
 /// Thread safety: reentrant.
 ///
@@ -737,16 +739,22 @@ pub unsafe extern "C" fn bsfit_fitter_new_bc(
     ndim: usize,
     sites: *const *const f64,
     lens: *const usize,
-    left: *const u32,
-    right: *const u32,
+    left: *const End,
+    right: *const End,
     out: *mut *mut Fitter,
 ) -> Status {
     guard(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: `ndim` arrays of `lens[k]` sites (caller's contract).
         let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
-        // SAFETY: `ndim` codes each (caller's contract).
-        let (l, r) = unsafe { (slice(left, ndim, "left")?, slice(right, ndim, "right")?) };
+        // SAFETY: `ndim` codes each (caller's contract), read as integers
+        // (a C caller may pass any value; unknown codes are errors).
+        let (l, r) = unsafe {
+            (
+                slice(left.cast::<u32>(), ndim, "left")?,
+                slice(right.cast::<u32>(), ndim, "right")?,
+            )
+        };
         let plan = DynFitter::with_boundary(&axes, &conditions(l, r)?)?;
         // SAFETY: `out` is a valid slot (caller's contract).
         unsafe { emit_fitter(out, plan) };

@@ -775,8 +775,8 @@ static void test_fitter_boundary(void) {
     static const double Y[] = {0.0, 0.5, 1.5, 2.0, 3.0};
     const double *sites[2] = {X, Y};
     const size_t lens[2] = {6, 5};
-    const uint32_t left[2] = {BSFIT_END_DERIV1, BSFIT_END_NOT_A_KNOT};
-    const uint32_t right[2] = {BSFIT_END_DERIV2, BSFIT_END_NOT_A_KNOT};
+    const bsfit_end left[2] = {BSFIT_END_DERIV1, BSFIT_END_NOT_A_KNOT};
+    const bsfit_end right[2] = {BSFIT_END_DERIV2, BSFIT_END_NOT_A_KNOT};
 #define PX(t) (((t) - 0.5) * (t) * (t) + 2.0)
 #define DPX(t) (3.0 * (t) * (t) - (t))
 #define DDPX(t) (6.0 * (t) - 1.0)
@@ -822,7 +822,7 @@ static void test_fitter_boundary(void) {
      * values are an error naming the axis. */
     const double *s1[1] = {X};
     const size_t l1[1] = {6};
-    const uint32_t nat[1] = {BSFIT_END_NATURAL}, per[1] = {BSFIT_END_PERIODIC};
+    const bsfit_end nat[1] = {BSFIT_END_NATURAL}, per[1] = {BSFIT_END_PERIODIC};
     double line[6], c1[8];
     for (int i = 0; i < 6; ++i) line[i] = 3.0 * X[i] - 1.0;
     OK(bsfit_fitter_new_bc(1, s1, l1, nat, nat, &f));
@@ -855,7 +855,7 @@ static void test_fitter_boundary(void) {
     /* Invalid conditions: unknown code, periodic on one end, not-a-knot with
      * a derivative end, explicit values on two axes. */
     bsfit_fitter *g = SENTINEL_FITTER;
-    const uint32_t bad[2] = {9, 0}, half[2] = {BSFIT_END_PERIODIC, 0},
+    const bsfit_end bad[2] = {9, 0}, half[2] = {BSFIT_END_PERIODIC, 0},
                    nak[2] = {BSFIT_END_NOT_A_KNOT, 0}, nat2[2] = {BSFIT_END_NATURAL, 0},
                    d1d1[2] = {BSFIT_END_DERIV1, BSFIT_END_DERIV1};
     EXPECT(bsfit_fitter_new_bc(2, sites, lens, bad, right, &g), BSFIT_STATUS_INVALID_BOUNDARY);

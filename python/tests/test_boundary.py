@@ -137,10 +137,10 @@ def test_cubic_is_reproduced_with_its_own_end_derivatives():
     [
         ("wobbly", "unknown bc_type"),
         (["natural"], "1 entries for 2 axes"),
-        ([(2, 0.0)], "not a name"),
+        ([(2, 0.0), "natural"], "not a name"),
         (([(3, 0.0)], [(1, 0.0)]), "order"),
         (([(1, 0.0), (2, 0.0)], [(1, 0.0)]), "one .order, value. per end"),
-        (("not-a-knot", "natural"), "not-a-knot"),
+        ([("not-a-knot", "natural"), "natural"], "not-a-knot"),
         ([([(1, np.zeros(3))], "natural"), "clamped"], r"expected shape \(5,\)"),
         ([([(1, 0.0)], "natural"), ([(1, 0.0)], "natural")], "second axis"),
     ],

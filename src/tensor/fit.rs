@@ -49,7 +49,8 @@ const ROTATE_MAX_POINTS: usize = 1 << 22;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Fitter<const D: usize> {
-    sys: [AxisSystem; D],
+    /// Per-axis systems (boxed: they are large and `Fitter`s are moved).
+    sys: Box<[AxisSystem; D]>,
     shape: [usize; D],
     coef_shape: [usize; D],
     /// The axis whose ends take derivative values with the fit, if any.
@@ -134,7 +135,7 @@ impl<const D: usize> Fitter<D> {
             validate_sites(axis, x)?;
             sys.push(AxisSystem::new(axis, x, bc[axis])?);
         }
-        let sys: [AxisSystem; D] = vec_to_array(sys);
+        let sys: Box<[AxisSystem; D]> = Box::new(vec_to_array(sys));
         let shape = axes.map(|a| a.len());
         let coef_shape = std::array::from_fn(|k| sys[k].n_out);
         Ok(Fitter {
@@ -521,11 +522,9 @@ impl<const D: usize> Fitter<D> {
             let mut dims = [0usize; MAX_DIM];
             let others: usize = D - 1;
             let mut ax = [0usize; MAX_DIM];
-            let mut p = 0;
-            for j in (0..D).filter(|&j| j != k) {
+            for (p, j) in (0..D).filter(|&j| j != k).enumerate() {
                 dims[p] = self.shape[j];
                 ax[p] = j;
-                p += 1;
             }
             let len0: usize = dims[..others].iter().product();
             ga[..len0].copy_from_slice(vals);
