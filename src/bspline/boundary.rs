@@ -40,11 +40,11 @@
 //! (basis values at `x_1`, resp. `x_{n-2}`). It is factored once like the
 //! not-a-knot matrix and solved for every line with the same SIMD kernels;
 //! the `n + 2` coefficients follow by inserting `c_1` and `c_n` (one
-//! combination of two neighbours per line, [`AxisSystem::expand_rows`]).
+//! combination of two neighbours per line, `AxisSystem::finish_in_place`).
 //! Non-zero explicit values `d_l`, `d_r` enter by linearity: the solution
 //! is that of `d = 0` plus `d_l ρ_l + d_r ρ_r`, where `ρ_l` (`ρ_r`) is the
 //! coefficient vector of zero values with `d_l = 1` (`d_r = 1`), computed
-//! once per axis ([`AxisSystem::response`]).
+//! once per axis (`AxisSystem::response`).
 //!
 //! # Periodic
 //! Knots of scipy's `_periodic_knots`: `t_{3+i} = x_i` and the sites'
@@ -59,7 +59,7 @@
 //! `u = (γ, 0, …, 0, α)` and `v = (1, 0, …, 0, β/γ)`. Sherman–Morrison:
 //! `w = y − z (v·y)/(1 + v·z)` with `T y = f` (the banded solve of every
 //! line) and `T z = u` (once per axis): a correction of one multiply-add per
-//! value, vectorised across lines ([`AxisSystem::correct`]). For `N = 3`
+//! value, vectorised across lines (`AxisSystem::correct`). For `N = 3`
 //! the corners lie inside the band and `A` is factored directly.
 
 use super::basis::{basis, basis_derivs};
@@ -204,7 +204,7 @@ pub fn knots_for(bc: BoundaryCondition, x: &[f64]) -> Vec<f64> {
     }
 }
 
-/// One output row of [`AxisSystem::expand_rows`]: a copy of a solution row,
+/// One output row of `AxisSystem::finish_in_place`: a copy of a solution row,
 /// or a combination `a·y_i + b·y_j` of two.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum RowOp {
