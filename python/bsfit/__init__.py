@@ -465,7 +465,9 @@ class TensorSpline:
         )
 
     def __reduce__(self):
-        return (_from_parts, (self.t, self.c, self.extrapolate, self.periodic))
+        if any(self.periodic):
+            return (_from_parts, (self.t, self.c, self.extrapolate, self.periodic))
+        return (_from_parts, (self.t, self.c, self.extrapolate))
 
     def __eq__(self, other):
         if not isinstance(other, TensorSpline):

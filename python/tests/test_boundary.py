@@ -73,7 +73,7 @@ def test_homogeneous_conditions_match_scipy(shape, bc_type):
     assert rel_err(s.c, c_ref) <= 1e-12
     periodic = tuple(b == "periodic" for b in per_axis)
     assert s.periodic == periodic
-    pts = random_points(rng, axes, 40)
+    pts, _ = random_points(rng, axes, 40)
     # Some points one or two periods away on the periodic axes.
     pts[:10] += np.where(periodic, 2.0 * np.array([a[-1] - a[0] for a in axes]), 0.0)
     ref = NdBSpline(tuple(t_ref), c_ref, 3)
