@@ -66,6 +66,7 @@ use super::basis::{basis, basis_derivs};
 use super::knots::find_span;
 use crate::FitError;
 use crate::banded::BandLu;
+use crate::isa::Kernels;
 
 /// The condition at one end of an axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -552,58 +553,57 @@ impl AxisSystem {
         }
         // SAFETY: y holds n_sys rows of one lane, c n_out rows of one lane.
         unsafe {
-            let _ = self.correct(y.as_mut_ptr(), 1, 1);
+            let _ = self.correct(Kernels::Scalar, y.as_mut_ptr(), 1, 1);
             let _ = self.expand_rows(y.as_ptr(), 1, c.as_mut_ptr(), 1, 1);
         }
     }
 
     /// The periodic correction of lanes `0..m` (`m ≤ 128`) of the solution
-    /// rows `y[i*ys ..]`, `i < n_sys`, in place; nothing for other
-    /// conditions. Returns whether every corrected value is finite. Plain
-    /// code, identical on every ISA.
+    /// rows `y[i*ys ..]`, `i < n_sys`, in place, with `kernels`' update
+    /// (the scalar ISA is the reference); nothing for other conditions.
+    /// Returns whether every corrected value is finite.
     ///
     /// # Safety
     /// Rows `0..n_sys` of lanes `0..m` are in bounds for `y`.
-    pub unsafe fn correct(&self, y: *mut f64, ys: usize, m: usize) -> bool {
+    pub(crate) unsafe fn correct(
+        &self,
+        kernels: Kernels,
+        y: *mut f64,
+        ys: usize,
+        m: usize,
+    ) -> bool {
         let Some(cor) = &self.correction else {
             return true;
         };
-        let mut acc = 0.0f64;
         let nn = self.n_sys();
         let mut f = [0.0f64; 128];
         let m = m.min(128);
-        // SAFETY: rows 0..nn of lanes 0..m are in bounds (caller).
+        // SAFETY: rows 0..nn of lanes 0..m are in bounds (caller); `f` is
+        // a separate stack array of m ≤ 128 values.
         unsafe {
             let y0 = std::slice::from_raw_parts(y, m);
             let yl = std::slice::from_raw_parts(y.add((nn - 1) * ys), m);
             for ((f, &a), &b) in f.iter_mut().zip(y0).zip(yl) {
                 *f = cor.g0 * a + cor.g1 * b;
             }
-            for (i, &z) in cor.z.iter().enumerate() {
-                let row = std::slice::from_raw_parts_mut(y.add(i * ys), m);
-                for (v, &f) in row.iter_mut().zip(&f[..m]) {
-                    *v -= z * f;
-                    acc += *v * 0.0;
-                }
-            }
+            kernels.sub_outer_raw(&cor.z, f.as_ptr(), y, ys, m)
         }
-        acc == 0.0
     }
 
     /// Turns a buffer of `n_out` rows (`b[r*w ..]`, lanes `0..w ≤ 128`)
     /// whose rows `1..=n_sys` hold the banded solution into the
     /// coefficient rows, in place: the periodic correction, then a few row
     /// steps (the rows that are already coefficients are not touched).
-    /// Returns whether every value computed is finite. Same arithmetic as
-    /// [`correct`](Self::correct) and [`expand_rows`](Self::expand_rows);
-    /// plain code, identical on every ISA.
+    /// Returns whether every value computed is finite. The correction is
+    /// [`correct`](Self::correct)'s, the row steps the arithmetic of
+    /// [`expand_rows`](Self::expand_rows) (plain code, identical on every ISA).
     ///
     /// # Safety
     /// Rows `0..n_out` of lanes `0..w` are in bounds for `b`.
-    pub unsafe fn finish_in_place(&self, b: *mut f64, w: usize) -> bool {
+    pub(crate) unsafe fn finish_in_place(&self, kernels: Kernels, b: *mut f64, w: usize) -> bool {
         // SAFETY: rows 1..=n_sys and 0..n_out are in bounds (caller).
         unsafe {
-            let mut ok = self.correct(b.add(w), w, w);
+            let mut ok = self.correct(kernels, b.add(w), w, w);
             let mut acc = 0.0f64;
             for op in &self.fix {
                 match *op {

@@ -488,6 +488,48 @@ impl Kernels {
         }
     }
 
+    /// `y_i[j] −= z_i · f[j]` for the rows `i < z.len()` (row stride `ys`)
+    /// and lanes `j < w` (the periodic Sherman–Morrison correction);
+    /// returns whether every result is finite. The scalar ISA computes
+    /// `y − z·f` unfused, the SIMD ISAs with one FMA.
+    ///
+    /// # Safety
+    /// `f` holds `w` values; rows `0..z.len()` of lanes `0..w` are in bounds
+    /// for `y` and do not overlap `f`.
+    #[inline]
+    pub(crate) unsafe fn sub_outer_raw(
+        self,
+        z: &[f64],
+        f: *const f64,
+        y: *mut f64,
+        ys: usize,
+        w: usize,
+    ) -> bool {
+        /// The update as a [`WithSimd`] body.
+        struct SubOuter<'a> {
+            z: &'a [f64],
+            f: *const f64,
+            y: *mut f64,
+            ys: usize,
+            w: usize,
+        }
+        impl WithSimd for SubOuter<'_> {
+            type Output = bool;
+            #[inline(always)]
+            fn run<V: simd::Vf64>(self) -> bool {
+                let main = self.w - self.w % V::W;
+                // SAFETY: the caller's contract, split into whole vectors
+                // and the scalar remainder.
+                unsafe {
+                    let a = simd::sub_outer::<V>(self.z, self.f, self.y, self.ys, 0, main);
+                    let b = simd::sub_outer::<f64>(self.z, self.f, self.y, self.ys, main, self.w);
+                    a.reduce_add() + b == 0.0
+                }
+            }
+        }
+        self.dispatch(SubOuter { z, f, y, ys, w })
+    }
+
     /// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block.
     ///
     /// # Safety

@@ -719,7 +719,7 @@ impl<const D: usize> Fitter<D> {
                             // buffer (stride w) hold the solution.
                             let post = |b: *mut f64, w: usize| {
                                 // SAFETY: as just stated (the kernel's contract).
-                                unsafe { sys.finish_in_place(b, w) }
+                                unsafe { sys.finish_in_place(kernels, b, w) }
                             };
                             // SAFETY: src rows 0..n_sys ≤ n of lanes
                             // j0..j0+m lie in the source; `scr` holds
@@ -819,7 +819,7 @@ impl<const D: usize> Fitter<D> {
                             isa.lu_forward_raw(lu.lower(), src(sb), inner, sp, m, m);
                             if post {
                                 ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
-                                ok &= sys.correct(sp, m, m);
+                                ok &= sys.correct(isa, sp, m, m);
                                 ok &= sys.expand_rows(sp, m, dst(db), inner, m);
                             } else {
                                 ok &= isa.lu_backward_raw(lu.upper(), sp, m, dst(db), inner, m);
@@ -860,7 +860,7 @@ impl<const D: usize> Fitter<D> {
                             isa.lu_forward_raw(lu.lower(), sp, m, sp, m, m);
                             ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
                             if post {
-                                ok &= sys.correct(sp, m, m);
+                                ok &= sys.correct(isa, sp, m, m);
                                 ok &= sys.expand_rows(sp, m, ep, m, m);
                             }
                             if inner == 1 {
