@@ -19,7 +19,7 @@ class _Spline:
         axes: Sequence[NDArray[np.float64]],
         values: NDArray[np.float64],
         bc: Optional[Sequence[Tuple[str, str]]] = None,
-        ends: Tuple[Optional[NDArray[np.float64]], Optional[NDArray[np.float64]]] = (None, None),
+        ends: Optional[Tuple[Optional[NDArray[np.float64]], Optional[NDArray[np.float64]]]] = None,
     ) -> _Spline: ...
     @staticmethod
     def from_parts(
@@ -51,7 +51,7 @@ class _Fitter:
         cls,
         axes: Sequence[NDArray[np.float64]],
         bc: Optional[Sequence[Tuple[str, str]]] = None,
-        ends: Tuple[Optional[NDArray[np.float64]], Optional[NDArray[np.float64]]] = (None, None),
+        ends: Optional[Tuple[Optional[NDArray[np.float64]], Optional[NDArray[np.float64]]]] = None,
     ) -> _Fitter: ...
     @property
     def ndim(self) -> int: ...

@@ -126,6 +126,12 @@ fn check_grid_shape(what: &str, shape: &[usize], grid: &[usize]) -> PyResult<()>
     Ok(())
 }
 
+/// Explicit end-derivative values (left, right), each optional.
+type EndArrays<'py> = (
+    Option<PyReadonlyArrayDyn<'py, f64>>,
+    Option<PyReadonlyArrayDyn<'py, f64>>,
+);
+
 /// One end's condition from its name: `"not-a-knot"`, `"natural"`,
 /// `"clamped"`, or `"d1"` / `"d2"` for a derivative of that order whose
 /// values come with the fit.
@@ -192,24 +198,22 @@ impl PySpline {
     /// [`conditions`]); `ends`: the explicit derivative values of the left
     /// and right end (arrays over the other axes' sites, row-major).
     #[staticmethod]
-    #[pyo3(signature = (axes, values, bc=None, ends=(None, None)))]
+    #[pyo3(signature = (axes, values, bc=None, ends=None))]
     fn fit(
         py: Python<'_>,
         axes: Vec<PyReadonlyArray1<'_, f64>>,
         values: PyReadonlyArrayDyn<'_, f64>,
         bc: Option<Vec<(String, String)>>,
-        ends: (
-            Option<PyReadonlyArrayDyn<'_, f64>>,
-            Option<PyReadonlyArrayDyn<'_, f64>>,
-        ),
+        ends: Option<EndArrays<'_>>,
     ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let grid: Vec<usize> = axes.iter().map(|a| a.len()).collect();
         check_grid_shape("values", values.shape(), &grid)?;
         let bc = conditions(bc, axes.len())?;
         let values = RowMajor::new(&values);
-        let left = ends.0.as_ref().map(slice_or_copy);
-        let right = ends.1.as_ref().map(slice_or_copy);
+        let (left, right) = ends.unwrap_or((None, None));
+        let left = left.as_ref().map(slice_or_copy);
+        let right = right.as_ref().map(slice_or_copy);
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let inner = py
             .detach(|| {
@@ -414,29 +418,23 @@ impl PyFitter {
     /// `bc`: per axis `(left, right)` condition names; `ends`: the explicit
     /// derivative values every fit uses (see `_Spline.fit`).
     #[new]
-    #[pyo3(signature = (axes, bc=None, ends=(None, None)))]
+    #[pyo3(signature = (axes, bc=None, ends=None))]
     fn new(
         axes: Vec<PyReadonlyArray1<'_, f64>>,
         bc: Option<Vec<(String, String)>>,
-        ends: (
-            Option<PyReadonlyArrayDyn<'_, f64>>,
-            Option<PyReadonlyArrayDyn<'_, f64>>,
-        ),
+        ends: Option<EndArrays<'_>>,
     ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let bc = conditions(bc, refs.len())?;
         let inner = DynFitter::with_boundary(&refs, &bc).map_err(fit_err)?;
-        let ends = [
-            ends.0
-                .as_ref()
+        let (left, right) = ends.unwrap_or((None, None));
+        let owned = |a: &Option<PyReadonlyArrayDyn<'_, f64>>| {
+            a.as_ref()
                 .map(|a| slice_or_copy(a).into_owned())
-                .unwrap_or_default(),
-            ends.1
-                .as_ref()
-                .map(|a| slice_or_copy(a).into_owned())
-                .unwrap_or_default(),
-        ];
+                .unwrap_or_default()
+        };
+        let ends = [owned(&left), owned(&right)];
         let ws = Mutex::new(inner.workspace());
         Ok(PyFitter { inner, ws, ends })
     }
