@@ -688,6 +688,50 @@ mod tests {
     }
 
     #[test]
+    fn in_place_finish_equals_the_line_reference_and_interpolates() {
+        let x = [0.0, 0.6, 1.1, 2.0, 2.4, 3.5, 4.0];
+        let d1 = EndCondition::Derivative { order: 1 };
+        let d2 = EndCondition::Derivative { order: 2 };
+        for bc in [
+            BoundaryCondition::NATURAL,
+            BoundaryCondition::CLAMPED,
+            BoundaryCondition::PERIODIC,
+            BoundaryCondition::ends(d1, d2),
+        ] {
+            let sys = AxisSystem::new(0, &x, bc).unwrap();
+            let (ns, no, w) = (sys.n_sys(), sys.n_out, 3);
+            let f = |i: usize, lane: usize| ((i * 7 + lane * 3) % 5) as f64 - 1.5;
+            let mut buf = vec![f64::NAN; no * w];
+            for lane in 0..w {
+                let mut y: Vec<f64> = (0..ns).map(|i| f(i, lane)).collect();
+                let mut c = vec![0.0; no];
+                sys.solve_line(&mut y.clone(), &mut c);
+                sys.lu.solve_strided(&mut y, 1);
+                for i in 0..ns {
+                    buf[(i + 1) * w + lane] = y[i];
+                }
+                // The coefficients interpolate the values at the sites.
+                for (i, &xi) in x.iter().enumerate().take(ns) {
+                    let s = find_span(&sys.knots, xi);
+                    let b = basis(&sys.knots, s, xi);
+                    let v: f64 = (0..4).map(|r| b[r] * c[s - 3 + r]).sum();
+                    assert!((v - f(i, lane)).abs() < 1e-12, "{bc:?}: {v}");
+                }
+                // The lane's column after the in-place finish, below.
+                buf.extend(c);
+            }
+            let refs = buf.split_off(no * w);
+            // SAFETY: `buf` holds n_out rows of w lanes.
+            assert!(unsafe { sys.finish_in_place(Kernels::Scalar, buf.as_mut_ptr(), w) });
+            for lane in 0..w {
+                for r in 0..no {
+                    assert_eq!(buf[r * w + lane], refs[lane * no + r], "{bc:?} row {r}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn mixed_not_a_knot_end_is_rejected() {
         let x = [0.0, 1.0, 3.0, 4.0, 5.0];
         let bc = BoundaryCondition::ends(EndCondition::NotAKnot, EndCondition::Natural);
