@@ -506,14 +506,34 @@ fit4d {shape:?}, {threads} threads, per boundary condition: median ms and ratio 
         };
         let meds: Vec<f64> = times.iter_mut().map(med).collect();
         let mins: Vec<f64> = times.iter().map(|t| t[0]).collect();
+        // On-CPU time of one thread fitting alone (Par::Seq): the work of
+        // each condition, insensitive to other processes taking the cores.
+        let p1 = pool(1, o.pin)?;
+        let cpu: Vec<f64> = p1.install(|| {
+            fitters
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let f = f.clone().with_par(Par::Seq);
+                    let e: [&[f64]; 2] = if i == 5 { [&ends, &ends] } else { [&[], &[]] };
+                    measure(samples / 4, || {
+                        f.fit_into_ends(&v, e, &mut outs[i], &mut wss[i])
+                            .expect("fit");
+                    })
+                    .cpu
+                })
+                .collect()
+        });
         for (i, (name, _)) in rows.iter().enumerate() {
             let _ = writeln!(
                 table,
-                "{:<24} {:>7} {:>9.3} ms  {:>5.2}x",
+                "{:<24} {:>7} {:>9.3} ms  {:>5.2}x   1-thread cpu {:>7.3} ms  {:>5.2}x",
                 name,
                 isa.name(),
                 meds[i] * 1e3,
-                meds[i] / meds[0]
+                meds[i] / meds[0],
+                cpu[i] * 1e3,
+                cpu[i] / cpu[0]
             );
             fit_json.push(FitRecord {
                 shape,
