@@ -11,8 +11,14 @@
 //!            + (t_{j+p+1} - x)/(t_{j+p+1} - t_{j+1}) · N_{j+1,p-1}(x),
 //! ```
 //!
-//! evaluated with `left[r] = x - t[i+1-r]` and `right[r] = t[i+r] - x`, which
-//! avoids forming any of the zero-length knot intervals of a clamped vector.
+//! evaluated with `left[r] = x - t[i+1-r]` and `right[r] = t[i+r] - x` in the
+//! numerators and the knot differences `t[i+1+r] - t[i+1+r-j]` themselves as
+//! denominators: every one of them contains the non-empty span `[t_i, t_{i+1}]`
+//! (so none of the zero-length intervals of a clamped vector occurs), and
+//! unlike the textbook `right + left` they carry no rounding of `x`, so the
+//! weights stay accurate to a few ulps however far outside the domain `x`
+//! lies (the sum `right + left` loses all its digits once `|x|` dwarfs the
+//! knot spacing).
 //! Derivatives use `N'_{j,p} = p·(N_{j,p-1}/(t_{j+p}-t_j) - N_{j+1,p-1}/(t_{j+p+1}-t_{j+1}))`
 //! applied repeatedly to the lower-degree rows of the same triangle (Piegl &
 //! Tiller, *The NURBS Book*, A2.3). For a valid span every denominator that
@@ -37,7 +43,7 @@ pub fn basis(t: &[f64], span: usize, x: f64) -> [f64; ORDER] {
         right[j] = t[span + j] - x;
         let mut saved = 0.0;
         for r in 0..j {
-            let temp = n[r] / (right[r + 1] + left[j - r]);
+            let temp = n[r] / (t[span + r + 1] - t[span + 1 + r - j]);
             n[r] = saved + right[r + 1] * temp;
             saved = left[j - r] * temp;
         }
@@ -51,6 +57,27 @@ pub fn basis(t: &[f64], span: usize, x: f64) -> [f64; ORDER] {
 /// Rows `k > nd` are left zero. Orders above 3 are identically zero for a cubic.
 #[inline]
 pub fn basis_derivs(t: &[f64], span: usize, x: f64, nd: usize) -> [[f64; ORDER]; ORDER] {
+    basis_derivs_scaled(t, span, x, nd, 1.0, 1.0)
+}
+
+/// [`basis_derivs`] in scaled units, for the exponent-tracked evaluation:
+/// the knot differences are multiplied by `unit` and the distances `x − t_j`
+/// by `dist` (both powers of two, so the scalings are exact barring
+/// underflow). Row `k` is then the true `k`-th derivative times
+/// `unit^{-k} · (dist/unit)^{3-k}`: the derivative of order `k` of the cubic
+/// basis is homogeneous of degree `−k` in the unit of length and of degree
+/// `3 − k` in the distances alone (each level of the triangle multiplies by
+/// one distance and divides by one knot difference; each derivative step
+/// divides by one knot difference instead).
+#[inline(always)]
+pub(crate) fn basis_derivs_scaled(
+    t: &[f64],
+    span: usize,
+    x: f64,
+    nd: usize,
+    unit: f64,
+    dist: f64,
+) -> [[f64; ORDER]; ORDER] {
     let p = DEGREE;
     let nd = nd.min(p);
     // ndu[j][r]: basis functions (upper triangle incl. diagonal) and knot differences (lower).
@@ -59,11 +86,11 @@ pub fn basis_derivs(t: &[f64], span: usize, x: f64, nd: usize) -> [[f64; ORDER];
     let mut right = [0.0; ORDER];
     ndu[0][0] = 1.0;
     for j in 1..=p {
-        left[j] = x - t[span + 1 - j];
-        right[j] = t[span + j] - x;
+        left[j] = x * dist - t[span + 1 - j] * dist;
+        right[j] = t[span + j] * dist - x * dist;
         let mut saved = 0.0;
         for r in 0..j {
-            ndu[j][r] = right[r + 1] + left[j - r];
+            ndu[j][r] = (t[span + r + 1] - t[span + 1 + r - j]) * unit;
             let temp = ndu[r][j - 1] / ndu[j][r];
             ndu[r][j] = saved + right[r + 1] * temp;
             saved = left[j - r] * temp;

@@ -18,6 +18,16 @@ pub(crate) struct V4(pub(crate) __m256d);
 // enable those features, on a CPU that has them. Pointers are checked by the caller.
 impl Vf64 for V4 {
     const W: usize = 4;
+    type Quad = V4;
+    #[inline(always)]
+    unsafe fn contract_block<const D: usize>(
+        c: &[f64],
+        strides: &[usize; D],
+        base: usize,
+        w: &[[f64; 4]; D],
+    ) -> f64 {
+        unsafe { contract_body(c.as_ptr(), strides, base, w) }
+    }
     #[inline(always)]
     unsafe fn load(p: *const f64) -> Self {
         unsafe { V4(_mm256_loadu_pd(p)) }
@@ -185,13 +195,15 @@ pub(crate) unsafe fn basis_single(_: Avx2Token, t: *const f64, s: usize, x: f64)
     // SAFETY: the dispatcher checked 2 ≤ s and s + 5 ≤ t.len().
     unsafe {
         let xv = _mm256_set1_pd(x);
-        let r = _mm256_sub_pd(_mm256_loadu_pd(t.add(s + 1)), xv);
+        let tr = _mm256_loadu_pd(t.add(s + 1));
+        let r = _mm256_sub_pd(tr, xv);
         let one = _mm256_set1_pd(1.0);
         let zero = _mm256_setzero_pd();
         let mut n = _mm256_set_pd(0.0, 0.0, 0.0, 1.0);
         // j = 1: only lane 0 of the denominator is real.
-        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s)));
-        let den = _mm256_blend_pd::<0b1110>(_mm256_add_pd(r, l), one);
+        let tl = _mm256_loadu_pd(t.add(s));
+        let l = _mm256_sub_pd(xv, tl);
+        let den = _mm256_blend_pd::<0b1110>(_mm256_sub_pd(tr, tl), one);
         let tmp = _mm256_div_pd(n, den);
         let sh = _mm256_blend_pd::<0b0001>(
             _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
@@ -199,8 +211,9 @@ pub(crate) unsafe fn basis_single(_: Avx2Token, t: *const f64, s: usize, x: f64)
         );
         n = _mm256_fmadd_pd(r, tmp, sh);
         // j = 2
-        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s - 1)));
-        let den = _mm256_blend_pd::<0b1100>(_mm256_add_pd(r, l), one);
+        let tl = _mm256_loadu_pd(t.add(s - 1));
+        let l = _mm256_sub_pd(xv, tl);
+        let den = _mm256_blend_pd::<0b1100>(_mm256_sub_pd(tr, tl), one);
         let tmp = _mm256_div_pd(n, den);
         let sh = _mm256_blend_pd::<0b0001>(
             _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
@@ -208,8 +221,9 @@ pub(crate) unsafe fn basis_single(_: Avx2Token, t: *const f64, s: usize, x: f64)
         );
         n = _mm256_fmadd_pd(r, tmp, sh);
         // j = 3
-        let l = _mm256_sub_pd(xv, _mm256_loadu_pd(t.add(s - 2)));
-        let den = _mm256_blend_pd::<0b1000>(_mm256_add_pd(r, l), one);
+        let tl = _mm256_loadu_pd(t.add(s - 2));
+        let l = _mm256_sub_pd(xv, tl);
+        let den = _mm256_blend_pd::<0b1000>(_mm256_sub_pd(tr, tl), one);
         let tmp = _mm256_div_pd(n, den);
         let sh = _mm256_blend_pd::<0b0001>(
             _mm256_permute4x64_pd::<0b10_01_00_00>(_mm256_mul_pd(l, tmp)),
@@ -236,19 +250,6 @@ pub(crate) unsafe fn basis_batch(
     unsafe { simd::basis_batch::<V4>(t, spans, x, nd, out) }
 }
 
-/// See [`simd::basis_axes`] (lanes = axes, `D ≤ 4`).
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn basis_axes<const D: usize>(
-    _: Avx2Token,
-    knots: &[&[f64]; D],
-    spans: &[usize; D],
-    x: &[f64; D],
-    nd: usize,
-) -> [[[f64; 4]; 3]; D] {
-    // SAFETY: the dispatcher checked the spans.
-    unsafe { simd::basis_axes::<V4, D>(knots, spans, x, nd) }
-}
-
 /// `Σ_r Π_k w[k][r_k] · c[base + Σ_k r_k s_k]` over the `4^D` block, with
 /// the innermost (contiguous) four coefficients of each row in one `ymm`
 /// register: rows of axis `D−2` are combined with broadcast weights by FMA,
@@ -262,7 +263,24 @@ pub(crate) unsafe fn contract<const D: usize>(
     base: usize,
     w: &[[f64; 4]; D],
 ) -> f64 {
-    // SAFETY: the caller guarantees the 4^D block at `base` is in bounds.
+    // SAFETY: forwarded contract; the token proves the features.
+    unsafe { contract_body(c, strides, base, w) }
+}
+
+/// The body of [`contract`], inlined into whichever `#[target_feature]`
+/// function (AVX2 or AVX-512) calls it.
+///
+/// # Safety
+/// The `4^D` block at `base` is in bounds of `c`; AVX2 and FMA are available.
+#[inline(always)]
+pub(crate) unsafe fn contract_body<const D: usize>(
+    c: *const f64,
+    strides: &[usize; D],
+    base: usize,
+    w: &[[f64; 4]; D],
+) -> f64 {
+    // SAFETY: the caller guarantees the 4^D block at `base` is in bounds
+    // and the features.
     unsafe {
         let wl = _mm256_loadu_pd(w[D - 1].as_ptr());
         if D == 1 {
@@ -307,18 +325,6 @@ pub(crate) unsafe fn contract<const D: usize>(
         let sum = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
         hsum(_mm256_mul_pd(sum, wl))
     }
-}
-
-/// See [`simd::basis_axes_values`] (lanes = axes).
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn basis_axes_values<const D: usize>(
-    _: Avx2Token,
-    knots: &[&[f64]; D],
-    spans: &[usize; D],
-    x: &[f64; D],
-) -> [[f64; 4]; D] {
-    // SAFETY: the dispatcher checked the spans and D ≤ lanes.
-    unsafe { simd::basis_axes_values::<V4, D>(knots, spans, x) }
 }
 
 /// Runs `kernel` with `V4` vectors, compiled with the features avx2,fma.

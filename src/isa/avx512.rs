@@ -21,6 +21,17 @@ pub(crate) struct V8(__m512d);
 // enable that feature, on a CPU that has it. Pointers are checked by the caller.
 impl Vf64 for V8 {
     const W: usize = 8;
+    type Quad = super::avx2::V4;
+    #[inline(always)]
+    unsafe fn contract_block<const D: usize>(
+        c: &[f64],
+        strides: &[usize; D],
+        base: usize,
+        w: &[[f64; 4]; D],
+    ) -> f64 {
+        // AVX-512F implies AVX2 and FMA.
+        unsafe { super::avx2::contract_body(c.as_ptr(), strides, base, w) }
+    }
     #[inline(always)]
     unsafe fn load(p: *const f64) -> Self {
         unsafe { V8(_mm512_loadu_pd(p)) }
@@ -129,31 +140,6 @@ pub(crate) unsafe fn lu_backward(
         };
         _mm512_reduce_add_pd(a.0) + b == 0.0
     }
-}
-
-/// See [`simd::basis_axes`] (lanes = axes, `D ≤ 8`).
-#[target_feature(enable = "avx512f,avx2,fma")]
-pub(crate) unsafe fn basis_axes<const D: usize>(
-    _: Avx512Token,
-    knots: &[&[f64]; D],
-    spans: &[usize; D],
-    x: &[f64; D],
-    nd: usize,
-) -> [[[f64; 4]; 3]; D] {
-    // SAFETY: the dispatcher checked the spans.
-    unsafe { simd::basis_axes::<V8, D>(knots, spans, x, nd) }
-}
-
-/// See [`simd::basis_axes_values`] (lanes = axes).
-#[target_feature(enable = "avx512f,avx2,fma")]
-pub(crate) unsafe fn basis_axes_values<const D: usize>(
-    _: Avx512Token,
-    knots: &[&[f64]; D],
-    spans: &[usize; D],
-    x: &[f64; D],
-) -> [[f64; 4]; D] {
-    // SAFETY: the dispatcher checked the spans and D ≤ lanes.
-    unsafe { simd::basis_axes_values::<V8, D>(knots, spans, x) }
 }
 
 /// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block in 8 × 8 tiles

@@ -33,7 +33,10 @@ mod avx2;
 mod avx512;
 mod scalar;
 mod simd;
-pub(crate) use simd::{Vf64, WithSimd};
+pub(crate) use scalar::contract as contract_scalar;
+pub(crate) use simd::{
+    Vf64, WithSimd, basis_axes as simd_basis_axes, basis_axes_values as simd_basis_axes_values,
+};
 use std::sync::OnceLock;
 
 #[doc(hidden)]
@@ -604,64 +607,6 @@ impl Kernels {
             // SAFETY: as above.
             Kernels::Avx2(t2) => unsafe { avx2::basis_single(t2, t.as_ptr(), span, x) },
             Kernels::Scalar => crate::bspline::basis::basis(t, span, x),
-        }
-    }
-
-    /// Basis rows for one point on every axis (lanes = axes). Returns `None`
-    /// when this ISA has no such kernel for `D` (scalar, or `D` above the
-    /// lane count).
-    ///
-    /// # Safety
-    /// Every span is valid for its knot vector.
-    #[inline]
-    pub(crate) unsafe fn basis_axes_raw<const D: usize>(
-        self,
-        knots: &[&[f64]; D],
-        spans: &[usize; D],
-        x: &[f64; D],
-        nd: usize,
-    ) -> Option<[[[f64; 4]; 3]; D]> {
-        // SAFETY: forwarded contract; the tokens prove the ISA.
-        unsafe {
-            match self {
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx512(t) if D <= 4 => {
-                    Some(avx2::basis_axes(t.avx2(), knots, spans, x, nd))
-                }
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx512(t) if D <= 8 => Some(avx512::basis_axes(t, knots, spans, x, nd)),
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx2(t) if D <= 4 => Some(avx2::basis_axes(t, knots, spans, x, nd)),
-                _ => None,
-            }
-        }
-    }
-
-    /// Basis values for one point on every axis (lanes = axes), or `None`
-    /// when this ISA has no such kernel for `D`.
-    ///
-    /// # Safety
-    /// Every span is valid for its knot vector.
-    #[inline(always)]
-    pub(crate) unsafe fn basis_axes_values_raw<const D: usize>(
-        self,
-        knots: &[&[f64]; D],
-        spans: &[usize; D],
-        x: &[f64; D],
-    ) -> Option<[[f64; 4]; D]> {
-        // SAFETY: forwarded contract; the tokens prove the ISA.
-        unsafe {
-            match self {
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx512(t) if D <= 4 => {
-                    Some(avx2::basis_axes_values(t.avx2(), knots, spans, x))
-                }
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx2(t) if D <= 4 => Some(avx2::basis_axes_values(t, knots, spans, x)),
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx512(t) if D <= 8 => Some(avx512::basis_axes_values(t, knots, spans, x)),
-                _ => None,
-            }
         }
     }
 

@@ -2,6 +2,7 @@
 //! unfused arithmetic. They run on every target.
 
 use super::simd;
+use crate::bspline::ORDER;
 
 /// See [`simd::lu_forward`]; lanes `0..m`.
 ///
@@ -70,4 +71,39 @@ pub(crate) fn basis_batch(
             o.copy_from_slice(&d[..3]);
         }
     }
+}
+
+/// Scalar reference of the tensor evaluation's `4^D` contraction: odometer over the first `D − 1` digits,
+/// rows of four contiguous coefficients.
+pub(crate) fn contract<const D: usize>(
+    coefs: &[f64],
+    strides: &[usize; D],
+    base: usize,
+    w: &[[f64; ORDER]; D],
+) -> f64 {
+    let last = D - 1;
+    let outer = 1usize << (2 * last); // 4^(D-1) rows of 4 contiguous coefficients
+    let mut digits = [0usize; D];
+    let mut total = 0.0;
+    for _ in 0..outer {
+        let mut weight = 1.0;
+        let mut off = base;
+        for k in 0..last {
+            weight *= w[k][digits[k]];
+            off += digits[k] * strides[k];
+        }
+        let row = &coefs[off..off + 4];
+        let wl = &w[last];
+        let inner = row[0] * wl[0] + row[1] * wl[1] + row[2] * wl[2] + row[3] * wl[3];
+        total += weight * inner;
+        // Odometer over the first D-1 digits (last digit fastest).
+        for k in (0..last).rev() {
+            digits[k] += 1;
+            if digits[k] < ORDER {
+                break;
+            }
+            digits[k] = 0;
+        }
+    }
+    total
 }

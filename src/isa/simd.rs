@@ -53,6 +53,25 @@ pub(crate) trait Vf64: Copy {
     /// default; never faults).
     #[inline(always)]
     fn prefetch(_p: *const f64) {}
+    /// The four-lane vectors of this ISA (AVX2's for AVX-512; the portable
+    /// lane for the scalar ISA): the lanes = axes basis of `D ≤ 4` axes
+    /// runs on them.
+    type Quad: Vf64;
+    /// `Σ_r Π_k w[k][r_k] · c[base + Σ_k r_k s_k]` over the `4^D` block at
+    /// `base` (the tensor evaluation's contraction). The default is the
+    /// scalar reference, [`super::scalar::contract`].
+    ///
+    /// # Safety
+    /// `base + Σ_k 3·strides[k] < c.len()`; the ISA is available.
+    #[inline(always)]
+    unsafe fn contract_block<const D: usize>(
+        c: &[f64],
+        strides: &[usize; D],
+        base: usize,
+        w: &[[f64; 4]; D],
+    ) -> f64 {
+        super::scalar::contract(c, strides, base, w)
+    }
 }
 
 /// A kernel written once over the vector trait and run by
@@ -71,6 +90,7 @@ pub(crate) trait WithSimd {
 
 impl Vf64 for f64 {
     const W: usize = 1;
+    type Quad = f64;
     #[inline(always)]
     unsafe fn load(p: *const f64) -> Self {
         // SAFETY: the caller guarantees `p` is valid for one read.
@@ -389,24 +409,24 @@ pub(crate) unsafe fn basis_lanes<V: Vf64>(x: V, kl: [V; 3], kr: [V; 3]) -> [V; 4
         let left = [x.sub(kl[0]), x.sub(kl[1]), x.sub(kl[2])];
         let right = [kr[0].sub(x), kr[1].sub(x), kr[2].sub(x)];
         // j = 1
-        let t = V::splat(1.0).div(right[0].add(left[0]));
+        let t = V::splat(1.0).div(kr[0].sub(kl[0]));
         let n0 = right[0].mul(t);
         let n1 = left[0].mul(t);
         // j = 2
-        let t = n0.div(right[0].add(left[1]));
+        let t = n0.div(kr[0].sub(kl[1]));
         let m0 = right[0].mul(t);
         let s = left[1].mul(t);
-        let t = n1.div(right[1].add(left[0]));
+        let t = n1.div(kr[1].sub(kl[0]));
         let m1 = right[1].mul_add(t, s);
         let m2 = left[0].mul(t);
         // j = 3
-        let t = m0.div(right[0].add(left[2]));
+        let t = m0.div(kr[0].sub(kl[2]));
         let b0 = right[0].mul(t);
         let s = left[2].mul(t);
-        let t = m1.div(right[1].add(left[1]));
+        let t = m1.div(kr[1].sub(kl[1]));
         let b1 = right[1].mul_add(t, s);
         let s = left[1].mul(t);
-        let t = m2.div(right[2].add(left[0]));
+        let t = m2.div(kr[2].sub(kl[0]));
         let b2 = right[2].mul_add(t, s);
         let b3 = left[0].mul(t);
         [b0, b1, b2, b3]
@@ -428,18 +448,18 @@ pub(crate) unsafe fn basis_lanes_d2<V: Vf64>(x: V, kl: [V; 3], kr: [V; 3]) -> [[
     unsafe {
         let left = [x.sub(kl[0]), x.sub(kl[1]), x.sub(kl[2])];
         let right = [kr[0].sub(x), kr[1].sub(x), kr[2].sub(x)];
-        let t = V::splat(1.0).div(right[0].add(left[0]));
+        let t = V::splat(1.0).div(kr[0].sub(kl[0]));
         let n0 = right[0].mul(t);
         let n1 = left[0].mul(t);
-        let p0 = n0.div(right[0].add(left[1]));
+        let p0 = n0.div(kr[0].sub(kl[1]));
         let m0 = right[0].mul(p0);
         let s = left[1].mul(p0);
-        let p1 = n1.div(right[1].add(left[0]));
+        let p1 = n1.div(kr[1].sub(kl[0]));
         let m1 = right[1].mul_add(p1, s);
         let m2 = left[0].mul(p1);
-        let d0 = right[0].add(left[2]);
-        let d1 = right[1].add(left[1]);
-        let d2 = right[2].add(left[0]);
+        let d0 = kr[0].sub(kl[2]);
+        let d1 = kr[1].sub(kl[1]);
+        let d2 = kr[2].sub(kl[0]);
         let q0 = m0.div(d0);
         let b0 = right[0].mul(q0);
         let s = left[2].mul(q0);

@@ -15,11 +15,8 @@
 //! code ([`basis`], [`basis_derivs`], [`find_span`]).
 
 use super::TensorSpline;
-use crate::bspline::{
-    ORDER,
-    basis::{basis, basis_derivs},
-    knots::find_span,
-};
+use super::kernel::{Deriv, Grad, Hessian, Value};
+use crate::bspline::{ORDER, knots::find_span};
 use crate::isa::Kernels;
 use rayon::prelude::*;
 
@@ -62,7 +59,7 @@ impl<const D: usize> TensorSpline<D> {
 
     /// Spans of all axes and the flat offset of the coefficient block.
     #[inline(always)]
-    fn locate(&self, x: &[f64; D]) -> ([usize; D], usize) {
+    pub(super) fn locate(&self, x: &[f64; D]) -> ([usize; D], usize) {
         let mut spans = [0usize; D];
         let mut base = 0usize;
         for k in 0..D {
@@ -72,148 +69,56 @@ impl<const D: usize> TensorSpline<D> {
         (spans, base)
     }
 
-    /// Basis rows `0..=nd` (`nd ≤ 2`) of every axis.
-    #[inline(always)]
-    fn weights(&self, spans: &[usize; D], x: &[f64; D], nd: usize) -> [[[f64; ORDER]; 3]; D] {
-        let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
-        // SAFETY: spans come
-        // from `span`, valid for their knot vectors.
-        if let Some(w) = unsafe { self.kernels.basis_axes_raw(&knots, spans, x, nd) } {
-            return w;
-        }
-        std::array::from_fn(|k| {
-            let t = knots[k];
-            if nd == 0 {
-                [basis(t, spans[k], x[k]), [0.0; 4], [0.0; 4]]
-            } else {
-                let d = basis_derivs(t, spans[k], x[k], nd.min(2));
-                [d[0], d[1], d[2]]
-            }
-        })
-    }
-
     /// The spline's value at `x` (outside the domain: see
     /// [`extrapolate`](Self::extrapolate)).
     #[inline]
     pub fn eval(&self, x: [f64; D]) -> f64 {
-        match self.project(x) {
-            Some(x) => self.eval_raw(x),
-            None => f64::NAN,
-        }
+        self.one(Value, x)
     }
 
     /// The value at `x` with the boundary polynomials outside the domain.
-    #[inline(always)]
+    #[inline]
     pub(super) fn eval_raw(&self, x: [f64; D]) -> f64 {
-        let (spans, base) = self.locate(&x);
-        let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
-        // SAFETY: spans come from `span`, valid for their knot vectors.
-        let w = match unsafe { self.kernels.basis_axes_values_raw(&knots, &spans, &x) } {
-            Some(w) => w,
-            None => std::array::from_fn(|k| basis(knots[k], spans[k], x[k])),
-        };
-        self.contract(base, &w)
+        self.one_raw(Value, x)
     }
 
     /// The mixed partial derivative `∂^{Σ orders} s / ∂x_0^{orders[0]} … ∂x_{D-1}^{orders[D-1]}`
     /// at `x`. Orders up to 3 per axis are exact (the third is piecewise
     /// constant); any order above 3 gives 0.
     ///
-    /// Each term is the coefficients contracted with the last axis' weights,
-    /// then scaled by the product of the other axes' weights. If the first of
-    /// these overflows (coefficients near `f64::MAX` with a knot spacing far
-    /// below 1 on the last axis) while the second underflows, the result is
-    /// NaN even where the exact derivative is representable.
+    /// Where the plain `f64` contraction overflows although every coordinate
+    /// is finite (extreme knot spacings, points far outside the domain), the
+    /// value is recomputed with per-axis binary exponents: the result is
+    /// finite wherever the exact derivative is representable, `±inf` where
+    /// it overflows, and never NaN for finite coordinates and coefficients.
     ///
     /// Outside the domain: see [`extrapolate`](Self::extrapolate)
     /// ([`Extrapolate::Nan`](super::Extrapolate::Nan) gives NaN for every
     /// order, above 3 too).
     #[inline]
     pub fn eval_deriv(&self, x: [f64; D], orders: [usize; D]) -> f64 {
-        match self.project(x) {
-            Some(x) => self.eval_deriv_raw(x, orders),
-            None => f64::NAN,
-        }
+        self.one(Deriv(orders), x)
     }
 
     /// [`eval_deriv`](Self::eval_deriv) with the boundary polynomials outside
     /// the domain.
-    #[inline(always)]
+    #[inline]
     pub(super) fn eval_deriv_raw(&self, x: [f64; D], orders: [usize; D]) -> f64 {
-        if orders.iter().any(|&o| o > 3) {
-            return 0.0;
-        }
-        let (spans, base) = self.locate(&x);
-        let w: [[f64; ORDER]; D] = if orders.iter().all(|&o| o <= 2) {
-            let nd = orders.iter().copied().max().unwrap_or(0);
-            let w = self.weights(&spans, &x, nd);
-            std::array::from_fn(|k| w[k][orders[k]])
-        } else {
-            std::array::from_fn(|k| {
-                let t = &self.knots[k];
-                if orders[k] == 0 {
-                    basis(t, spans[k], x[k])
-                } else {
-                    basis_derivs(t, spans[k], x[k], orders[k])[orders[k]]
-                }
-            })
-        };
-        self.contract(base, &w)
+        self.one_raw(Deriv(orders), x)
     }
 
     /// The gradient `[∂s/∂x_0, …, ∂s/∂x_{D-1}]` at `x` (spans and basis
     /// computed once for all partials). Outside the domain: see
     /// [`extrapolate`](Self::extrapolate).
     pub fn eval_grad(&self, x: [f64; D]) -> [f64; D] {
-        match self.project(x) {
-            Some(x) => self.eval_grad_raw(x),
-            None => [f64::NAN; D],
-        }
-    }
-
-    /// [`eval_grad`](Self::eval_grad) with the boundary polynomials outside
-    /// the domain.
-    #[inline]
-    pub(super) fn eval_grad_raw(&self, x: [f64; D]) -> [f64; D] {
-        let (spans, base) = self.locate(&x);
-        let w = self.weights(&spans, &x, 1);
-        let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
-        std::array::from_fn(|k| {
-            let mut wk = w0;
-            wk[k] = w[k][1];
-            self.contract(base, &wk)
-        })
+        self.one(Grad, x)
     }
 
     /// The Hessian `[∂²s/∂x_i∂x_j]` at `x` (symmetric; spans and basis
     /// computed once). Outside the domain: see
     /// [`extrapolate`](Self::extrapolate).
     pub fn eval_hessian(&self, x: [f64; D]) -> [[f64; D]; D] {
-        match self.project(x) {
-            Some(x) => self.eval_hessian_raw(x),
-            None => [[f64::NAN; D]; D],
-        }
-    }
-
-    fn eval_hessian_raw(&self, x: [f64; D]) -> [[f64; D]; D] {
-        let (spans, base) = self.locate(&x);
-        let w = self.weights(&spans, &x, 2);
-        let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
-        let mut h = [[0.0; D]; D];
-        for i in 0..D {
-            for j in i..D {
-                let mut wk = w0;
-                if i == j {
-                    wk[i] = w[i][2];
-                } else {
-                    wk[i] = w[i][1];
-                    wk[j] = w[j][1];
-                }
-                h[i][j] = self.contract(base, &wk);
-                h[j][i] = h[i][j];
-            }
-        }
-        h
+        self.one(Hessian, x)
     }
 
     /// Values at many points, in parallel (rayon). NaN coordinates give NaN;
@@ -226,11 +131,11 @@ impl<const D: usize> TensorSpline<D> {
 
     /// The same mixed partial derivative at many points, in parallel.
     pub fn eval_deriv_many(&self, points: &[[f64; D]], orders: [usize; D]) -> Vec<f64> {
-        points
-            .par_iter()
-            .with_min_len(BATCH_MIN)
-            .map(|p| self.eval_deriv(*p, orders))
-            .collect()
+        let mut out = vec![0.0; points.len()];
+        out.par_chunks_mut(BATCH_MIN)
+            .zip(points.par_chunks(BATCH_MIN))
+            .for_each(|(o, p)| self.run_slice(Deriv(orders), p, o));
+        out
     }
 
     /// Writes the values at `points` into `out` in parallel, without allocating.
@@ -252,24 +157,13 @@ impl<const D: usize> TensorSpline<D> {
     }
 
     fn eval_many_into_impl(&self, points: &[[f64; D]], out: &mut [f64]) {
-        // Per point (lanes = axes): measured faster than the lanes = points
-        // variant [`eval_batch_seq`](Self::eval_batch_seq), whose basis
-        // gathers and transposes cost more than they save.
-        // The policy is checked once per batch, not per point.
-        let poly = self.plain();
+        // Per point (lanes = axes), one fused kernel per chunk: measured
+        // faster than the lanes = points variant
+        // [`eval_batch_seq`](Self::eval_batch_seq), whose basis gathers and
+        // transposes cost more than they save.
         out.par_chunks_mut(BATCH_MIN)
             .zip(points.par_chunks(BATCH_MIN))
-            .for_each(|(o, p)| {
-                if poly {
-                    for (o, p) in o.iter_mut().zip(p) {
-                        *o = self.eval_raw(*p);
-                    }
-                } else {
-                    for (o, p) in o.iter_mut().zip(p) {
-                        *o = self.eval(*p);
-                    }
-                }
-            });
+            .for_each(|(o, p)| self.run_slice(Value, p, o));
     }
 
     /// Values at `points` on the calling thread, eight points at a time with
@@ -345,41 +239,6 @@ impl<const D: usize> TensorSpline<D> {
                 return v;
             }
         }
-        contract_scalar(&self.coefs, &self.strides, base, w)
+        crate::isa::contract_scalar(&self.coefs, &self.strides, base, w)
     }
-}
-
-/// Scalar reference contraction: odometer over the first `D − 1` digits,
-/// rows of four contiguous coefficients.
-fn contract_scalar<const D: usize>(
-    coefs: &[f64],
-    strides: &[usize; D],
-    base: usize,
-    w: &[[f64; ORDER]; D],
-) -> f64 {
-    let last = D - 1;
-    let outer = 1usize << (2 * last); // 4^(D-1) rows of 4 contiguous coefficients
-    let mut digits = [0usize; D];
-    let mut total = 0.0;
-    for _ in 0..outer {
-        let mut weight = 1.0;
-        let mut off = base;
-        for k in 0..last {
-            weight *= w[k][digits[k]];
-            off += digits[k] * strides[k];
-        }
-        let row = &coefs[off..off + ORDER];
-        let wl = &w[last];
-        let inner = row[0] * wl[0] + row[1] * wl[1] + row[2] * wl[2] + row[3] * wl[3];
-        total += weight * inner;
-        // Odometer over the first D-1 digits (last digit fastest).
-        for k in (0..last).rev() {
-            digits[k] += 1;
-            if digits[k] < ORDER {
-                break;
-            }
-            digits[k] = 0;
-        }
-    }
-    total
 }

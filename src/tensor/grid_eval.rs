@@ -164,6 +164,9 @@ impl<const D: usize> TensorSpline<D> {
             let src: &[f64] = if step == 0 { &self.coefs } else { &cur };
             if step + 1 == D {
                 contract_axis(src, outer, dims[k], inner, &weights[k], out);
+                if !zero {
+                    self.rescue_non_finite(&coords, orders, out);
+                }
             } else {
                 // A fresh zeroed allocation: large ones come from the OS
                 // already zeroed, with no pass over the memory.
@@ -174,6 +177,31 @@ impl<const D: usize> TensorSpline<D> {
             dims[k] = m;
         }
         Ok(())
+    }
+
+    /// Recomputes, point by point with exponent tracking, the outputs that
+    /// the separable contraction could not represent although their
+    /// coordinates are finite (extreme knot spacings, points far outside
+    /// the domain): one pass that finds none in the common case.
+    fn rescue_non_finite(&self, coords: &[&[f64]; D], orders: [usize; D], out: &mut [f64]) {
+        if out.iter().all(|v| v.is_finite()) {
+            return;
+        }
+        for (flat, v) in out.iter_mut().enumerate() {
+            if v.is_finite() {
+                continue;
+            }
+            let mut rest = flat;
+            let mut p = [0.0; D];
+            for k in (0..D).rev() {
+                let m = coords[k].len();
+                p[k] = coords[k][rest % m];
+                rest /= m;
+            }
+            if p.iter().all(|c| c.is_finite()) {
+                *v = self.eval_deriv(p, orders);
+            }
+        }
     }
 
     /// `W_k` at `xs` for derivative order `order`, under the spline's
@@ -196,6 +224,10 @@ impl<const D: usize> TensorSpline<D> {
                 };
                 if zero {
                     return (0, [0.0; ORDER]);
+                }
+                if x.is_nan() {
+                    // (Third-derivative weights do not depend on x.)
+                    return (0, [f64::NAN; ORDER]);
                 }
                 let s = find_span(t, x);
                 let w = match order {

@@ -16,7 +16,9 @@ mod eval;
 mod extrapolate;
 mod fit;
 mod grid_eval;
+mod kernel;
 mod recycle;
+mod scaled;
 mod spline;
 mod view_eval;
 

@@ -1,0 +1,312 @@
+//! Fused evaluation kernels: for each point the span search, the basis of
+//! every axis and the `4^D` contraction are compiled together inside one
+//! `#[target_feature]` function of the spline's ISA
+//! ([`Kernels::dispatch`](crate::isa::Kernels)), entered once per call for a
+//! single point and once per chunk of points for the batches, so nothing in
+//! between is an out-of-line call and the weights stay in registers.
+//!
+//! What is computed per point is written down once, as a [`PointOp`]; the
+//! scalar ISA instantiates the same op with the reference kernels
+//! ([`basis`], [`basis_derivs`], the scalar contraction), which every fast
+//! path is tested against.
+
+use super::TensorSpline;
+use crate::bspline::{
+    ORDER,
+    basis::{basis, basis_derivs},
+};
+use crate::isa::{Vf64, WithSimd, contract_scalar, simd_basis_axes, simd_basis_axes_values};
+
+/// One evaluation at one point, generic over the vector ISA.
+pub(super) trait PointOp<const D: usize>: Copy {
+    /// The result at one point.
+    type Out: Copy;
+    /// The result where the extrapolation policy gives NaN.
+    const NAN: Self::Out;
+    /// The result at `x` (boundary polynomials outside the domain).
+    ///
+    /// # Safety
+    /// `V`'s ISA is available on this CPU.
+    unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> Self::Out;
+}
+
+/// The value.
+#[derive(Clone, Copy)]
+pub(super) struct Value;
+
+/// The mixed partial derivative of the given orders.
+#[derive(Clone, Copy)]
+pub(super) struct Deriv<const D: usize>(pub(super) [usize; D]);
+
+/// The gradient.
+#[derive(Clone, Copy)]
+pub(super) struct Grad;
+
+/// The Hessian.
+#[derive(Clone, Copy)]
+pub(super) struct Hessian;
+
+impl<const D: usize> TensorSpline<D> {
+    /// Basis values of every axis at `x` (spans from [`span`](Self::span)).
+    ///
+    /// # Safety
+    /// `V`'s ISA is available; the spans are valid.
+    #[inline(always)]
+    unsafe fn values_v<V: Vf64>(&self, spans: &[usize; D], x: &[f64; D]) -> [[f64; ORDER]; D] {
+        let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
+        // SAFETY: the caller's contract; D is within the lanes used.
+        unsafe {
+            if V::W > 1 && D <= 4 && <V::Quad as Vf64>::W == 4 {
+                simd_basis_axes_values::<V::Quad, D>(&knots, spans, x)
+            } else if V::W > 1 && D <= V::W {
+                simd_basis_axes_values::<V, D>(&knots, spans, x)
+            } else {
+                std::array::from_fn(|k| basis(knots[k], spans[k], x[k]))
+            }
+        }
+    }
+
+    /// Basis rows `0..=nd` (`1 ≤ nd ≤ 2`) of every axis at `x`.
+    ///
+    /// # Safety
+    /// As [`values_v`](Self::values_v).
+    #[inline(always)]
+    unsafe fn derivs_v<V: Vf64>(
+        &self,
+        spans: &[usize; D],
+        x: &[f64; D],
+        nd: usize,
+    ) -> [[[f64; ORDER]; 3]; D] {
+        let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
+        // SAFETY: the caller's contract; D is within the lanes used.
+        unsafe {
+            if V::W > 1 && D <= 4 && <V::Quad as Vf64>::W == 4 {
+                simd_basis_axes::<V::Quad, D>(&knots, spans, x, nd)
+            } else if V::W > 1 && D <= V::W {
+                simd_basis_axes::<V, D>(&knots, spans, x, nd)
+            } else {
+                std::array::from_fn(|k| {
+                    let d = basis_derivs(knots[k], spans[k], x[k], nd);
+                    [d[0], d[1], d[2]]
+                })
+            }
+        }
+    }
+
+    /// The `4^D` contraction at `base` with `V`'s kernel.
+    ///
+    /// # Safety
+    /// `V`'s ISA is available.
+    #[inline(always)]
+    unsafe fn contract_v<V: Vf64>(&self, base: usize, w: &[[f64; ORDER]; D]) -> f64 {
+        let last = base + (0..D).map(|k| 3 * self.strides[k]).sum::<usize>();
+        if V::W > 1 && last < self.coefs.len() {
+            // SAFETY: the block's last element is in bounds (checked just
+            // above); the ISA by the caller's contract.
+            unsafe { V::contract_block(&self.coefs, &self.strides, base, w) }
+        } else {
+            contract_scalar(&self.coefs, &self.strides, base, w)
+        }
+    }
+}
+
+impl<const D: usize> PointOp<D> for Value {
+    type Out = f64;
+    const NAN: f64 = f64::NAN;
+    #[inline(always)]
+    unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> f64 {
+        let (spans, base) = s.locate(&x);
+        // SAFETY: the caller's contract; spans from `locate`.
+        let v = unsafe {
+            let w = s.values_v::<V>(&spans, &x);
+            s.contract_v::<V>(base, &w)
+        };
+        s.finite_or_scaled(v, &x, [0; D])
+    }
+}
+
+impl<const D: usize> PointOp<D> for Deriv<D> {
+    type Out = f64;
+    const NAN: f64 = f64::NAN;
+    #[inline(always)]
+    unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> f64 {
+        let orders = self.0;
+        if orders.iter().any(|&o| o > 3) {
+            return 0.0;
+        }
+        let nd = orders.iter().copied().max().unwrap_or(0);
+        if nd == 0 {
+            // SAFETY: forwarded contract.
+            return unsafe { Value.at::<V>(s, x) };
+        }
+        let (spans, base) = s.locate(&x);
+        let w: [[f64; ORDER]; D] = if nd <= 2 {
+            // SAFETY: the caller's contract; spans from `locate`.
+            let w = unsafe { s.derivs_v::<V>(&spans, &x, nd) };
+            std::array::from_fn(|k| w[k][orders[k]])
+        } else {
+            // Third-derivative weights do not depend on x: a NaN coordinate
+            // must still give NaN.
+            if x.iter().any(|c| c.is_nan()) {
+                return f64::NAN;
+            }
+            std::array::from_fn(|k| {
+                let t = &s.knots[k];
+                match orders[k] {
+                    0 => basis(t, spans[k], x[k]),
+                    o => basis_derivs(t, spans[k], x[k], o)[o],
+                }
+            })
+        };
+        // SAFETY: the caller's contract.
+        let v = unsafe { s.contract_v::<V>(base, &w) };
+        s.finite_or_scaled(v, &x, orders)
+    }
+}
+
+impl<const D: usize> PointOp<D> for Grad {
+    type Out = [f64; D];
+    const NAN: [f64; D] = [f64::NAN; D];
+    #[inline(always)]
+    unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> [f64; D] {
+        let (spans, base) = s.locate(&x);
+        // SAFETY: the caller's contract; spans from `locate`.
+        let w = unsafe { s.derivs_v::<V>(&spans, &x, 1) };
+        let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
+        std::array::from_fn(|k| {
+            let mut wk = w0;
+            wk[k] = w[k][1];
+            let mut orders = [0; D];
+            orders[k] = 1;
+            // SAFETY: the caller's contract.
+            let v = unsafe { s.contract_v::<V>(base, &wk) };
+            s.finite_or_scaled(v, &x, orders)
+        })
+    }
+}
+
+impl<const D: usize> PointOp<D> for Hessian {
+    type Out = [[f64; D]; D];
+    const NAN: [[f64; D]; D] = [[f64::NAN; D]; D];
+    #[inline(always)]
+    unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> [[f64; D]; D] {
+        let (spans, base) = s.locate(&x);
+        // SAFETY: the caller's contract; spans from `locate`.
+        let w = unsafe { s.derivs_v::<V>(&spans, &x, 2) };
+        let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
+        let mut h = [[0.0; D]; D];
+        for i in 0..D {
+            for j in i..D {
+                let mut wk = w0;
+                let mut orders = [0; D];
+                if i == j {
+                    wk[i] = w[i][2];
+                } else {
+                    wk[i] = w[i][1];
+                    wk[j] = w[j][1];
+                }
+                orders[i] += 1;
+                orders[j] += 1;
+                // SAFETY: the caller's contract.
+                let v = unsafe { s.contract_v::<V>(base, &wk) };
+                h[i][j] = s.finite_or_scaled(v, &x, orders);
+                h[j][i] = h[i][j];
+            }
+        }
+        h
+    }
+}
+
+/// One point under the spline's policy (or raw: boundary polynomials).
+pub(super) struct One<'a, const D: usize, P> {
+    pub(super) s: &'a TensorSpline<D>,
+    pub(super) op: P,
+    pub(super) x: [f64; D],
+    /// Skip the extrapolation policy (the caller has applied it).
+    pub(super) raw: bool,
+}
+
+impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
+    type Output = P::Out;
+    #[inline(always)]
+    fn run<V: Vf64>(self) -> P::Out {
+        let x = if self.raw {
+            self.x
+        } else {
+            match self.s.project(self.x) {
+                Some(x) => x,
+                None => return P::NAN,
+            }
+        };
+        // SAFETY: `run` is instantiated by `Kernels::dispatch` inside a
+        // function compiled for V's ISA, on a CPU that has it.
+        unsafe { self.op.at::<V>(self.s, x) }
+    }
+}
+
+/// Points `get(0..n)` under the spline's policy, results to `put(i, ·)`:
+/// one dispatch for the whole run.
+pub(super) struct Batch<'a, const D: usize, P, G, S> {
+    pub(super) s: &'a TensorSpline<D>,
+    pub(super) op: P,
+    pub(super) n: usize,
+    pub(super) get: G,
+    pub(super) put: S,
+}
+
+impl<const D: usize, P, G, S> WithSimd for Batch<'_, D, P, G, S>
+where
+    P: PointOp<D>,
+    G: Fn(usize) -> [f64; D],
+    S: FnMut(usize, P::Out),
+{
+    type Output = ();
+    #[inline(always)]
+    fn run<V: Vf64>(mut self) {
+        for i in 0..self.n {
+            let v = match self.s.project((self.get)(i)) {
+                // SAFETY: as in `One::run`.
+                Some(x) => unsafe { self.op.at::<V>(self.s, x) },
+                None => P::NAN,
+            };
+            (self.put)(i, v);
+        }
+    }
+}
+
+impl<const D: usize> TensorSpline<D> {
+    /// `op` at `x` under the spline's policy, in one dispatch.
+    #[inline]
+    pub(super) fn one<P: PointOp<D>>(&self, op: P, x: [f64; D]) -> P::Out {
+        self.kernels.dispatch(One {
+            s: self,
+            op,
+            x,
+            raw: false,
+        })
+    }
+
+    /// `op` at `x` with the boundary polynomials outside, in one dispatch.
+    #[inline]
+    pub(super) fn one_raw<P: PointOp<D>>(&self, op: P, x: [f64; D]) -> P::Out {
+        self.kernels.dispatch(One {
+            s: self,
+            op,
+            x,
+            raw: true,
+        })
+    }
+
+    /// `op` at every point of `points` into `out` (same length) on the
+    /// calling thread, in one dispatch.
+    pub(super) fn run_slice<P: PointOp<D>>(&self, op: P, points: &[[f64; D]], out: &mut [P::Out]) {
+        let n = points.len().min(out.len());
+        self.kernels.dispatch(Batch {
+            s: self,
+            op,
+            n,
+            get: |i| points[i],
+            put: |i, v| out[i] = v,
+        });
+    }
+}
