@@ -24,7 +24,7 @@
 /**
  * The result of every `bsfit_*` call that can fail.
  *
- * `BSFIT_STATUS_OK` (0) is success. Codes 1-14 are the library's error
+ * `BSFIT_STATUS_OK` (0) is success. Codes 1-18 are the library's error
  * kinds; codes from 100 come from the C layer itself. After any code other
  * than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the full message
  * (naming the axis, index or value at fault). New codes may be added in later
@@ -101,6 +101,21 @@ typedef enum {
    */
   BSFIT_STATUS_OUTSIDE_DOMAIN = 15,
   /**
+   * A boundary condition cannot be used on an axis (a not-a-knot end
+   * paired with a derivative end, a derivative order other than 1 or 2,
+   * explicit end values on a second axis, an unknown condition code).
+   */
+  BSFIT_STATUS_INVALID_BOUNDARY = 16,
+  /**
+   * The values at the two ends of a periodic axis differ.
+   */
+  BSFIT_STATUS_PERIODIC_MISMATCH = 17,
+  /**
+   * Explicit end-derivative values of the wrong length, missing, or given
+   * for an end that takes none.
+   */
+  BSFIT_STATUS_END_VALUES_SHAPE = 18,
+  /**
    * A required pointer argument is NULL (or misaligned for its type).
    */
   BSFIT_STATUS_NULL_POINTER = 100,
@@ -120,6 +135,44 @@ typedef enum {
    */
   BSFIT_STATUS_UNKNOWN = 103,
 } bsfit_status;
+
+/**
+ * End condition of one end of an axis of the N-D fitter
+ * (`bsfit_fitter_new_bc`), with scipy's `make_interp_spline` meaning.
+ */
+enum bsfit_end
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * Not-a-knot (both ends of the axis, or neither).
+   */
+  BSFIT_END_NOT_A_KNOT = 0,
+  /**
+   * Second derivative 0.
+   */
+  BSFIT_END_NATURAL = 1,
+  /**
+   * First derivative 0.
+   */
+  BSFIT_END_CLAMPED = 2,
+  /**
+   * Periodic (both ends of the axis).
+   */
+  BSFIT_END_PERIODIC = 3,
+  /**
+   * First derivative given with each fit (`bsfit_fitter_refit_ends`).
+   */
+  BSFIT_END_DERIV1 = 4,
+  /**
+   * Second derivative given with each fit (`bsfit_fitter_refit_ends`).
+   */
+  BSFIT_END_DERIV2 = 5,
+};
+#ifndef __cplusplus
+typedef uint32_t bsfit_end;
+#endif // __cplusplus
 
 /**
  * Boundary condition of one axis of the 3D prefilter: what the
@@ -492,6 +545,47 @@ bsfit_status bsfit_fitter_new(size_t ndim,
                               bsfit_fitter **out);
 
 /**
+ * `bsfit_fitter_new` with a boundary condition per axis: `left[k]` and
+ * `right[k]` are the `bsfit_end` codes of the ends of axis `k` (both
+ * `BSFIT_END_PERIODIC` for a periodic axis; not-a-knot on both ends or
+ * neither). Axes whose condition is not not-a-knot have `n + 2`
+ * coefficients (`bsfit_fitter_coefs_len`); knots and coefficients are
+ * those of scipy's `make_interp_spline(x, y, k=3, bc_type=...)` per axis.
+ * `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2` take their values with each fit
+ * (`bsfit_fitter_refit_ends`), on one axis only.
+ *
+ * Errors: as `bsfit_fitter_new`, and `BSFIT_STATUS_INVALID_BOUNDARY`
+ * (an unknown code, `BSFIT_END_PERIODIC` on one end only, not-a-knot with
+ * a derivative end, derivative values on two axes).
+ *
+ * Thread safety: reentrant.
+ *
+ * # Safety
+ * Non-NULL pointers must point to as many elements as described (`left`
+ * and `right`: `ndim` values each).
+ */
+bsfit_status bsfit_fitter_new_bc(size_t ndim,
+                                 const double *const *sites,
+                                 const size_t *lens,
+                                 const bsfit_end *left,
+                                 const bsfit_end *right,
+                                 bsfit_fitter **out);
+
+/**
+ * Number of coefficients per fit into `*out`: the grid points, with `n + 2`
+ * on the axes whose condition is not not-a-knot.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `out` NULL or writable.
+ */
+bsfit_status bsfit_fitter_coefs_len(const bsfit_fitter *fitter,
+                                    size_t *out);
+
+/**
  * Releases a fitter. NULL is allowed (nothing happens).
  *
  * Thread safety: no other thread may use the fitter during or after this call.
@@ -530,17 +624,20 @@ bsfit_status bsfit_fitter_len(const bsfit_fitter *fitter,
 /**
  * Refits: solves for the coefficients of row-major `values` (`n_values`
  * must equal `bsfit_fitter_len`) and writes them, row-major, to
- * `coefs[0 .. n_values]` (`coefs_len >= n_values`). The plan's
- * factorisations and scratch are reused: the refit allocates no memory (on
- * grids of 16384 points or more it runs in parallel and hands one job to
- * the thread pool, whose queue allocates one block per 63 jobs).
+ * `coefs[0 .. m]`, `m = bsfit_fitter_coefs_len` (`coefs_len >= m`; `m` is
+ * `n_values` unless an axis has another condition than not-a-knot). The
+ * plan's factorisations and scratch are reused: the refit allocates no
+ * memory (on grids of 16384 points or more it runs in parallel and hands
+ * one job to the thread pool, whose queue allocates one block per 63 jobs).
  *
  * The solve runs in `coefs` itself (no copy): if it fails after the argument
  * checks (`BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`),
- * `coefs[0 .. n_values]` is filled with NaN rather than left half-written.
+ * `coefs[0 .. m]` is filled with NaN rather than left half-written.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
- * (length), `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`.
+ * (length), `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`,
+ * `BSFIT_STATUS_PERIODIC_MISMATCH`, `BSFIT_STATUS_END_VALUES_SHAPE` (an
+ * axis takes end values: use `bsfit_fitter_refit_ends`).
  *
  * Thread safety: mutates the fitter's scratch: one thread at a time per fitter.
  *
@@ -554,6 +651,32 @@ bsfit_status bsfit_fitter_refit(bsfit_fitter *fitter,
                                 size_t n_values,
                                 double *coefs,
                                 size_t coefs_len);
+
+/**
+ * `bsfit_fitter_refit` with the derivative values of the axis whose ends
+ * are `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2`: `left[0 .. n_left]` and
+ * `right[0 .. n_right]`, each row-major over the other axes' sites (one
+ * value in 1D); an end that takes none has `n = 0` (the pointer may then
+ * be NULL).
+ *
+ * Errors: as `bsfit_fitter_refit`; `BSFIT_STATUS_END_VALUES_SHAPE` for a
+ * wrong `n_left`/`n_right`.
+ *
+ * Thread safety: mutates the fitter's scratch: one thread at a time per fitter.
+ *
+ * # Safety
+ * As `bsfit_fitter_refit`; `left`/`right` NULL or readable for
+ * `n_left`/`n_right` values.
+ */
+bsfit_status bsfit_fitter_refit_ends(bsfit_fitter *fitter,
+                                     const double *values,
+                                     size_t n_values,
+                                     const double *left,
+                                     size_t n_left,
+                                     const double *right,
+                                     size_t n_right,
+                                     double *coefs,
+                                     size_t coefs_len);
 
 /**
  * Fits row-major `values` (`n_values` must equal `bsfit_fitter_len`) into
@@ -577,7 +700,7 @@ bsfit_status bsfit_fitter_fit(bsfit_fitter *fitter,
 
 /**
  * The spline on the fitter's grid and knots with row-major coefficients
- * `coefs[0 .. n_coefs]` (`n_coefs` equal to `bsfit_fitter_len`), e.g. as
+ * `coefs[0 .. n_coefs]` (`n_coefs` equal to `bsfit_fitter_coefs_len`), e.g. as
  * written by `bsfit_fitter_refit`, into `*out` (untouched on failure).
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_PARAMETER`

@@ -146,6 +146,47 @@ pub enum FitError {
     /// The GPU backend failed (no adapter, device lost, buffer too large, …).
     #[error("GPU: {0}")]
     Gpu(String),
+    /// A boundary condition cannot be used on an axis (a not-a-knot end
+    /// paired with a derivative end, a derivative order other than 1 or 2,
+    /// explicit end values on a second axis, a periodic axis with fewer
+    /// than 4 sites).
+    #[error("axis {axis}: invalid boundary condition: {reason}")]
+    InvalidBoundary {
+        /// Axis at fault.
+        axis: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The values at the two ends of a periodic axis differ (beyond
+    /// `1e-15 + 1e-5·|last|`, numpy's `allclose`, as scipy checks).
+    #[error(
+        "axis {axis} is periodic but its end values differ at index {index:?} of the other axes: first {first}, last {last}"
+    )]
+    PeriodicMismatch {
+        /// The periodic axis.
+        axis: usize,
+        /// Multi-index over the other axes (in order, the periodic axis left out).
+        index: Vec<usize>,
+        /// Value at the first site.
+        first: f64,
+        /// Value at the last site.
+        last: f64,
+    },
+    /// Explicit end-derivative values of the wrong length (or missing, or
+    /// given for an end that takes none).
+    #[error(
+        "axis {axis}: {end} end values: {got} values given, expected an array of shape {expected:?} (the other axes' sites)"
+    )]
+    EndValuesShape {
+        /// The axis whose end takes the values.
+        axis: usize,
+        /// `"left"` or `"right"`.
+        end: &'static str,
+        /// The expected shape (the grid shape without `axis`; `[]` for one value).
+        expected: Vec<usize>,
+        /// Number of values given.
+        got: usize,
+    },
     /// Deserialised or user-constructed data is internally inconsistent.
     #[error("invalid spline data: {0}")]
     InvalidData(String),

@@ -60,6 +60,7 @@ pub mod real;
 pub mod tensor;
 pub mod workspace;
 
+pub use bspline::boundary::{BoundaryCondition, EndCondition};
 pub use error::FitError;
 pub use isa::Isa;
 pub use par::Par;

@@ -10,7 +10,8 @@ use bsfit::grid3::direct::DirectPlan;
 use bsfit::grid3::operator::StencilOp;
 use bsfit::grid3::solvers::{Common, cg};
 use bsfit::grid3::{Boundary, StencilForm};
-use bsfit::{Extrapolate, FitError, Fitter, Par, Workspace};
+use bsfit::tensor::FitScheme;
+use bsfit::{BoundaryCondition as Bc, EndCondition, Extrapolate, FitError, Fitter, Par, Workspace};
 use ndarray::{Array1, Array2, ShapeBuilder, s};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,6 +77,41 @@ fn count_refits(f: &Fitter<4>, v: &[f64], n: usize) -> usize {
         f.fit_into_with(v, &mut out, &mut ws).unwrap();
     }
     ALLOCS.load(Ordering::SeqCst) - before
+}
+
+/// Allocations made by `n` refits of a fitter with every boundary
+/// condition (natural, periodic, clamped, explicit second derivatives on
+/// the last axis) under `scheme`.
+fn count_bc_refits(par: Par, scheme: FitScheme, n: usize) -> usize {
+    let shape = [25usize, 16, 10, 6];
+    let axes: Vec<Vec<f64>> = shape
+        .iter()
+        .map(|&n| (0..n).map(|i| (i as f64).powf(1.1)).collect())
+        .collect();
+    let d2 = Bc::ends(EndCondition::Derivative { order: 2 }, EndCondition::Natural);
+    let f = Fitter::with_boundary(
+        [&axes[0][..], &axes[1][..], &axes[2][..], &axes[3][..]],
+        [Bc::NATURAL, Bc::PERIODIC, Bc::CLAMPED, d2],
+    )
+    .unwrap()
+    .with_par(par)
+    .with_scheme(scheme);
+    let total: usize = shape.iter().product();
+    let mut v: Vec<f64> = (0..total).map(|i| ((i * 31) % 97) as f64 * 0.01).collect();
+    // Equal ends on the periodic axis 1.
+    let inner = 10 * 6;
+    for o in 0..25 {
+        for j in 0..inner {
+            v[(o * 16 + 15) * inner + j] = v[o * 16 * inner + j];
+        }
+    }
+    let left: Vec<f64> = (0..25 * 16 * 10).map(|i| (i % 7) as f64).collect();
+    let mut out = vec![0.0; f.coef_shape().iter().product()];
+    let mut ws = f.workspace();
+    count(n, || {
+        f.fit_into_ends(&v, [&left, &[]], &mut out, &mut ws)
+            .unwrap();
+    })
 }
 
 /// Allocations made by `n` calls of `f` after 20 warm-up calls.
@@ -178,6 +214,13 @@ fn main() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     let (f, v) = setup(Par::Seq);
     assert_eq!(count_refits(&f, &v, 20), 0, "sequential");
+    for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+        assert_eq!(
+            count_bc_refits(Par::Seq, scheme, 20),
+            0,
+            "boundary conditions, {scheme:?}"
+        );
+    }
     assert_eq!(grid3_counts(Par::Seq), [0; 4], "grid3, sequential");
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -189,6 +232,10 @@ fn main() {
     let (f, v) = setup(Par::with_threads(2));
     let n = pool.install(|| count_refits(&f, &v, 200));
     assert_eq!(n, 0, "two workers, called inside the pool");
+    for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+        let n = pool.install(|| count_bc_refits(Par::with_threads(2), scheme, 100));
+        assert_eq!(n, 0, "boundary conditions, {scheme:?}, two workers");
+    }
     let g = pool.install(|| grid3_counts(Par::with_threads(2)));
     assert_eq!(
         g, [0; 4],

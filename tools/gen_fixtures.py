@@ -5,7 +5,9 @@ Regenerate (deterministic: fixed seed, output is byte-for-byte reproducible
 with the same numpy/scipy versions):
 
     python3 tools/gen_fixtures.py            # writes tests/fixtures/ndspline/*.json
-    python3 tools/gen_fixtures.py --out DIR  # somewhere else
+                                             # and tests/fixtures/bc/*.json
+    python3 tools/gen_fixtures.py --out DIR  # somewhere else (DIR/ndspline, DIR/bc
+                                             # with --bc-out)
 
 Requires numpy and scipy (generated with scipy 1.17.1, numpy 2.4.6).
 
@@ -42,6 +44,27 @@ shortest round-trip repr so no precision is lost):
       "outside": [bool, ...],              # per point: outside the domain?
       "derivs": [{"orders": [o_0, ...], "values": [...]}, ...]
     }
+
+Boundary conditions (tests/fixtures/bc/*.json, `tests/boundary_parity.rs`)
+-------------------------------------------------------------------------
+The same layout plus, per axis, its `bc_type`:
+
+    "bc": ["not-a-knot" | "periodic" | {"left": END, "right": END}, ...]
+    END = "natural" | "clamped" | {"order": 1 | 2}    # explicit values
+    "end_left": [...], "end_right": [...]   # explicit values of the one
+                                            # explicit axis, C order over the
+                                            # other axes' sites (absent if none)
+
+* knots and coefficients: `make_interp_spline(x_k, c, k=3, axis=k,
+  bc_type=...)` applied axis by axis, the axis with explicit values first
+  (its values are then exactly the arrays over the other axes' sites), then
+  the others in order. Natural, clamped and explicit ends give n + 2
+  coefficients on their axis (scipy's `_augknt` knots), periodic axes n + 2
+  (scipy's periodic knots; values at both ends equal).
+* evaluations: `NdBSpline` at the points with the periodic axes' coordinates
+  wrapped into the domain as `BSpline(..., extrapolate="periodic")` does (in
+  1D cross-checked against `BSpline` itself); some points lie outside the
+  domain, where periodic axes wrap and the others extrapolate.
 """
 
 import argparse
@@ -194,17 +217,143 @@ def make_case(rng, name, shape):
     }
 
 
+# (name, shape, per-axis bc spec); "E1"/"E2" mark the explicit axis whose
+# (left, right) orders are given by the tuple that follows.
+BC_CASES = [
+    ("d1_natural_n6", (6,), ["natural"]),
+    ("d1_clamped_n9", (9,), ["clamped"]),
+    ("d1_periodic_n4", (4,), ["periodic"]),
+    ("d1_periodic_n5", (5,), ["periodic"]),
+    ("d1_periodic_n17", (17,), ["periodic"]),
+    ("d1_natural_clamped_n7", (7,), [{"left": "natural", "right": "clamped"}]),
+    ("d1_explicit_12_n8", (8,), [{"left": {"order": 1}, "right": {"order": 2}}]),
+    ("d1_explicit_21_n4", (4,), [{"left": {"order": 2}, "right": {"order": 1}}]),
+    ("d2_periodic_natural", (9, 6), ["periodic", "natural"]),
+    ("d2_clamped_explicit", (5, 7), ["clamped", {"left": {"order": 1}, "right": {"order": 1}}]),
+    ("d3_mixed", (5, 6, 4), ["natural", "periodic", "not-a-knot"]),
+    ("d3_explicit_mid", (5, 6, 4), ["periodic", {"left": {"order": 2}, "right": "natural"}, "clamped"]),
+    ("d4_mixed", (5, 4, 6, 4), ["not-a-knot", "natural", "periodic", "clamped"]),
+    ("d4_explicit_last", (4, 4, 5, 5), ["periodic", "not-a-knot", "natural", {"left": {"order": 1}, "right": {"order": 2}}]),
+]
+
+
+def scipy_end(end, vals):
+    if isinstance(end, str):
+        return end
+    return [(end["order"], vals)]
+
+
+def make_bc_case(rng, name, shape, bc):
+    d = len(shape)
+    axes = [random_sites(rng, n) for n in shape]
+    values = rng.uniform(-1.0, 1.0, size=shape)
+    for k, b in enumerate(bc):
+        if b == "periodic":
+            last = [slice(None)] * d
+            first = [slice(None)] * d
+            last[k] = -1
+            first[k] = 0
+            values[tuple(last)] = values[tuple(first)]
+    explicit = [k for k, b in enumerate(bc) if isinstance(b, dict) and any(
+        isinstance(e, dict) for e in b.values())]
+    assert len(explicit) <= 1
+    other_shape = None
+    end_vals = {}
+    if explicit:
+        k = explicit[0]
+        other_shape = tuple(n for j, n in enumerate(shape) if j != k)
+        for side in ("left", "right"):
+            if isinstance(bc[k][side], dict):
+                v = rng.uniform(-2.0, 2.0, size=other_shape)
+                # Periodic along the periodic other axes (scipy checks the
+                # arrays it solves along a periodic axis).
+                others = [j for j in range(d) if j != k]
+                for q, j in enumerate(others):
+                    if bc[j] == "periodic":
+                        last = [slice(None)] * len(others)
+                        first = [slice(None)] * len(others)
+                        last[q] = -1
+                        first[q] = 0
+                        v[tuple(last)] = v[tuple(first)]
+                end_vals[side] = v
+    order = explicit + [k for k in range(d) if k not in explicit]
+    c = np.asarray(values, dtype=float)
+    knots = [None] * d
+    for k in order:
+        b = bc[k]
+        if isinstance(b, str):
+            bc_type = b
+        else:
+            bc_type = (scipy_end(b["left"], end_vals.get("left")),
+                       scipy_end(b["right"], end_vals.get("right")))
+        spl1 = make_interp_spline(axes[k], c, k=3, axis=k, bc_type=bc_type)
+        knots[k] = np.asarray(spl1.t, dtype=float)
+        c = np.moveaxis(np.asarray(spl1.c, dtype=float), 0, k)
+    coefs = np.ascontiguousarray(c)
+    periodic = [b == "periodic" for b in bc]
+
+    spl = NdBSpline(tuple(knots), coefs, 3)
+
+    def wrap(pts):
+        pts = pts.copy()
+        for k in range(d):
+            if periodic[k]:
+                t = knots[k]
+                lo, hi = t[3], t[-4]
+                pts[:, k] = lo + (pts[:, k] - lo) % (hi - lo)
+        return pts
+
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
+    resid = np.max(np.abs(spl(grid) - values.reshape(-1)))
+    assert resid < 1e-9 * max(1.0, np.max(np.abs(coefs))), (name, resid)
+
+    pts, flags = random_points(rng, axes)
+    derivs = []
+    for orders in order_sets(rng, d):
+        vals = spl(wrap(pts), nu=np.array(orders))
+        if d == 1:
+            b = BSpline(knots[0], coefs, 3,
+                        extrapolate="periodic" if periodic[0] else True)
+            v1 = b(pts[:, 0], nu=orders[0])
+            scale = max(1.0, np.max(np.abs(v1)))
+            assert np.max(np.abs(v1 - vals)) < 1e-12 * scale, name
+        assert np.all(np.isfinite(vals)), name
+        derivs.append({"orders": list(orders), "values": [float(v) for v in vals]})
+
+    case = {
+        "name": name,
+        "dim": d,
+        "shape": list(shape),
+        "bc": bc,
+        "axes": [[float(v) for v in x] for x in axes],
+        "values": [float(v) for v in values.reshape(-1)],
+        "knots": [[float(v) for v in t] for t in knots],
+        "coef_shape": list(coefs.shape),
+        "coefficients": [float(v) for v in coefs.reshape(-1)],
+        "points": [[float(v) for v in p] for p in pts],
+        "outside": flags,
+        "derivs": derivs,
+    }
+    for side, v in end_vals.items():
+        case["end_" + side] = [float(x) for x in np.asarray(v).reshape(-1)]
+    return case
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     default_out = os.path.join(here, "..", "tests", "fixtures", "ndspline")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=default_out, help="output directory")
+    ap.add_argument("--only-bc", action="store_true",
+                    help="write only the boundary-condition fixtures")
+    ap.add_argument("--bc-out", default=os.path.join(here, "..", "tests", "fixtures", "bc"),
+                    help="output directory of the boundary-condition fixtures")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
     rng = np.random.default_rng(SEED)
     total = 0
-    for name, shape in CASES:
+    for name, shape in [] if args.only_bc else CASES:
         case = make_case(rng, name, shape)
         path = os.path.join(args.out, name + ".json")
         text = json.dumps(case, separators=(",", ":")) + "\n"
@@ -213,6 +362,19 @@ def main():
         total += len(text)
         print(f"{os.path.relpath(path)}: {len(text)} bytes", file=sys.stderr)
     print(f"total {total} bytes in {len(CASES)} files", file=sys.stderr)
+
+    os.makedirs(args.bc_out, exist_ok=True)
+    rng = np.random.default_rng(SEED + 13)
+    total = 0
+    for name, shape, bc in BC_CASES:
+        case = make_bc_case(rng, name, shape, bc)
+        path = os.path.join(args.bc_out, name + ".json")
+        text = json.dumps(case, separators=(",", ":")) + "\n"
+        with open(path, "w") as f:
+            f.write(text)
+        total += len(text)
+        print(f"{os.path.relpath(path)}: {len(text)} bytes", file=sys.stderr)
+    print(f"total {total} bytes in {len(BC_CASES)} files", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ mod tests;
 pub use status::Status;
 
 use bsfit_core::grid3::{self, Boundary as CoreBoundary};
-use bsfit_core::{DynFitter, DynSpline, FitError, Real, Workspace};
+use bsfit_core::{
+    BoundaryCondition, DynFitter, DynSpline, EndCondition, FitError, Real, Workspace,
+};
 use ndarray::ArrayView3;
 use ptr::{Out, axes, check_capacity, checked_product, get, get_mut, slice, slice_mut};
 use status::{Error, arg_err, guard};
@@ -68,6 +70,61 @@ pub struct Fitter {
     /// Grid points, cached: `DynFitter::len` builds the shape as a `Vec`,
     /// and a refit must not allocate.
     len: usize,
+    /// Coefficients per fit (cached for the same reason).
+    coefs_len: usize,
+}
+
+/// End condition of one end of an axis of the N-D fitter
+/// (`bsfit_fitter_new_bc`), with scipy's `make_interp_spline` meaning.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Not-a-knot (both ends of the axis, or neither).
+    NotAKnot = 0,
+    /// Second derivative 0.
+    Natural = 1,
+    /// First derivative 0.
+    Clamped = 2,
+    /// Periodic (both ends of the axis).
+    Periodic = 3,
+    /// First derivative given with each fit (`bsfit_fitter_refit_ends`).
+    Deriv1 = 4,
+    /// Second derivative given with each fit (`bsfit_fitter_refit_ends`).
+    Deriv2 = 5,
+}
+
+/// The boundary conditions of `left.len()` axes from their end codes.
+fn conditions(left: &[u32], right: &[u32]) -> Result<Vec<BoundaryCondition>, Error> {
+    let end = |axis: usize, c: u32| -> Result<Option<EndCondition>, Error> {
+        Ok(Some(match c {
+            0 => EndCondition::NotAKnot,
+            1 => EndCondition::Natural,
+            2 => EndCondition::Clamped,
+            3 => return Ok(None),
+            4 => EndCondition::Derivative { order: 1 },
+            5 => EndCondition::Derivative { order: 2 },
+            _ => {
+                return Err(FitError::InvalidBoundary {
+                    axis,
+                    reason: format!("end code {c} is not a bsfit_end (0 to 5)"),
+                }
+                .into());
+            }
+        }))
+    };
+    left.iter()
+        .zip(right)
+        .enumerate()
+        .map(|(axis, (&l, &r))| match (end(axis, l)?, end(axis, r)?) {
+            (None, None) => Ok(BoundaryCondition::PERIODIC),
+            (Some(l), Some(r)) => Ok(BoundaryCondition::ends(l, r)),
+            _ => Err(FitError::InvalidBoundary {
+                axis,
+                reason: "BSFIT_END_PERIODIC applies to both ends".into(),
+            }
+            .into()),
+        })
+        .collect()
 }
 
 /// Boundary condition of one axis of the 3D prefilter: what the
@@ -635,11 +692,93 @@ pub unsafe extern "C" fn bsfit_fitter_new(
         // SAFETY: `ndim` arrays of `lens[k]` sites (caller's contract).
         let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
         let plan = DynFitter::new(&axes)?;
-        let ws = plan.workspace();
-        let len = plan.len();
-        let p = Box::into_raw(Box::new(Fitter { plan, ws, len }));
         // SAFETY: `out` is a valid slot (caller's contract).
-        unsafe { out.write(p) };
+        unsafe { emit_fitter(out, plan) };
+        Ok(())
+    })
+}
+
+/// Boxes a fit plan with its workspace into `out`.
+///
+/// # Safety
+/// `out` is a valid slot.
+unsafe fn emit_fitter(out: Out<*mut Fitter>, plan: DynFitter) {
+    let ws = plan.workspace();
+    let len = plan.len();
+    let coefs_len = plan.coef_shape().iter().product();
+    let p = Box::into_raw(Box::new(Fitter {
+        plan,
+        ws,
+        len,
+        coefs_len,
+    }));
+    // SAFETY: `out` is a valid slot (caller's contract).
+    unsafe { out.write(p) };
+}
+
+/// `bsfit_fitter_new` with a boundary condition per axis: `left[k]` and
+/// `right[k]` are the `bsfit_end` codes of the ends of axis `k` (both
+/// `BSFIT_END_PERIODIC` for a periodic axis; not-a-knot on both ends or
+/// neither). Axes whose condition is not not-a-knot have `n + 2`
+/// coefficients (`bsfit_fitter_coefs_len`); knots and coefficients are
+/// those of scipy's `make_interp_spline(x, y, k=3, bc_type=...)` per axis.
+/// `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2` take their values with each fit
+/// (`bsfit_fitter_refit_ends`), on one axis only.
+///
+/// Errors: as `bsfit_fitter_new`, and `BSFIT_STATUS_INVALID_BOUNDARY`
+/// (an unknown code, `BSFIT_END_PERIODIC` on one end only, not-a-knot with
+/// a derivative end, derivative values on two axes).
+///
+/// Thread safety: reentrant.
+///
+/// # Safety
+/// Non-NULL pointers must point to as many elements as described (`left`
+/// and `right`: `ndim` values each).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_fitter_new_bc(
+    ndim: usize,
+    sites: *const *const f64,
+    lens: *const usize,
+    left: *const End,
+    right: *const End,
+    out: *mut *mut Fitter,
+) -> Status {
+    guard(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: `ndim` arrays of `lens[k]` sites (caller's contract).
+        let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
+        // SAFETY: `ndim` codes each (caller's contract), read as integers
+        // (a C caller may pass any value; unknown codes are errors).
+        let (l, r) = unsafe {
+            (
+                slice(left.cast::<u32>(), ndim, "left")?,
+                slice(right.cast::<u32>(), ndim, "right")?,
+            )
+        };
+        let plan = DynFitter::with_boundary(&axes, &conditions(l, r)?)?;
+        // SAFETY: `out` is a valid slot (caller's contract).
+        unsafe { emit_fitter(out, plan) };
+        Ok(())
+    })
+}
+
+/// Number of coefficients per fit into `*out`: the grid points, with `n + 2`
+/// on the axes whose condition is not not-a-knot.
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`.
+///
+/// Thread safety: read-only, but a fitter must not be used by two threads at once.
+///
+/// # Safety
+/// `fitter` must be NULL or a live fitter; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_fitter_coefs_len(fitter: *const Fitter, out: *mut usize) -> Status {
+    guard(|| {
+        // SAFETY: a live fitter (caller's contract).
+        let f = unsafe { get(fitter, "fitter") }?;
+        let out = Out::new(out, "out")?;
+        // SAFETY: writable (caller's contract).
+        unsafe { out.write(f.coefs_len) };
         Ok(())
     })
 }
@@ -702,17 +841,20 @@ pub unsafe extern "C" fn bsfit_fitter_len(fitter: *const Fitter, out: *mut usize
 
 /// Refits: solves for the coefficients of row-major `values` (`n_values`
 /// must equal `bsfit_fitter_len`) and writes them, row-major, to
-/// `coefs[0 .. n_values]` (`coefs_len >= n_values`). The plan's
-/// factorisations and scratch are reused: the refit allocates no memory (on
-/// grids of 16384 points or more it runs in parallel and hands one job to
-/// the thread pool, whose queue allocates one block per 63 jobs).
+/// `coefs[0 .. m]`, `m = bsfit_fitter_coefs_len` (`coefs_len >= m`; `m` is
+/// `n_values` unless an axis has another condition than not-a-knot). The
+/// plan's factorisations and scratch are reused: the refit allocates no
+/// memory (on grids of 16384 points or more it runs in parallel and hands
+/// one job to the thread pool, whose queue allocates one block per 63 jobs).
 ///
 /// The solve runs in `coefs` itself (no copy): if it fails after the argument
 /// checks (`BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`),
-/// `coefs[0 .. n_values]` is filled with NaN rather than left half-written.
+/// `coefs[0 .. m]` is filled with NaN rather than left half-written.
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
-/// (length), `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`.
+/// (length), `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`,
+/// `BSFIT_STATUS_PERIODIC_MISMATCH`, `BSFIT_STATUS_END_VALUES_SHAPE` (an
+/// axis takes end values: use `bsfit_fitter_refit_ends`).
 ///
 /// Thread safety: mutates the fitter's scratch: one thread at a time per fitter.
 ///
@@ -728,11 +870,61 @@ pub unsafe extern "C" fn bsfit_fitter_refit(
     coefs: *mut f64,
     coefs_len: usize,
 ) -> Status {
+    // SAFETY: forwarded contract; no end values.
+    unsafe {
+        bsfit_fitter_refit_ends(
+            fitter,
+            values,
+            n_values,
+            std::ptr::null(),
+            0,
+            std::ptr::null(),
+            0,
+            coefs,
+            coefs_len,
+        )
+    }
+}
+
+/// `bsfit_fitter_refit` with the derivative values of the axis whose ends
+/// are `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2`: `left[0 .. n_left]` and
+/// `right[0 .. n_right]`, each row-major over the other axes' sites (one
+/// value in 1D); an end that takes none has `n = 0` (the pointer may then
+/// be NULL).
+///
+/// Errors: as `bsfit_fitter_refit`; `BSFIT_STATUS_END_VALUES_SHAPE` for a
+/// wrong `n_left`/`n_right`.
+///
+/// Thread safety: mutates the fitter's scratch: one thread at a time per fitter.
+///
+/// # Safety
+/// As `bsfit_fitter_refit`; `left`/`right` NULL or readable for
+/// `n_left`/`n_right` values.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // values, two end arrays and the output, each with its length
+pub unsafe extern "C" fn bsfit_fitter_refit_ends(
+    fitter: *mut Fitter,
+    values: *const f64,
+    n_values: usize,
+    left: *const f64,
+    n_left: usize,
+    right: *const f64,
+    n_right: usize,
+    coefs: *mut f64,
+    coefs_len: usize,
+) -> Status {
     guard(|| {
         // SAFETY: a live fitter, used by this thread only (caller's contract).
         let f = unsafe { get_mut(fitter, "fitter") }?;
         // SAFETY: `n_values` values (caller's contract).
         let values = unsafe { slice(values, n_values, "values") }?;
+        // SAFETY: `n_left`/`n_right` values; empty ends need no pointer.
+        let ends = unsafe {
+            [
+                end_values(left, n_left, "left")?,
+                end_values(right, n_right, "right")?,
+            ]
+        };
         let total = f.len;
         if n_values != total {
             return arg_err(format!(
@@ -740,15 +932,27 @@ pub unsafe extern "C" fn bsfit_fitter_refit(
                 f.plan.shape()
             ));
         }
-        check_capacity(coefs_len, total, "coefs")?;
+        check_capacity(coefs_len, f.coefs_len, "coefs")?;
         // SAFETY: `coefs_len` writable elements, disjoint from `values` (caller's contract).
         let coefs = unsafe { slice_mut(coefs, coefs_len, "coefs") }?;
-        let out = &mut coefs[..total];
+        let out = &mut coefs[..f.coefs_len];
         f.plan
-            .fit_into_with(values, out, &mut f.ws)
+            .fit_into_ends(values, ends, out, &mut f.ws)
             .inspect_err(|_| out.fill(f64::NAN))?;
         Ok(())
     })
+}
+
+/// `n` end values at `p`; `n = 0` needs no pointer.
+///
+/// # Safety
+/// If `n > 0`, `p` is NULL or points to `n` readable values.
+unsafe fn end_values<'a>(p: *const f64, n: usize, name: &'static str) -> Result<&'a [f64], Error> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: forwarded contract.
+    unsafe { slice(p, n, name) }
 }
 
 /// Fits row-major `values` (`n_values` must equal `bsfit_fitter_len`) into
@@ -784,7 +988,7 @@ pub unsafe extern "C" fn bsfit_fitter_fit(
                 f.plan.shape()
             ));
         }
-        let mut coefs = vec![0.0; total];
+        let mut coefs = vec![0.0; f.coefs_len];
         f.plan.fit_into_with(values, &mut coefs, &mut f.ws)?;
         let spline = f.plan.spline_from(coefs)?;
         // SAFETY: `out` is a valid slot (caller's contract).
@@ -794,7 +998,7 @@ pub unsafe extern "C" fn bsfit_fitter_fit(
 }
 
 /// The spline on the fitter's grid and knots with row-major coefficients
-/// `coefs[0 .. n_coefs]` (`n_coefs` equal to `bsfit_fitter_len`), e.g. as
+/// `coefs[0 .. n_coefs]` (`n_coefs` equal to `bsfit_fitter_coefs_len`), e.g. as
 /// written by `bsfit_fitter_refit`, into `*out` (untouched on failure).
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_PARAMETER`

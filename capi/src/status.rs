@@ -8,7 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// The result of every `bsfit_*` call that can fail.
 ///
-/// `BSFIT_STATUS_OK` (0) is success. Codes 1-14 are the library's error
+/// `BSFIT_STATUS_OK` (0) is success. Codes 1-18 are the library's error
 /// kinds; codes from 100 come from the C layer itself. After any code other
 /// than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the full message
 /// (naming the axis, index or value at fault). New codes may be added in later
@@ -53,6 +53,15 @@ pub enum Status {
     /// A point lies outside the spline's domain where the call requires it
     /// inside (checked evaluation).
     OutsideDomain = 15,
+    /// A boundary condition cannot be used on an axis (a not-a-knot end
+    /// paired with a derivative end, a derivative order other than 1 or 2,
+    /// explicit end values on a second axis, an unknown condition code).
+    InvalidBoundary = 16,
+    /// The values at the two ends of a periodic axis differ.
+    PeriodicMismatch = 17,
+    /// Explicit end-derivative values of the wrong length, missing, or given
+    /// for an end that takes none.
+    EndValuesShape = 18,
     /// A required pointer argument is NULL (or misaligned for its type).
     NullPointer = 100,
     /// An argument checked by the C layer is invalid: `ndim` outside 1-6, a
@@ -85,6 +94,9 @@ impl Status {
             FitError::Gpu(_) => Status::Gpu,
             FitError::InvalidData(_) => Status::InvalidData,
             FitError::OutsideDomain { .. } => Status::OutsideDomain,
+            FitError::InvalidBoundary { .. } => Status::InvalidBoundary,
+            FitError::PeriodicMismatch { .. } => Status::PeriodicMismatch,
+            FitError::EndValuesShape { .. } => Status::EndValuesShape,
             _ => Status::Unknown,
         }
     }
@@ -108,6 +120,9 @@ impl Status {
             Status::Gpu => "BSFIT_STATUS_GPU\0",
             Status::InvalidData => "BSFIT_STATUS_INVALID_DATA\0",
             Status::OutsideDomain => "BSFIT_STATUS_OUTSIDE_DOMAIN\0",
+            Status::InvalidBoundary => "BSFIT_STATUS_INVALID_BOUNDARY\0",
+            Status::PeriodicMismatch => "BSFIT_STATUS_PERIODIC_MISMATCH\0",
+            Status::EndValuesShape => "BSFIT_STATUS_END_VALUES_SHAPE\0",
             Status::NullPointer => "BSFIT_STATUS_NULL_POINTER\0",
             Status::InvalidArgument => "BSFIT_STATUS_INVALID_ARGUMENT\0",
             Status::Panic => "BSFIT_STATUS_PANIC\0",
@@ -117,7 +132,7 @@ impl Status {
 
     /// The status with code `code`, if there is one.
     pub(crate) fn from_code(code: i32) -> Option<Status> {
-        const ALL: [Status; 20] = [
+        const ALL: [Status; 23] = [
             Status::Ok,
             Status::AxisTooShort,
             Status::NonFiniteSite,
@@ -134,6 +149,9 @@ impl Status {
             Status::Gpu,
             Status::InvalidData,
             Status::OutsideDomain,
+            Status::InvalidBoundary,
+            Status::PeriodicMismatch,
+            Status::EndValuesShape,
             Status::NullPointer,
             Status::InvalidArgument,
             Status::Panic,

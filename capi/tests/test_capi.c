@@ -764,6 +764,114 @@ static void test_prefilter(void) {
     EXPECT(bsfit_prefilter3d_f32(ff, n[0], n[1], n[2], all[0], cf, N), BSFIT_STATUS_NON_FINITE_RESULT);
 }
 
+
+/* Boundary conditions: polynomial reproduction where the condition allows it
+ * (a cubic with its own end derivatives; a line under natural ends), periodic
+ * wrapping, and the new status codes. */
+static void test_fitter_boundary(void) {
+    /* 2D: explicit d1 (left) and d2 (right) on axis 0, not-a-knot on axis 1;
+     * f(x, y) = p(x) q(y), p cubic, q quadratic. */
+    static const double X[] = {-1.0, -0.4, 0.1, 0.7, 1.3, 2.0};
+    static const double Y[] = {0.0, 0.5, 1.5, 2.0, 3.0};
+    const double *sites[2] = {X, Y};
+    const size_t lens[2] = {6, 5};
+    const bsfit_end left[2] = {BSFIT_END_DERIV1, BSFIT_END_NOT_A_KNOT};
+    const bsfit_end right[2] = {BSFIT_END_DERIV2, BSFIT_END_NOT_A_KNOT};
+#define PX(t) (((t) - 0.5) * (t) * (t) + 2.0)
+#define DPX(t) (3.0 * (t) * (t) - (t))
+#define DDPX(t) (6.0 * (t) - 1.0)
+#define QY(t) ((t) * (t) - 2.0 * (t) + 0.5)
+    double values[30], dl[5], dr[5], coefs[40];
+    for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 5; ++j) values[5 * i + j] = PX(X[i]) * QY(Y[j]);
+    for (int j = 0; j < 5; ++j) {
+        dl[j] = DPX(X[0]) * QY(Y[j]);
+        dr[j] = DDPX(X[5]) * QY(Y[j]);
+    }
+    bsfit_fitter *f = NULL;
+    OK(bsfit_fitter_new_bc(2, sites, lens, left, right, &f));
+    if (!f) return;
+    size_t nc = 0;
+    OK(bsfit_fitter_coefs_len(f, &nc));
+    CHECK(nc == 8 * 5, "coefs_len %zu", nc);
+    OK(bsfit_fitter_refit_ends(f, values, 30, dl, 5, dr, 5, coefs, 40));
+    bsfit_spline *s = NULL;
+    OK(bsfit_fitter_spline(f, coefs, 40, &s));
+    for (int trial = 0; trial < 40 && s; ++trial) {
+        double x[2] = {urand(-1.0, 2.0), urand(0.0, 3.0)}, v = 0, d = 0;
+        const size_t o[2] = {1, 0};
+        OK(bsfit_spline_eval(s, x, 2, &v));
+        OK(bsfit_spline_eval_deriv(s, x, o, 2, &d));
+        CHECK(close_to(v, PX(x[0]) * QY(x[1]), 1e-12), "explicit: %.17g", v);
+        CHECK(close_to(d, DPX(x[0]) * QY(x[1]), 1e-10), "explicit d/dx: %.17g", d);
+    }
+    bsfit_spline_free(s);
+    /* Errors: end values of the wrong length or missing; values for an end
+     * that takes none. */
+    EXPECT(bsfit_fitter_refit_ends(f, values, 30, dl, 4, dr, 5, coefs, 40),
+           BSFIT_STATUS_END_VALUES_SHAPE);
+    CHECK(contains(bsfit_last_error_message(), "axis 0"), "%s", bsfit_last_error_message());
+    EXPECT(bsfit_fitter_refit(f, values, 30, coefs, 40), BSFIT_STATUS_END_VALUES_SHAPE);
+    EXPECT(bsfit_fitter_refit_ends(f, values, 30, NULL, 5, dr, 5, coefs, 40),
+           BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_fitter_refit_ends(f, values, 30, dl, 5, dr, 5, coefs, 39),
+           BSFIT_STATUS_INVALID_ARGUMENT);
+    bsfit_fitter_free(f);
+
+    /* 1D natural: a line is reproduced; periodic: wraps, and differing end
+     * values are an error naming the axis. */
+    const double *s1[1] = {X};
+    const size_t l1[1] = {6};
+    const bsfit_end nat[1] = {BSFIT_END_NATURAL}, per[1] = {BSFIT_END_PERIODIC};
+    double line[6], c1[8];
+    for (int i = 0; i < 6; ++i) line[i] = 3.0 * X[i] - 1.0;
+    OK(bsfit_fitter_new_bc(1, s1, l1, nat, nat, &f));
+    if (f) {
+        OK(bsfit_fitter_refit(f, line, 6, c1, 8));
+        bsfit_spline *n = NULL;
+        OK(bsfit_fitter_spline(f, c1, 8, &n));
+        double v = 0, x = 0.33;
+        OK(bsfit_spline_eval(n, &x, 1, &v));
+        CHECK(close_to(v, 3.0 * x - 1.0, 1e-12), "natural line %.17g", v);
+        bsfit_spline_free(n);
+        bsfit_fitter_free(f);
+    }
+    OK(bsfit_fitter_new_bc(1, s1, l1, per, per, &f));
+    if (f) {
+        EXPECT(bsfit_fitter_refit(f, line, 6, c1, 8), BSFIT_STATUS_PERIODIC_MISMATCH);
+        CHECK(contains(bsfit_last_error_message(), "axis 0"), "%s", bsfit_last_error_message());
+        double wave[6];
+        for (int i = 0; i < 6; ++i) wave[i] = cos(6.283185307179586 * (X[i] + 1.0) / 3.0);
+        wave[5] = wave[0];
+        bsfit_spline *p = NULL;
+        OK(bsfit_fitter_fit(f, wave, 6, &p));
+        double a = 0.25, b = 0.25 + 3.0 * 2, va = 0, vb = 1;
+        OK(bsfit_spline_eval(p, &a, 1, &va));
+        OK(bsfit_spline_eval(p, &b, 1, &vb));
+        CHECK(fabs(va - vb) < 1e-12, "periodic wrap %.17g %.17g", va, vb);
+        bsfit_spline_free(p);
+        bsfit_fitter_free(f);
+    }
+    /* Invalid conditions: unknown code, periodic on one end, not-a-knot with
+     * a derivative end, explicit values on two axes. */
+    bsfit_fitter *g = SENTINEL_FITTER;
+    const bsfit_end bad[2] = {9, 0}, half[2] = {BSFIT_END_PERIODIC, 0},
+                   nak[2] = {BSFIT_END_NOT_A_KNOT, 0}, nat2[2] = {BSFIT_END_NATURAL, 0},
+                   d1d1[2] = {BSFIT_END_DERIV1, BSFIT_END_DERIV1};
+    EXPECT(bsfit_fitter_new_bc(2, sites, lens, bad, right, &g), BSFIT_STATUS_INVALID_BOUNDARY);
+    EXPECT(bsfit_fitter_new_bc(2, sites, lens, half, nak, &g), BSFIT_STATUS_INVALID_BOUNDARY);
+    EXPECT(bsfit_fitter_new_bc(2, sites, lens, nak, nat2, &g), BSFIT_STATUS_INVALID_BOUNDARY);
+    EXPECT(bsfit_fitter_new_bc(2, sites, lens, d1d1, d1d1, &g), BSFIT_STATUS_INVALID_BOUNDARY);
+    EXPECT(bsfit_fitter_new_bc(2, sites, lens, NULL, right, &g), BSFIT_STATUS_NULL_POINTER);
+    CHECK(g == SENTINEL_FITTER, "out written on failure");
+    CHECK(strcmp(bsfit_status_name(BSFIT_STATUS_PERIODIC_MISMATCH),
+                 "BSFIT_STATUS_PERIODIC_MISMATCH") == 0, "name");
+#undef PX
+#undef DPX
+#undef DDPX
+#undef QY
+}
+
 int main(void) {
     printf("bsfit %s C API test\n", bsfit_version());
     test_version_and_names();
@@ -774,6 +882,7 @@ int main(void) {
     test_eval_errors();
     test_from_parts_errors();
     test_fitter();
+    test_fitter_boundary();
     test_prefilter();
     if (failures) {
         fprintf(stderr, "test_capi: %d of %d checks FAILED\n", failures, checks);

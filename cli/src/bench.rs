@@ -12,7 +12,7 @@
 //! ISA comparisons steadier on a quiet machine.
 
 use bsfit::bspline::knots::{find_span, not_a_knot};
-use bsfit::{Fitter, Isa, Par, TensorSpline};
+use bsfit::{Fitter, Isa, Par, TensorSpline, Workspace};
 use bsfit_testkit::workloads::{self, FIT4D_SHAPES, FIT4D_SMALL, THREADS};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -120,6 +120,10 @@ struct FitRecord {
     min_ms: f64,
     /// On-CPU time of the fitting thread; `null` where not measured.
     cpu_ms: Option<f64>,
+    /// Boundary conditions of the axes (`null`: not-a-knot everywhere, the
+    /// shape table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bc: Option<&'static str>,
 }
 
 /// One evaluation row of the JSON output.
@@ -262,6 +266,7 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
                     median_ms: ms,
                     min_ms,
                     cpu_ms: finite(cpu_ms),
+                    bc: None,
                 });
             }
             let _ = writeln!(table, "{row}");
@@ -276,6 +281,9 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
         }
     }
 
+    if matches!(o.only, None | Some(Only::Fit | Only::FitSmall)) {
+        bc_rows(o, &isas, &mut table, &mut fit_json)?;
+    }
     if matches!(o.only, Some(Only::Fit | Only::FitSmall)) {
         print!("{table}");
         return write_json(o, machine, [bw_big1, bw_big, bw_cache], fit_json, eval_json);
@@ -459,6 +467,130 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
     }
     print!("{table}");
     write_json(o, machine, [bw_big1, bw_big, bw_cache], fit_json, eval_json)
+}
+
+/// The boundary-condition rows: the 50×30×20×10 fit on 2 threads with each
+/// condition on every axis, mixed, and with explicit end values, as a
+/// ratio to the not-a-knot fit measured in the same loop (alternating
+/// samples, so that machine noise hits both alike).
+fn bc_rows(
+    o: &BenchArgs,
+    isas: &[Isa],
+    table: &mut String,
+    fit_json: &mut Vec<FitRecord>,
+) -> Result<(), String> {
+    use bsfit::{BoundaryCondition as Bc, EndCondition as End};
+    let shape = workloads::EVAL4D_SHAPE;
+    let threads = 2;
+    let ax = workloads::unit_axes(shape);
+    let explicit = Bc::ends(End::Derivative { order: 1 }, End::Derivative { order: 2 });
+    let rows: [(&'static str, [Bc; 4]); 6] = [
+        ("not-a-knot", [Bc::NOT_A_KNOT; 4]),
+        ("natural", [Bc::NATURAL; 4]),
+        ("clamped", [Bc::CLAMPED; 4]),
+        ("periodic", [Bc::PERIODIC; 4]),
+        (
+            "mixed nak/nat/per/cla",
+            [Bc::NOT_A_KNOT, Bc::NATURAL, Bc::PERIODIC, Bc::CLAMPED],
+        ),
+        (
+            "explicit d1/d2 axis 0",
+            [explicit, Bc::NOT_A_KNOT, Bc::NOT_A_KNOT, Bc::NOT_A_KNOT],
+        ),
+    ];
+    let mut v = workloads::grid_values(shape);
+    for axis in 0..4 {
+        workloads::make_periodic(&mut v, shape, axis);
+    }
+    let ends: Vec<f64> = workloads::grid_values([shape[1], shape[2], shape[3]]);
+    let _ = writeln!(
+        table,
+        "
+fit4d {shape:?}, {threads} threads, per boundary condition: median ms and ratio to not-a-knot"
+    );
+    let p = pool(threads, o.pin)?;
+    let samples = if o.quick { 30 } else { 200 };
+    for &isa in isas {
+        let fitters = rows
+            .iter()
+            .map(|(_, bc)| {
+                Fitter::with_boundary(views(&ax), *bc)
+                    .and_then(|f| f.with_isa(isa))
+                    .map(|f| f.with_par(Par::with_threads(threads)))
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut wss: Vec<Workspace> = fitters.iter().map(|f| f.workspace()).collect();
+        let mut outs: Vec<Vec<f64>> = fitters
+            .iter()
+            .map(|f| vec![0.0; f.coef_shape().iter().product()])
+            .collect();
+        let mut times = vec![Vec::with_capacity(samples); rows.len()];
+        p.install(|| {
+            for (i, f) in fitters.iter().enumerate() {
+                for _ in 0..5 {
+                    let e: [&[f64]; 2] = if i == 5 { [&ends, &ends] } else { [&[], &[]] };
+                    f.fit_into_ends(&v, e, &mut outs[i], &mut wss[i])
+                        .expect("fit");
+                }
+            }
+            for _ in 0..samples {
+                for (i, f) in fitters.iter().enumerate() {
+                    let e: [&[f64]; 2] = if i == 5 { [&ends, &ends] } else { [&[], &[]] };
+                    let t0 = Instant::now();
+                    f.fit_into_ends(&v, e, &mut outs[i], &mut wss[i])
+                        .expect("fit");
+                    times[i].push(t0.elapsed().as_secs_f64());
+                }
+            }
+        });
+        let med = |t: &mut Vec<f64>| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        };
+        let meds: Vec<f64> = times.iter_mut().map(med).collect();
+        let mins: Vec<f64> = times.iter().map(|t| t[0]).collect();
+        // On-CPU time of one thread fitting alone (Par::Seq): the work of
+        // each condition, insensitive to other processes taking the cores.
+        let p1 = pool(1, o.pin)?;
+        let cpu: Vec<f64> = p1.install(|| {
+            fitters
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let f = f.clone().with_par(Par::Seq);
+                    let e: [&[f64]; 2] = if i == 5 { [&ends, &ends] } else { [&[], &[]] };
+                    measure(samples / 4, || {
+                        f.fit_into_ends(&v, e, &mut outs[i], &mut wss[i])
+                            .expect("fit");
+                    })
+                    .cpu
+                })
+                .collect()
+        });
+        for (i, (name, _)) in rows.iter().enumerate() {
+            let _ = writeln!(
+                table,
+                "{:<24} {:>7} {:>9.3} ms  {:>5.2}x   1-thread cpu {:>7.3} ms  {:>5.2}x",
+                name,
+                isa.name(),
+                meds[i] * 1e3,
+                meds[i] / meds[0],
+                cpu[i] * 1e3,
+                cpu[i] / cpu[0]
+            );
+            fit_json.push(FitRecord {
+                shape,
+                threads,
+                isa: isa.name(),
+                median_ms: meds[i] * 1e3,
+                min_ms: mins[i] * 1e3,
+                cpu_ms: None,
+                bc: Some(name),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Writes the `--json` report, if asked for.

@@ -114,6 +114,93 @@ def _as_orders(nu, ndim):
     return orders if any(orders) else None
 
 
+_AXIS_NAMES = ("not-a-knot", "natural", "clamped", "periodic")
+
+
+def _is_end(e):
+    """Whether ``e`` is one end in scipy's spelling: None, a name, or a list
+    of ``(order, value)`` pairs."""
+    if e is None or isinstance(e, str):
+        return True
+    try:
+        return all(len(p) == 2 and not isinstance(p, str) for p in e)
+    except TypeError:
+        return False
+
+
+def _is_axis(a):
+    """Whether ``a`` is one axis' ``bc_type``: a name or a ``(left, right)`` pair."""
+    if isinstance(a, str):
+        return True
+    try:
+        return len(a) == 2 and all(_is_end(e) for e in a)
+    except TypeError:
+        return False
+
+
+def _parse_bc(bc_type, shape):
+    """scipy's ``bc_type`` spellings -> per-axis ``(left, right)`` names for
+    the native layer and the explicit end arrays ``(left, right)``."""
+    ndim = len(shape)
+    if bc_type is None:
+        return None, (None, None)
+    if isinstance(bc_type, str) or (
+        not (len(bc_type) == ndim and all(_is_axis(a) for a in bc_type))
+        and _is_axis(bc_type)
+    ):
+        per_axis = [bc_type] * ndim
+    else:
+        per_axis = list(bc_type)
+        if len(per_axis) != ndim:
+            raise ValueError(
+                f"bc_type has {len(per_axis)} entries for {ndim} axes "
+                "(give one bc_type for all axes or one per axis)"
+            )
+    names, ends = [], [None, None]
+    for axis, a in enumerate(per_axis):
+        if a is None:
+            a = "not-a-knot"
+        if isinstance(a, str):
+            if a not in _AXIS_NAMES:
+                raise ValueError(f"axis {axis}: unknown bc_type {a!r}; expected one of {_AXIS_NAMES}")
+            names.append((a, a))
+            continue
+        if not _is_axis(a):
+            raise ValueError(f"axis {axis}: bc_type {a!r} is not a name or a (left, right) pair")
+        pair = []
+        for side, e in enumerate(a):
+            if e is None:
+                e = "not-a-knot"
+            if isinstance(e, str):
+                if e not in ("not-a-knot", "natural", "clamped"):
+                    raise ValueError(f"axis {axis}: unknown end condition {e!r}")
+                pair.append(e)
+                continue
+            e = list(e)
+            if len(e) != 1:
+                raise ValueError(
+                    f"axis {axis}: {len(e)} conditions at the {('left', 'right')[side]} end; "
+                    "one (order, value) per end is supported"
+                )
+            order, value = e[0]
+            if order not in (1, 2):
+                raise ValueError(f"axis {axis}: derivative order {order!r}; 1 or 2 are supported")
+            other = tuple(n for k, n in enumerate(shape) if k != axis)
+            v = _as_real(value, "bc_type value")
+            if v.shape != other:
+                try:
+                    v = np.broadcast_to(v, other)
+                except ValueError:
+                    raise ValueError(
+                        f"axis {axis}: {('left', 'right')[side]} end values of shape {v.shape}; "
+                        f"expected shape {other} (the other axes' sites)"
+                    ) from None
+            ends[side] = np.ascontiguousarray(v, dtype=np.float64)
+            pair.append(f"d{order}")
+        names.append(tuple(pair))
+    return names, tuple(ends)
+
+
 def _readonly(a):
     a.flags.writeable = False
     return a
@@ -142,16 +229,33 @@ class TensorSpline:
     values : array_like, shape (m1, ..., mN)
         Values on the grid, any memory layout and any real dtype (converted
         to float64; a C-contiguous float64 array is used without a copy).
+    bc_type : optional
+        End conditions, in the spellings of
+        ``scipy.interpolate.make_interp_spline``: ``"not-a-knot"`` (the
+        default), ``"natural"``, ``"clamped"``, ``"periodic"``, or a
+        ``(left, right)`` pair whose ends are ``"natural"``, ``"clamped"`` or
+        ``[(order, value)]`` with order 1 or 2. One entry applies to every
+        axis; a sequence with one entry per axis sets each axis (in 2-D, two
+        names are read per axis: write a pair of names for both axes as
+        ``[(l, r), (l, r)]``). Explicit ``value`` s in N-D are arrays over the
+        other axes' sites (shape ``points`` without that axis; scalars
+        broadcast), allowed on one axis. Natural, clamped, explicit and
+        periodic axes have ``m + 2`` coefficients; periodic axes need equal
+        values at both ends and wrap on evaluation.
     extrapolate : bool, optional
         Default of :meth:`__call__`: whether points outside the domain get
-        the boundary polynomial pieces (True, the default) or NaN.
+        the boundary polynomial pieces (True, the default) or NaN (periodic
+        axes always wrap).
 
     Attributes
     ----------
     t : tuple of ndarray
-        Knot vector of each axis (``m_k + 4`` knots), read-only.
-    c : ndarray, shape (m1, ..., mN)
-        B-spline coefficients, read-only.
+        Knot vector of each axis (coefficients + 4 knots, as scipy chooses
+        them for the axis' ``bc_type``), read-only.
+    c : ndarray
+        B-spline coefficients, read-only (``m_k`` or ``m_k + 2`` per axis).
+    periodic : tuple of bool
+        Which axes are periodic.
     k : int
         The degree, 3.
     extrapolate : bool
@@ -194,10 +298,11 @@ class TensorSpline:
 
     k = 3
 
-    def __init__(self, points, values, *, extrapolate=True):
+    def __init__(self, points, values, bc_type=None, *, extrapolate=True):
         axes = _as_points(points)
         vals = _as_real(values, "values")
-        self._init(_bsfit._Spline.fit(axes, vals), extrapolate)
+        bc, ends = _parse_bc(bc_type, tuple(len(a) for a in axes))
+        self._init(_bsfit._Spline.fit(axes, vals, bc, ends), extrapolate)
 
     def _init(self, native, extrapolate):
         self._s = native
@@ -212,7 +317,7 @@ class TensorSpline:
         return self
 
     @classmethod
-    def from_parts(cls, t, c, *, extrapolate=True):
+    def from_parts(cls, t, c, *, extrapolate=True, periodic=None):
         """A spline from knot vectors and coefficients (like ``NdBSpline(t, c, 3)``).
 
         Parameters
@@ -225,6 +330,9 @@ class TensorSpline:
             Finite coefficients.
         extrapolate : bool, optional
             Default extrapolation mode.
+        periodic : sequence of bool, optional
+            Axes whose coordinates evaluation wraps into the domain (their
+            knots need not be clamped). Default: none.
 
         Raises
         ------
@@ -233,7 +341,9 @@ class TensorSpline:
         """
         knots = _as_points(t)
         coefs = _as_real(c, "c")
-        return cls._wrap(_bsfit._Spline.from_parts(knots, coefs), extrapolate)
+        if periodic is not None:
+            periodic = [bool(p) for p in periodic]
+        return cls._wrap(_bsfit._Spline.from_parts(knots, coefs, periodic), extrapolate)
 
     # -- attributes ---------------------------------------------------------
 
@@ -258,6 +368,11 @@ class TensorSpline:
         return self._s.ndim
 
     @property
+    def periodic(self):
+        """Per axis, whether it is periodic (evaluation wraps it)."""
+        return tuple(self._s.periodic)
+
+    @property
     def shape(self):
         """Grid shape (coefficients per axis)."""
         return tuple(self._s.shape)
@@ -265,7 +380,7 @@ class TensorSpline:
     @property
     def domain(self):
         """``((lo_0, hi_0), ..., (lo_N, hi_N))``: the first and last site of each axis."""
-        return tuple((float(t[0]), float(t[-1])) for t in self.t)
+        return tuple((float(t[3]), float(t[-4])) for t in self.t)
 
     # -- evaluation ---------------------------------------------------------
 
@@ -336,7 +451,10 @@ class TensorSpline:
     # -- interop ------------------------------------------------------------
 
     def to_scipy(self):
-        """The equivalent ``scipy.interpolate.NdBSpline(t, c, 3)`` (imports scipy)."""
+        """The equivalent ``scipy.interpolate.NdBSpline(t, c, 3)`` (imports scipy).
+
+        ``NdBSpline`` has no periodic extrapolation: on periodic axes it
+        agrees with this spline inside the domain only."""
         from scipy.interpolate import NdBSpline
 
         return NdBSpline(
@@ -347,6 +465,8 @@ class TensorSpline:
         )
 
     def __reduce__(self):
+        if any(self.periodic):
+            return (_from_parts, (self.t, self.c, self.extrapolate, self.periodic))
         return (_from_parts, (self.t, self.c, self.extrapolate))
 
     def __eq__(self, other):
@@ -361,9 +481,9 @@ class TensorSpline:
         return f"TensorSpline(ndim={self.ndim}, shape={self.shape}, domain=[{dom}], k=3)"
 
 
-def _from_parts(t, c, extrapolate=True):
+def _from_parts(t, c, extrapolate=True, periodic=None):
     """Unpickling helper: validates the parts (see TensorSpline.from_parts)."""
-    return TensorSpline.from_parts(t, c, extrapolate=extrapolate)
+    return TensorSpline.from_parts(t, c, extrapolate=extrapolate, periodic=periodic)
 
 
 def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
@@ -418,6 +538,8 @@ class Fitter:
     ----------
     points : tuple of ndarray of float, shapes (m1,), ..., (mN,)
         As for :class:`TensorSpline`.
+    bc_type : optional
+        As for :class:`TensorSpline`; explicit end values are used by every fit.
 
     Examples
     --------
@@ -431,12 +553,14 @@ class Fitter:
     True
     """
 
-    __slots__ = ("_f", "_points", "__weakref__")
+    __slots__ = ("_f", "_points", "_bc_type", "__weakref__")
 
-    def __init__(self, points):
+    def __init__(self, points, bc_type=None):
         axes = _as_points(points)
-        self._f = _bsfit._Fitter(axes)
+        bc, ends = _parse_bc(bc_type, tuple(len(a) for a in axes))
+        self._f = _bsfit._Fitter(axes, bc, ends)
         self._points = tuple(_readonly(np.array(a)) for a in axes)
+        self._bc_type = bc_type
 
     @property
     def points(self):
@@ -454,6 +578,12 @@ class Fitter:
         return tuple(self._f.shape)
 
     @property
+    def coef_shape(self):
+        """Shape of the coefficients (``m + 2`` on axes whose ``bc_type`` is
+        not not-a-knot); the shape of ``out`` in :meth:`fit`."""
+        return tuple(self._f.coef_shape)
+
+    @property
     def t(self):
         """Knot vectors of the fitted splines, one read-only array per axis."""
         return tuple(_readonly(self._f.knots(k)) for k in range(self._f.ndim))
@@ -463,7 +593,7 @@ class Fitter:
 
         Parameters
         ----------
-        c : array_like, shape ``self.shape``
+        c : array_like, shape ``self.coef_shape``
             Coefficients, e.g. filled by ``fit(values, out=c)`` (copied).
         extrapolate : bool, optional
             Default extrapolation mode of the spline.
@@ -487,8 +617,9 @@ class Fitter:
         values : array_like, shape ``self.shape``
             Any layout, any real dtype (converted to float64).
         out : ndarray, optional
-            A writeable, C-contiguous float64 array of shape ``self.shape``
-            that receives the coefficients (no allocation of the result).
+            A writeable, C-contiguous float64 array of shape
+            ``self.coef_shape`` that receives the coefficients (no
+            allocation of the result).
 
         Returns
         -------
@@ -524,7 +655,7 @@ class Fitter:
         return out
 
     def __reduce__(self):
-        return (Fitter, (self._points,))
+        return (Fitter, (self._points, self._bc_type))
 
     def __repr__(self):
         return f"Fitter(ndim={self.ndim}, shape={self.shape})"

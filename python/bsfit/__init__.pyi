@@ -23,14 +23,29 @@ MAX_DIM: int
 
 _Points = Sequence[ArrayLike]
 _BoundaryName = Literal["periodic", "zero", "mirror"]
+_EndSpec = Union[None, str, Sequence[Tuple[int, ArrayLike]]]
+_AxisBc = Union[str, Tuple[_EndSpec, _EndSpec]]
+_BcType = Union[None, _AxisBc, Sequence[Optional[_AxisBc]]]
 
 class TensorSpline:
     k: int
     extrapolate: bool
-    def __init__(self, points: _Points, values: ArrayLike, *, extrapolate: bool = True) -> None: ...
+    def __init__(
+        self,
+        points: _Points,
+        values: ArrayLike,
+        bc_type: _BcType = None,
+        *,
+        extrapolate: bool = True,
+    ) -> None: ...
     @classmethod
     def from_parts(
-        cls, t: Sequence[ArrayLike], c: ArrayLike, *, extrapolate: bool = True
+        cls,
+        t: Sequence[ArrayLike],
+        c: ArrayLike,
+        *,
+        extrapolate: bool = True,
+        periodic: Optional[Sequence[bool]] = None,
     ) -> TensorSpline: ...
     @property
     def t(self) -> Tuple[NDArray[np.float64], ...]: ...
@@ -38,6 +53,8 @@ class TensorSpline:
     def c(self) -> NDArray[np.float64]: ...
     @property
     def ndim(self) -> int: ...
+    @property
+    def periodic(self) -> Tuple[bool, ...]: ...
     @property
     def shape(self) -> Tuple[int, ...]: ...
     @property
@@ -64,13 +81,15 @@ def make_ndbspl(
 ) -> TensorSpline: ...
 
 class Fitter:
-    def __init__(self, points: _Points) -> None: ...
+    def __init__(self, points: _Points, bc_type: _BcType = None) -> None: ...
     @property
     def points(self) -> Tuple[NDArray[np.float64], ...]: ...
     @property
     def ndim(self) -> int: ...
     @property
     def shape(self) -> Tuple[int, ...]: ...
+    @property
+    def coef_shape(self) -> Tuple[int, ...]: ...
     @property
     def t(self) -> Tuple[NDArray[np.float64], ...]: ...
     def spline_from(self, c: ArrayLike, *, extrapolate: bool = True) -> TensorSpline: ...

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::sync::Mutex;
 
 use bsfit::grid3::Boundary;
-use bsfit::{DynFitter, DynSpline, Real, Workspace};
+use bsfit::{BoundaryCondition, DynFitter, DynSpline, EndCondition, Real, Workspace};
 use numpy::ndarray::{ArrayView, Dimension, IxDyn};
 use numpy::{
     Element, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray,
@@ -126,6 +126,50 @@ fn check_grid_shape(what: &str, shape: &[usize], grid: &[usize]) -> PyResult<()>
     Ok(())
 }
 
+/// Explicit end-derivative values (left, right), each optional.
+type EndArrays<'py> = (
+    Option<PyReadonlyArrayDyn<'py, f64>>,
+    Option<PyReadonlyArrayDyn<'py, f64>>,
+);
+
+/// One end's condition from its name: `"not-a-knot"`, `"natural"`,
+/// `"clamped"`, or `"d1"` / `"d2"` for a derivative of that order whose
+/// values come with the fit.
+fn end_condition(name: &str) -> PyResult<EndCondition> {
+    Ok(match name {
+        "not-a-knot" => EndCondition::NotAKnot,
+        "natural" => EndCondition::Natural,
+        "clamped" => EndCondition::Clamped,
+        "d1" => EndCondition::Derivative { order: 1 },
+        "d2" => EndCondition::Derivative { order: 2 },
+        other => {
+            return Err(value_err(format!(
+                "unknown end condition {other:?}: expected \"not-a-knot\", \"natural\", \"clamped\", \"d1\" or \"d2\""
+            )));
+        }
+    })
+}
+
+/// Per-axis conditions from `(left, right)` names (`("periodic", "periodic")`
+/// for a periodic axis); `None`: not-a-knot everywhere.
+fn conditions(bc: Option<Vec<(String, String)>>, ndim: usize) -> PyResult<Vec<BoundaryCondition>> {
+    let Some(bc) = bc else {
+        return Ok(vec![BoundaryCondition::NOT_A_KNOT; ndim]);
+    };
+    bc.iter()
+        .map(|(l, r)| match (l.as_str(), r.as_str()) {
+            ("periodic", "periodic") => Ok(BoundaryCondition::PERIODIC),
+            ("periodic", _) | (_, "periodic") => Err(value_err(
+                "\"periodic\" applies to both ends of an axis".into(),
+            )),
+            (l, r) => Ok(BoundaryCondition::ends(
+                end_condition(l)?,
+                end_condition(r)?,
+            )),
+        })
+        .collect()
+}
+
 /// Checks that `points` has shape `(n, ndim)`.
 fn check_points(points: &PyReadonlyArray2<'_, f64>, ndim: usize) -> PyResult<usize> {
     let shape = points.shape();
@@ -150,19 +194,37 @@ pub struct PySpline {
 impl PySpline {
     /// Fits the interpolating spline to `values` (shape: the lengths of
     /// `axes`, any layout) on the grid `axes[0] × … × axes[ndim-1]`.
+    /// `bc`: per axis `(left, right)` condition names (see
+    /// [`conditions`]); `ends`: the explicit derivative values of the left
+    /// and right end (arrays over the other axes' sites, row-major).
     #[staticmethod]
+    #[pyo3(signature = (axes, values, bc=None, ends=None))]
     fn fit(
         py: Python<'_>,
         axes: Vec<PyReadonlyArray1<'_, f64>>,
         values: PyReadonlyArrayDyn<'_, f64>,
+        bc: Option<Vec<(String, String)>>,
+        ends: Option<EndArrays<'_>>,
     ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let grid: Vec<usize> = axes.iter().map(|a| a.len()).collect();
         check_grid_shape("values", values.shape(), &grid)?;
+        let bc = conditions(bc, axes.len())?;
         let values = RowMajor::new(&values);
+        let (left, right) = ends.unwrap_or((None, None));
+        let left = left.as_ref().map(slice_or_copy);
+        let right = right.as_ref().map(slice_or_copy);
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let inner = py
-            .detach(|| DynSpline::fit(&refs, &values.get()))
+            .detach(|| {
+                DynFitter::with_boundary(&refs, &bc)?.fit_with_ends(
+                    &values.get(),
+                    [
+                        left.as_deref().unwrap_or(&[]),
+                        right.as_deref().unwrap_or(&[]),
+                    ],
+                )
+            })
             .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
@@ -170,12 +232,16 @@ impl PySpline {
     /// Builds a spline from knot vectors and a coefficient array whose shape
     /// is `(len(t) - 4 for t in knots)`; every consistency condition is
     /// checked (with the GIL released: this is how a pickle is loaded).
+    /// `periodic`: per axis, whether evaluation wraps it (default: none).
     #[staticmethod]
+    #[pyo3(signature = (knots, coefs, periodic=None))]
     fn from_parts(
         py: Python<'_>,
         knots: Vec<PyReadonlyArray1<'_, f64>>,
         coefs: PyReadonlyArrayDyn<'_, f64>,
+        periodic: Option<Vec<bool>>,
     ) -> PyResult<Self> {
+        let periodic = periodic.unwrap_or_else(|| vec![false; knots.len()]);
         let knots: Vec<Vec<f64>> = knots
             .iter()
             .map(|t| slice_or_copy(t).into_owned())
@@ -190,7 +256,7 @@ impl PySpline {
         }
         let coefs = RowMajor::new(&coefs);
         let inner = py
-            .detach(|| DynSpline::from_parts(knots, coefs.get().into_owned()))
+            .detach(|| DynSpline::from_parts_periodic(knots, coefs.get().into_owned(), &periodic))
             .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
@@ -199,6 +265,12 @@ impl PySpline {
     #[getter]
     fn ndim(&self) -> usize {
         self.inner.ndim()
+    }
+
+    /// Per axis, whether evaluation wraps it (periodic axes).
+    #[getter]
+    fn periodic(&self) -> Vec<bool> {
+        self.inner.periodic_axes()
     }
 
     /// Grid shape (coefficients per axis).
@@ -324,6 +396,8 @@ impl PySpline {
 #[pyclass(frozen, module = "bsfit._bsfit", name = "_Fitter")]
 pub struct PyFitter {
     inner: DynFitter,
+    /// Explicit end-derivative values (left, right) used by every fit.
+    ends: [Vec<f64>; 2],
     /// Reused by fits; a fit that finds it busy (another thread) uses a fresh one.
     ws: Mutex<Workspace>,
 }
@@ -341,13 +415,34 @@ impl PyFitter {
 #[pymethods]
 impl PyFitter {
     /// Validates the sites of every axis and factors their collocation matrices.
+    /// `bc`: per axis `(left, right)` condition names; `ends`: the explicit
+    /// derivative values every fit uses (see `_Spline.fit`).
     #[new]
-    fn new(axes: Vec<PyReadonlyArray1<'_, f64>>) -> PyResult<Self> {
+    #[pyo3(signature = (axes, bc=None, ends=None))]
+    fn new(
+        axes: Vec<PyReadonlyArray1<'_, f64>>,
+        bc: Option<Vec<(String, String)>>,
+        ends: Option<EndArrays<'_>>,
+    ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
-        let inner = DynFitter::new(&refs).map_err(fit_err)?;
+        let bc = conditions(bc, refs.len())?;
+        let inner = DynFitter::with_boundary(&refs, &bc).map_err(fit_err)?;
+        let (left, right) = ends.unwrap_or((None, None));
+        let owned = |a: &Option<PyReadonlyArrayDyn<'_, f64>>| {
+            a.as_ref()
+                .map(|a| slice_or_copy(a).into_owned())
+                .unwrap_or_default()
+        };
+        let ends = [owned(&left), owned(&right)];
         let ws = Mutex::new(inner.workspace());
-        Ok(PyFitter { inner, ws })
+        Ok(PyFitter { inner, ws, ends })
+    }
+
+    /// Coefficient shape (`n + 2` on the axes whose condition is not not-a-knot).
+    #[getter]
+    fn coef_shape(&self) -> Vec<usize> {
+        self.inner.coef_shape()
     }
 
     /// Number of dimensions.
@@ -375,7 +470,7 @@ impl PyFitter {
         py: Python<'_>,
         coefs: PyReadonlyArrayDyn<'_, f64>,
     ) -> PyResult<PySpline> {
-        check_grid_shape("coefficients", coefs.shape(), &self.inner.shape())?;
+        check_grid_shape("coefficients", coefs.shape(), &self.inner.coef_shape())?;
         let coefs = RowMajor::new(&coefs);
         let inner = py
             .detach(|| self.inner.spline_from(coefs.get().into_owned()))
@@ -391,8 +486,9 @@ impl PyFitter {
         let inner = py
             .detach(|| {
                 let values = values.get();
-                let mut coefs = vec![0.0; values.len()];
-                self.with_workspace(|ws| self.inner.fit_into_with(&values, &mut coefs, ws))?;
+                let mut coefs = vec![0.0; self.inner.coef_shape().iter().product()];
+                let ends = [&self.ends[0][..], &self.ends[1][..]];
+                self.with_workspace(|ws| self.inner.fit_into_ends(&values, ends, &mut coefs, ws))?;
                 self.inner.spline_from(coefs)
             })
             .map_err(fit_err)?;
@@ -409,7 +505,7 @@ impl PyFitter {
     ) -> PyResult<()> {
         let grid = self.inner.shape();
         check_grid_shape("values", values.shape(), &grid)?;
-        check_grid_shape("out", out.shape(), &grid)?;
+        check_grid_shape("out", out.shape(), &self.inner.coef_shape())?;
         let values = RowMajor::new(&values);
         if !out.is_c_contiguous() {
             return Err(value_err("out must be C-contiguous".into()));
@@ -417,7 +513,8 @@ impl PyFitter {
         let o = out
             .as_slice_mut()
             .map_err(|_| value_err("out must be C-contiguous".into()))?;
-        py.detach(|| self.with_workspace(|ws| self.inner.fit_into_with(&values.get(), o, ws)))
+        let ends = [&self.ends[0][..], &self.ends[1][..]];
+        py.detach(|| self.with_workspace(|ws| self.inner.fit_into_ends(&values.get(), ends, o, ws)))
             .map_err(fit_err)
     }
 }

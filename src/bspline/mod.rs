@@ -2,6 +2,7 @@
 //! the Cox–de Boor recurrence for basis values and derivatives.
 
 pub mod basis;
+pub mod boundary;
 pub mod knots;
 
 /// Spline degree used throughout the crate (cubic).

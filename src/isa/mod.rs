@@ -374,6 +374,165 @@ impl Kernels {
         }
     }
 
+    /// [`lu_solve_transpose_raw`](Self::lu_solve_transpose_raw) with a step
+    /// between the solve and the transpose: per strip of `w` lanes the
+    /// `n = l.len()` solution rows are written to rows `1..=n` of a buffer
+    /// of `n_out > n` rows (row stride `w`), `post(buf, w)` turns it into
+    /// the `n_out` output rows in place, and those are written transposed,
+    /// `dst[c*n_out + r]`. Returns whether every result is finite (the
+    /// solve's check and `post`'s).
+    ///
+    /// # Safety
+    /// As [`lu_solve_transpose_raw`](Self::lu_solve_transpose_raw), with
+    /// `dst` holding `n_out * m` values and `scratch` `n_out * max(m, 64)`,
+    /// disjoint; `post` touches only the `n_out × w` block it is given.
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // two factors, two strided blocks, two buffers and the step
+    pub(crate) unsafe fn lu_solve_post_transpose_raw(
+        self,
+        l: &[[f64; 2]],
+        u: &[[f64; 3]],
+        src: *const f64,
+        ss: usize,
+        dst: *mut f64,
+        m: usize,
+        scratch: *mut f64,
+        n_out: usize,
+        post: &(dyn Fn(*mut f64, usize) -> bool + Sync),
+    ) -> bool {
+        debug_assert_eq!(l.len(), u.len());
+        /// The strip kernel with a post step as a [`WithSimd`] body.
+        struct Strip<'a, const K: usize> {
+            l: &'a [[f64; 2]],
+            u: &'a [[f64; 3]],
+            src: *const f64,
+            ss: usize,
+            dst: *mut f64,
+            m: usize,
+            buf: *mut f64,
+            n_out: usize,
+            post: &'a (dyn Fn(*mut f64, usize) -> bool + Sync),
+        }
+        impl<const K: usize> WithSimd for Strip<'_, K> {
+            type Output = bool;
+            #[inline(always)]
+            fn run<V: simd::Vf64>(self) -> bool {
+                let sw = K * V::W;
+                // SAFETY: the caller's contract (m ≥ K·V::W checked by the
+                // dispatcher's guard): each strip c..c+sw lies in 0..m, its
+                // rows in `src`, its n_out×sw block of dst in the n_out×m
+                // block; buf holds n_out rows of one strip.
+                unsafe {
+                    let mut acc = V::splat(0.0);
+                    let mut ok = true;
+                    let mut c0 = 0;
+                    while c0 < self.m {
+                        let c = c0.min(self.m - sw);
+                        acc = acc.add(simd::lu_strip::<V, K>(
+                            self.l,
+                            self.u,
+                            self.src.add(c),
+                            self.ss,
+                            self.buf.add(sw),
+                        ));
+                        ok &= (self.post)(self.buf, sw);
+                        V::transpose_block(
+                            self.buf,
+                            sw,
+                            self.dst.add(c * self.n_out),
+                            self.n_out,
+                            self.n_out,
+                            sw,
+                        );
+                        c0 += sw;
+                    }
+                    ok & (acc.reduce_add() == 0.0)
+                }
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        match self {
+            Kernels::Avx512(_) if m >= 8 * STRIP_K => {
+                return self.dispatch(Strip::<STRIP_K> {
+                    l,
+                    u,
+                    src,
+                    ss,
+                    dst,
+                    m,
+                    buf: scratch,
+                    n_out,
+                    post,
+                });
+            }
+            Kernels::Avx2(_) if m >= 4 * STRIP_K_AVX2 => {
+                return self.dispatch(Strip::<STRIP_K_AVX2> {
+                    l,
+                    u,
+                    src,
+                    ss,
+                    dst,
+                    m,
+                    buf: scratch,
+                    n_out,
+                    post,
+                });
+            }
+            _ => {}
+        }
+        // SAFETY: forwarded contract: scratch holds n_out*m ≥ (n+1)*m values.
+        unsafe {
+            let y = scratch.add(m);
+            self.lu_forward_raw(l, src, ss, y, m, m);
+            let ok = self.lu_backward_raw(u, y, m, y, m, m);
+            let ok2 = post(scratch, m);
+            self.transpose_raw(scratch, m, dst, n_out, n_out, m);
+            ok & ok2
+        }
+    }
+
+    /// `y_i[j] −= z_i · f[j]` for the rows `i < z.len()` (row stride `ys`)
+    /// and lanes `j < w` (the periodic Sherman–Morrison correction);
+    /// returns whether every result is finite. The scalar ISA computes
+    /// `y − z·f` unfused, the SIMD ISAs with one FMA.
+    ///
+    /// # Safety
+    /// `f` holds `w` values; rows `0..z.len()` of lanes `0..w` are in bounds
+    /// for `y` and do not overlap `f`.
+    #[inline]
+    pub(crate) unsafe fn sub_outer_raw(
+        self,
+        z: &[f64],
+        f: *const f64,
+        y: *mut f64,
+        ys: usize,
+        w: usize,
+    ) -> bool {
+        /// The update as a [`WithSimd`] body.
+        struct SubOuter<'a> {
+            z: &'a [f64],
+            f: *const f64,
+            y: *mut f64,
+            ys: usize,
+            w: usize,
+        }
+        impl WithSimd for SubOuter<'_> {
+            type Output = bool;
+            #[inline(always)]
+            fn run<V: simd::Vf64>(self) -> bool {
+                let main = self.w - self.w % V::W;
+                // SAFETY: the caller's contract, split into whole vectors
+                // and the scalar remainder.
+                unsafe {
+                    let a = simd::sub_outer::<V>(self.z, self.f, self.y, self.ys, 0, main);
+                    let b = simd::sub_outer::<f64>(self.z, self.f, self.y, self.ys, main, self.w);
+                    a.reduce_add() + b == 0.0
+                }
+            }
+        }
+        self.dispatch(SubOuter { z, f, y, ys, w })
+    }
+
     /// `dst[c*ds + r] = src[r*ss + c]` for a `rows × cols` block.
     ///
     /// # Safety

@@ -169,6 +169,38 @@ impl Vf64 for f64 {
     }
 }
 
+/// `y_i[j] = y_i[j] − z_i f[j]` for rows `i < z.len()` (row `i` at
+/// `y[i*ys ..]`) and lanes `j0..j1` (a multiple of `V::W` apart); returns
+/// the finiteness accumulator `Σ y·0`.
+#[inline(always)]
+pub(crate) unsafe fn sub_outer<V: Vf64>(
+    z: &[f64],
+    f: *const f64,
+    y: *mut f64,
+    ys: usize,
+    j0: usize,
+    j1: usize,
+) -> V {
+    // SAFETY (whole body): the caller guarantees `f[j0..j1]` and rows
+    // `0..z.len()` of lanes `j0..j1` of `y` are in bounds.
+    unsafe {
+        let zero = V::splat(0.0);
+        let mut acc = zero;
+        for (i, &zi) in z.iter().enumerate() {
+            let zv = V::splat(zi);
+            let row = y.add(i * ys);
+            let mut j = j0;
+            while j < j1 {
+                let v = zv.neg_mul_add(V::load(f.add(j)), V::load(row.add(j)));
+                v.store(row.add(j));
+                acc = v.mul_add(zero, acc);
+                j += V::W;
+            }
+        }
+        acc
+    }
+}
+
 /// Forward elimination `y_i = b_i − L_{i,i−1} y_{i−1} − L_{i,i−2} y_{i−2}`
 /// for lanes `j0..j1` (a multiple of `V::W` apart) of `n = l.len()` rows:
 /// row `i` of the right-hand sides is `src[i*ss ..]`, of `y` is `dst[i*ds ..]`.

@@ -11,7 +11,7 @@
 
 use super::kernel::{Deriv, Value};
 use super::{Extrapolate, Fitter, MAX_DIM, TensorSpline, Workspace};
-use crate::FitError;
+use crate::{BoundaryCondition, FitError};
 use rayon::prelude::*;
 
 /// Points per rayon task in [`DynSpline::eval_many_into`].
@@ -192,13 +192,34 @@ impl DynSpline {
     /// Errors: [`FitError::InvalidParameter`] for `knots.len()` outside 1–6;
     /// [`FitError::InvalidData`] naming the inconsistency.
     pub fn from_parts(knots: Vec<Vec<f64>>, coefs: Vec<f64>) -> Result<Self, FitError> {
+        let d = knots.len();
+        Self::from_parts_periodic(knots, coefs, &vec![false; d])
+    }
+
+    /// [`from_parts`](Self::from_parts) with periodic axes (see
+    /// [`TensorSpline::from_parts_periodic`]).
+    ///
+    /// Errors: as [`from_parts`](Self::from_parts);
+    /// [`FitError::DimensionMismatch`] if `periodic.len() != knots.len()`.
+    pub fn from_parts_periodic(
+        knots: Vec<Vec<f64>>,
+        coefs: Vec<f64>,
+        periodic: &[bool],
+    ) -> Result<Self, FitError> {
         construct!(
             DynSpline,
             knots.len(),
             <[Vec<f64>; D]>::try_from(knots)
                 .map_err(|k| unsupported_ndim(k.len()))
-                .and_then(|k| TensorSpline::<D>::from_parts(k, coefs))
+                .and_then(|k| {
+                    TensorSpline::<D>::from_parts_periodic(k, coefs, fixed::<bool, D>(periodic)?)
+                })
         )
+    }
+
+    /// Which axes are periodic (see [`TensorSpline::periodic_axes`]).
+    pub fn periodic_axes(&self) -> Vec<bool> {
+        dispatch!(DynSpline, self, s => s.periodic_axes().to_vec())
     }
 
     /// The number of dimensions (1–6).
@@ -378,6 +399,56 @@ impl DynFitter {
         )
     }
 
+    /// [`new`](Self::new) with a boundary condition per axis (see
+    /// [`Fitter::with_boundary`]).
+    ///
+    /// Errors: as [`Fitter::with_boundary`]; [`FitError::DimensionMismatch`]
+    /// if `bc.len() != axes.len()`.
+    pub fn with_boundary(axes: &[&[f64]], bc: &[BoundaryCondition]) -> Result<Self, FitError> {
+        construct!(
+            DynFitter,
+            axes.len(),
+            fixed::<&[f64], D>(axes).and_then(|a| Fitter::<D>::with_boundary(a, fixed(bc)?))
+        )
+    }
+
+    /// The boundary condition of each axis.
+    pub fn boundary(&self) -> Vec<BoundaryCondition> {
+        dispatch!(DynFitter, self, f => f.boundary().to_vec())
+    }
+
+    /// The shape of the coefficient array (see [`Fitter::coef_shape`]).
+    pub fn coef_shape(&self) -> Vec<usize> {
+        dispatch!(DynFitter, self, f => f.coef_shape().to_vec())
+    }
+
+    /// The shape of the derivative values an explicit end of `axis` takes
+    /// (see [`Fitter::end_values_shape`]).
+    pub fn end_values_shape(&self, axis: usize) -> Vec<usize> {
+        dispatch!(DynFitter, self, f => f.end_values_shape(axis))
+    }
+
+    /// [`fit_into_with`](Self::fit_into_with) with explicit end values (see
+    /// [`Fitter::fit_into_ends`]).
+    ///
+    /// Errors: as [`Fitter::fit_into_ends`].
+    pub fn fit_into_ends(
+        &self,
+        values: &[f64],
+        ends: [&[f64]; 2],
+        out: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<(), FitError> {
+        dispatch!(DynFitter, self, f => f.fit_into_ends(values, ends, out, ws))
+    }
+
+    /// [`fit`](Self::fit) with explicit end values (see [`Fitter::fit_into_ends`]).
+    ///
+    /// Errors: as [`Fitter::fit_into_ends`].
+    pub fn fit_with_ends(&self, values: &[f64], ends: [&[f64]; 2]) -> Result<DynSpline, FitError> {
+        dispatch!(DynFitter, self, f => f.fit_slice(values, ends).map(DynSpline::from))
+    }
+
     /// The number of dimensions (1–6).
     pub fn ndim(&self) -> usize {
         dispatch!(DynFitter, self, _f => D)
@@ -417,8 +488,9 @@ impl DynFitter {
         dispatch!(DynFitter, self, f => f.workspace())
     }
 
-    /// Fits row-major `values` and writes the row-major coefficients to
-    /// `out`, with scratch from `ws` (see [`Fitter::fit_into_with`]).
+    /// Fits row-major `values` and writes the row-major coefficients
+    /// ([`coef_shape`](Self::coef_shape)) to `out`, with scratch from `ws`
+    /// (see [`Fitter::fit_into_with`]).
     ///
     /// Errors: as [`Fitter::fit_into_with`].
     pub fn fit_into_with(
@@ -434,7 +506,7 @@ impl DynFitter {
     ///
     /// Errors: as [`Fitter::fit_into_with`].
     pub fn fit(&self, values: &[f64]) -> Result<DynSpline, FitError> {
-        dispatch!(DynFitter, self, f => f.fit_slice(values).map(DynSpline::from))
+        dispatch!(DynFitter, self, f => f.fit_slice(values, [&[], &[]]).map(DynSpline::from))
     }
 
     /// The spline on this plan's knots with row-major coefficients `coefs`
@@ -443,7 +515,7 @@ impl DynFitter {
     /// Errors: [`FitError::InvalidParameter`] for a wrong length,
     /// [`FitError::InvalidData`] for a non-finite coefficient.
     pub fn spline_from(&self, coefs: Vec<f64>) -> Result<DynSpline, FitError> {
-        check_len("coefs", coefs.len(), self.len())?;
+        check_len("coefs", coefs.len(), self.coef_shape().iter().product())?;
         if let Some(i) = coefs.iter().position(|c| !c.is_finite()) {
             return Err(FitError::InvalidData(format!(
                 "coefficient {i} is not finite ({})",

@@ -14,8 +14,8 @@
 //! four coefficients in `ymm` registers. The scalar ISA runs the reference
 //! code ([`basis`], [`basis_derivs`], [`find_span`]).
 
+use super::TensorSpline;
 use super::kernel::{Deriv, Grad, Hessian, Value};
-use super::{Extrapolate, TensorSpline};
 use crate::bspline::{ORDER, knots::find_span};
 use crate::isa::Kernels;
 use rayon::prelude::*;
@@ -182,10 +182,7 @@ impl<const D: usize> TensorSpline<D> {
         let mut p0 = 0;
         while p0 < len {
             let m = CH.min(len - p0);
-            if m < CH
-                || self.kernels == Kernels::Scalar
-                || self.extrapolate != Extrapolate::Polynomial
-            {
+            if m < CH || self.kernels == Kernels::Scalar || !self.plain() {
                 for p in p0..p0 + m {
                     out[p] = self.eval(points[p]);
                 }

@@ -60,10 +60,31 @@ impl<const D: usize> TensorSpline<D> {
     /// For the default policy this is one well-predicted branch.
     #[inline(always)]
     pub(super) fn project(&self, x: [f64; D]) -> Option<[f64; D]> {
-        if self.extrapolate == Extrapolate::Polynomial {
+        if self.plain() {
             Some(x)
         } else {
             self.project_other(x)
+        }
+    }
+
+    /// Whether evaluation uses coordinates as given: the default policy
+    /// and no periodic axis.
+    #[inline(always)]
+    pub(super) fn plain(&self) -> bool {
+        self.extrapolate == Extrapolate::Polynomial && !self.periodic.iter().any(|&p| p)
+    }
+
+    /// `x` wrapped into the domain of `axis` if that axis is periodic:
+    /// `t_3 + (x − t_3) mod (t_n − t_3)` as scipy does; NaN and ±inf give NaN.
+    #[inline(always)]
+    pub(super) fn wrap(&self, axis: usize, x: f64) -> f64 {
+        if self.periodic[axis] {
+            let (lo, hi) = self.axis_domain(axis);
+            let w = lo + (x - lo).rem_euclid(hi - lo);
+            // Rounding can land one ulp past the end; NaN stays NaN.
+            if w > hi { hi } else { w }
+        } else {
+            x
         }
     }
 
@@ -78,6 +99,9 @@ impl<const D: usize> TensorSpline<D> {
     /// [`project`](Self::project) under an explicit `policy`.
     #[inline(always)]
     pub(super) fn project_with(&self, policy: Extrapolate, mut x: [f64; D]) -> Option<[f64; D]> {
+        for (k, v) in x.iter_mut().enumerate() {
+            *v = self.wrap(k, *v);
+        }
         match policy {
             Extrapolate::Polynomial => Some(x),
             Extrapolate::Clamp => {
@@ -97,11 +121,12 @@ impl<const D: usize> TensorSpline<D> {
         }
     }
 
-    /// `[x_0, x_{n-1}]` of `axis` (`axis < D`).
+    /// `[x_0, x_{n-1}]` of `axis` (`axis < D`): the knots `t_3` and
+    /// `t_{len-4}` (the end knots of a clamped vector).
     #[inline(always)]
     pub(super) fn axis_domain(&self, axis: usize) -> (f64, f64) {
         let t = &self.knots[axis];
-        (t[0], t[t.len() - 1])
+        (t[3], t[t.len() - 4])
     }
 
     /// The spline's value at `x`, or an error if `x` is outside the domain
@@ -125,6 +150,7 @@ impl<const D: usize> TensorSpline<D> {
     /// # Ok::<(), bsfit::FitError>(())
     /// ```
     pub fn eval_checked(&self, x: [f64; D]) -> Result<f64, FitError> {
+        let x = std::array::from_fn(|k| self.wrap(k, x[k]));
         self.check_inside(&x)?;
         Ok(self.eval_raw(x))
     }

@@ -2,8 +2,11 @@
 //! so that refitting new values on the same grid skips them.
 
 use super::{MAX_DIM, TensorSpline, recycle};
+use crate::BoundaryCondition;
+use crate::bspline::boundary::AxisSystem;
+#[cfg(feature = "gpu")]
 use crate::banded::BandLu;
-use crate::bspline::knots::{not_a_knot, validate_sites};
+use crate::bspline::knots::validate_sites;
 use crate::isa::Kernels;
 use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
 use crate::{FitError, Isa, Par};
@@ -24,8 +27,12 @@ const PAR_THRESHOLD: usize = 1 << 14;
 /// of the grid's size); larger grids are solved in place in the output.
 const ROTATE_MAX_POINTS: usize = 1 << 22;
 
-/// A fit plan for one grid: validated axes, their knot vectors and the `LU`
-/// factors of their collocation matrices, computed once.
+/// A fit plan for one grid: validated axes, their boundary conditions, knot
+/// vectors and the `LU` factors of their collocation systems, computed once.
+///
+/// Every axis has a [`BoundaryCondition`] (not-a-knot unless chosen with
+/// [`with_boundary`](Self::with_boundary)); an axis with another condition
+/// has `n + 2` coefficients (see [`crate::bspline::boundary`]).
 ///
 /// Use it to refit new values on a fixed grid without refactoring:
 ///
@@ -44,9 +51,12 @@ const ROTATE_MAX_POINTS: usize = 1 << 22;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Fitter<const D: usize> {
-    knots: [Vec<f64>; D],
-    lu: [BandLu; D],
+    /// Per-axis systems (boxed: they are large and `Fitter`s are moved).
+    sys: Box<[AxisSystem; D]>,
     shape: [usize; D],
+    coef_shape: [usize; D],
+    /// The axis whose ends take derivative values with the fit, if any.
+    explicit_axis: Option<usize>,
     par: Par,
     kernels: Kernels,
     scheme: FitScheme,
@@ -69,35 +79,96 @@ pub enum FitScheme {
 }
 
 impl<const D: usize> Fitter<D> {
-    /// Validates the axes and factors their collocation matrices.
+    /// Validates the axes and factors their collocation matrices
+    /// (not-a-knot on every axis).
     ///
     /// Errors: [`FitError::AxisTooShort`], [`FitError::NonFiniteSite`],
     /// [`FitError::NonIncreasingSites`], [`FitError::SingularMatrix`], and
     /// [`FitError::InvalidParameter`] for `D = 0` or `D > 6`.
     pub fn new(axes: [&[f64]; D]) -> Result<Self, FitError> {
+        Self::with_boundary(axes, [BoundaryCondition::NOT_A_KNOT; D])
+    }
+
+    /// Validates the axes and factors their systems under the boundary
+    /// condition of each axis. Derivative values given with the fit
+    /// ([`EndCondition::Derivative`](crate::EndCondition::Derivative)) are
+    /// allowed on one axis only.
+    ///
+    /// ```
+    /// use bsfit::{BoundaryCondition as Bc, Fitter};
+    /// use ndarray::Array2;
+    /// use std::f64::consts::TAU;
+    /// let a: Vec<f64> = (0..9).map(|i| TAU * i as f64 / 8.0).collect();
+    /// let r = [0.5, 1.0, 1.7, 2.0, 3.0];
+    /// let fitter = Fitter::with_boundary([&a[..], &r[..]], [Bc::PERIODIC, Bc::NATURAL])?;
+    /// let v = Array2::from_shape_fn((9, 5), |(i, j)| r[j] * a[i].cos());
+    /// let s = fitter.fit(v.view())?;
+    /// assert_eq!(s.shape(), [11, 7]);
+    /// // Evaluation wraps the periodic axis.
+    /// assert!((s.eval([0.3 + TAU, 1.2]) - s.eval([0.3, 1.2])).abs() < 1e-12);
+    /// # Ok::<(), bsfit::FitError>(())
+    /// ```
+    ///
+    /// Errors: as [`new`](Self::new), and [`FitError::InvalidBoundary`].
+    pub fn with_boundary(axes: [&[f64]; D], bc: [BoundaryCondition; D]) -> Result<Self, FitError> {
         if D == 0 || D > MAX_DIM {
             return Err(FitError::InvalidParameter {
                 name: "D",
                 reason: format!("{D} dimensions; 1 to {MAX_DIM} are supported"),
             });
         }
-        let mut knots = Vec::with_capacity(D);
-        let mut lus = Vec::with_capacity(D);
+        let mut explicit_axis = None;
+        for (axis, b) in bc.iter().enumerate() {
+            if b.explicit_ends().iter().any(|&e| e) {
+                if let Some(first) = explicit_axis {
+                    return Err(FitError::InvalidBoundary {
+                        axis,
+                        reason: format!(
+                            "derivative values are already given on axis {first}; a second axis \
+                             with explicit values would need corner cross-derivatives"
+                        ),
+                    });
+                }
+                explicit_axis = Some(axis);
+            }
+        }
+        let mut sys = Vec::with_capacity(D);
         for (axis, x) in axes.iter().enumerate() {
             validate_sites(axis, x)?;
-            let t = not_a_knot(x);
-            lus.push(BandLu::collocation(axis, x, &t)?);
-            knots.push(t);
+            sys.push(AxisSystem::new(axis, x, bc[axis])?);
         }
+        let sys: Box<[AxisSystem; D]> = Box::new(vec_to_array(sys));
         let shape = axes.map(|a| a.len());
+        let coef_shape = std::array::from_fn(|k| sys[k].n_out);
         Ok(Fitter {
-            knots: vec_to_array(knots),
-            lu: vec_to_array(lus),
+            sys,
             shape,
+            coef_shape,
+            explicit_axis,
             par: Par::auto(),
             kernels: Kernels::detect(),
             scheme: FitScheme::Auto,
         })
+    }
+
+    /// The boundary condition of each axis.
+    pub fn boundary(&self) -> [BoundaryCondition; D] {
+        std::array::from_fn(|k| self.sys[k].bc)
+    }
+
+    /// Shape of the coefficient array: per axis `n` for not-a-knot, `n + 2`
+    /// for the other conditions.
+    pub fn coef_shape(&self) -> [usize; D] {
+        self.coef_shape
+    }
+
+    /// Shape of the derivative values an explicit end of `axis` takes: the
+    /// grid shape without `axis`.
+    pub fn end_values_shape(&self, axis: usize) -> Vec<usize> {
+        (0..D)
+            .filter(|&k| k != axis)
+            .map(|k| self.shape[k])
+            .collect()
     }
 
     /// Chooses the pass scheme (both give the same coefficients up to rounding).
@@ -124,9 +195,10 @@ impl<const D: usize> Fitter<D> {
         self.par
     }
 
-    /// Scratch needed to fit a grid of `shape` with `par`: one block of
-    /// `max(n) × 128` values per worker and, for grids up to 2²² points, a
-    /// rotation buffer of the grid's size.
+    /// Scratch needed to fit a grid of `shape` with `par` with not-a-knot
+    /// axes: one block of `max(n) × 128` values per worker and, for grids
+    /// up to 2²² points, a rotation buffer of the grid's size. A fitter's
+    /// own [`scratch`](Self::scratch) also counts its boundary conditions.
     pub fn fit_scratch(shape: [usize; D], par: Par) -> ScratchReq {
         let total: usize = shape.iter().product();
         let workers = if total < PAR_THRESHOLD {
@@ -151,16 +223,52 @@ impl<const D: usize> Fitter<D> {
     }
 
     /// [`fit_scratch`](Self::fit_scratch) for this fitter's shape,
-    /// parallelism and scheme.
+    /// parallelism, scheme and boundary conditions (which add a block of
+    /// `max(n + 2) × 128` values per worker and, with explicit end values,
+    /// two arrays over the other axes).
     pub fn scratch(&self) -> ScratchReq {
         let mut req = Self::fit_scratch(self.shape, self.par);
-        let total: usize = self.shape.iter().product();
-        req.shared_f64 = match self.scheme {
-            FitScheme::Auto => req.shared_f64,
-            FitScheme::Rotate => total,
-            FitScheme::InPlace => 0,
-        };
+        req.per_worker_bytes = self.per_worker() * std::mem::size_of::<f64>();
+        req.shared_f64 = self.rotation_len() + self.explicit_len();
         req
+    }
+
+    /// f64 values of one worker's scratch.
+    fn per_worker(&self) -> usize {
+        let post = self.sys.iter().any(|s| s.has_post());
+        let out = if post {
+            self.coef_shape.iter().copied().max().unwrap_or(0) * LANES.max(GATHER_LANES)
+        } else {
+            0
+        };
+        Self::per_worker_values(self.shape) + out
+    }
+
+    /// Length of the rotation buffer (0 for the in-place scheme).
+    fn rotation_len(&self) -> usize {
+        let total: usize = self.shape.iter().product();
+        let total_out: usize = self.coef_shape.iter().product();
+        let rotate = match self.scheme {
+            FitScheme::Auto => total <= ROTATE_MAX_POINTS,
+            FitScheme::Rotate => true,
+            FitScheme::InPlace => false,
+        };
+        if rotate { total_out } else { 0 }
+    }
+
+    /// Scratch for the explicit end values: two arrays over the other axes'
+    /// coefficients and two lines.
+    fn explicit_len(&self) -> usize {
+        match self.explicit_axis {
+            None => 0,
+            Some(k) => {
+                let g: usize = (0..D)
+                    .filter(|&j| j != k)
+                    .map(|j| self.coef_shape[j])
+                    .product();
+                2 * g + 2 * self.coef_shape.iter().copied().max().unwrap_or(0)
+            }
+        }
     }
 
     /// Sets the parallelism used by [`fit`](Self::fit) and [`fit_into`](Self::fit_into).
@@ -174,7 +282,8 @@ impl<const D: usize> Fitter<D> {
         self.shape
     }
 
-    /// Knot vector of `axis` (n + 4 knots).
+    /// Knot vector of `axis` (coefficients + 4 knots), as scipy's
+    /// `make_interp_spline(x, y, k=3, bc_type=...)` chooses it.
     ///
     /// # Panics
     /// If `axis >= D`.
@@ -182,32 +291,37 @@ impl<const D: usize> Fitter<D> {
         if axis >= D {
             crate::error::panic_index("axis", axis, D);
         }
-        &self.knots[axis]
+        &self.sys[axis].knots
     }
 
-    /// The factored collocation matrix of `axis` (`axis < D`).
+    /// The factored banded matrix of `axis` (`axis < D`).
     #[cfg(feature = "gpu")]
     pub(super) fn lu(&self, axis: usize) -> &BandLu {
-        &self.lu[axis]
+        &self.sys[axis].lu
     }
 
     /// The knot vectors of all axes.
     #[cfg(feature = "gpu")]
-    pub(super) fn knot_vectors(&self) -> &[Vec<f64>; D] {
-        &self.knots
+    pub(super) fn knot_vectors(&self) -> [Vec<f64>; D] {
+        std::array::from_fn(|k| self.sys[k].knots.clone())
     }
 
-    /// 1-norm condition numbers of the per-axis collocation matrices.
+    /// 1-norm condition numbers of the per-axis banded systems (for a
+    /// periodic axis, of its banded part before the Sherman–Morrison
+    /// correction).
     pub fn condition_estimates(&self) -> [f64; D] {
-        std::array::from_fn(|k| self.lu[k].condition_1norm())
+        std::array::from_fn(|k| self.sys[k].lu.condition_1norm())
     }
 
     /// Fits values given in row-major order (`values.len()` = product of the
-    /// shape) and writes the coefficients, also row-major, to `out`.
+    /// shape) and writes the coefficients, also row-major, to `out` (length:
+    /// product of [`coef_shape`](Self::coef_shape)).
     /// Allocates a temporary [`Workspace`]; see [`fit_into_with`](Self::fit_into_with).
     ///
     /// Errors: [`FitError::InvalidParameter`] if a length is wrong,
-    /// [`FitError::NonFiniteValue`], [`FitError::NonFiniteResult`].
+    /// [`FitError::NonFiniteValue`], [`FitError::NonFiniteResult`],
+    /// [`FitError::PeriodicMismatch`], [`FitError::EndValuesShape`] if an
+    /// axis takes end values (use [`fit_into_ends`](Self::fit_into_ends)).
     pub fn fit_into(&self, values: &[f64], out: &mut [f64]) -> Result<(), FitError> {
         let mut ws = Workspace::new();
         self.fit_into_with(values, out, &mut ws)
@@ -228,17 +342,62 @@ impl<const D: usize> Fitter<D> {
         out: &mut [f64],
         ws: &mut Workspace,
     ) -> Result<(), FitError> {
+        self.fit_into_ends(values, [&[], &[]], out, ws)
+    }
+
+    /// [`fit_into_with`](Self::fit_into_with) with the derivative values of
+    /// the axis whose ends are
+    /// [`EndCondition::Derivative`](crate::EndCondition::Derivative):
+    /// `ends[0]` for the left end, `ends[1]` for the right, each row-major
+    /// over the other axes' sites ([`end_values_shape`](Self::end_values_shape);
+    /// one value in 1D). An end without explicit values takes an empty slice.
+    ///
+    /// ```
+    /// use bsfit::{BoundaryCondition as Bc, EndCondition as E, Fitter, Workspace};
+    /// let x = [0.0, 0.5, 1.25, 2.0, 3.0];
+    /// let y = [1.0, 2.0, 4.0, 5.0];
+    /// let bc = Bc::ends(E::Derivative { order: 1 }, E::Derivative { order: 2 });
+    /// let fitter = Fitter::with_boundary([&x[..], &y[..]], [bc, Bc::NOT_A_KNOT])?;
+    /// // f = x³ y: f_x(0, y) = 0, f_xx(3, y) = 18 y.
+    /// let f: Vec<f64> = x.iter().flat_map(|&a| y.map(|b| a * a * a * b)).collect();
+    /// let right: Vec<f64> = y.iter().map(|&b| 18.0 * b).collect();
+    /// let mut c = vec![0.0; 7 * 4];
+    /// fitter.fit_into_ends(&f, [&[0.0; 4], &right], &mut c, &mut Workspace::new())?;
+    /// # Ok::<(), bsfit::FitError>(())
+    /// ```
+    ///
+    /// Errors: as [`fit_into`](Self::fit_into); [`FitError::EndValuesShape`]
+    /// for values of the wrong length, missing, or given to an end that
+    /// takes none; [`FitError::NonFiniteValue`] for a non-finite end value.
+    pub fn fit_into_ends(
+        &self,
+        values: &[f64],
+        ends: [&[f64]; 2],
+        out: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<(), FitError> {
         let total: usize = self.shape.iter().product();
-        for (len, what) in [(values.len(), "values"), (out.len(), "out")] {
-            if len != total {
+        let total_out: usize = self.coef_shape.iter().product();
+        for (len, want, what) in [
+            (values.len(), total, "values"),
+            (out.len(), total_out, "out"),
+        ] {
+            if len != want {
                 return Err(FitError::InvalidParameter {
                     name: what,
-                    reason: format!("length {len}, expected {total} (grid {:?})", self.shape),
+                    reason: format!(
+                        "length {len}, expected {want} (grid {:?}, coefficients {:?})",
+                        self.shape, self.coef_shape
+                    ),
                 });
             }
         }
+        self.check_ends(&ends)?;
+        self.check_periodic(values)?;
         let req = self.scratch();
-        let (mut slots, temp) = ws.split(req, Self::per_worker_values(self.shape), f64::NAN);
+        let rot = self.rotation_len();
+        let (mut slots, shared) = ws.split(req, self.per_worker(), f64::NAN);
+        let (temp, extra) = shared.split_at_mut(rot);
         let scratch = slots.as_mut_slice();
         let workers = scratch.len();
         let mut run = || {
@@ -250,11 +409,17 @@ impl<const D: usize> Fitter<D> {
         };
         // Called from outside the pool, move the whole fit onto a worker
         // with one `join` (one injected job per fit instead of one per pass).
-        let failed = if workers > 1 && rayon::current_thread_index().is_none() {
+        let mut failed = if workers > 1 && rayon::current_thread_index().is_none() {
             rayon::join(run, || ()).0
         } else {
             run()
         };
+        if failed.is_none()
+            && let Some(k) = self.explicit_axis
+            && !self.add_end_values(k, ends, out, extra)
+        {
+            failed = Some(k);
+        }
         match failed {
             None => Ok(()),
             Some(axis) => {
@@ -263,20 +428,183 @@ impl<const D: usize> Fitter<D> {
                 }
                 Err(FitError::NonFiniteResult {
                     axis,
-                    condition: self.lu[axis].condition_1norm(),
+                    condition: self.sys[axis].lu.condition_1norm(),
                 })
             }
         }
+    }
+
+    /// Checks the lengths and finiteness of the explicit end values.
+    fn check_ends(&self, ends: &[&[f64]; 2]) -> Result<(), FitError> {
+        for (e, &vals) in ends.iter().enumerate() {
+            let end = ["left", "right"][e];
+            let takes = self
+                .explicit_axis
+                .filter(|&k| self.sys[k].bc.explicit_ends()[e]);
+            match takes {
+                Some(k) => {
+                    let want: usize = (0..D).filter(|&j| j != k).map(|j| self.shape[j]).product();
+                    if vals.len() != want {
+                        return Err(FitError::EndValuesShape {
+                            axis: k,
+                            end,
+                            expected: self.end_values_shape(k),
+                            got: vals.len(),
+                        });
+                    }
+                    if let Some(i) = vals.iter().position(|v| !v.is_finite()) {
+                        let shape = self.end_values_shape(k);
+                        return Err(FitError::NonFiniteValue {
+                            index: unravel(i, &shape),
+                            value: vals[i],
+                        });
+                    }
+                }
+                None if !vals.is_empty() => {
+                    return Err(FitError::EndValuesShape {
+                        axis: self.explicit_axis.unwrap_or(0),
+                        end,
+                        expected: Vec::new(),
+                        got: vals.len(),
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the values at both ends of every periodic axis agree as
+    /// numpy's `allclose(first, last, atol=1e-15)` does (scipy's check).
+    fn check_periodic(&self, values: &[f64]) -> Result<(), FitError> {
+        for k in 0..D {
+            if !self.sys[k].bc.is_periodic() {
+                continue;
+            }
+            let n = self.shape[k];
+            let outer: usize = self.shape[..k].iter().product();
+            let inner: usize = self.shape[k + 1..].iter().product();
+            for o in 0..outer {
+                let base = o * n * inner;
+                let first = &values[base..base + inner];
+                let last = &values[base + (n - 1) * inner..base + n * inner];
+                for (i, (&a, &b)) in first.iter().zip(last).enumerate() {
+                    // NaN fails the comparison and is reported as a mismatch
+                    // only if finite; non-finite values are reported by the fit.
+                    if (a - b).abs() > 1e-15 + 1e-5 * b.abs() && a.is_finite() && b.is_finite() {
+                        let mut other = self.shape.to_vec();
+                        other.remove(k);
+                        return Err(FitError::PeriodicMismatch {
+                            axis: k,
+                            index: unravel(o * inner + i, &other),
+                            first: a,
+                            last: b,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `ρ_e ⊗ G(d_e)` for each explicit end `e` of axis `k` to the
+    /// coefficients (see [`crate::bspline::boundary`]): `G(d)` is the fit of
+    /// the end values over the other axes, with their conditions, by the
+    /// scalar reference solves (the array is `1/n_k` of the grid). Returns
+    /// whether every result is finite.
+    fn add_end_values(
+        &self,
+        k: usize,
+        ends: [&[f64]; 2],
+        out: &mut [f64],
+        extra: &mut [f64],
+    ) -> bool {
+        let g_len: usize = (0..D)
+            .filter(|&j| j != k)
+            .map(|j| self.coef_shape[j])
+            .product();
+        let line = self.coef_shape.iter().copied().max().unwrap_or(0);
+        let (ga, rest) = extra.split_at_mut(g_len);
+        let (gb, rest) = rest.split_at_mut(g_len);
+        let (ly, lc) = rest.split_at_mut(line);
+        let mut acc = 0.0f64;
+        for (e, &vals) in ends.iter().enumerate() {
+            let Some(rho) = self.sys[k].response(e) else {
+                continue;
+            };
+            // dims of the (D-1)-dimensional array, axis k left out.
+            let mut dims = [0usize; MAX_DIM];
+            let others: usize = D - 1;
+            let mut ax = [0usize; MAX_DIM];
+            for (p, j) in (0..D).filter(|&j| j != k).enumerate() {
+                dims[p] = self.shape[j];
+                ax[p] = j;
+            }
+            let len0: usize = dims[..others].iter().product();
+            ga[..len0].copy_from_slice(vals);
+            let (mut cur, mut nxt) = (&mut *ga, &mut *gb);
+            for q in 0..others {
+                let sys = &self.sys[ax[q]];
+                let (n, n_out, n_sys) = (dims[q], sys.n_out, sys.n_sys());
+                let outer: usize = dims[..q].iter().product();
+                let inner: usize = dims[q + 1..others].iter().product();
+                for o in 0..outer {
+                    for i in 0..inner {
+                        for r in 0..n_sys {
+                            ly[r] = cur[o * n * inner + r * inner + i];
+                        }
+                        sys.solve_line(&mut ly[..n_sys], &mut lc[..n_out]);
+                        for r in 0..n_out {
+                            nxt[o * n_out * inner + r * inner + i] = lc[r];
+                        }
+                    }
+                }
+                dims[q] = n_out;
+                std::mem::swap(&mut cur, &mut nxt);
+            }
+            // out[o, r, i] += ρ[r] · G[o, i].
+            let nk = self.coef_shape[k];
+            let outer: usize = self.coef_shape[..k].iter().product();
+            let inner: usize = self.coef_shape[k + 1..].iter().product();
+            for o in 0..outer {
+                let g = &cur[o * inner..(o + 1) * inner];
+                for (r, &w) in rho.iter().enumerate() {
+                    let row = &mut out[(o * nk + r) * inner..(o * nk + r + 1) * inner];
+                    for (c, &gv) in row.iter_mut().zip(g) {
+                        *c += w * gv;
+                        acc += *c * 0.0;
+                    }
+                }
+            }
+        }
+        acc == 0.0
     }
 
     /// Fits values given as any ndarray view (any memory layout).
     ///
     /// Errors: [`FitError::ShapeMismatch`] (naming the axis),
     /// [`FitError::NonFiniteValue`] (naming the multi-index),
-    /// [`FitError::NonFiniteResult`].
+    /// [`FitError::NonFiniteResult`], [`FitError::PeriodicMismatch`],
+    /// [`FitError::EndValuesShape`] if an axis takes end values (use
+    /// [`fit_with_ends`](Self::fit_with_ends)).
     pub fn fit(
         &self,
         values: ArrayView<'_, f64, Dim<[usize; D]>>,
+    ) -> Result<TensorSpline<D>, FitError>
+    where
+        Dim<[usize; D]>: Dimension,
+    {
+        self.fit_with_ends(values, [&[], &[]])
+    }
+
+    /// [`fit`](Self::fit) with the derivative values of the explicit ends
+    /// (see [`fit_into_ends`](Self::fit_into_ends)).
+    ///
+    /// Errors: as [`fit`](Self::fit) and [`fit_into_ends`](Self::fit_into_ends).
+    pub fn fit_with_ends(
+        &self,
+        values: ArrayView<'_, f64, Dim<[usize; D]>>,
+        ends: [&[f64]; 2],
     ) -> Result<TensorSpline<D>, FitError>
     where
         Dim<[usize; D]>: Dimension,
@@ -292,20 +620,24 @@ impl<const D: usize> Fitter<D> {
             }
         }
         match values.as_slice() {
-            Some(s) => self.fit_slice(s),
+            Some(s) => self.fit_slice(s, ends),
             None => {
                 let v: Vec<f64> = values.iter().copied().collect();
-                self.fit_slice(&v)
+                self.fit_slice(&v, ends)
             }
         }
     }
 
     /// Fits row-major `values` into a new spline, with a workspace and an
     /// output buffer from the process-wide cache ([`super::recycle`]).
-    pub(super) fn fit_slice(&self, values: &[f64]) -> Result<TensorSpline<D>, FitError> {
-        let mut coefs = recycle::take_buffer(values.len());
+    pub(super) fn fit_slice(
+        &self,
+        values: &[f64],
+        ends: [&[f64]; 2],
+    ) -> Result<TensorSpline<D>, FitError> {
+        let mut coefs = recycle::take_buffer(self.coef_shape.iter().product());
         let mut ws = recycle::take_workspace();
-        let r = self.fit_into_with(values, &mut coefs, &mut ws);
+        let r = self.fit_into_ends(values, ends, &mut coefs, &mut ws);
         recycle::give_workspace(ws);
         match r {
             Ok(()) => Ok(self.spline_unchecked(coefs)),
@@ -318,26 +650,27 @@ impl<const D: usize> Fitter<D> {
 
     /// The spline on this plan's knots with coefficients of the right length.
     pub(super) fn spline_unchecked(&self, coefs: Vec<f64>) -> TensorSpline<D> {
-        TensorSpline::from_parts_unchecked(self.knots.clone(), self.shape, coefs)
+        let knots = std::array::from_fn(|k| self.sys[k].knots.clone());
+        let periodic = std::array::from_fn(|k| self.sys[k].bc.is_periodic());
+        TensorSpline::from_parts_unchecked(knots, self.coef_shape, coefs)
+            .with_periodic_unchecked(periodic)
             .with_kernels(self.kernels)
     }
 
     fn non_finite_value(&self, flat: usize, value: f64) -> FitError {
-        let mut index = vec![0; D];
-        let mut rem = flat;
-        for axis in (0..D).rev() {
-            index[axis] = rem % self.shape[axis];
-            rem /= self.shape[axis];
+        FitError::NonFiniteValue {
+            index: unravel(flat, &self.shape),
+            value,
         }
-        FitError::NonFiniteValue { index, value }
     }
 
     /// The rotating scheme: pass `p` solves along the leading axis of an
     /// array laid out as `[n_p, rest]` (lanes = the contiguous `rest`) and
-    /// writes its result transposed, `[rest, n_p]`, so that axis `p` moves
-    /// last. After `D` passes the axes are back in order, and every pass
-    /// reads full contiguous rows. Buffers alternate between `out` and
-    /// `temp` so that the last pass writes `out`. Returns the failing axis.
+    /// writes its result transposed, `[rest, n_out_p]`, so that axis `p`
+    /// moves last (with its `n_out_p` coefficients). After `D` passes the
+    /// axes are back in order, and every pass reads full contiguous rows.
+    /// Buffers alternate between `out` and `temp` so that the last pass
+    /// writes `out`. Returns the failing axis.
     fn rotating_passes(
         &self,
         values: &[f64],
@@ -345,50 +678,81 @@ impl<const D: usize> Fitter<D> {
         temp: &mut [f64],
         scratch: &mut [&mut [f64]],
     ) -> Option<usize> {
-        let total = values.len();
+        let mut cur_total = values.len();
         let kernels = self.kernels;
         for axis in 0..D {
+            let sys = &self.sys[axis];
+            let lu = &sys.lu;
+            let (n, n_out) = (sys.n_sites, sys.n_out);
+            let rest = cur_total / n;
+            let next_total = rest * n_out;
             let to_out = (D - 1 - axis).is_multiple_of(2);
             let (src, dst): (&[f64], &mut [f64]) = match (axis, to_out) {
-                (0, true) => (values, &mut *out),
-                (0, false) => (values, &mut *temp),
-                (_, true) => (&*temp, &mut *out),
-                (_, false) => (&*out, &mut *temp),
+                (0, true) => (values, &mut out[..next_total]),
+                (0, false) => (values, &mut temp[..next_total]),
+                (_, true) => (&temp[..cur_total], &mut out[..next_total]),
+                (_, false) => (&out[..cur_total], &mut temp[..next_total]),
             };
-            let lu = &self.lu[axis];
-            let n = lu.len();
-            let rest = total / n;
             let units = rest.div_ceil(LANES);
-            // Unit `u` writes the contiguous block [u·LANES·n, (u·LANES + m)·n)
-            // of the [rest, n] destination: leaves get disjoint sub-slices.
+            let post = sys.has_post();
+            // Unit `u` writes the contiguous block [u·LANES·n_out, (u·LANES + m)·n_out)
+            // of the [rest, n_out] destination: leaves get disjoint sub-slices.
             let ok = for_each_leaf_split(
                 scratch,
                 units,
                 dst,
-                LANES * n,
+                LANES * n_out,
                 &|scr: &mut [f64], lo: usize, hi: usize, dst: &mut [f64]| {
                     let mut ok = true;
                     for unit in lo..hi {
                         let j0 = unit * LANES;
                         let m = LANES.min(rest - j0);
-                        let block = &mut dst[(unit - lo) * LANES * n..][..m * n];
+                        let block = &mut dst[(unit - lo) * LANES * n_out..][..m * n_out];
                         debug_assert!((n - 1) * rest + j0 + m <= src.len());
-                        // SAFETY: lu.lower() and lu.upper() have n rows
-                        // (BandLu invariant); src rows 0..n of lanes
-                        // j0..j0+m lie in the [n, rest] source (len total);
-                        // `block` holds exactly n*m values; scratch holds
-                        // n*LANES ≥ n*max(m, 64) values; the three are
-                        // distinct borrows.
-                        unsafe {
-                            ok &= kernels.lu_solve_transpose_raw(
-                                lu.lower(),
-                                lu.upper(),
-                                src.as_ptr().add(j0),
-                                rest,
-                                block.as_mut_ptr(),
-                                m,
-                                scr.as_mut_ptr(),
-                            );
+                        if !post {
+                            // SAFETY: lu.lower() and lu.upper() have n rows
+                            // (BandLu invariant); src rows 0..n of lanes
+                            // j0..j0+m lie in the [n, rest] source (len
+                            // n·rest); `block` holds exactly n*m values;
+                            // scratch holds n*LANES ≥ n*max(m, 64) values;
+                            // the three are distinct borrows.
+                            unsafe {
+                                ok &= kernels.lu_solve_transpose_raw(
+                                    lu.lower(),
+                                    lu.upper(),
+                                    src.as_ptr().add(j0),
+                                    rest,
+                                    block.as_mut_ptr(),
+                                    m,
+                                    scr.as_mut_ptr(),
+                                );
+                            }
+                        } else {
+                            debug_assert!(n_out * m <= scr.len());
+                            // The step: rows 1..=n_sys of the n_out-row
+                            // buffer (stride w) hold the solution.
+                            let post = |b: *mut f64, w: usize| {
+                                // SAFETY: as just stated (the kernel's contract).
+                                unsafe { sys.finish_in_place(kernels, b, w) }
+                            };
+                            // SAFETY: src rows 0..n_sys ≤ n of lanes
+                            // j0..j0+m lie in the source; `scr` holds
+                            // n_out*LANES values (the per-worker size counts
+                            // max n_out × 128); `block` holds n_out*m
+                            // values; the two are distinct.
+                            unsafe {
+                                ok &= kernels.lu_solve_post_transpose_raw(
+                                    lu.lower(),
+                                    lu.upper(),
+                                    src.as_ptr().add(j0),
+                                    rest,
+                                    block.as_mut_ptr(),
+                                    m,
+                                    scr.as_mut_ptr(),
+                                    n_out,
+                                    &post,
+                                );
+                            }
                         }
                     }
                     ok
@@ -397,6 +761,7 @@ impl<const D: usize> Fitter<D> {
             if !ok {
                 return Some(axis);
             }
+            cur_total = next_total;
         }
         None
     }
@@ -406,7 +771,10 @@ impl<const D: usize> Fitter<D> {
     /// then every other axis is solved in `out` in place, seen as
     /// `[outer, n, inner]`: with lanes over `inner` when `inner ≥ 8`, else
     /// by gathering blocks of 64 lines into scratch (a 4 × 4-tiled
-    /// transpose when `inner = 1`). Returns the failing axis.
+    /// transpose when `inner = 1`). An axis with `n_out > n` coefficients
+    /// first moves its `outer` blocks apart to their final stride
+    /// `n_out · inner` (last block first, so nothing unread is overwritten).
+    /// Returns the failing axis.
     fn in_place_passes(
         &self,
         values: &[f64],
@@ -414,12 +782,28 @@ impl<const D: usize> Fitter<D> {
         scratch: &mut [&mut [f64]],
     ) -> Option<usize> {
         let isa = self.kernels;
-        let out_w = DisjointWriter::new(out);
-        let out_w = &out_w;
+        let y_len = Self::per_worker_values(self.shape);
         for axis in 0..D {
-            // SAFETY (all `src.at`/`dst.at` below): offsets stay inside the
-            // grid (len = values.len() = out.len()), and each leaf touches
-            // only the elements of its own units (disjoint lines).
+            let sys = &self.sys[axis];
+            let lu = &sys.lu;
+            let (n, n_out, n_sys) = (sys.n_sites, sys.n_out, sys.n_sys());
+            let outer: usize = self.coef_shape[..axis].iter().product();
+            let inner: usize = self.shape[axis + 1..].iter().product();
+            if axis > 0 && n_out != n {
+                for o in (1..outer).rev() {
+                    out.copy_within(o * n * inner..(o + 1) * n * inner, o * n_out * inner);
+                }
+            }
+            // Row stride between the outer blocks of the source.
+            let src_block = if axis == 0 { n * inner } else { n_out * inner };
+            let dst_block = n_out * inner;
+            let post = sys.has_post();
+            let out_w = DisjointWriter::new(&mut *out);
+            let out_w = &out_w;
+            // SAFETY (all `src`/`dst` below): offsets stay inside the
+            // grid's current extent (≤ out.len(); values.len() for axis 0),
+            // and each leaf touches only the elements of its own units
+            // (disjoint lines).
             let src = |i: usize| -> *const f64 {
                 if axis == 0 {
                     values[i..].as_ptr()
@@ -430,10 +814,6 @@ impl<const D: usize> Fitter<D> {
             };
             // SAFETY: see above.
             let dst = |i: usize| -> *mut f64 { unsafe { out_w.at(i) } };
-            let lu = &self.lu[axis];
-            let n = lu.len();
-            let outer: usize = self.shape[..axis].iter().product();
-            let inner: usize = self.shape[axis + 1..].iter().product();
             let ok = if inner >= 8 {
                 let per = inner.div_ceil(LANES);
                 for_each_leaf(scratch, outer * per, &|scr: &mut [f64], lo, hi| {
@@ -442,15 +822,22 @@ impl<const D: usize> Fitter<D> {
                         let (o, b) = (unit / per, unit % per);
                         let j0 = b * LANES;
                         let m = LANES.min(inner - j0);
-                        let base = o * n * inner + j0;
+                        let (sb, db) = (o * src_block + j0, o * dst_block + j0);
                         let sp = scr.as_mut_ptr();
-                        // SAFETY: rows 0..n of lanes
-                        // base..base+m (stride inner) lie in the grid; units
-                        // own disjoint (o, lane) sets, so no element is
-                        // written by two leaves; scratch holds n*m values.
+                        // SAFETY: rows 0..n of lanes sb..sb+m (stride
+                        // inner) lie in the source, rows 0..n_out of lanes
+                        // db..db+m in `out`; units own disjoint (o, lane)
+                        // sets, so no element is written by two leaves;
+                        // scratch holds n*m values.
                         unsafe {
-                            isa.lu_forward_raw(lu.lower(), src(base), inner, sp, m, m);
-                            ok &= isa.lu_backward_raw(lu.upper(), sp, m, dst(base), inner, m);
+                            isa.lu_forward_raw(lu.lower(), src(sb), inner, sp, m, m);
+                            if post {
+                                ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
+                                ok &= sys.correct(isa, sp, m, m);
+                                ok &= sys.expand_rows(sp, m, dst(db), inner, m);
+                            } else {
+                                ok &= isa.lu_backward_raw(lu.upper(), sp, m, dst(db), inner, m);
+                            }
                         }
                     }
                     ok
@@ -460,36 +847,44 @@ impl<const D: usize> Fitter<D> {
                 let units = lines.div_ceil(GATHER_LANES);
                 for_each_leaf(scratch, units, &|scr: &mut [f64], lo, hi| {
                     let mut ok = true;
+                    let (y, e) = scr.split_at_mut(y_len);
                     for unit in lo..hi {
                         let q0 = unit * GATHER_LANES;
                         let m = GATHER_LANES.min(lines - q0);
-                        let sp = scr.as_mut_ptr();
+                        let sp = y.as_mut_ptr();
+                        let ep = if post { e.as_mut_ptr() } else { sp };
                         // SAFETY: line q covers elements
-                        // base(q) + i*inner, i < n, inside the grid; units own
-                        // disjoint lines; scratch holds n*m values.
+                        // base(q) + i*inner, i < n (source) or i < n_out
+                        // (destination), inside the grid; units own
+                        // disjoint lines; `y` holds n*m values, `e`
+                        // n_out*m when there is a post step.
                         unsafe {
                             if inner == 1 {
-                                // Lines q0..q0+m are contiguous rows of length n.
-                                isa.transpose_raw(src(q0 * n), n, sp, m, m, n);
+                                // Line q starts at q·src_block, n values.
+                                isa.transpose_raw(src(q0 * src_block), src_block, sp, m, m, n_sys);
                             } else {
                                 for lane in 0..m {
                                     let q = q0 + lane;
-                                    let b0 = (q / inner) * n * inner + q % inner;
-                                    for i in 0..n {
+                                    let b0 = (q / inner) * src_block + q % inner;
+                                    for i in 0..n_sys {
                                         *sp.add(i * m + lane) = *src(b0 + i * inner);
                                     }
                                 }
                             }
                             isa.lu_forward_raw(lu.lower(), sp, m, sp, m, m);
                             ok &= isa.lu_backward_raw(lu.upper(), sp, m, sp, m, m);
+                            if post {
+                                ok &= sys.correct(isa, sp, m, m);
+                                ok &= sys.expand_rows(sp, m, ep, m, m);
+                            }
                             if inner == 1 {
-                                isa.transpose_raw(sp, m, dst(q0 * n), n, n, m);
+                                isa.transpose_raw(ep, m, dst(q0 * dst_block), dst_block, n_out, m);
                             } else {
                                 for lane in 0..m {
                                     let q = q0 + lane;
-                                    let b0 = (q / inner) * n * inner + q % inner;
-                                    for i in 0..n {
-                                        *dst(b0 + i * inner) = *sp.add(i * m + lane);
+                                    let b0 = (q / inner) * dst_block + q % inner;
+                                    for i in 0..n_out {
+                                        *dst(b0 + i * inner) = *ep.add(i * m + lane);
                                     }
                                 }
                             }
@@ -575,6 +970,17 @@ where
         x & y
     }
     rec(scratch, 0, units, dst, unit_len, f)
+}
+
+/// The row-major multi-index of `flat` in `shape`.
+fn unravel(flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    let mut rem = flat;
+    for axis in (0..shape.len()).rev() {
+        index[axis] = rem % shape[axis].max(1);
+        rem /= shape[axis].max(1);
+    }
+    index
 }
 
 /// Converts a vector of exactly `D` items into an array.

@@ -211,6 +211,7 @@ impl<const D: usize> TensorSpline<D> {
         let (lo, hi) = self.axis_domain(k);
         xs.iter()
             .map(|&x| {
+                let x = self.wrap(k, x);
                 let x = match self.extrapolate {
                     super::Extrapolate::Polynomial => x,
                     super::Extrapolate::Clamp => x.clamp(lo, hi),

@@ -32,6 +32,8 @@ pub struct TensorSpline<const D: usize> {
     pub(super) kernels: Kernels,
     /// What evaluation returns outside the domain.
     pub(super) extrapolate: Extrapolate,
+    /// Axes whose coordinates evaluation wraps into the domain.
+    pub(super) periodic: [bool; D],
 }
 
 /// Diagnostics of a fit, from [`TensorSpline::fit_with_report`].
@@ -73,7 +75,27 @@ impl<const D: usize> TensorSpline<D> {
             uniform,
             kernels: Kernels::detect(),
             extrapolate: Extrapolate::Polynomial,
+            periodic: [false; D],
         }
+    }
+
+    /// Marks the periodic axes (knots already checked or built for them).
+    pub(super) fn with_periodic_unchecked(mut self, periodic: [bool; D]) -> Self {
+        for k in 0..D {
+            if periodic[k] {
+                self.uniform[k] = None;
+            }
+        }
+        self.periodic = periodic;
+        self
+    }
+
+    /// Which axes are periodic: evaluation wraps their coordinates into the
+    /// domain, `x_0 + (x − x_0) mod (x_{n-1} − x_0)` (scipy's
+    /// `extrapolate="periodic"`), before the extrapolation policy applies
+    /// to the other axes.
+    pub fn periodic_axes(&self) -> [bool; D] {
+        self.periodic
     }
 
     /// Runs the evaluation with `kernels`.
@@ -108,6 +130,20 @@ impl<const D: usize> TensorSpline<D> {
     ///
     /// Errors: [`FitError::InvalidData`] naming the inconsistency.
     pub fn from_parts(knots: [Vec<f64>; D], coefs: Vec<f64>) -> Result<Self, FitError> {
+        Self::from_parts_periodic(knots, coefs, [false; D])
+    }
+
+    /// [`from_parts`](Self::from_parts) with periodic axes: the knot vector
+    /// of a periodic axis need not be clamped (its three outer knots at each
+    /// end only non-decreasing), and evaluation wraps its coordinates into
+    /// the domain `[t_3, t_{n}]` (see [`periodic_axes`](Self::periodic_axes)).
+    ///
+    /// Errors: [`FitError::InvalidData`] naming the inconsistency.
+    pub fn from_parts_periodic(
+        knots: [Vec<f64>; D],
+        coefs: Vec<f64>,
+        periodic: [bool; D],
+    ) -> Result<Self, FitError> {
         if D == 0 || D > super::MAX_DIM {
             return Err(FitError::InvalidData(format!(
                 "{D} dimensions; 1 to 6 are supported"
@@ -127,7 +163,18 @@ impl<const D: usize> TensorSpline<D> {
                 )));
             }
             let n = t.len() - 4;
-            if t[..4].iter().any(|&v| v != t[0]) || t[n..].iter().any(|&v| v != t[n]) {
+            if periodic[axis] {
+                if (0..3).any(|i| t[i + 1] < t[i]) || (n..n + 3).any(|i| t[i + 1] < t[i]) {
+                    return Err(FitError::InvalidData(format!(
+                        "axis {axis}: outer knots of a periodic axis must not decrease"
+                    )));
+                }
+                if !(t[n + 3] - t[0]).is_finite() {
+                    return Err(FitError::InvalidData(format!(
+                        "axis {axis}: the knot extent overflows"
+                    )));
+                }
+            } else if t[..4].iter().any(|&v| v != t[0]) || t[n..].iter().any(|&v| v != t[n]) {
                 return Err(FitError::InvalidData(format!(
                     "axis {axis}: end knots are not clamped (4-fold)"
                 )));
@@ -173,7 +220,7 @@ impl<const D: usize> TensorSpline<D> {
                 coefs[i]
             )));
         }
-        Ok(Self::from_parts_unchecked(knots, shape, coefs))
+        Ok(Self::from_parts_unchecked(knots, shape, coefs).with_periodic_unchecked(periodic))
     }
 
     /// Fits the interpolating cubic spline (not-a-knot end conditions on
@@ -232,7 +279,7 @@ impl<const D: usize> TensorSpline<D> {
     {
         use rayon::prelude::*;
         for (axis, a) in axes.iter().enumerate() {
-            if a.len() != values.shape()[axis] || a.len() != self.shape[axis] {
+            if a.len() != values.shape()[axis] {
                 return Err(FitError::ShapeMismatch {
                     axis,
                     axis_len: a.len(),
@@ -240,7 +287,7 @@ impl<const D: usize> TensorSpline<D> {
                 });
             }
         }
-        let shape = self.shape;
+        let shape: [usize; D] = std::array::from_fn(|k| axes[k].len());
         let pts: Vec<([f64; D], f64)> = values
             .iter()
             .enumerate()
@@ -269,7 +316,8 @@ impl<const D: usize> TensorSpline<D> {
             ))
     }
 
-    /// Knot vector of `axis`: `n + 4` knots, as scipy's `make_interp_spline(x, y, k=3)`.
+    /// Knot vector of `axis`: coefficients + 4 knots, as scipy's
+    /// `make_interp_spline(x, y, k=3, bc_type=...)`.
     ///
     /// # Panics
     /// If `axis >= D`.
@@ -280,7 +328,8 @@ impl<const D: usize> TensorSpline<D> {
         &self.knots[axis]
     }
 
-    /// The coefficient array (same shape as the fitted values).
+    /// The coefficient array (the shape of the fitted values, with `n + 2`
+    /// coefficients on the axes whose condition is not not-a-knot).
     pub fn coefficients(&self) -> ArrayView<'_, f64, Dim<[usize; D]>>
     where
         Dim<[usize; D]>: Dimension,
@@ -304,12 +353,9 @@ impl<const D: usize> TensorSpline<D> {
         self.shape
     }
 
-    /// Domain `[x_0, x_{n-1}]` of each axis.
+    /// Domain `[x_0, x_{n-1}]` of each axis (the knots `t_3` and `t_{n}`).
     pub fn domain(&self) -> [(f64, f64); D] {
-        std::array::from_fn(|k| {
-            let t = &self.knots[k];
-            (t[0], t[t.len() - 1])
-        })
+        std::array::from_fn(|k| self.axis_domain(k))
     }
 }
 
@@ -347,6 +393,10 @@ mod serde_impl {
         coefficients: Vec<f64>,
         #[serde(default)]
         extrapolate: Extrapolate,
+        /// Periodic axes (absent in data written before periodic axes
+        /// existed, and when no axis is periodic).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        periodic: Option<Vec<bool>>,
     }
 
     impl<const D: usize> Serialize for TensorSpline<D> {
@@ -355,6 +405,11 @@ mod serde_impl {
                 knots: self.knots.to_vec(),
                 coefficients: self.coefs.clone(),
                 extrapolate: self.extrapolate,
+                periodic: self
+                    .periodic
+                    .iter()
+                    .any(|&p| p)
+                    .then(|| self.periodic.to_vec()),
             }
             .serialize(s)
         }
@@ -369,7 +424,17 @@ mod serde_impl {
                     got: data.knots.len(),
                 }));
             }
-            TensorSpline::from_parts(vec_to_array(data.knots), data.coefficients)
+            let periodic = match data.periodic {
+                None => [false; D],
+                Some(p) if p.len() == D => vec_to_array(p),
+                Some(p) => {
+                    return Err(serde::de::Error::custom(FitError::InvalidData(format!(
+                        "{} periodic flags for {D} axes",
+                        p.len()
+                    ))));
+                }
+            };
+            TensorSpline::from_parts_periodic(vec_to_array(data.knots), data.coefficients, periodic)
                 .map(|s| s.with_extrapolate(data.extrapolate))
                 .map_err(serde::de::Error::custom)
         }

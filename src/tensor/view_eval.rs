@@ -7,8 +7,8 @@
 //! strided, negative strides) gathers each point into a `[f64; D]` on the
 //! stack.
 
+use super::TensorSpline;
 use super::eval::BATCH_MIN;
-use super::{Extrapolate, TensorSpline};
 use crate::FitError;
 use ndarray::{ArrayView2, ArrayViewMut, ArrayViewMut1, ArrayViewMut2, Axis, Dimension};
 
@@ -120,7 +120,7 @@ impl<const D: usize> TensorSpline<D> {
     ) -> Result<(), FitError> {
         let n = check_points::<D>(&points)?;
         check_out_len(out.len(), n)?;
-        if self.extrapolate == Extrapolate::Polynomial {
+        if self.plain() {
             fill_values::<D>(points, out, &|x| self.eval_raw(x));
         } else {
             fill_values::<D>(points, out, &|x| self.eval(x));

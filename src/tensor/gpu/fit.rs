@@ -78,9 +78,24 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     /// # Errors
     /// [`FitError::Gpu`] if `T` is `f64` and the adapter lacks `SHADER_F64`
     /// or the grid exceeds the storage-binding limit;
-    /// [`FitError::InvalidParameter`] for grids of 2³¹ points or more.
+    /// [`FitError::InvalidParameter`] for grids of 2³¹ points or more and
+    /// for fitters with an axis whose boundary condition is not not-a-knot.
     pub fn new(ctx: &'c GpuContext, fitter: &Fitter<D>) -> Result<Self, FitError> {
         check_precision::<T>(ctx)?;
+        if let Some(axis) = fitter
+            .boundary()
+            .iter()
+            .position(|b| *b != crate::BoundaryCondition::NOT_A_KNOT)
+        {
+            return Err(FitError::InvalidParameter {
+                name: "fitter",
+                reason: format!(
+                    "axis {axis} has the boundary condition {:?}; the device fit supports \
+                     not-a-knot axes only (fit on the CPU and move the spline with GpuSpline)",
+                    fitter.boundary()[axis]
+                ),
+            });
+        }
         let shape = fitter.shape();
         let total: usize = shape.iter().product();
         if total > (u32::MAX / 2) as usize {
@@ -143,7 +158,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             .collect();
         let coefs = DeviceArray::zeroed(ctx, total)?;
         let staging = ctx.staging((total * size_of::<T>()) as u64);
-        let knots = fitter.knot_vectors().clone();
+        let knots = fitter.knot_vectors();
         let uniform = std::array::from_fn(|k| crate::tensor::spline::uniform_axis(&knots[k]));
         Ok(Self {
             ctx,

@@ -183,9 +183,17 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// # Errors
     /// [`FitError::Gpu`] if `T` is `f64` and the adapter lacks `SHADER_F64`,
     /// or a table exceeds a device limit; [`FitError::InvalidParameter`] if
-    /// the grid has 2³² coefficients or more.
+    /// the grid has 2³² coefficients or more or an axis is periodic.
     pub fn new(ctx: &'c GpuContext, spline: &TensorSpline<D>) -> Result<Self, FitError> {
         check_precision::<T>(ctx)?;
+        if let Some(axis) = spline.periodic.iter().position(|&p| p) {
+            return Err(FitError::InvalidParameter {
+                name: "spline",
+                reason: format!(
+                    "axis {axis} is periodic; device evaluation does not wrap periodic axes"
+                ),
+            });
+        }
         let coefs: Vec<T> = spline.coefs.iter().map(|&v| T::from_f64(v)).collect();
         let c = DeviceArray::from_slice(ctx, &coefs)?;
         Self::with_coefficients(ctx, &spline.knots, spline.uniform, spline.extrapolate, &c)

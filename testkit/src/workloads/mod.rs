@@ -104,6 +104,19 @@ pub fn grid_values<const D: usize>(shape: [usize; D]) -> Vec<f64> {
     SplitMix64::new(VALUES_SEED).uniform_vec(total, 0.0, 1.0)
 }
 
+/// Copies the first slice along `axis` onto the last one, so that the values
+/// are periodic along `axis` (equal at both ends), as a periodic boundary
+/// condition requires.
+pub fn make_periodic<const D: usize>(values: &mut [f64], shape: [usize; D], axis: usize) {
+    let n = shape[axis];
+    let inner: usize = shape[axis + 1..].iter().product();
+    let outer: usize = shape[..axis].iter().product();
+    for o in 0..outer {
+        let base = o * n * inner;
+        values.copy_within(base..base + inner, base + (n - 1) * inner);
+    }
+}
+
 /// `sets` independent value sets for a grid of `shape` (seed
 /// [`REFIT_SEED`]): the refit bench cycles through them so that no fit reads
 /// the previous fit's input from cache.
