@@ -68,8 +68,9 @@ fn knot(k: usize, rel: i32) -> String {
 /// The basis rows of one axis: values and derivatives of the orders in
 /// `orders`, as `vec4` lets named `w{k}_{o}`.
 ///
-/// Values by the Cox–de Boor triangle in the left/right form of
-/// [`crate::bspline::basis::basis`] (same operations, same order); the
+/// Values by the Cox–de Boor triangle of [`crate::bspline::basis::basis`]
+/// (same operations, same order: distances `x − t` in the numerators, knot
+/// differences as denominators); the
 /// `m`-th derivative of the degree-`q` functions `N_{s−q..=s, q}` by
 /// `dᵐN_{j,q} = q·(dᵐ⁻¹N_{j,q−1}/(t_{j+q} − t_j) − dᵐ⁻¹N_{j+1,q−1}/(t_{j+q+1} − t_{j+1}))`,
 /// applied `m` times down to the degree-`3−m` row of the same triangle.
@@ -97,9 +98,9 @@ fn basis(src: &mut String, k: usize, ty: &str, orders: &[usize]) {
             let tmp = format!("tp{k}_{j}_{rr}");
             let _ = writeln!(
                 src,
-                "    let {tmp} = {prev} / ({} + {});",
-                r(rr + 1),
-                l(j - rr)
+                "    let {tmp} = {prev} / ({} - {});",
+                knot(k, rr + 1),
+                knot(k, 1 - j + rr)
             );
             let name = format!("n{k}_{j}_{rr}");
             let term = format!("{} * {tmp}", r(rr + 1));
