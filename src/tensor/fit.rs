@@ -3,9 +3,9 @@
 
 use super::{MAX_DIM, TensorSpline, recycle};
 use crate::BoundaryCondition;
-use crate::bspline::boundary::AxisSystem;
 #[cfg(feature = "gpu")]
 use crate::banded::BandLu;
+use crate::bspline::boundary::AxisSystem;
 use crate::bspline::knots::validate_sites;
 use crate::isa::Kernels;
 use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
