@@ -57,6 +57,7 @@ pub mod grid3;
 pub mod isa;
 pub mod par;
 pub mod real;
+mod recycle;
 pub mod tensor;
 pub mod workspace;
 

@@ -119,7 +119,7 @@ where
     let view = ArrayView::from_shape(dim, &values).unwrap();
     let mut reference: Option<Vec<f64>> = None;
     for isa in Isa::available() {
-        for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+        for scheme in [FitScheme::Rotate, FitScheme::InPlace, FitScheme::Blocked] {
             for par in [Par::Seq, Par::with_threads(2)] {
                 let fitter = Fitter::with_boundary(ax, bcs)
                     .unwrap()
@@ -377,7 +377,7 @@ fn refit_and_workspace_reuse_give_identical_results() {
         c
     };
     for isa in Isa::available() {
-        for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+        for scheme in [FitScheme::Rotate, FitScheme::InPlace, FitScheme::Blocked] {
             for par in [Par::Seq, Par::with_threads(2)] {
                 let f = Fitter::with_boundary([&x[..], &y[..], &z[..]], bcs)
                     .unwrap()

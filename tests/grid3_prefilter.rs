@@ -198,6 +198,57 @@ fn bad_input_is_an_error() {
     ));
 }
 
+/// A NaN or infinite sample anywhere (corners, edges, interior; opposite
+/// infinities side by side) is named, for every boundary, f64 and f32, on a
+/// grid large enough for the parallel path.
+#[test]
+fn non_finite_samples_anywhere_are_named() {
+    let shape = (33, 17, 65);
+    let spots: [[usize; 3]; 5] = [[0, 0, 0], [32, 16, 64], [16, 0, 64], [5, 7, 9], [32, 8, 0]];
+    for bc in [
+        [Periodic; 3],
+        [Zero; 3],
+        [Mirror; 3],
+        [Mirror, Periodic, Zero],
+    ] {
+        for spot in spots {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut f = Array3::<f64>::from_elem(shape, 1.5);
+                f[spot] = bad;
+                match prefilter(f.view(), bc) {
+                    Err(FitError::NonFiniteValue { index, value }) => {
+                        assert_eq!(index, spot.to_vec(), "{bc:?}");
+                        assert!(value.is_nan() == bad.is_nan(), "{bc:?} {value}");
+                    }
+                    other => panic!("{bc:?} {spot:?} {bad}: {other:?}"),
+                }
+                let f32s = f.mapv(|v| v as f32);
+                assert!(
+                    matches!(
+                        bsfit::grid3::prefilter_f32(f32s.view(), bc),
+                        Err(FitError::NonFiniteValue { ref index, .. }) if *index == spot.to_vec()
+                    ),
+                    "f32 {bc:?} {spot:?} {bad}"
+                );
+            }
+            // +inf and -inf side by side (their weighted sums give NaN).
+            let mut f = Array3::<f64>::from_elem(shape, 0.0);
+            f[spot] = f64::INFINITY;
+            let mut next = spot;
+            next[2] = (spot[2] + 1) % shape.2;
+            f[next] = f64::NEG_INFINITY;
+            let first = spot.min(next).to_vec();
+            assert!(
+                matches!(
+                    prefilter(f.view(), bc),
+                    Err(FitError::NonFiniteValue { ref index, .. }) if *index == first
+                ),
+                "{bc:?} {spot:?} ±inf"
+            );
+        }
+    }
+}
+
 /// Every available instruction set gives bit-identical coefficients to the scalar build.
 #[test]
 fn isa_paths_are_bit_identical() {

@@ -214,7 +214,7 @@ fn main() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     let (f, v) = setup(Par::Seq);
     assert_eq!(count_refits(&f, &v, 20), 0, "sequential");
-    for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+    for scheme in [FitScheme::Rotate, FitScheme::InPlace, FitScheme::Blocked] {
         assert_eq!(
             count_bc_refits(Par::Seq, scheme, 20),
             0,
@@ -232,7 +232,7 @@ fn main() {
     let (f, v) = setup(Par::with_threads(2));
     let n = pool.install(|| count_refits(&f, &v, 200));
     assert_eq!(n, 0, "two workers, called inside the pool");
-    for scheme in [FitScheme::Rotate, FitScheme::InPlace] {
+    for scheme in [FitScheme::Rotate, FitScheme::InPlace, FitScheme::Blocked] {
         let n = pool.install(|| count_bc_refits(Par::with_threads(2), scheme, 100));
         assert_eq!(n, 0, "boundary conditions, {scheme:?}, two workers");
     }

@@ -144,12 +144,23 @@ fn axis_solver<T: Real>(n: usize, bc: Boundary) -> AxisSolver<T> {
 impl<T: Real> DirectPlan<T> {
     /// Factors for `shape` (every extent ≥ 1) and `boundary` per axis.
     pub fn new(shape: [usize; 3], boundary: [Boundary; 3], par: Par) -> Self {
+        Self::with_workspace(shape, boundary, par, Workspace::new())
+    }
+
+    /// [`new`](Self::new) with its workspace grown from `ws` (the one-shot
+    /// calls pass one from the process-wide cache, [`crate::recycle`]).
+    pub(crate) fn with_workspace(
+        shape: [usize; 3],
+        boundary: [Boundary; 3],
+        par: Par,
+        ws: Workspace,
+    ) -> Self {
         let plan = DirectPlan {
             shape,
             axes: std::array::from_fn(|a| axis_solver(shape[a], boundary[a])),
             par,
             kernels: Kernels::detect(),
-            workspace: Mutex::new(Workspace::new()),
+            workspace: Mutex::new(ws),
         };
         plan.workspace
             .lock()
@@ -168,6 +179,13 @@ impl<T: Real> DirectPlan<T> {
     /// Grid shape.
     pub fn shape(&self) -> [usize; 3] {
         self.shape
+    }
+
+    /// The plan's workspace, for reuse.
+    pub(crate) fn into_workspace(self) -> Workspace {
+        self.workspace
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Lanes per block of the axis-0 pass.

@@ -5,13 +5,19 @@ use super::direct::DirectPlan;
 use crate::{FitError, Par, Real};
 use ndarray::{Array3, ArrayView3};
 
-/// Checks that no extent is zero and every value is finite.
-pub(crate) fn validate<T: Real>(values: &ArrayView3<'_, T>) -> Result<(), FitError> {
+/// Checks that no extent is zero.
+fn validate_shape<T: Real>(values: &ArrayView3<'_, T>) -> Result<(), FitError> {
     for (axis, &len) in values.shape().iter().enumerate() {
         if len == 0 {
             return Err(FitError::AxisTooShort { axis, len, min: 1 });
         }
     }
+    Ok(())
+}
+
+/// Checks that no extent is zero and every value is finite.
+pub(crate) fn validate<T: Real>(values: &ArrayView3<'_, T>) -> Result<(), FitError> {
+    validate_shape(values)?;
     // Fast path: one branch-free pass over contiguous memory (any order);
     // the index of an offending value is looked up only when there is one.
     if let Some(flat) = values.as_slice_memory_order()
@@ -101,7 +107,7 @@ pub fn prefilter_generic<T: Real>(
     par: Par,
 ) -> Result<Array3<T>, FitError> {
     let (n0, n1, n2) = values.dim();
-    let mut out = vec![T::ZERO; n0 * n1 * n2];
+    let mut out = crate::recycle::zeroed(n0 * n1 * n2);
     prefilter_into_generic(values, boundary, &mut out, par)?;
     Array3::from_shape_vec((n0, n1, n2), out)
         .map_err(|e| FitError::InvalidData(format!("output shape: {e}")))
@@ -140,7 +146,7 @@ pub fn prefilter_into_generic<T: Real>(
     out: &mut [T],
     par: Par,
 ) -> Result<(), FitError> {
-    validate(&values)?;
+    validate_shape(&values)?;
     let (n0, n1, n2) = values.dim();
     if out.len() != n0 * n1 * n2 {
         return Err(FitError::InvalidParameter {
@@ -152,16 +158,24 @@ pub fn prefilter_into_generic<T: Real>(
             ),
         });
     }
-    let plan = DirectPlan::<T>::new([n0, n1, n2], boundary, par);
     let std = values.as_standard_layout();
     let src = std
         .as_slice()
         .ok_or_else(|| FitError::InvalidData("standard layout is not contiguous".into()))?;
+    let ws = crate::recycle::take_workspace();
+    let plan = DirectPlan::<T>::with_workspace([n0, n1, n2], boundary, par, ws);
     // The finiteness of the result is checked plane by plane inside the
-    // solve's last sweep, while each plane is cache-resident.
-    if plan.solve_checked(src, out) {
+    // solve's last sweep, while each plane is cache-resident. That check
+    // covers the input too: every coefficient c_i depends on f_i with a
+    // nonzero weight (the diagonal of B⁻¹ per axis), so a NaN or infinite
+    // sample always leaves a non-finite coefficient. Only then are the
+    // samples searched, to name the one at fault.
+    let finite = plan.solve_checked(src, out);
+    crate::recycle::give_workspace(plan.into_workspace());
+    if finite {
         Ok(())
     } else {
+        validate(&values)?;
         check_finite(src, out)
     }
 }

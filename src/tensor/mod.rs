@@ -19,7 +19,6 @@ mod fit;
 pub mod gpu;
 mod grid_eval;
 mod kernel;
-mod recycle;
 mod scaled;
 mod spline;
 mod view_eval;

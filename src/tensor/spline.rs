@@ -51,7 +51,7 @@ impl<const D: usize> Drop for TensorSpline<D> {
     /// Keeps a large coefficient array for the next one-shot fit
     /// (bounded; see the `recycle` module docs).
     fn drop(&mut self) {
-        super::recycle::give_buffer(std::mem::take(&mut self.coefs));
+        crate::recycle::give_buffer(std::mem::take(&mut self.coefs));
     }
 }
 
