@@ -5,6 +5,8 @@
     python3 tools/compare_scipy.py --big               # also 200x100x50x30 (~2 GB RAM, slow)
     cargo run --release -- bench --json out.json
     python3 tools/compare_scipy.py --ours out.json     # adds bsfit columns and ratios
+    ./target/release/bsfit bench --only oneshot --pin --json oneshot.json
+    python3 tools/compare_scipy.py --oneshot --ours oneshot.json   # one-shot ratios and bars
 
 What is timed (one thread: OMP/OPENBLAS/MKL/BLIS thread counts are set to 1
 before numpy is imported):
@@ -17,6 +19,13 @@ before numpy is imported):
   (and 200x100x50x30 with --big). Data: a smooth function of the sites.
 * eval: `NdBSpline(t, c, 3)(xi)` on a batch of random points inside the
   domain of the 50x30x20x10 spline, reported as values per second.
+* prefilter: `scipy.ndimage.spline_filter(x, order=3, mode='grid-wrap')`
+  (the periodic cubic prefilter, what `bsfit::grid3::prefilter` computes
+  with `Boundary::Periodic` on every axis) on random 128^3 and 256^3 f64
+  grids and a 128^3 f32 grid (`output=np.float32`).
+
+--oneshot times only what `bsfit bench --only oneshot` is compared with:
+the 50x30x20x10 fit and the prefilters.
 
 Each figure is the median of repeated runs (at least --min-runs, and more
 until about --budget seconds were spent on it).
@@ -32,6 +41,14 @@ with a "shape" (list of ints or "AxBxCxD") and one of the keys below is used:
 
 for example {"fit": [{"shape": [20, 20, 10, 5], "fit_median_s": 0.0004,
 "threads": 1}], "eval": [{"shape": [50, 30, 20, 10], "values_per_s": 2e7}]}.
+
+The records of `bsfit bench --only oneshot --json` (a top-level "oneshot"
+list; objects with a "case") are read apart: for fit-small and the
+prefilters the script prints scipy's time over bsfit's one-shot time in each
+allocator state (fresh and churned processes; first call and repeated
+calls) and over the reused plan, with the bars (fit-small >= 85x,
+prefilter-128 >= 20x, on the worst one-shot figure). bsfit runs on 2
+threads there, scipy on one.
 """
 
 import os
@@ -50,10 +67,17 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 from scipy.interpolate import NdBSpline, make_interp_spline  # noqa: E402
+from scipy.ndimage import spline_filter  # noqa: E402
 
 FIT_SHAPES = [(20, 20, 10, 5), (50, 30, 20, 10), (100, 50, 30, 20)]
 BIG_SHAPE = (200, 100, 50, 30)
 EVAL_SHAPE = (50, 30, 20, 10)
+ONESHOT_FIT_SHAPE = (50, 30, 20, 10)
+# (bsfit one-shot case, edge length, dtype) of the prefilter timings.
+PREFILTER_CASES = [("prefilter-128", 128, np.float64), ("prefilter-256", 256, np.float64),
+                   ("prefilter-f32-128", 128, np.float32)]
+# Bars on scipy / worst bsfit one-shot time.
+ONESHOT_BARS = {"fit-small": 85.0, "prefilter-128": 20.0}
 
 FIT_KEYS_S = ("fit_median_s", "fit_s", "median_s", "fit_seconds")
 FIT_KEYS_MS = ("fit_median_ms", "fit_ms", "median_ms")
@@ -111,6 +135,8 @@ def load_ours(path):
 
     def visit(node):
         if isinstance(node, dict):
+            if "case" in node:
+                return  # a `bench --only oneshot` record: see load_oneshot
             if "shape" in node:
                 try:
                     shape = parse_shape(node["shape"])
@@ -142,6 +168,55 @@ def load_ours(path):
     return out
 
 
+def load_oneshot(path):
+    """{case: record} of the `bsfit bench --only oneshot --json` records in FILE."""
+    with open(path) as f:
+        doc = json.load(f)
+    recs = doc.get("oneshot", []) if isinstance(doc, dict) else []
+    return {r["case"]: r for r in recs if isinstance(r, dict) and "case" in r}
+
+
+def time_prefilter(n, dtype, min_runs, budget):
+    """Median seconds of spline_filter(order=3, mode='grid-wrap') on a random n^3 grid."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1.0, 1.0, size=(n, n, n)).astype(dtype)
+    t, runs = timed(lambda: spline_filter(x, order=3, output=dtype, mode="grid-wrap"),
+                    min_runs, budget)
+    return t, runs
+
+
+def print_oneshot(oneshot, scipy_s, scipy_shapes):
+    """Ratios scipy / bsfit per allocator state, for the cases timed here."""
+    print()
+    print("one-shot (bsfit bench --only oneshot; bsfit 2 threads, scipy 1): "
+          "scipy time / bsfit time")
+    head = (f"{'case':<18} {'scipy':>10} {'fresh 1st':>10} {'fresh rep':>10} "
+            f"{'churn 1st':>10} {'churn rep':>10} {'plan':>8}  bar")
+    print(head)
+    print("-" * len(head))
+    for case, t in scipy_s.items():
+        r = oneshot.get(case)
+        if r is None:
+            print(f"{case:<18} {fmt_time(t):>10}  (no bsfit record)")
+            continue
+        if tuple(r.get("shape", ())) != scipy_shapes[case]:
+            print(f"{case:<18} {fmt_time(t):>10}  (bsfit timed {shape_str(r.get('shape', []))}, "
+                  f"scipy {shape_str(scipy_shapes[case])}: no ratio)")
+            continue
+        ms = [r[st][fig]["median"] for st in ("fresh", "churned")
+              for fig in ("first_ms", "repeated_ms")]
+        plan = min(r[st]["plan_ms"]["median"] for st in ("fresh", "churned"))
+        ratios = [t * 1e3 / m for m in ms]
+        line = f"{case:<18} {fmt_time(t):>10}"
+        line += "".join(f" {x:>9.1f}x" for x in ratios)
+        line += f" {t * 1e3 / plan:>7.1f}x"
+        bar = ONESHOT_BARS.get(case)
+        if bar is not None:
+            worst = min(ratios)
+            line += f"  >= {bar:.0f}x: worst {worst:.1f}x {'met' if worst >= bar else 'MISSED'}"
+        print(line)
+
+
 def fmt_time(s):
     if s is None:
         return "-"
@@ -165,10 +240,17 @@ def main():
     ap.add_argument("--budget", type=float, default=2.0,
                     help="seconds to keep repeating one figure (beyond --min-runs)")
     ap.add_argument("--save", metavar="FILE", help="write scipy's figures as JSON")
+    ap.add_argument("--oneshot", action="store_true",
+                    help=f"time only the {shape_str(ONESHOT_FIT_SHAPE)} fit and the prefilters "
+                         "(for `bsfit bench --only oneshot --json`)")
     args = ap.parse_args()
 
     ours = load_ours(args.ours) if args.ours else {}
-    shapes = FIT_SHAPES + ([BIG_SHAPE] if args.big else [])
+    oneshot = load_oneshot(args.ours) if args.ours else {}
+    if args.oneshot:
+        shapes = [ONESHOT_FIT_SHAPE]
+    else:
+        shapes = FIT_SHAPES + ([BIG_SHAPE] if args.big else [])
 
     print(f"scipy {scipy.__version__}, numpy {np.__version__}, Python "
           f"{platform.python_version()}, {platform.machine()}; one thread "
@@ -181,11 +263,15 @@ def main():
         head += f" {'bsfit fit':>11} {'threads':>7} {'speedup':>8}"
     print(head)
     print("-" * len(head))
-    saved = {"scipy": scipy.__version__, "numpy": np.__version__, "fit": [], "eval": []}
+    saved = {"scipy": scipy.__version__, "numpy": np.__version__, "fit": [], "eval": [],
+             "prefilter": []}
+    scipy_oneshot = {}
     for shape in shapes:
         axes, values = problem(shape)
         t, runs = timed(lambda: fit_separable(axes, values), args.min_runs, args.budget)
         saved["fit"].append({"shape": list(shape), "fit_median_s": t, "runs": runs})
+        if shape == ONESHOT_FIT_SHAPE:
+            scipy_oneshot["fit-small"] = t
         line = f"{shape_str(shape):<16} {values.size:>11,} {fmt_time(t):>11} {runs:>5}"
         if ours:
             o = ours.get(shape, {})
@@ -193,6 +279,23 @@ def main():
             line += f" {fmt_time(tf):>11} {str(o.get('threads', '-')):>7}"
             line += f" {t / tf:>7.1f}x" if tf else f" {'-':>8}"
         print(line, flush=True)
+
+    print()
+    print("prefilter: spline_filter(x, order=3, mode='grid-wrap') on a random n^3 grid")
+    for case, n, dtype in PREFILTER_CASES:
+        t, runs = time_prefilter(n, dtype, args.min_runs, args.budget)
+        scipy_oneshot[case] = t
+        name = np.dtype(dtype).name
+        saved["prefilter"].append({"case": case, "n": n, "dtype": name,
+                                   "median_s": t, "runs": runs})
+        print(f"  {n}^3 {name:<8} {fmt_time(t):>11} ({runs} runs)", flush=True)
+    if oneshot:
+        shapes_timed = {case: (n, n, n) for case, n, _ in PREFILTER_CASES}
+        shapes_timed["fit-small"] = ONESHOT_FIT_SHAPE
+        print_oneshot(oneshot, scipy_oneshot, shapes_timed)
+
+    if args.oneshot:
+        return save(args.save, saved)
 
     # Batch evaluation throughput.
     axes, values = problem(EVAL_SHAPE)
@@ -219,8 +322,13 @@ def main():
         else:
             print(f"  bsfit  - (no eval rate for {shape_str(EVAL_SHAPE)} in {args.ours})")
 
-    if args.save:
-        with open(args.save, "w") as f:
+    return save(args.save, saved)
+
+
+def save(path, saved):
+    """Writes scipy's figures to `path` (if given); the exit status."""
+    if path:
+        with open(path, "w") as f:
             json.dump(saved, f, indent=1)
             f.write("\n")
     return 0

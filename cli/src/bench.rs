@@ -2,8 +2,11 @@
 //! (medians, per ISA and thread count), plus the measured memory bandwidth.
 //!
 //! ```text
-//! bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval]
+//! bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval|oneshot]
 //! ```
+//!
+//! `--only oneshot` times the one-shot calls in fresh and churned child
+//! processes next to the reused plan ([`crate::bench_oneshot`]).
 //!
 //! The inputs are the workloads of [`bsfit_testkit::workloads`], the same
 //! the criterion benches (`cargo bench`) measure.
@@ -35,9 +38,12 @@ pub struct BenchArgs {
     /// Instruction sets to measure, comma-separated [default: all available]
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_isa)]
     isa: Vec<Isa>,
-    /// Run one part only: all fit shapes, the two small ones, or evaluation and basis
+    /// Run one part only: all fit shapes, the two small ones, evaluation and basis, or the one-shot calls per allocator state
     #[arg(long, value_enum)]
     only: Option<Only>,
+    /// With `--only oneshot`: shrink every input (a run of seconds, for tests)
+    #[arg(long, hide = true)]
+    tiny: bool,
 }
 
 /// Parts of the bench run (`--only`).
@@ -49,6 +55,8 @@ enum Only {
     FitSmall,
     /// Evaluation and basis kernels.
     Eval,
+    /// The one-shot calls in fresh and churned processes, next to the reused plan.
+    Oneshot,
 }
 
 fn parse_isa(s: &str) -> Result<Isa, String> {
@@ -56,7 +64,7 @@ fn parse_isa(s: &str) -> Result<Isa, String> {
 }
 
 /// A rayon pool of `n` threads, each pinned to core `i` when `pin` is set.
-fn pool(n: usize, pin: bool) -> Result<rayon::ThreadPool, String> {
+pub(crate) fn pool(n: usize, pin: bool) -> Result<rayon::ThreadPool, String> {
     bsfit::par::thread_pool(n, pin).map_err(|e| e.to_string())
 }
 
@@ -168,7 +176,7 @@ fn views(ax: &[Vec<f64>; 4]) -> [&[f64]; 4] {
 
 /// Read+write bandwidth (GB/s, counting 16 bytes per element) of a scaled
 /// in-place sweep over `len` f64 on `threads` threads.
-fn bandwidth(len: usize, threads: usize, reps: usize) -> Result<f64, String> {
+pub(crate) fn bandwidth(len: usize, threads: usize, reps: usize) -> Result<f64, String> {
     use rayon::prelude::*;
     let p = pool(threads, false)?;
     let mut a = vec![1.0f64; len];
@@ -187,6 +195,20 @@ fn bandwidth(len: usize, threads: usize, reps: usize) -> Result<f64, String> {
 
 /// Runs the bench and prints the table; writes JSON when asked.
 pub fn run(o: &BenchArgs) -> Result<(), String> {
+    if o.only == Some(Only::Oneshot) {
+        let isa = match o.isa[..] {
+            [] => None,
+            [isa] => Some(isa),
+            _ => return Err("--only oneshot measures one ISA (the children's BSFIT_ISA); give at most one --isa".into()),
+        };
+        return crate::bench_oneshot::run(&crate::bench_oneshot::Options {
+            quick: o.quick,
+            pin: o.pin,
+            tiny: o.tiny,
+            isa,
+            json: o.json.as_deref(),
+        });
+    }
     let isas = if o.isa.is_empty() {
         Isa::available()
     } else {
@@ -223,7 +245,7 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
     let shapes: &[[usize; 4]] = match o.only {
         None | Some(Only::Fit) => &FIT4D_SHAPES,
         Some(Only::FitSmall) => &FIT4D_SHAPES[..FIT4D_SMALL],
-        Some(Only::Eval) => &[],
+        Some(Only::Eval | Only::Oneshot) => &[],
     };
     for &shape in shapes {
         let total: usize = shape.iter().product();
@@ -621,7 +643,8 @@ fn write_json(
     Ok(())
 }
 
-fn machine_name() -> String {
+/// CPU model, core count and best ISA of this machine.
+pub(crate) fn machine_name() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -8,12 +8,16 @@
 //! bsfit memfit [options]     peak memory of one large fit
 //! ```
 //!
+//! `bsfit bench --only oneshot` runs its measurements in child processes of
+//! this executable (a hidden `bench-child` subcommand).
+//!
 //! Exit status: 0 on success, 1 when a run fails (`bsfit: <message>` on
 //! stderr), 2 for a command line that does not parse (unknown subcommand or
 //! option, bad value).
 
 mod args;
 mod bench;
+mod bench_oneshot;
 mod demo;
 mod gpu_bench;
 mod grid3_report;
@@ -46,6 +50,9 @@ enum Command {
     GpuBench(gpu_bench::GpuBenchArgs),
     /// Peak memory of one large fit
     Memfit(memfit::MemfitArgs),
+    /// One child process of `bench --only oneshot`: one case in one allocator state
+    #[command(hide = true)]
+    BenchChild(bench_oneshot::ChildArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +64,7 @@ fn main() -> ExitCode {
         Some(Command::Grid3(a)) => grid3_report::run(&a),
         Some(Command::GpuBench(a)) => gpu_bench::run(&a),
         Some(Command::Memfit(a)) => memfit::run(&a),
+        Some(Command::BenchChild(a)) => bench_oneshot::run_child(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,6 +106,18 @@ mod tests {
         assert!(matches!(
             parse("bench --quick --only fit-small").unwrap().command,
             Some(Command::Bench(_))
+        ));
+        assert!(matches!(
+            parse("bench --only oneshot --pin --json o.json")
+                .unwrap()
+                .command,
+            Some(Command::Bench(_))
+        ));
+        assert!(matches!(
+            parse("bench-child --case fit-small --state fresh --reps 3")
+                .unwrap()
+                .command,
+            Some(Command::BenchChild(_))
         ));
         assert!(matches!(
             parse("grid3 --n 32 --solver cg,direct --bc periodic,periodic,zero")

@@ -62,7 +62,7 @@ pub fn run(a: &MemfitArgs) -> Result<(), String> {
 }
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), if known.
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
