@@ -69,6 +69,14 @@ pub use real::Real;
 pub use tensor::{DynFitter, DynSpline, Extrapolate, Fitter, TensorSpline};
 pub use workspace::{ScratchReq, Workspace};
 
+/// Returns the memory the one-shot calls keep for their next call to the
+/// allocator: the workspaces of recent fits and the coefficient arrays of
+/// dropped splines (at most 4 × 32 MiB and 1 GiB; see [`TensorSpline::fit`]).
+/// Nothing else changes: the next one-shot call allocates afresh.
+pub fn release_cached_memory() {
+    recycle::release();
+}
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -56,3 +56,33 @@ fn failed_fits_leave_the_cache_usable() {
             .all(|&c| (c - 1.0).abs() < 1e-12)
     );
 }
+
+#[test]
+fn large_blocked_fits_reuse_their_arrays_and_release_them() {
+    // 4.6M points (37 MB): above the workspace bound and the rotating
+    // scheme's limit, so the auto scheme solves in blocks; the dropped
+    // array is kept for the next fit of that size, then released.
+    let shape = [40usize, 36, 50, 64];
+    let axes = [axis(40, 1.0), axis(36, 0.5), axis(50, 2.0), axis(64, 0.25)];
+    let ax = [&axes[0][..], &axes[1][..], &axes[2][..], &axes[3][..]];
+    let plan = Fitter::new(ax).unwrap();
+    let mut reference = vec![f64::NAN; shape.iter().product()];
+    for round in 0..3 {
+        let v = ndarray::Array4::from_shape_fn(shape, |(i, j, k, l)| {
+            ((i * 5 + j * 3 + k * 7 + l + round) % 13) as f64 - 6.0
+        });
+        plan.fit_into_with(v.as_slice().unwrap(), &mut reference, &mut plan.workspace())
+            .unwrap();
+        let junk = ndarray::Array4::from_elem(shape, -3.5e300);
+        drop(TensorSpline::fit(ax, junk.view()).unwrap());
+        if round == 2 {
+            bsfit::release_cached_memory();
+        }
+        let one_shot = TensorSpline::fit(ax, v.view()).unwrap();
+        assert_eq!(
+            one_shot.coefficients_slice(),
+            &reference[..],
+            "round {round}"
+        );
+    }
+}
