@@ -391,57 +391,53 @@ fn child_measure(case: Case, state: State, reps: usize, tiny: bool) -> Result<Ch
             Ok(record(first, repeated, plan, rss))
         }
         Case::Prefilter128 | Case::Prefilter256 => {
-            let n = shape[0];
-            let f = Array3::from_shape_vec(
-                (n, n, n),
-                workloads::grid3_field(total, workloads::GRID3_SEED),
-            )
-            .map_err(|e| e.to_string())?;
-            let bc = [Boundary::Periodic; 3];
-            let kept = (state == State::Churned).then(|| churn(churn_class));
-            let (first, repeated, last) = time_oneshot(reps, || {
-                grid3::prefilter(f.view(), bc).map_err(|e| e.to_string())
-            })?;
-            let rss = peak_rss();
-            let plan = DirectPlan::<f64>::new([n; 3], bc, Par::with_threads(THREADS));
-            let mut out = vec![0.0; total];
-            let src = f.as_slice().ok_or("the input is not contiguous")?;
-            let t = time_plan(reps, || {
-                plan.solve(src, &mut out);
-                Ok(())
-            })?;
-            let last = last.as_slice().ok_or("the output is not contiguous")?;
-            agree(case, last, &out, 1e-12)?;
-            black_box(kept);
-            Ok(record(first, repeated, t, rss))
+            let f = workloads::grid3_field(total, workloads::GRID3_SEED);
+            let (first, repeated, plan, rss) =
+                prefilter_case(case, state, churn_class, reps, shape[0], f, 1e-12)?;
+            Ok(record(first, repeated, plan, rss))
         }
         Case::PrefilterF32x128 => {
-            let n = shape[0];
-            let f = Array3::from_shape_vec(
-                (n, n, n),
-                workloads::grid3_field_f32(total, workloads::GRID3_SEED),
-            )
-            .map_err(|e| e.to_string())?;
-            let bc = [Boundary::Periodic; 3];
-            let kept = (state == State::Churned).then(|| churn(churn_class));
-            let (first, repeated, last) = time_oneshot(reps, || {
-                grid3::prefilter_f32(f.view(), bc).map_err(|e| e.to_string())
-            })?;
-            let rss = peak_rss();
-            let plan = DirectPlan::<f32>::new([n; 3], bc, Par::with_threads(THREADS));
-            let mut out = vec![0.0f32; total];
-            let src = f.as_slice().ok_or("the input is not contiguous")?;
-            let t = time_plan(reps, || {
-                plan.solve(src, &mut out);
-                Ok(())
-            })?;
-            let last = last.as_slice().ok_or("the output is not contiguous")?;
-            let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
-            agree(case, &wide(last), &wide(&out), 1e-5)?;
-            black_box(kept);
-            Ok(record(first, repeated, t, rss))
+            let f = workloads::grid3_field_f32(total, workloads::GRID3_SEED);
+            let (first, repeated, plan, rss) =
+                prefilter_case(case, state, churn_class, reps, shape[0], f, 1e-5)?;
+            Ok(record(first, repeated, plan, rss))
         }
     }
+}
+
+/// One prefilter case in f64 or f32: the one-shot call
+/// (`grid3::prefilter_generic` with `Par::auto()`, what `prefilter` and
+/// `prefilter_f32` run), then the reused plan, then their agreement.
+/// Returns the first and repeated one-shot and the plan times (s) and the
+/// peak RSS.
+fn prefilter_case<T: bsfit::Real>(
+    case: Case,
+    state: State,
+    churn_class: u32,
+    reps: usize,
+    n: usize,
+    values: Vec<T>,
+    tol: f64,
+) -> Result<(f64, f64, f64, Option<u64>), String> {
+    let f = Array3::from_shape_vec((n, n, n), values).map_err(|e| e.to_string())?;
+    let bc = [Boundary::Periodic; 3];
+    let kept = (state == State::Churned).then(|| churn(churn_class));
+    let (first, repeated, last) = time_oneshot(reps, || {
+        grid3::prefilter_generic(f.view(), bc, Par::auto()).map_err(|e| e.to_string())
+    })?;
+    let rss = peak_rss();
+    let plan = DirectPlan::<T>::new([n; 3], bc, Par::with_threads(THREADS));
+    let mut out = vec![T::ZERO; n * n * n];
+    let src = f.as_slice().ok_or("the input is not contiguous")?;
+    let t = time_plan(reps, || {
+        plan.solve(src, &mut out);
+        Ok(())
+    })?;
+    let last = last.as_slice().ok_or("the output is not contiguous")?;
+    let wide = |v: &[T]| v.iter().map(|x| x.to_f64()).collect::<Vec<f64>>();
+    agree(case, &wide(last), &wide(&out), tol)?;
+    black_box(kept);
+    Ok((first, repeated, t, rss))
 }
 
 /// `bsfit bench-child`: measures one case in one state and prints its
