@@ -149,6 +149,17 @@ pub extern "C" fn bsfit_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// Returns to the allocator the memory the one-shot fits and prefilters
+/// keep for their next call: the workspaces of recent calls and the
+/// coefficient arrays of freed splines (at most 4 × 32 MiB and 1 GiB).
+/// Nothing else changes; the next call allocates afresh.
+///
+/// Thread safety: may be called from any thread, at any time.
+#[unsafe(no_mangle)]
+pub extern "C" fn bsfit_release_cached_memory() {
+    bsfit::release_cached_memory();
+}
+
 /// The message of the last failed `bsfit_*` call on the calling thread, or
 /// `""` if the last call succeeded. The message names the axis, index or
 /// value at fault, e.g. `"axis 1: sites must be strictly increasing, but

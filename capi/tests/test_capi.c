@@ -181,6 +181,40 @@ static void test_version_and_names(void) {
     CHECK(bsfit_last_error_message() != NULL, "message never NULL");
 }
 
+/* One-shot fits above the cache's minimum size give the same coefficients
+ * whether the dropped arrays are kept (reused) or released. */
+static void test_release_cached_memory(void) {
+    enum { A = 48, B = 40, C = 40, N = A * B * C };
+    static double x[A], y[B], z[C], v[N], junk[N], first[N], again[N];
+    for (int i = 0; i < A; i++) x[i] = i + 0.01 * i * i;
+    for (int i = 0; i < B; i++) y[i] = 0.5 * i;
+    for (int i = 0; i < C; i++) z[i] = 2.0 * i + 0.1 * (i % 3);
+    for (int i = 0; i < N; i++) {
+        v[i] = (double)((i * 7) % 13) - 6.0;
+        junk[i] = 1e300;
+    }
+    const double *sites[3] = {x, y, z};
+    const size_t lens[3] = {A, B, C};
+    bsfit_spline *s = NULL;
+    OK(bsfit_spline_fit(3, sites, lens, v, &s));
+    OK(bsfit_spline_coefs(s, first, N));
+    bsfit_spline_free(s);
+    for (int release = 0; release < 2; release++) {
+        s = NULL;
+        OK(bsfit_spline_fit(3, sites, lens, junk, &s));
+        bsfit_spline_free(s);
+        if (release) {
+            bsfit_release_cached_memory();
+            bsfit_release_cached_memory();
+        }
+        s = NULL;
+        OK(bsfit_spline_fit(3, sites, lens, v, &s));
+        OK(bsfit_spline_coefs(s, again, N));
+        bsfit_spline_free(s);
+        CHECK(memcmp(first, again, sizeof first) == 0, "release %d: same coefficients", release);
+    }
+}
+
 static void test_polynomial_reproduction_4d(void) {
     static double values[NPTS];
     grid_values(values);
@@ -875,6 +909,7 @@ static void test_fitter_boundary(void) {
 int main(void) {
     printf("bsfit %s C API test\n", bsfit_version());
     test_version_and_names();
+    test_release_cached_memory();
     test_polynomial_reproduction_4d();
     test_every_dimension();
     test_threads_share_a_spline();

@@ -44,6 +44,7 @@ __all__ = [
     "TensorSpline",
     "make_ndbspl",
     "prefilter",
+    "release_cached_memory",
     "spline_filter",
     "__version__",
 ]
@@ -796,3 +797,18 @@ def spline_filter(input, order=3, output=np.float64, mode="mirror"):
         raise ValueError(f"output has shape {out_arr.shape}, input {result.shape}")
     out_arr[...] = result
     return out_arr
+
+
+def release_cached_memory():
+    """Return the memory that one-shot fits and prefilters keep for their next
+    call to the allocator.
+
+    To make repeated one-shot calls as fast as a reused :class:`Fitter`, the
+    library keeps the workspaces of recent fits and the coefficient arrays of
+    dropped splines (at most 4 x 32 MiB and 1 GiB). Call this after the last
+    large fit to let that memory go; nothing else changes.
+
+    >>> import bsfit
+    >>> bsfit.release_cached_memory()
+    """
+    _bsfit.release_cached_memory()

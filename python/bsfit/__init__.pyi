@@ -14,6 +14,7 @@ __all__ = [
     "TensorSpline",
     "make_ndbspl",
     "prefilter",
+    "release_cached_memory",
     "spline_filter",
     "__version__",
 ]
@@ -109,3 +110,4 @@ def spline_filter(
     output: Union[DTypeLike, NDArray[np.floating[Any]]] = np.float64,
     mode: Literal["mirror", "grid-wrap"] = "mirror",
 ) -> NDArray[np.floating[Any]]: ...
+def release_cached_memory() -> None: ...

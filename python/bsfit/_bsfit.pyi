@@ -5,7 +5,16 @@ from typing import Optional, Sequence, Tuple, final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["_Spline", "_Fitter", "prefilter_f64", "prefilter_f32", "FitError", "MAX_DIM", "__version__"]
+__all__ = [
+    "_Spline",
+    "_Fitter",
+    "prefilter_f64",
+    "prefilter_f32",
+    "release_cached_memory",
+    "FitError",
+    "MAX_DIM",
+    "__version__",
+]
 
 __version__: str
 MAX_DIM: int

@@ -571,6 +571,13 @@ fn prefilter_f32<'py>(
     prefilter_impl(py, input, boundary)
 }
 
+/// Returns the memory kept by one-shot fits and prefilters for their next
+/// call (workspaces and the coefficient arrays of dropped splines).
+#[pyfunction]
+fn release_cached_memory() {
+    bsfit::release_cached_memory();
+}
+
 /// The native module `bsfit._bsfit`.
 #[pymodule]
 fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -578,6 +585,7 @@ fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFitter>()?;
     m.add_function(wrap_pyfunction!(prefilter_f64, m)?)?;
     m.add_function(wrap_pyfunction!(prefilter_f32, m)?)?;
+    m.add_function(wrap_pyfunction!(release_cached_memory, m)?)?;
     m.add("FitError", m.py().get_type::<FitError>())?;
     m.add("MAX_DIM", bsfit::tensor::MAX_DIM)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -166,3 +166,25 @@ def test_repr(spline4):
     _, _, s = spline4
     r = repr(s)
     assert r.startswith("TensorSpline(ndim=4, shape=(12, 9, 7, 6), domain=[(")
+
+
+def test_release_cached_memory_between_one_shot_fits(rng):
+    # Above the cache's minimum size: the second fit reuses the first's
+    # dropped array unless the cache was emptied; both must equal the plan.
+    axes = tuple(random_sites(rng, n) for n in (40, 41, 42))
+    plan = bsfit.Fitter(axes)
+    for release in (False, True, False):
+        values = rng.normal(size=(40, 41, 42))
+        junk = bsfit.TensorSpline(axes, np.full((40, 41, 42), 1e300))
+        del junk
+        gc.collect()
+        if release:
+            bsfit.release_cached_memory()
+        s = bsfit.TensorSpline(axes, values)
+        want = plan.fit(values)
+        assert np.array_equal(s.c, want.c)
+    threads = [threading.Thread(target=bsfit.release_cached_memory) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
