@@ -157,7 +157,7 @@ pub extern "C" fn bsfit_version() -> *const c_char {
 /// Thread safety: may be called from any thread, at any time.
 #[unsafe(no_mangle)]
 pub extern "C" fn bsfit_release_cached_memory() {
-    bsfit::release_cached_memory();
+    bsfit_core::release_cached_memory();
 }
 
 /// The message of the last failed `bsfit_*` call on the calling thread, or
