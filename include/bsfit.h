@@ -234,7 +234,7 @@ const char *bsfit_version(void);
 /**
  * Returns to the allocator the memory the one-shot fits and prefilters
  * keep for their next call: the workspaces of recent calls and the
- * coefficient arrays of freed splines (at most 4 × 32 MiB and 1 GiB).
+ * coefficient arrays of freed splines (at most 4 x 32 MiB and 1 GiB).
  * Nothing else changes; the next call allocates afresh.
  *
  * Thread safety: may be called from any thread, at any time.
