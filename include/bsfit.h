@@ -737,10 +737,13 @@ bsfit_status bsfit_fitter_spline(const bsfit_fitter *fitter,
  * separable solve. Periodic axes give `scipy.ndimage.spline_filter(values,
  * order=3, mode='grid-wrap')`, mirror axes `mode='mirror'`.
  *
- * Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). The samples are
- * checked before the solve; if the solve itself overflows
+ * Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). Non-finite samples
+ * are detected with the solve (a NaN or infinite sample always leaves a
+ * non-finite coefficient), so there is no separate pass over the samples:
+ * on `BSFIT_STATUS_NON_FINITE_VALUE`, and when the solve itself overflows
  * (`BSFIT_STATUS_NON_FINITE_RESULT`, samples within a factor ~27 of the
- * largest float), that range is filled with NaN. Runs in parallel.
+ * largest float), that range is filled with NaN. The other errors are
+ * found before anything is written. Runs in parallel.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
  * (unknown boundary code, buffer too short, size overflow),

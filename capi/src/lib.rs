@@ -1095,9 +1095,13 @@ unsafe fn prefilter3d<T: Real>(
         .map_err(|e| Error::Arg(format!("grid {n0}x{n1}x{n2}: {e}")))?;
     let out = &mut out[..total];
     grid3::prefilter_into(view, boundary, out).inspect_err(|e| {
-        // The samples are checked before the solve; only an overflow in the
-        // solve itself leaves `out` written.
-        if matches!(e, FitError::NonFiniteResult { .. }) {
+        // Non-finite samples are found by the solve's own finiteness check
+        // (see `grid3::prefilter_into`), so both errors leave `out` written:
+        // it is filled with NaN rather than left holding partial results.
+        if matches!(
+            e,
+            FitError::NonFiniteResult { .. } | FitError::NonFiniteValue { .. }
+        ) {
             out.fill(T::from_f64(f64::NAN));
         }
     })?;
@@ -1112,10 +1116,13 @@ unsafe fn prefilter3d<T: Real>(
 /// separable solve. Periodic axes give `scipy.ndimage.spline_filter(values,
 /// order=3, mode='grid-wrap')`, mirror axes `mode='mirror'`.
 ///
-/// Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). The samples are
-/// checked before the solve; if the solve itself overflows
+/// Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). Non-finite samples
+/// are detected with the solve (a NaN or infinite sample always leaves a
+/// non-finite coefficient), so there is no separate pass over the samples:
+/// on `BSFIT_STATUS_NON_FINITE_VALUE`, and when the solve itself overflows
 /// (`BSFIT_STATUS_NON_FINITE_RESULT`, samples within a factor ~27 of the
-/// largest float), that range is filled with NaN. Runs in parallel.
+/// largest float), that range is filled with NaN. The other errors are
+/// found before anything is written. Runs in parallel.
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
 /// (unknown boundary code, buffer too short, size overflow),

@@ -785,14 +785,17 @@ static void test_prefilter(void) {
     EXPECT(bsfit_prefilter3d_f64(NULL, n[0], n[1], n[2], all[0], cc, N), BSFIT_STATUS_NULL_POINTER);
     EXPECT(bsfit_prefilter3d_f64(f, n[0], n[1], n[2], NULL, cc, N), BSFIT_STATUS_NULL_POINTER);
     EXPECT(bsfit_prefilter3d_f64(f, n[0], n[1], n[2], all[0], NULL, N), BSFIT_STATUS_NULL_POINTER);
-    f[100] = NAN;
-    EXPECT(bsfit_prefilter3d_f64(f, n[0], n[1], n[2], all[0], cc, N), BSFIT_STATUS_NON_FINITE_VALUE);
-    CHECK(contains(bsfit_last_error_message(), "[1, 1, 0]"), "%s", bsfit_last_error_message());
-    ff[5] = INFINITY;
-    EXPECT(bsfit_prefilter3d_f32(ff, n[0], n[1], n[2], all[1], cf, N), BSFIT_STATUS_NON_FINITE_VALUE);
     EXPECT(bsfit_prefilter3d_f32(ff, n[0], n[1], n[2], bad, cf, N), BSFIT_STATUS_INVALID_ARGUMENT);
     EXPECT(bsfit_prefilter3d_f32(NULL, 1, 1, 1, all[0], cf, N), BSFIT_STATUS_NULL_POINTER);
     for (size_t i = 0; i < N; ++i) CHECK(cc[i] == -7.0, "out written on failure at %zu", i);
+    /* Non-finite samples are found with the solve: out is NaN-filled. */
+    f[100] = NAN;
+    EXPECT(bsfit_prefilter3d_f64(f, n[0], n[1], n[2], all[0], cc, N), BSFIT_STATUS_NON_FINITE_VALUE);
+    CHECK(contains(bsfit_last_error_message(), "[1, 1, 0]"), "%s", bsfit_last_error_message());
+    for (size_t i = 0; i < N; ++i) CHECK(isnan(cc[i]), "out not NaN-filled at %zu", i);
+    ff[5] = INFINITY;
+    EXPECT(bsfit_prefilter3d_f32(ff, n[0], n[1], n[2], all[1], cf, N), BSFIT_STATUS_NON_FINITE_VALUE);
+    for (size_t i = 0; i < N; ++i) CHECK(isnan(cf[i]), "f32 out not NaN-filled at %zu", i);
     /* Overflow in the solve itself: coefficients beyond the largest float. */
     for (size_t i = 0; i < N; ++i) ff[i] = (i % 2) ? 3.0e38f : -3.0e38f;
     EXPECT(bsfit_prefilter3d_f32(ff, n[0], n[1], n[2], all[0], cf, N), BSFIT_STATUS_NON_FINITE_RESULT);

@@ -118,7 +118,10 @@ pub fn prefilter_generic<T: Real>(
 ///
 /// # Errors
 /// As [`prefilter`], and [`FitError::InvalidParameter`] if `out` has the
-/// wrong length.
+/// wrong length. Non-finite samples are detected by the solve's own
+/// finiteness check, so after [`FitError::NonFiniteValue`] (as after
+/// [`FitError::NonFiniteResult`]) `out` holds unspecified values; the other
+/// errors are returned before anything is written.
 ///
 /// # Example
 /// ```
