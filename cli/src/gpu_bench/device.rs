@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Residual, VectorOps};
-use bsfit::grid3::gpu::{DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps, GpuStencil};
+use bsfit::grid3::gpu::{
+    DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps, GpuStencil,
+};
 use bsfit::grid3::solvers::cg;
 use bsfit::grid3::spai::{self, Target};
 use bsfit::grid3::{Boundary, Method, SolveOptions, SolveReport};
@@ -215,6 +217,7 @@ fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<
 /// (f32, periodic), with the pass's bandwidth (one read and one write).
 fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<(), FitError> {
     let bc = [Boundary::Periodic; 3];
+    let seg = |threads, staged| DirectKernel::Segmented { threads, staged };
     println!();
     println!(
         "| n³ (f32) | kernel | direct ms | axis 2 (contiguous) ms / GB/s | axis 1 ms / GB/s | axis 0 ms / GB/s |"
@@ -222,9 +225,11 @@ fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result
     println!("| --- | --- | --- | --- | --- | --- |");
     let kernels = [
         ("tiled", DirectKernel::Tiled),
-        ("segmented 256", DirectKernel::Segmented { threads: 256 }),
-        ("segmented 512", DirectKernel::Segmented { threads: 512 }),
-        ("segmented 1024", DirectKernel::Segmented { threads: 1024 }),
+        ("segmented 256 staged", seg(256, true)),
+        ("segmented 512 staged", seg(512, true)),
+        ("segmented 128 vec4", seg(128, false)),
+        ("segmented 256 vec4", seg(256, false)),
+        ("segmented 512 vec4", seg(512, false)),
     ];
     for n in args.sizes.iter().map(|&n| n as usize) {
         let shape = [n, n, n];

@@ -111,12 +111,12 @@ pub(crate) fn seg_factors(n: usize, seg: usize, f: &[f64]) -> Vec<f64> {
 
 /// Segment length of [`shaders::direct_axis_seg`] for a line of `n` points:
 /// the whole line up to 32 points, else 32–64 points so that a line has about
-/// eight segments (64 registers per thread at most).
+/// eight segments (a multiple of 4, 64 registers per thread at most).
 fn seg_len(n: usize) -> usize {
     if n <= 32 {
         n
     } else {
-        n.div_ceil(8).clamp(32, 64)
+        n.div_ceil(8).next_multiple_of(4).clamp(32, 64)
     }
 }
 
@@ -130,17 +130,23 @@ pub enum DirectKernel {
     /// Each thread holds a segment of a line in registers; the segments are
     /// joined exactly by a carry scan through workgroup memory. `threads` is the
     /// target workgroup size (rounded down to whole lines, capped by the device).
-    /// Lines along the contiguous axis pass through a workgroup-memory tile so
-    /// that global accesses stay coalesced.
     Segmented {
         /// Target threads per workgroup (e.g. 256).
         threads: u32,
+        /// Lines along the contiguous axis pass through a workgroup-memory tile
+        /// loaded and stored with coalesced `vec4`s; otherwise each thread reads
+        /// and writes its own segment as `vec4`s (lines of a multiple of 4
+        /// points; others are staged).
+        staged: bool,
     },
 }
 
 impl Default for DirectKernel {
     fn default() -> Self {
-        Self::Segmented { threads: 256 }
+        Self::Segmented {
+            threads: 256,
+            staged: true,
+        }
     }
 }
 
@@ -239,11 +245,17 @@ impl DirectPlan {
             let seg = seg_len(n);
             let p = n.div_ceil(seg);
             // Workgroup memory of a segmented pass with `cols` lines.
+            let staged = match kernel {
+                DirectKernel::Segmented { staged, .. } => {
+                    contig && (staged || !n.is_multiple_of(4) || !seg.is_multiple_of(4))
+                }
+                DirectKernel::Tiled => contig,
+            };
             let seg_ws = |cols: usize| {
-                4 * (2 * cols * p + 2 * cols + if contig { cols * (n | 1) } else { 0 })
+                4 * (2 * cols * p + 2 * cols + if staged { cols * (n | 1) } else { 0 })
             };
             let segmented = match kernel {
-                DirectKernel::Segmented { threads } if p <= max_threads => {
+                DirectKernel::Segmented { threads, .. } if p <= max_threads => {
                     let mut cols = ((threads as usize).min(max_threads) / p).clamp(1, inner.max(1));
                     while cols > 1 && seg_ws(cols) > ws {
                         cols /= 2;
@@ -270,6 +282,7 @@ impl DirectPlan {
                     off: offsets[a] as u32,
                     goff: goffs[a] as u32,
                     cyclic,
+                    staged,
                 };
                 (shaders::direct_axis_seg(&spec), tiles)
             } else {
@@ -364,7 +377,8 @@ pub(crate) fn prefilter_slabs(
         let b = (a + s0).min(n0);
         let v = GpuVector::new(ctx, (b - a) * plane, "slab")?;
         ctx.upload(&v.buffer, 0, &data[a * plane..b * plane]);
-        DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1], DirectKernel::default())?.record(&drv, &v);
+        DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1], DirectKernel::default())?
+            .record(&drv, &v);
         slabs.push((a, b, v));
     }
     for c in (0..n1).step_by(s1) {
@@ -382,7 +396,8 @@ pub(crate) fn prefilter_slabs(
                 );
             }
         }
-        DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0], DirectKernel::default())?.record(&drv, &blk);
+        DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0], DirectKernel::default())?
+            .record(&drv, &blk);
         for (a, b, v) in &slabs {
             for i0 in *a..*b {
                 drv.copy_region(

@@ -527,6 +527,9 @@ pub(crate) struct SegSpec {
     pub goff: u32,
     /// Periodic with `n ≥ 3`: apply the Sherman–Morrison correction.
     pub cyclic: bool,
+    /// Contiguous axis: stage lines through a workgroup-memory tile (else each
+    /// thread reads its own segment as `vec4`s; needs `n`, `seg` multiples of 4).
+    pub staged: bool,
 }
 
 /// One axis of the exact separable solve with line segments held in registers.
@@ -570,6 +573,7 @@ pub(crate) fn direct_axis_seg(sp: &SegSpec) -> String {
         goff = sp.goff,
     );
     let vec4 = sp.contiguous && n.is_multiple_of(4);
+    let staged = sp.contiguous && (sp.staged || !n.is_multiple_of(4) || !seg.is_multiple_of(4));
     let elem = if vec4 { "vec4<f32>" } else { "f32" };
     src.push_str(&format!(
         "@group(0) @binding(0) var<storage, read> table: array<f32>;\n\
@@ -578,10 +582,16 @@ pub(crate) fn direct_axis_seg(sp: &SegSpec) -> String {
         cp = sp.cols * p
     ));
     if sp.cyclic {
-        src.push_str(&format!("var<workgroup> en: array<f32, {}>;\n", 2 * sp.cols));
+        src.push_str(&format!(
+            "var<workgroup> en: array<f32, {}>;\n",
+            2 * sp.cols
+        ));
     }
-    if sp.contiguous {
-        src.push_str(&format!("var<workgroup> sm: array<f32, {}>;\n", sp.cols * s));
+    if staged {
+        src.push_str(&format!(
+            "var<workgroup> sm: array<f32, {}>;\n",
+            sp.cols * s
+        ));
     }
     src.push_str(
         r#"
@@ -617,23 +627,47 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
         src.push_str(&format!("    var {r} = 0.0;\n"));
     }
     // Load.
-    if sp.contiguous {
-        let q = if vec4 { 4 } else { 1 };
-        src.push_str(&format!(
-            "    for (var x = lid; x < count * N / {q}u; x += THREADS) {{\n        \
-             let li = ({q}u * x) / N; let k = ({q}u * x) % N; let o = li * S + k;\n        \
-             let w = v[base / {q}u + x];\n"
-        ));
-        if vec4 {
-            src.push_str(
-                "        sm[o] = w.x; sm[o + 1u] = w.y; sm[o + 2u] = w.z; sm[o + 3u] = w.w;\n",
-            );
-        } else {
-            src.push_str("        sm[o] = w;\n");
+    let q = if vec4 { 4 } else { 1 };
+    // Tile element x (of count·N/q) → workgroup-memory offset o.
+    let tile_at = format!("let li = ({q}u * x) / N; let k = ({q}u * x) % N; let o = li * S + k;");
+    if staged {
+        // All loads of a thread first (independent reads in flight), then the stores.
+        let iters = (sp.cols * n / q).div_ceil(threads);
+        src.push_str(&format!("    let lim = count * N / {q}u;\n"));
+        for i in 0..iters {
+            src.push_str(&format!(
+                "    let x{i} = lid + {i}u * THREADS; var w{i} = {elem}();\n    \
+                 if (x{i} < lim) {{ w{i} = v[base / {q}u + x{i}]; }}\n"
+            ));
         }
-        src.push_str("    }\n    workgroupBarrier();\n    if (live) {\n");
+        for i in 0..iters {
+            let put = if vec4 {
+                format!(
+                    "sm[o] = w{i}.x; sm[o + 1u] = w{i}.y; sm[o + 2u] = w{i}.z; sm[o + 3u] = w{i}.w;"
+                )
+            } else {
+                format!("sm[o] = w{i};")
+            };
+            src.push_str(&format!(
+                "    if (x{i} < lim) {{ let x = x{i}; {tile_at} {put} }}\n"
+            ));
+        }
+        src.push_str("    workgroupBarrier();\n    if (live) {\n");
         for j in 0..seg {
             let body = format!("r{j} = sm[line * S + a + {j}u];");
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    } else if sp.contiguous {
+        src.push_str("    let own = (base + line * N + a) / 4u;\n    if (live) {\n");
+        for i in 0..seg / 4 {
+            let j = 4 * i;
+            let body = format!(
+                "let w{i} = v[own + {i}u]; r{j} = w{i}.x; r{} = w{i}.y; r{} = w{i}.z; r{} = w{i}.w;",
+                j + 1,
+                j + 2,
+                j + 3
+            );
             push_guarded(&mut src, guard(j), j, &body);
         }
         src.push_str("    }\n");
@@ -692,17 +726,15 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
         src.push_str("    }\n");
     }
     // Store.
-    if sp.contiguous {
+    if staged {
         src.push_str("    if (live) {\n");
         for j in 0..seg {
             let body = format!("sm[line * S + a + {j}u] = r{j};");
             push_guarded(&mut src, guard(j), j, &body);
         }
         src.push_str("    }\n    workgroupBarrier();\n");
-        let q = if vec4 { 4 } else { 1 };
         src.push_str(&format!(
-            "    for (var x = lid; x < count * N / {q}u; x += THREADS) {{\n        \
-             let li = ({q}u * x) / N; let k = ({q}u * x) % N; let o = li * S + k;\n"
+            "    for (var x = lid; x < count * N / {q}u; x += THREADS) {{\n        {tile_at}\n"
         ));
         if vec4 {
             src.push_str(
@@ -710,6 +742,19 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
             );
         } else {
             src.push_str("        v[base + x] = sm[o];\n");
+        }
+        src.push_str("    }\n");
+    } else if sp.contiguous {
+        src.push_str("    if (live) {\n");
+        for i in 0..seg / 4 {
+            let j = 4 * i;
+            let body = format!(
+                "v[own + {i}u] = vec4<f32>(r{j}, r{}, r{}, r{});",
+                j + 1,
+                j + 2,
+                j + 3
+            );
+            push_guarded(&mut src, guard(j), j, &body);
         }
         src.push_str("    }\n");
     } else {
