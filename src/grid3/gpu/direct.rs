@@ -125,7 +125,7 @@ fn seg_len(n: usize) -> usize {
 pub enum DirectKernel {
     /// Whole lines in workgroup memory, 256 threads per workgroup; each thread
     /// solves a 32-point segment after a 20-point warm-up over its neighbour's
-    /// points (a truncation below f32 rounding, see [`shaders::OVERLAP`]).
+    /// points (a truncation ~1e-11 relative, below f32 rounding).
     Tiled,
     /// Each thread holds a segment of a line in registers; the segments are
     /// joined exactly by a carry scan through workgroup memory. `threads` is the

@@ -141,7 +141,7 @@ pub mod internal {
         ops.download(&v)
     }
 
-    /// [`direct`] with a chosen [`DirectKernel`].
+    /// `direct` with a chosen [`DirectKernel`].
     pub fn direct_with(
         ctx: &GpuContext,
         shape: [usize; 3],
