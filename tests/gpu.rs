@@ -235,6 +235,68 @@ fn direct_solve_recovers_coefficients_every_boundary() {
     }
 }
 
+/// Both direct kernels, several workgroup sizes, at shapes that leave partial
+/// tiles and short last segments (33, 65, 100, 300 points; single-point axes),
+/// every boundary on every axis: c recovered from F = B c to f32 accuracy.
+#[test]
+fn direct_kernels_recover_coefficients_at_remainder_shapes() {
+    use bsfit::grid3::gpu::DirectKernel;
+    let mut rng = SplitMix64(13);
+    let kernels = [
+        DirectKernel::Tiled,
+        DirectKernel::Segmented {
+            threads: 256,
+            staged: true,
+        },
+        DirectKernel::Segmented {
+            threads: 64,
+            staged: false,
+        },
+    ];
+    let Some(ctx) = context(true) else { return };
+    let fast = context(false);
+    for (i, shape) in [
+        [17, 33, 65],
+        [1, 24, 24],
+        [24, 1, 1],
+        [1, 1, 300],
+        [3, 100, 2],
+        [300, 2, 5],
+        [5, 7, 36],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Every boundary on every axis across the three triples.
+        for bc in [
+            [Bc::Periodic, Bc::Zero, Bc::Mirror],
+            [Bc::Mirror, Bc::Periodic, Bc::Zero],
+            [Bc::Zero, Bc::Mirror, Bc::Periodic],
+        ] {
+            let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
+            let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
+            let f = f32s(&apply_ref(&m, shape, &c));
+            for k in kernels {
+                // Bounds checks on for every case, off (the fast path) for some.
+                let ctxs: Vec<&GpuContext> = if i % 3 == 0 {
+                    std::iter::once(&ctx).chain(fast.as_ref()).collect()
+                } else {
+                    vec![&ctx]
+                };
+                for cx in ctxs {
+                    let got = internal::direct_with(cx, shape, bc, k, &f).unwrap();
+                    let err = max_rel(&got, &c);
+                    assert!(
+                        err < 2e-5,
+                        "{shape:?} {bc:?} {k:?} checked={}: {err:e}",
+                        cx.checked()
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn vector_ops_and_slots() {
     let mut rng = SplitMix64(4);

@@ -30,6 +30,9 @@ pub struct GpuBenchArgs {
     /// Only the 3D table, not the N-D rows
     #[arg(long, conflicts_with = "nd_only")]
     pub(crate) no_nd: bool,
+    /// Also time each direct-solve kernel per axis (a second table)
+    #[arg(long)]
+    pub(crate) direct_kernels: bool,
     /// Timed batches per measurement; the median is reported
     #[arg(long, value_name = "K", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
     batches: u64,

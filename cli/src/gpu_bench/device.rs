@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Residual, VectorOps};
-use bsfit::grid3::gpu::{DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps, GpuStencil};
+use bsfit::grid3::gpu::{
+    DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps, GpuStencil,
+};
 use bsfit::grid3::solvers::cg;
 use bsfit::grid3::spai::{self, Target};
 use bsfit::grid3::{Boundary, Method, SolveOptions, SolveReport};
@@ -89,6 +91,9 @@ pub(super) fn run(args: &GpuBenchArgs) -> Result<(), FitError> {
     let batches = args.batches as usize;
     if !args.nd_only {
         grid3_table(ctx, args, batches)?;
+        if args.direct_kernels {
+            kernel_table(ctx, args, batches)?;
+        }
     }
     if !args.no_nd {
         super::nd::run(ctx, args.nd_points as usize, batches)?;
@@ -203,6 +208,49 @@ fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<
             };
             write(format!("in_{n}.f32"), &host)?;
             write(format!("out_{n}.f32"), &out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The direct solve per kernel: the whole solve and each axis pass alone
+/// (f32, periodic), with the pass's bandwidth (one read and one write).
+fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<(), FitError> {
+    let bc = [Boundary::Periodic; 3];
+    let seg = |threads, staged| DirectKernel::Segmented { threads, staged };
+    println!();
+    println!(
+        "| n³ (f32) | kernel | direct ms | axis 2 (contiguous) ms / GB/s | axis 1 ms / GB/s | axis 0 ms / GB/s |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let kernels = [
+        ("tiled", DirectKernel::Tiled),
+        ("segmented 256 staged", seg(256, true)),
+        ("segmented 512 staged", seg(512, true)),
+        ("segmented 128 vec4", seg(128, false)),
+        ("segmented 256 vec4", seg(256, false)),
+        ("segmented 512 vec4", seg(512, false)),
+    ];
+    for n in args.sizes.iter().map(|&n| n as usize) {
+        let shape = [n, n, n];
+        let total = n * n * n;
+        let bytes = (total * 4) as f64;
+        let ops = GpuOps::new(ctx, shape)?;
+        ops.set_flush_every(u64::MAX);
+        let reps = (64 * 256 * 256 * 256 / total).clamp(4, 200);
+        let y = ops.upload(&workloads::grid3_field_f32(total, n as u64))?;
+        for (name, k) in kernels {
+            let mut cells = Vec::new();
+            for axes in [&[2usize, 1, 0][..], &[2], &[1], &[0]] {
+                let plan = DirectPlan::with_axes(ctx, shape, bc, axes, k)?;
+                let t = time_device(&ops, reps, batches, || plan.record(&ops, &y))?;
+                cells.push(if axes.len() == 3 {
+                    format!("{:.3}", t * 1e3)
+                } else {
+                    format!("{:.3} / {:.0}", t * 1e3, 2.0 * bytes / t / 1e9)
+                });
+            }
+            println!("| {n}³ | {name} | {} |", cells.join(" | "));
         }
     }
     Ok(())

@@ -83,6 +83,73 @@ pub(crate) fn axis_factors(n: usize, bc: Boundary) -> Vec<f64> {
     t
 }
 
+/// Segment carry factors of one axis for [`shaders::direct_axis_seg`]: `g_k`
+/// (`n` values) then `h_k` (`n` values), from the factors `f` of [`axis_factors`].
+///
+/// With segments `[a, b)` of length `seg`, `g_k = Π_{j=a..k} (−l_j)` and
+/// `h_k = Π_{j=k..b−1} (−e_j/u_j)`: the response of the forward (backward) sweep
+/// at `k` to a unit state entering the segment. Both decay like `0.27^m`, so
+/// they stay bounded and the corrections are well conditioned.
+pub(crate) fn seg_factors(n: usize, seg: usize, f: &[f64]) -> Vec<f64> {
+    let (l, iu, e) = (&f[..n], &f[n..2 * n], &f[2 * n..3 * n]);
+    let mut gh = vec![0.0f64; 2 * n];
+    for a in (0..n).step_by(seg) {
+        let b = (a + seg).min(n);
+        let mut g = 1.0;
+        for k in a..b {
+            g *= -l[k];
+            gh[k] = g;
+        }
+        let mut h = 1.0;
+        for k in (a..b).rev() {
+            h *= -e[k] * iu[k];
+            gh[n + k] = h;
+        }
+    }
+    gh
+}
+
+/// Segment length of [`shaders::direct_axis_seg`] for a line of `n` points:
+/// the whole line up to 32 points, else 32–64 points so that a line has about
+/// eight segments (a multiple of 4, 64 registers per thread at most).
+fn seg_len(n: usize) -> usize {
+    if n <= 32 {
+        n
+    } else {
+        n.div_ceil(8).next_multiple_of(4).clamp(32, 64)
+    }
+}
+
+/// How [`DirectPlan`] runs the solve along one axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectKernel {
+    /// Whole lines in workgroup memory, 256 threads per workgroup; each thread
+    /// solves a 32-point segment after a 20-point warm-up over its neighbour's
+    /// points (a truncation ~1e-11 relative, below f32 rounding).
+    Tiled,
+    /// Each thread holds a segment of a line in registers; the segments are
+    /// joined exactly by a carry scan through workgroup memory. `threads` is the
+    /// target workgroup size (rounded down to whole lines, capped by the device).
+    Segmented {
+        /// Target threads per workgroup (e.g. 256).
+        threads: u32,
+        /// Lines along the contiguous axis pass through a workgroup-memory tile
+        /// loaded and stored with coalesced `vec4`s; otherwise each thread reads
+        /// and writes its own segment as `vec4`s (lines of a multiple of 4
+        /// points; others are staged).
+        staged: bool,
+    },
+}
+
+impl Default for DirectKernel {
+    fn default() -> Self {
+        Self::Segmented {
+            threads: 256,
+            staged: true,
+        }
+    }
+}
+
 struct AxisPass {
     pipeline: Arc<wgpu::ComputePipeline>,
     groups: (u32, u32),
@@ -111,63 +178,141 @@ pub(crate) fn groups_2d(n: u32) -> (u32, u32) {
 }
 
 impl DirectPlan {
-    /// Factors the three axes, uploads the factors and compiles the passes.
+    /// Factors the three axes, uploads the factors and compiles the passes
+    /// (the default [`DirectKernel`]).
     ///
     /// # Errors
     /// [`FitError::Gpu`] if a line does not fit in workgroup memory or a buffer
     /// exceeds a device limit.
     pub fn new(ctx: &GpuContext, shape: [usize; 3], bc: [Boundary; 3]) -> Result<Self, FitError> {
-        Self::with_axes(ctx, shape, bc, &[2, 1, 0])
+        Self::with_axes(ctx, shape, bc, &[2, 1, 0], DirectKernel::default())
     }
 
-    /// A plan that solves along `axes` only (in that order).
-    pub(crate) fn with_axes(
+    /// A plan that solves along `axes` only (in that order) with `kernel`:
+    /// `&[2, 1, 0]` is the whole solve; a single axis is one pass (for timing
+    /// the passes separately, or for grids solved in blocks).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new); [`FitError::InvalidParameter`] for an axis > 2.
+    pub fn with_axes(
         ctx: &GpuContext,
         shape: [usize; 3],
         bc: [Boundary; 3],
         axes: &[usize],
+        kernel: DirectKernel,
     ) -> Result<Self, FitError> {
+        if let Some(&a) = axes.iter().find(|&&a| a > 2) {
+            return Err(FitError::InvalidParameter {
+                name: "axes",
+                reason: format!("axis {a} of a 3D grid"),
+            });
+        }
         let total: usize = shape.iter().product();
         let mut table: Vec<f32> = Vec::new();
         let mut offsets = [0usize; 3];
+        let mut factors: [Vec<f64>; 3] = Default::default();
         for a in 0..3 {
             offsets[a] = table.len();
-            table.extend(axis_factors(shape[a], bc[a]).iter().map(|&x| x as f32));
+            factors[a] = axis_factors(shape[a], bc[a]);
+            table.extend(factors[a].iter().map(|&x| x as f32));
+        }
+        let mut goffs = [0usize; 3];
+        for a in 0..3 {
+            goffs[a] = table.len();
+            let gh = seg_factors(shape[a], seg_len(shape[a]), &factors[a]);
+            table.extend(gh.iter().map(|&x| x as f32));
         }
         let tbuf = GpuVector::new(ctx, table.len(), "direct factors")?;
         ctx.upload(&tbuf.buffer, 0, &table);
-        let ws = ctx.limits().max_compute_workgroup_storage_size as usize;
+        let lim = ctx.limits();
+        let ws = lim.max_compute_workgroup_storage_size as usize;
+        let max_threads = lim
+            .max_compute_invocations_per_workgroup
+            .min(lim.max_compute_workgroup_size_x) as usize;
         let mut passes = Vec::with_capacity(3);
         for &a in axes {
             let n = shape[a];
-            let s = n | 1;
-            let mut cols = 64usize;
-            while cols > 1 && (cols * s + cols) * 4 > ws {
-                cols /= 2;
-            }
-            if (cols * s + cols) * 4 > ws {
-                return Err(FitError::Gpu(format!(
-                    "axis {a}: a line of {n} points does not fit in {ws} bytes of workgroup memory"
-                )));
-            }
-            let (contig, inner, tpo, tiles) = if a == 2 {
-                let lines = total / n;
-                (true, lines, 1, lines.div_ceil(cols))
+            let contig = a == 2;
+            let (inner, outer) = if contig {
+                (total / n, 1)
             } else {
-                let inner: usize = shape[a + 1..].iter().product();
-                let outer: usize = shape[..a].iter().product();
-                let tpo = inner.div_ceil(cols);
-                (false, inner, tpo, outer * tpo)
+                (
+                    shape[a + 1..].iter().product::<usize>(),
+                    shape[..a].iter().product::<usize>(),
+                )
             };
-            let src = shaders::direct_axis(
-                n as u32,
-                cols as u32,
-                contig,
-                inner as u32,
-                tpo as u32,
-                tiles as u32,
-                offsets[a] as u32,
-            );
+            let cyclic = bc[a] == Boundary::Periodic && n >= 3;
+            let seg = seg_len(n);
+            let p = n.div_ceil(seg);
+            // Workgroup memory of a segmented pass with `cols` lines.
+            let staged = match kernel {
+                DirectKernel::Segmented { staged, .. } => {
+                    contig && (staged || !n.is_multiple_of(4) || !seg.is_multiple_of(4))
+                }
+                DirectKernel::Tiled => contig,
+            };
+            let seg_ws = |cols: usize| {
+                4 * (2 * cols * p + 2 * cols + if staged { cols * (n | 1) } else { 0 })
+            };
+            let segmented = match kernel {
+                DirectKernel::Segmented { threads, .. } if p <= max_threads => {
+                    let mut cols = ((threads as usize).min(max_threads) / p).clamp(1, inner.max(1));
+                    while cols > 1 && seg_ws(cols) > ws {
+                        cols /= 2;
+                    }
+                    (seg_ws(cols) <= ws).then_some(cols)
+                }
+                _ => None,
+            };
+            let (src, tiles) = if let Some(cols) = segmented {
+                let (tpo, tiles) = if contig {
+                    (1, inner.div_ceil(cols))
+                } else {
+                    let tpo = inner.div_ceil(cols);
+                    (tpo, outer * tpo)
+                };
+                let spec = shaders::SegSpec {
+                    n: n as u32,
+                    seg: seg as u32,
+                    cols: cols as u32,
+                    contiguous: contig,
+                    inner: inner as u32,
+                    tiles_per_outer: tpo as u32,
+                    tiles: tiles as u32,
+                    off: offsets[a] as u32,
+                    goff: goffs[a] as u32,
+                    cyclic,
+                    staged,
+                };
+                (shaders::direct_axis_seg(&spec), tiles)
+            } else {
+                let s = n | 1;
+                let mut cols = 64usize;
+                while cols > 1 && (cols * s + cols) * 4 > ws {
+                    cols /= 2;
+                }
+                if (cols * s + cols) * 4 > ws {
+                    return Err(FitError::Gpu(format!(
+                        "axis {a}: a line of {n} points does not fit in {ws} bytes of workgroup memory"
+                    )));
+                }
+                let (tpo, tiles) = if contig {
+                    (1, inner.div_ceil(cols))
+                } else {
+                    let tpo = inner.div_ceil(cols);
+                    (tpo, outer * tpo)
+                };
+                let src = shaders::direct_axis(
+                    n as u32,
+                    cols as u32,
+                    contig,
+                    inner as u32,
+                    tpo as u32,
+                    tiles as u32,
+                    offsets[a] as u32,
+                );
+                (src, tiles)
+            };
             let l = &ctx.layouts;
             passes.push(AxisPass {
                 pipeline: ctx.pipeline(&src, &[&l.ro, &l.rw], 0, true),
@@ -232,7 +377,8 @@ pub(crate) fn prefilter_slabs(
         let b = (a + s0).min(n0);
         let v = GpuVector::new(ctx, (b - a) * plane, "slab")?;
         ctx.upload(&v.buffer, 0, &data[a * plane..b * plane]);
-        DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1])?.record(&drv, &v);
+        DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1], DirectKernel::default())?
+            .record(&drv, &v);
         slabs.push((a, b, v));
     }
     for c in (0..n1).step_by(s1) {
@@ -250,7 +396,8 @@ pub(crate) fn prefilter_slabs(
                 );
             }
         }
-        DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0])?.record(&drv, &blk);
+        DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0], DirectKernel::default())?
+            .record(&drv, &blk);
         for (a, b, v) in &slabs {
             for i0 in *a..*b {
                 drv.copy_region(

@@ -26,7 +26,7 @@ mod solve;
 mod stencil;
 
 pub use crate::gpu::{GpuContext, GpuCounters, GpuOptions};
-pub use direct::DirectPlan;
+pub use direct::{DirectKernel, DirectPlan};
 pub use ops::{GpuOps, GpuVector, NSLOTS};
 pub use solve::solve;
 pub use stencil::{GpuBand, GpuForm, GpuStencil, MAX_TAPS};
@@ -136,6 +136,21 @@ pub mod internal {
     ) -> Result<Vec<f32>, FitError> {
         let ops = GpuOps::new(ctx, shape)?;
         let plan = DirectPlan::new(ctx, shape, bc)?;
+        let v = ops.upload(data)?;
+        plan.record(&ops, &v);
+        ops.download(&v)
+    }
+
+    /// `direct` with a chosen [`DirectKernel`].
+    pub fn direct_with(
+        ctx: &GpuContext,
+        shape: [usize; 3],
+        bc: [Boundary; 3],
+        kernel: DirectKernel,
+        data: &[f32],
+    ) -> Result<Vec<f32>, FitError> {
+        let ops = GpuOps::new(ctx, shape)?;
+        let plan = DirectPlan::with_axes(ctx, shape, bc, &[2, 1, 0], kernel)?;
         let v = ops.upload(data)?;
         plan.record(&ops, &v);
         ops.download(&v)

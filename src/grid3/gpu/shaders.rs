@@ -503,3 +503,277 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
         .replace("@W@", &OVERLAP.to_string())
         .replace("@CONTIG@", if contiguous { "true" } else { "false" })
 }
+
+/// Shape of one axis pass of [`direct_axis_seg`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SegSpec {
+    /// Line length.
+    pub n: u32,
+    /// Points per thread (the segment length).
+    pub seg: u32,
+    /// Lines per workgroup.
+    pub cols: u32,
+    /// Lines along the contiguous axis (staged through workgroup memory).
+    pub contiguous: bool,
+    /// Number of lines (contiguous) or the stride of the axis (otherwise).
+    pub inner: u32,
+    /// Tiles per outer index (strided axes).
+    pub tiles_per_outer: u32,
+    /// Number of tiles.
+    pub tiles: u32,
+    /// Offset of the axis factors in the table.
+    pub off: u32,
+    /// Offset of the segment carry factors `g`, `h` (each `n`) in the table.
+    pub goff: u32,
+    /// Periodic with `n ≥ 3`: apply the Sherman–Morrison correction.
+    pub cyclic: bool,
+    /// Contiguous axis: stage lines through a workgroup-memory tile (else each
+    /// thread reads its own segment as `vec4`s; needs `n`, `seg` multiples of 4).
+    pub staged: bool,
+}
+
+/// One axis of the exact separable solve with line segments held in registers.
+///
+/// A line is cut into `P = ⌈N/SEG⌉` segments; thread `(line, s)` (line fastest,
+/// so a warp's global accesses along a strided axis are consecutive columns)
+/// loads its `SEG` points into registers (along the contiguous axis through a
+/// workgroup-memory tile loaded and stored with coalesced `vec4` accesses).
+/// The two sweeps of the LU solve (see [`direct_axis`]) are linear recurrences,
+/// so each segment runs them from a zero state and is then corrected exactly
+/// (no warm-up, no truncation): forward, `y_k = ŷ_k + g_k Y_{s−1}` with
+/// `g_k = Π_{j=a..k} (−l_j)` over the segment `[a, b)` and `Y_{s−1}` the true
+/// value at `a − 1`, obtained by the carry scan `Y_s = ŷ_{b−1} + g_{b−1} Y_{s−1}`
+/// over the segments' end values; backward, `c_k = ĉ_k + h_k C_{s+1}` with
+/// `h_k = Π_{j=k..b−1} (−e_j/u_j)` and `C_s = ĉ_a + h_a C_{s+1}`. `g`, `h` are
+/// computed on the host in f64 (see [`super::direct::seg_factors`]). The
+/// periodic rank-one correction reads `c_0`, `c_{N−1}` of the line through
+/// workgroup memory. Global traffic: one read and one write per element.
+///
+/// In range: `line < COLS`, `s < P`, `a + j < N` (guarded where the last
+/// segment is short), tiles `< TILES`, so global indices are
+/// `< N · (lines of the grid)` as in [`direct_axis`]; table indices are below
+/// `GOFF + 2N`, which the host sizes.
+pub(crate) fn direct_axis_seg(sp: &SegSpec) -> String {
+    let n = sp.n;
+    let seg = sp.seg;
+    let p = n.div_ceil(seg);
+    let s = n | 1;
+    let threads = sp.cols * p;
+    let last_len = n - (p - 1) * seg;
+    let mut src = format!(
+        "const N: u32 = {n}u;\nconst S: u32 = {s}u;\nconst SEG: u32 = {seg}u;\nconst P: u32 = {p}u;\n\
+         const COLS: u32 = {cols}u;\nconst INNER: u32 = {inner}u;\nconst TPO: u32 = {tpo}u;\n\
+         const TILES: u32 = {tiles}u;\nconst OFF: u32 = {off}u;\nconst GOFF: u32 = {goff}u;\n\
+         const THREADS: u32 = {threads}u;\n",
+        cols = sp.cols,
+        inner = sp.inner,
+        tpo = sp.tiles_per_outer.max(1),
+        tiles = sp.tiles,
+        off = sp.off,
+        goff = sp.goff,
+    );
+    let vec4 = sp.contiguous && n.is_multiple_of(4);
+    let staged = sp.contiguous && (sp.staged || !n.is_multiple_of(4) || !seg.is_multiple_of(4));
+    let elem = if vec4 { "vec4<f32>" } else { "f32" };
+    src.push_str(&format!(
+        "@group(0) @binding(0) var<storage, read> table: array<f32>;\n\
+         @group(1) @binding(0) var<storage, read_write> v: array<{elem}>;\n\
+         var<workgroup> cf: array<f32, {cp}>;\nvar<workgroup> cb: array<f32, {cp}>;\n",
+        cp = sp.cols * p
+    ));
+    if sp.cyclic {
+        src.push_str(&format!(
+            "var<workgroup> en: array<f32, {}>;\n",
+            2 * sp.cols
+        ));
+    }
+    if staged {
+        src.push_str(&format!(
+            "var<workgroup> sm: array<f32, {}>;\n",
+            sp.cols * s
+        ));
+    }
+    src.push_str(
+        r#"
+fn l(k: u32) -> f32 { return table[OFF + k]; }
+fn iu(k: u32) -> f32 { return table[OFF + N + k]; }
+fn e(k: u32) -> f32 { return table[OFF + 2u * N + k]; }
+fn qv(k: u32) -> f32 { return table[OFF + 3u * N + k]; }
+fn g(k: u32) -> f32 { return table[GOFF + k]; }
+fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
+"#,
+    );
+    src.push_str(&format!(
+        "\n@compute @workgroup_size({threads})\n\
+         fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,\n        \
+         @builtin(local_invocation_index) lid: u32) {{\n    \
+         let tile = wid.y * nw.x + wid.x;\n    \
+         if (tile >= TILES) {{ return; }}\n    \
+         let line = lid % COLS; let s = lid / COLS; let a = s * SEG;\n"
+    ));
+    // Lines of this tile and the global index of (line, k).
+    if sp.contiguous {
+        src.push_str("    let count = min(COLS, INNER - tile * COLS);\n");
+        src.push_str("    let base = tile * COLS * N;\n");
+    } else {
+        src.push_str("    let m0 = (tile % TPO) * COLS;\n");
+        src.push_str("    let count = min(COLS, INNER - m0);\n");
+        src.push_str("    let base = (tile / TPO) * N * INNER + m0 + line;\n");
+    }
+    src.push_str("    let live = line < count;\n");
+    let guard = |j: u32| j >= last_len;
+    let regs: Vec<String> = (0..seg).map(|j| format!("r{j}")).collect();
+    for r in &regs {
+        src.push_str(&format!("    var {r} = 0.0;\n"));
+    }
+    // Load.
+    let q = if vec4 { 4 } else { 1 };
+    // Tile element x (of count·N/q) → workgroup-memory offset o.
+    let tile_at = format!("let li = ({q}u * x) / N; let k = ({q}u * x) % N; let o = li * S + k;");
+    if staged {
+        // All loads of a thread first (independent reads in flight), then the stores.
+        let iters = (sp.cols * n / q).div_ceil(threads);
+        src.push_str(&format!("    let lim = count * N / {q}u;\n"));
+        for i in 0..iters {
+            src.push_str(&format!(
+                "    let x{i} = lid + {i}u * THREADS; var w{i} = {elem}();\n    \
+                 if (x{i} < lim) {{ w{i} = v[base / {q}u + x{i}]; }}\n"
+            ));
+        }
+        for i in 0..iters {
+            let put = if vec4 {
+                format!(
+                    "sm[o] = w{i}.x; sm[o + 1u] = w{i}.y; sm[o + 2u] = w{i}.z; sm[o + 3u] = w{i}.w;"
+                )
+            } else {
+                format!("sm[o] = w{i};")
+            };
+            src.push_str(&format!(
+                "    if (x{i} < lim) {{ let x = x{i}; {tile_at} {put} }}\n"
+            ));
+        }
+        src.push_str("    workgroupBarrier();\n    if (live) {\n");
+        for j in 0..seg {
+            let body = format!("r{j} = sm[line * S + a + {j}u];");
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    } else if sp.contiguous {
+        src.push_str("    let own = (base + line * N + a) / 4u;\n    if (live) {\n");
+        for i in 0..seg / 4 {
+            let j = 4 * i;
+            let body = format!(
+                "let w{i} = v[own + {i}u]; r{j} = w{i}.x; r{} = w{i}.y; r{} = w{i}.z; r{} = w{i}.w;",
+                j + 1,
+                j + 2,
+                j + 3
+            );
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    } else {
+        src.push_str("    if (live) {\n");
+        for j in 0..seg {
+            let body = format!("r{j} = v[base + (a + {j}u) * INNER];");
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    }
+    // Forward sweep from a zero state, end value to cf.
+    src.push_str("    var y = 0.0;\n    if (live) {\n");
+    for j in 0..seg {
+        let body = format!("r{j} = 6.0 * r{j} - l(a + {j}u) * y; y = r{j};");
+        push_guarded(&mut src, guard(j), j, &body);
+    }
+    src.push_str("        cf[s * COLS + line] = y;\n    }\n    workgroupBarrier();\n");
+    // Carry scan and correction; backward sweep from a zero state, start value to cb.
+    src.push_str(
+        "    if (live) {\n        var cy = 0.0;\n        \
+         for (var t = 0u; t < s; t++) { cy = cf[t * COLS + line] + g((t + 1u) * SEG - 1u) * cy; }\n",
+    );
+    for j in 0..seg {
+        let body = format!("r{j} += g(a + {j}u) * cy;");
+        push_guarded(&mut src, guard(j), j, &body);
+    }
+    src.push_str("        var c = 0.0;\n");
+    for j in (0..seg).rev() {
+        let body = format!("r{j} = (r{j} - e(a + {j}u) * c) * iu(a + {j}u); c = r{j};");
+        push_guarded(&mut src, guard(j), j, &body);
+    }
+    src.push_str("        cb[s * COLS + line] = c;\n    }\n    workgroupBarrier();\n");
+    src.push_str(
+        "    if (live) {\n        var cc = 0.0;\n        \
+         for (var t = P - 1u; t > s; t--) { cc = cb[t * COLS + line] + h(t * SEG) * cc; }\n",
+    );
+    for j in 0..seg {
+        let body = format!("r{j} += h(a + {j}u) * cc;");
+        push_guarded(&mut src, guard(j), j, &body);
+    }
+    src.push_str("    }\n");
+    if sp.cyclic {
+        // Sherman–Morrison: c_k − kq (c_0 + bg c_{N−1}) q_k.
+        src.push_str(&format!(
+            "    if (live && s == 0u) {{ en[2u * line] = r0; }}\n    \
+             if (live && s == P - 1u) {{ en[2u * line + 1u] = r{}; }}\n    \
+             workgroupBarrier();\n    if (live) {{\n        \
+             let sc = table[OFF + 4u * N] * (en[2u * line] + table[OFF + 4u * N + 1u] * en[2u * line + 1u]);\n",
+            last_len - 1
+        ));
+        for j in 0..seg {
+            let body = format!("r{j} -= sc * qv(a + {j}u);");
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    }
+    // Store.
+    if staged {
+        src.push_str("    if (live) {\n");
+        for j in 0..seg {
+            let body = format!("sm[line * S + a + {j}u] = r{j};");
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n    workgroupBarrier();\n");
+        src.push_str(&format!(
+            "    for (var x = lid; x < count * N / {q}u; x += THREADS) {{\n        {tile_at}\n"
+        ));
+        if vec4 {
+            src.push_str(
+                "        v[base / 4u + x] = vec4<f32>(sm[o], sm[o + 1u], sm[o + 2u], sm[o + 3u]);\n",
+            );
+        } else {
+            src.push_str("        v[base + x] = sm[o];\n");
+        }
+        src.push_str("    }\n");
+    } else if sp.contiguous {
+        src.push_str("    if (live) {\n");
+        for i in 0..seg / 4 {
+            let j = 4 * i;
+            let body = format!(
+                "v[own + {i}u] = vec4<f32>(r{j}, r{}, r{}, r{});",
+                j + 1,
+                j + 2,
+                j + 3
+            );
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    } else {
+        src.push_str("    if (live) {\n");
+        for j in 0..seg {
+            let body = format!("v[base + (a + {j}u) * INNER] = r{j};");
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    }
+    src.push_str("}\n");
+    src
+}
+
+/// Appends `body` (one statement line), under `a + j < N` when `guarded`.
+fn push_guarded(src: &mut String, guarded: bool, j: u32, body: &str) {
+    if guarded {
+        src.push_str(&format!("        if (a + {j}u < N) {{ {body} }}\n"));
+    } else {
+        src.push_str(&format!("        {body}\n"));
+    }
+}
