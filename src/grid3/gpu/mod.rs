@@ -57,8 +57,8 @@ fn to_vec(values: &ArrayView3<'_, f32>) -> Result<([usize; 3], Vec<f32>), FitErr
 /// [`crate::grid3::prefilter_f32`].
 ///
 /// Uploads the grid, runs one pass per axis, downloads the result. For many
-/// grids use [`prefilter_batch`] (one submission), for repeated solves of one
-/// shape keep a [`DirectPlan`].
+/// grids use [`prefilter_batch`] (no wait between the grids' solves), for
+/// repeated solves of one shape keep a [`DirectPlan`].
 ///
 /// # Errors
 /// [`FitError::AxisTooShort`] / [`FitError::NonFiniteValue`] as the CPU
@@ -72,9 +72,10 @@ pub fn prefilter(
     prefilter_batch(ctx, &[values], boundary).map(|mut v| v.remove(0))
 }
 
-/// [`prefilter`] of several grids (shapes may differ) in one submission: all
-/// uploads, all passes, then one wait and the downloads. A grid larger than the
-/// storage-binding limit is solved in slabs (its own submission).
+/// [`prefilter`] of several grids (shapes may differ): all uploads first,
+/// then every grid's passes submitted back to back (one submission per grid,
+/// no wait in between), then the downloads, each waiting for its grid. A
+/// grid larger than the storage-binding limit is solved in slabs first.
 ///
 /// # Errors
 /// As [`prefilter`], for the first grid at fault.
