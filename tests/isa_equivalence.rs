@@ -300,6 +300,7 @@ fn fits_match_scalar_reference_on_remainder_heavy_shapes() {
     fit_all_isas(&mut rng, [7, 17, 15]);
     fit_all_isas(&mut rng, [9, 5, 3 + 1, 4]); // inner 4 < 8: gathered lines
     fit_all_isas(&mut rng, [4, 4, 4, 4, 5]);
+    fit_all_isas(&mut rng, [5, 4, 4, 4, 4, 6]);
     // Above the parallel threshold (2^14 points), so two workers take part.
     fit_all_isas(&mut rng, [33, 17, 16, 2 + 2]);
 }
