@@ -685,23 +685,7 @@ impl<const D: usize> Fitter<D> {
     where
         Dim<[usize; D]>: Dimension,
     {
-        let vshape = values.shape();
-        for axis in 0..D {
-            if vshape[axis] != self.shape[axis] {
-                return Err(FitError::ShapeMismatch {
-                    axis,
-                    axis_len: self.shape[axis],
-                    values_len: vshape[axis],
-                });
-            }
-        }
-        match values.as_slice() {
-            Some(s) => self.fit_slice(s, ends),
-            None => {
-                let v: Vec<f64> = values.iter().copied().collect();
-                self.fit_slice(&v, ends)
-            }
-        }
+        self.fit_slice(&row_major(&values, self.shape)?, ends)
     }
 
     /// Fits row-major `values` into a new spline, with a workspace and an
@@ -1100,6 +1084,32 @@ where
         x & y
     }
     rec(scratch, 0, units, dst, unit_len, f)
+}
+
+/// The values of a view of `shape` in row-major order: borrowed when the
+/// view is standard-layout, else copied. [`FitError::ShapeMismatch`] names
+/// the first axis whose length differs.
+pub(crate) fn row_major<'a, const D: usize>(
+    values: &'a ArrayView<'_, f64, Dim<[usize; D]>>,
+    shape: [usize; D],
+) -> Result<std::borrow::Cow<'a, [f64]>, FitError>
+where
+    Dim<[usize; D]>: Dimension,
+{
+    let vshape = values.shape();
+    for axis in 0..D {
+        if vshape[axis] != shape[axis] {
+            return Err(FitError::ShapeMismatch {
+                axis,
+                axis_len: shape[axis],
+                values_len: vshape[axis],
+            });
+        }
+    }
+    Ok(match values.as_slice() {
+        Some(s) => s.into(),
+        None => values.iter().copied().collect::<Vec<f64>>().into(),
+    })
 }
 
 /// The row-major multi-index of `flat` in `shape`.

@@ -250,23 +250,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     where
         Dim<[usize; D]>: Dimension,
     {
-        let vshape = values.shape();
-        for axis in 0..D {
-            if vshape[axis] != self.shape[axis] {
-                return Err(FitError::ShapeMismatch {
-                    axis,
-                    axis_len: self.shape[axis],
-                    values_len: vshape[axis],
-                });
-            }
-        }
-        match values.as_slice() {
-            Some(s) => self.fit_slice(s),
-            None => {
-                let v: Vec<f64> = values.iter().copied().collect();
-                self.fit_slice(&v)
-            }
-        }
+        self.fit_slice(&crate::tensor::fit::row_major(&values, self.shape)?)
     }
 
     /// Fits values already on the device (row-major, `T`): copies them into
