@@ -334,6 +334,18 @@ fn eval_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D], uniform: bool
     for i in 0..20 {
         pts.push(std::array::from_fn(|k| axes[k][(i * 7 + k) % shape[k]]));
     }
+    // One ulp either side of the sites: the ends of a span's local
+    // coordinate (v = 0 and 1) for the power-form basis, and just outside.
+    for i in 0..20 {
+        pts.push(std::array::from_fn(|k| {
+            let x = axes[k][(i * 5 + k) % shape[k]];
+            if (i + k) % 2 == 0 {
+                x.next_up()
+            } else {
+                x.next_down()
+            }
+        }));
+    }
     for isa in Isa::available() {
         let s = reference.clone().with_isa(isa).unwrap();
         if isa != Isa::Scalar {

@@ -4,6 +4,7 @@
 pub mod basis;
 pub mod boundary;
 pub mod knots;
+pub(crate) mod power;
 
 /// Spline degree used throughout the crate (cubic).
 pub const DEGREE: usize = 3;

@@ -297,16 +297,10 @@ pub(crate) unsafe fn contract_body<const D: usize>(
             return hsum(_mm256_mul_pd(_mm256_loadu_pd(c.add(base)), wl));
         }
         let s2 = strides[D - 2];
-        let w2 = w[D - 2];
-        let rows = |off: usize| {
-            let p = c.add(off);
-            let a = _mm256_mul_pd(_mm256_set1_pd(w2[0]), _mm256_loadu_pd(p));
-            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[1]), _mm256_loadu_pd(p.add(s2)), a);
-            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[2]), _mm256_loadu_pd(p.add(2 * s2)), a);
-            _mm256_fmadd_pd(_mm256_set1_pd(w2[3]), _mm256_loadu_pd(p.add(3 * s2)), a)
-        };
+        let w2 = &w[D - 2];
+
         if D == 2 {
-            return hsum(_mm256_mul_pd(rows(base), wl));
+            return hsum(_mm256_mul_pd(rows4(c.add(base), s2, w2), wl));
         }
         let s3 = strides[D - 3];
         let w3 = w[D - 3];
@@ -322,7 +316,11 @@ pub(crate) unsafe fn contract_body<const D: usize>(
                 off += digits[k] * strides[k];
             }
             for (d, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_pd(_mm256_set1_pd(weight * w3[d]), rows(off + d * s3), *a);
+                *a = _mm256_fmadd_pd(
+                    _mm256_set1_pd(weight * w3[d]),
+                    rows4(c.add(off + d * s3), s2, w2),
+                    *a,
+                );
             }
             for k in (0..D - 3).rev() {
                 digits[k] += 1;
@@ -334,6 +332,47 @@ pub(crate) unsafe fn contract_body<const D: usize>(
         }
         let sum = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
         hsum(_mm256_mul_pd(sum, wl))
+    }
+}
+
+/// `Σ_r w[r] · row_r` over the four rows `p + r·s` (four coefficients each).
+/// A function rather than a closure: `#[inline(always)]` puts it inside the
+/// `#[target_feature]` caller, so the intrinsics are inlined too.
+///
+/// # Safety
+/// The rows are in bounds; AVX2 and FMA are available.
+#[inline(always)]
+unsafe fn rows4(p: *const f64, s: usize, w: &[f64; 4]) -> __m256d {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let a = _mm256_mul_pd(_mm256_set1_pd(w[0]), _mm256_loadu_pd(p));
+        let a = _mm256_fmadd_pd(_mm256_set1_pd(w[1]), _mm256_loadu_pd(p.add(s)), a);
+        let a = _mm256_fmadd_pd(_mm256_set1_pd(w[2]), _mm256_loadu_pd(p.add(2 * s)), a);
+        _mm256_fmadd_pd(_mm256_set1_pd(w[3]), _mm256_loadu_pd(p.add(3 * s)), a)
+    }
+}
+
+/// [`rows4`] with two weight sets over the same rows (each row loaded once).
+///
+/// # Safety
+/// As [`rows4`].
+#[inline(always)]
+unsafe fn rows4_pair(p: *const f64, s: usize, w: &[f64; 4], d: &[f64; 4]) -> (__m256d, __m256d) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let r0 = _mm256_loadu_pd(p);
+        let r1 = _mm256_loadu_pd(p.add(s));
+        let r2 = _mm256_loadu_pd(p.add(2 * s));
+        let r3 = _mm256_loadu_pd(p.add(3 * s));
+        let a = _mm256_mul_pd(_mm256_set1_pd(w[0]), r0);
+        let a = _mm256_fmadd_pd(_mm256_set1_pd(w[1]), r1, a);
+        let a = _mm256_fmadd_pd(_mm256_set1_pd(w[2]), r2, a);
+        let a = _mm256_fmadd_pd(_mm256_set1_pd(w[3]), r3, a);
+        let b = _mm256_mul_pd(_mm256_set1_pd(d[0]), r0);
+        let b = _mm256_fmadd_pd(_mm256_set1_pd(d[1]), r1, b);
+        let b = _mm256_fmadd_pd(_mm256_set1_pd(d[2]), r2, b);
+        let b = _mm256_fmadd_pd(_mm256_set1_pd(d[3]), r3, b);
+        (a, b)
     }
 }
 
@@ -380,25 +419,10 @@ pub(crate) unsafe fn contract_grad_body<const D: usize>(
             return g;
         }
         let s2 = strides[D - 2];
-        let (w2, d2) = (w[D - 2], d[D - 2]);
-        let rows = |off: usize| {
-            let p = c.add(off);
-            let r0 = _mm256_loadu_pd(p);
-            let r1 = _mm256_loadu_pd(p.add(s2));
-            let r2 = _mm256_loadu_pd(p.add(2 * s2));
-            let r3 = _mm256_loadu_pd(p.add(3 * s2));
-            let a = _mm256_mul_pd(_mm256_set1_pd(w2[0]), r0);
-            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[1]), r1, a);
-            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[2]), r2, a);
-            let a = _mm256_fmadd_pd(_mm256_set1_pd(w2[3]), r3, a);
-            let b = _mm256_mul_pd(_mm256_set1_pd(d2[0]), r0);
-            let b = _mm256_fmadd_pd(_mm256_set1_pd(d2[1]), r1, b);
-            let b = _mm256_fmadd_pd(_mm256_set1_pd(d2[2]), r2, b);
-            let b = _mm256_fmadd_pd(_mm256_set1_pd(d2[3]), r3, b);
-            (a, b)
-        };
+        let (w2, d2) = (&w[D - 2], &d[D - 2]);
+
         if D == 2 {
-            let (p, pd) = rows(base);
+            let (p, pd) = rows4_pair(c.add(base), s2, w2, d2);
             g[0] = hsum(_mm256_mul_pd(pd, wl));
             g[1] = hsum(_mm256_mul_pd(p, dl));
             return g;
@@ -418,7 +442,7 @@ pub(crate) unsafe fn contract_grad_body<const D: usize>(
                 pw *= w[k][digits[k]];
                 off += digits[k] * strides[k];
             }
-            let (p, pd) = rows(off);
+            let (p, pd) = rows4_pair(c.add(off), s2, w2, d2);
             acc_v = _mm256_fmadd_pd(_mm256_set1_pd(pw), p, acc_v);
             acc_2 = _mm256_fmadd_pd(_mm256_set1_pd(pw), pd, acc_2);
             for k in 0..D - 2 {

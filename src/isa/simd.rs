@@ -628,6 +628,32 @@ unsafe fn basis_point<V: Vf64>(
     }
 }
 
+/// Lane `k < D` holds `knots[k][spans[k] + off]`; the spare lanes hold the
+/// dummy knots `k + off` (around `x = k + 0.5`, non-zero denominators).
+/// A function rather than a closure, so that `#[inline(always)]` puts it in
+/// the `#[target_feature]` caller.
+///
+/// # Safety
+/// `V`'s ISA is available; `spans[k] + off` is a valid knot index; `D ≤ 8`.
+#[inline(always)]
+unsafe fn knot_lanes<V: Vf64, const D: usize>(
+    knots: &[&[f64]; D],
+    spans: &[usize; D],
+    off: isize,
+) -> V {
+    let mut a = [0.0f64; 8];
+    for (k, v) in a.iter_mut().enumerate() {
+        *v = if k < D {
+            // SAFETY: the caller's contract (a valid knot index).
+            unsafe { *knots[k].as_ptr().offset(spans[k] as isize + off) }
+        } else {
+            k as f64 + off as f64
+        };
+    }
+    // SAFETY: `a` holds 8 ≥ V::W values; the ISA by the caller's contract.
+    unsafe { V::load(a.as_ptr()) }
+}
+
 /// Basis values (and first two derivatives when `nd ≥ 1`) for one point,
 /// lanes = axes (`D ≤ V::W`; the spare lanes evaluate a dummy span with
 /// non-zero denominators).
@@ -641,23 +667,19 @@ pub(crate) unsafe fn basis_axes<V: Vf64, const D: usize>(
     let mut out = [[[0.0; 4]; 3]; D];
     // SAFETY (whole body): spans valid per axis; D ≤ V::W ≤ 8 (checked by the dispatcher).
     unsafe {
-        let g = |off: isize| {
-            let mut a = [0.0f64; 8];
-            for (k, v) in a.iter_mut().enumerate() {
-                *v = if k < D {
-                    *knots[k].as_ptr().offset(spans[k] as isize + off)
-                } else {
-                    // Dummy knots k−2, …, k+3 around x = k + 0.5.
-                    k as f64 + off as f64
-                };
-            }
-            V::load(a.as_ptr())
-        };
         let mut xa = [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5];
         xa[..D].copy_from_slice(&x[..]);
         let xv = V::load(xa.as_ptr());
-        let kl = [g(0), g(-1), g(-2)];
-        let kr = [g(1), g(2), g(3)];
+        let kl = [
+            knot_lanes::<V, D>(knots, spans, 0),
+            knot_lanes::<V, D>(knots, spans, -1),
+            knot_lanes::<V, D>(knots, spans, -2),
+        ];
+        let kr = [
+            knot_lanes::<V, D>(knots, spans, 1),
+            knot_lanes::<V, D>(knots, spans, 2),
+            knot_lanes::<V, D>(knots, spans, 3),
+        ];
         let mut tmp = [[[0.0f64; 8]; 4]; 3];
         let rows = if nd == 0 {
             let b = basis_lanes::<V>(xv, kl, kr);
@@ -694,23 +716,20 @@ pub(crate) unsafe fn basis_axes_values<V: Vf64, const D: usize>(
 ) -> [[f64; 4]; D] {
     // SAFETY (whole body): spans valid per axis; D ≤ V::W ≤ 8 (checked by the dispatcher).
     unsafe {
-        let g = |off: isize| {
-            let mut a = [0.0f64; 8];
-            for (k, v) in a.iter_mut().enumerate() {
-                *v = if k < D {
-                    *knots[k].as_ptr().offset(spans[k] as isize + off)
-                } else {
-                    k as f64 + off as f64
-                };
-            }
-            V::load(a.as_ptr())
-        };
         let mut xa = [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5];
         xa[..D].copy_from_slice(&x[..]);
         let b = basis_lanes::<V>(
             V::load(xa.as_ptr()),
-            [g(0), g(-1), g(-2)],
-            [g(1), g(2), g(3)],
+            [
+                knot_lanes::<V, D>(knots, spans, 0),
+                knot_lanes::<V, D>(knots, spans, -1),
+                knot_lanes::<V, D>(knots, spans, -2),
+            ],
+            [
+                knot_lanes::<V, D>(knots, spans, 1),
+                knot_lanes::<V, D>(knots, spans, 2),
+                knot_lanes::<V, D>(knots, spans, 3),
+            ],
         );
         let mut tmp = [[0.0f64; 8]; 4];
         for r in 0..4 {

@@ -35,16 +35,17 @@ impl<const D: usize> TensorSpline<D> {
                 // ⌊(x − x0)/h⌋ − 1 clamped to [0, n − 4]: after the clamp the
                 // value is ≥ 0, where truncation is the floor (no libm call);
                 // NaN → 0 (`max` drops NaN), ±inf clamp.
-                let g = (x - x0) * inv_h - 1.0;
-                let c = g.max(0.0).min((n - 4) as f64) as usize;
-                let mut s = 3 + c;
-                // One step corrects the rounding of the multiply near a knot.
-                if s < n - 1 && x >= t[s + 1] {
-                    s += 1;
-                } else if s > 3 && x < t[s] {
-                    s -= 1;
-                }
-                s
+                // `as i64` saturates (NaN → 0) in one conversion; the
+                // integer clamp then bounds it.
+                let g = ((x - x0) * inv_h - 1.0) as i64;
+                let c = g.clamp(0, (n - 4) as i64) as usize;
+                let s = 3 + c;
+                // One step corrects the rounding of the multiply near a knot
+                // (branch-free: both neighbours are valid indices, since
+                // 3 ≤ s ≤ n − 1 and t has n + 4 knots).
+                let up = (s < n - 1) & (x >= t[s + 1]);
+                let down = (s > 3) & (x < t[s]);
+                s + up as usize - down as usize
             }
             _ => find_span(t, x),
         }

@@ -55,18 +55,6 @@ impl<const D: usize> TensorSpline<D> {
         self.extrapolate
     }
 
-    /// The point at which the spline's own policy evaluates `x`, or `None`
-    /// when the result is NaN ([`Extrapolate::Nan`] outside the domain).
-    /// For the default policy this is one well-predicted branch.
-    #[inline(always)]
-    pub(super) fn project(&self, x: [f64; D]) -> Option<[f64; D]> {
-        if self.plain() {
-            Some(x)
-        } else {
-            self.project_other(x)
-        }
-    }
-
     /// Whether evaluation uses coordinates as given: the default policy
     /// and no periodic axis.
     #[inline(always)]
@@ -88,11 +76,12 @@ impl<const D: usize> TensorSpline<D> {
         }
     }
 
-    /// [`project`](Self::project) for the policies other than the default,
-    /// out of line.
+    /// The point at which the spline's own policy evaluates `x`, or `None`
+    /// when the result is NaN ([`Extrapolate::Nan`] outside the domain), for
+    /// splines that are not [`plain`](Self::plain); out of line.
     #[cold]
     #[inline(never)]
-    fn project_other(&self, x: [f64; D]) -> Option<[f64; D]> {
+    pub(super) fn project_other(&self, x: [f64; D]) -> Option<[f64; D]> {
         self.project_with(self.extrapolate, x)
     }
 

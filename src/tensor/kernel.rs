@@ -14,6 +14,7 @@ use super::{Extrapolate, TensorSpline};
 use crate::bspline::{
     ORDER,
     basis::{basis, basis_derivs},
+    power::PowerSpan,
 };
 use crate::isa::{Vf64, WithSimd, contract_scalar, simd_basis_axes, simd_basis_axes_values};
 
@@ -53,6 +54,12 @@ impl<const D: usize> TensorSpline<D> {
     /// `V`'s ISA is available; the spans are valid.
     #[inline(always)]
     unsafe fn values_v<V: Vf64>(&self, spans: &[usize; D], x: &[f64; D]) -> [[f64; ORDER]; D] {
+        if V::W > 1 && <V::Quad as Vf64>::W == 4 && self.power_all {
+            // SAFETY: the caller's contract.
+            if let Some(w) = unsafe { self.power_v::<V::Quad, 0>(spans, x) } {
+                return std::array::from_fn(|k| w[k][0]);
+            }
+        }
         let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
         // SAFETY: the caller's contract; D is within the lanes used.
         unsafe {
@@ -66,6 +73,73 @@ impl<const D: usize> TensorSpline<D> {
         }
     }
 
+    /// Basis rows `0..=ND` (`ND ≤ 2`; rows above `ND` are zero) of every
+    /// axis from the power-form span tables ([`crate::bspline::power`]):
+    /// per axis three fused multiply-adds on a vector of the four basis
+    /// functions. `None` where a coordinate is not inside its span
+    /// (`v ∉ [0, 1]`: outside the domain, or NaN), which the recurrence
+    /// handles.
+    ///
+    /// # Safety
+    /// `Q`'s ISA is available and `Q::W == 4`; every axis has its table
+    /// (`power_all`); the spans are valid.
+    #[inline(always)]
+    unsafe fn power_v<Q: Vf64, const ND: usize>(
+        &self,
+        spans: &[usize; D],
+        x: &[f64; D],
+    ) -> Option<[[[f64; ORDER]; 3]; D]> {
+        let mut inside = true;
+        let mut vs = [0.0; D];
+        let mut ps: [&PowerSpan; D] = [&self.power[0][0]; D];
+        for k in 0..D {
+            // A valid span s has its table entry at s − 3 (the table holds
+            // every span of the axis).
+            let p = &self.power[k][spans[k] - 3];
+            let v = (x[k] - p.t0) * p.inv_h;
+            inside &= (0.0..=1.0).contains(&v);
+            vs[k] = v;
+            ps[k] = p;
+        }
+        if !inside {
+            return None;
+        }
+        let mut out = [[[0.0; ORDER]; 3]; D];
+        // SAFETY: the caller's contract (ISA, Q::W == 4); every row of
+        // `c` holds four values, as does every output row.
+        unsafe {
+            for k in 0..D {
+                let p = ps[k];
+                let v = Q::splat(vs[k]);
+                let c0 = Q::load(p.c[0].as_ptr());
+                let c1 = Q::load(p.c[1].as_ptr());
+                let c2 = Q::load(p.c[2].as_ptr());
+                let c3 = Q::load(p.c[3].as_ptr());
+                c3.mul_add(v, c2)
+                    .mul_add(v, c1)
+                    .mul_add(v, c0)
+                    .store(out[k][0].as_mut_ptr());
+                if ND >= 1 {
+                    let ih = Q::splat(p.inv_h);
+                    let two = Q::splat(2.0);
+                    let d2 = c2.mul(two);
+                    let d3 = c3.mul(Q::splat(3.0));
+                    d3.mul_add(v, d2)
+                        .mul_add(v, c1)
+                        .mul(ih)
+                        .store(out[k][1].as_mut_ptr());
+                    if ND >= 2 {
+                        let e3 = c3.mul(Q::splat(6.0));
+                        e3.mul_add(v, d2)
+                            .mul(ih.mul(ih))
+                            .store(out[k][2].as_mut_ptr());
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Basis rows `0..=nd` (`1 ≤ nd ≤ 2`) of every axis at `x`.
     ///
     /// # Safety
@@ -77,6 +151,19 @@ impl<const D: usize> TensorSpline<D> {
         x: &[f64; D],
         nd: usize,
     ) -> [[[f64; ORDER]; 3]; D] {
+        if V::W > 1 && <V::Quad as Vf64>::W == 4 && self.power_all {
+            // SAFETY: the caller's contract.
+            let w = unsafe {
+                if nd == 1 {
+                    self.power_v::<V::Quad, 1>(spans, x)
+                } else {
+                    self.power_v::<V::Quad, 2>(spans, x)
+                }
+            };
+            if let Some(w) = w {
+                return w;
+            }
+        }
         let knots: [&[f64]; D] = std::array::from_fn(|k| &self.knots[k][..]);
         // SAFETY: the caller's contract; D is within the lanes used.
         unsafe {
@@ -236,14 +323,21 @@ impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
     type Output = P::Out;
     #[inline(always)]
     fn run<V: Vf64>(self) -> P::Out {
-        let x = if self.raw {
-            self.x
-        } else {
-            match self.s.project(self.x) {
-                Some(x) => x,
-                None => return P::NAN,
-            }
-        };
+        // The caller, compiled for the baseline ISA, stores the point in
+        // 16-byte halves; a 32-byte load of it would stall on store
+        // forwarding, so the coordinates are read one at a time, and the
+        // default policy's path makes no copy of them.
+        let x: [f64; D] = std::array::from_fn(|k| {
+            // SAFETY: `k < D`: a read of one initialised element.
+            unsafe { std::ptr::read_volatile(&self.x[k]) }
+        });
+        if !self.raw && !self.s.plain() {
+            return match self.s.project_other(x) {
+                // SAFETY: as below.
+                Some(x) => unsafe { self.op.at::<V>(self.s, x) },
+                None => P::NAN,
+            };
+        }
         // SAFETY: `run` is instantiated by `Kernels::dispatch` inside a
         // function compiled for V's ISA, on a CPU that has it.
         unsafe { self.op.at::<V>(self.s, x) }
@@ -271,11 +365,18 @@ where
     type Output = ();
     #[inline(always)]
     fn run<V: Vf64>(mut self) {
+        let plain = self.policy == Extrapolate::Polynomial && !self.s.periodic.contains(&true);
         for i in 0..self.n {
-            let v = match self.s.project_with(self.policy, (self.get)(i)) {
+            let x = (self.get)(i);
+            let v = if plain {
                 // SAFETY: as in `One::run`.
-                Some(x) => unsafe { self.op.at::<V>(self.s, x) },
-                None => P::NAN,
+                unsafe { self.op.at::<V>(self.s, x) }
+            } else {
+                match self.s.project_with(self.policy, x) {
+                    // SAFETY: as in `One::run`.
+                    Some(x) => unsafe { self.op.at::<V>(self.s, x) },
+                    None => P::NAN,
+                }
             };
             (self.put)(i, v);
         }

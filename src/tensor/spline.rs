@@ -4,6 +4,7 @@ use super::Extrapolate;
 use super::fit::Fitter;
 #[cfg(feature = "serde")]
 use super::fit::vec_to_array;
+use crate::bspline::power::{PowerSpan, power_table};
 use crate::isa::Kernels;
 use crate::{FitError, Isa};
 use ndarray::{ArrayView, Dim, Dimension};
@@ -29,6 +30,11 @@ pub struct TensorSpline<const D: usize> {
     pub(super) coefs: Vec<f64>,
     /// `(x_0, 1/h)` for axes with uniformly spaced sites (O(1) span lookup).
     pub(super) uniform: [Option<(f64, f64)>; D],
+    /// Per axis, the basis of every span in power form
+    /// ([`crate::bspline::power`]); empty where the axis has none.
+    pub(super) power: [Vec<PowerSpan>; D],
+    /// Whether every axis has its power-form table.
+    pub(super) power_all: bool,
     pub(super) kernels: Kernels,
     /// What evaluation returns outside the domain.
     pub(super) extrapolate: Extrapolate,
@@ -67,12 +73,16 @@ impl<const D: usize> TensorSpline<D> {
             strides[k] = strides[k + 1] * shape[k + 1];
         }
         let uniform = std::array::from_fn(|k| uniform_axis(&knots[k]));
+        let power: [Vec<PowerSpan>; D] = std::array::from_fn(|k| power_table(&knots[k]));
+        let power_all = power.iter().all(|p| !p.is_empty());
         TensorSpline {
             knots,
             shape,
             strides,
             coefs,
             uniform,
+            power,
+            power_all,
             kernels: Kernels::detect(),
             extrapolate: Extrapolate::Polynomial,
             periodic: [false; D],
