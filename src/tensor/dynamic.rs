@@ -14,9 +14,6 @@ use super::{Extrapolate, Fitter, MAX_DIM, TensorSpline, Workspace};
 use crate::{BoundaryCondition, FitError};
 use rayon::prelude::*;
 
-/// Points per rayon task in [`DynSpline::eval_many_into`].
-const BATCH_MIN: usize = 512;
-
 /// A cubic tensor-product spline of run-time dimension (1–6).
 ///
 /// Immutable once built: share it between threads freely (`Send + Sync`).
@@ -374,8 +371,9 @@ impl DynSpline {
             check_len("out", out.len(), pts.len())?;
             let orders = orders.map(fixed::<usize, D>).transpose()?;
             let policy = if extrapolate { s.extrapolate() } else { Extrapolate::Nan };
-            out.par_chunks_mut(BATCH_MIN)
-                .zip(pts.par_chunks(BATCH_MIN))
+            let chunk = s.batch_chunk(pts.len());
+            out.par_chunks_mut(chunk)
+                .zip(pts.par_chunks(chunk))
                 .for_each(|(o, p)| match orders {
                     None => s.run_slice_with(policy, Value, p, o),
                     Some(ord) => s.run_slice_with(policy, Deriv(ord), p, o),

@@ -126,8 +126,9 @@ impl<const D: usize> TensorSpline<D> {
     /// The same mixed partial derivative at many points, in parallel.
     pub fn eval_deriv_many(&self, points: &[[f64; D]], orders: [usize; D]) -> Vec<f64> {
         let mut out = vec![0.0; points.len()];
-        out.par_chunks_mut(BATCH_MIN)
-            .zip(points.par_chunks(BATCH_MIN))
+        let chunk = self.batch_chunk(points.len());
+        out.par_chunks_mut(chunk)
+            .zip(points.par_chunks(chunk))
             .for_each(|(o, p)| self.run_slice(Deriv(orders), p, o));
         out
     }
@@ -155,8 +156,9 @@ impl<const D: usize> TensorSpline<D> {
         // faster than the lanes = points variant
         // [`eval_batch_seq`](Self::eval_batch_seq), whose basis gathers and
         // transposes cost more than they save.
-        out.par_chunks_mut(BATCH_MIN)
-            .zip(points.par_chunks(BATCH_MIN))
+        let chunk = self.batch_chunk(points.len());
+        out.par_chunks_mut(chunk)
+            .zip(points.par_chunks(chunk))
             .for_each(|(o, p)| self.run_slice(Value, p, o));
     }
 
