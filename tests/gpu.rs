@@ -144,7 +144,13 @@ const SHAPES: [[usize; 3]; 6] = [
 fn stencil_matches_reference_every_boundary_and_form() {
     let mut rng = SplitMix64(1);
     for ctx in contexts() {
-        for shape in SHAPES {
+        // Besides SHAPES, contiguous axes of a multiple of 4 (four outputs per
+        // thread): one quad, both ends in one quad, a partial workgroup of
+        // quads, with rows and planes that leave partial workgroups and marches.
+        for shape in SHAPES
+            .into_iter()
+            .chain([[17, 9, 132], [1, 1, 4], [18, 3, 12], [2, 2, 8]])
+        {
             let ops = GpuOps::new(&ctx, shape).unwrap();
             let total = ops.len();
             let x = rng.uniform_vec(total, -1.0, 1.0);
@@ -235,23 +241,22 @@ fn direct_solve_recovers_coefficients_every_boundary() {
     }
 }
 
-/// Both direct kernels, several workgroup sizes, at shapes that leave partial
-/// tiles and short last segments (33, 65, 100, 300 points; single-point axes),
-/// every boundary on every axis: c recovered from F = B c to f32 accuracy.
+/// Both direct kernels, every contiguous-axis load path, several workgroup
+/// sizes and segment lengths, at shapes that leave partial tiles and short last
+/// segments (33, 65, 68, 100, 300 points; single-point axes; contiguous lines of
+/// a multiple of 4 for the `vec4` paths and of other lengths for their
+/// fallback), every boundary on every axis: c recovered from F = B c to f32 accuracy.
 #[test]
 fn direct_kernels_recover_coefficients_at_remainder_shapes() {
-    use bsfit::grid3::gpu::DirectKernel;
+    use bsfit::grid3::gpu::{ContiguousLoad, DirectKernel};
     let mut rng = SplitMix64(13);
+    let seg = |threads, seg, load| DirectKernel::Segmented { threads, seg, load };
     let kernels = [
         DirectKernel::Tiled,
-        DirectKernel::Segmented {
-            threads: 256,
-            staged: true,
-        },
-        DirectKernel::Segmented {
-            threads: 64,
-            staged: false,
-        },
+        seg(256, 0, ContiguousLoad::Tile),
+        seg(64, 0, ContiguousLoad::Registers),
+        seg(256, 0, ContiguousLoad::Vec4Tile),
+        seg(128, 12, ContiguousLoad::Vec4Tile),
     ];
     let Some(ctx) = context(true) else { return };
     let fast = context(false);
@@ -263,6 +268,9 @@ fn direct_kernels_recover_coefficients_at_remainder_shapes() {
         [3, 100, 2],
         [300, 2, 5],
         [5, 7, 36],
+        [2, 3, 100],
+        [3, 2, 68],
+        [2, 1, 4],
     ]
     .into_iter()
     .enumerate()
@@ -276,7 +284,12 @@ fn direct_kernels_recover_coefficients_at_remainder_shapes() {
             let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
             let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
             let f = f32s(&apply_ref(&m, shape, &c));
-            for k in kernels {
+            for (ki, k) in kernels.into_iter().enumerate() {
+                // The vec4 load paths (kernels 3, 4) fall back to the tile of
+                // kernel 1 unless the contiguous lines are a multiple of 4 long.
+                if ki >= 3 && !shape[2].is_multiple_of(4) {
+                    continue;
+                }
                 // Bounds checks on for every case, off (the fast path) for some.
                 let ctxs: Vec<&GpuContext> = if i % 3 == 0 {
                     std::iter::once(&ctx).chain(fast.as_ref()).collect()

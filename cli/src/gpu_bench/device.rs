@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Residual, VectorOps};
 use bsfit::grid3::gpu::{
-    DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps, GpuStencil,
+    ContiguousLoad, DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps, GpuStencil,
 };
 use bsfit::grid3::solvers::cg;
 use bsfit::grid3::spai::{self, Target};
@@ -217,7 +217,12 @@ fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<
 /// (f32, periodic), with the pass's bandwidth (one read and one write).
 fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<(), FitError> {
     let bc = [Boundary::Periodic; 3];
-    let seg = |threads, staged| DirectKernel::Segmented { threads, staged };
+    let seg = |threads, seg, load| DirectKernel::Segmented { threads, seg, load };
+    let (t, v, r) = (
+        ContiguousLoad::Tile,
+        ContiguousLoad::Vec4Tile,
+        ContiguousLoad::Registers,
+    );
     println!();
     println!(
         "| n³ (f32) | kernel | direct ms | axis 2 (contiguous) ms / GB/s | axis 1 ms / GB/s | axis 0 ms / GB/s |"
@@ -225,11 +230,14 @@ fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result
     println!("| --- | --- | --- | --- | --- | --- |");
     let kernels = [
         ("tiled", DirectKernel::Tiled),
-        ("segmented 256 staged", seg(256, true)),
-        ("segmented 512 staged", seg(512, true)),
-        ("segmented 128 vec4", seg(128, false)),
-        ("segmented 256 vec4", seg(256, false)),
-        ("segmented 512 vec4", seg(512, false)),
+        ("segmented 256, f32 tile", seg(256, 0, t)),
+        ("segmented 256, vec4 tile (default)", seg(256, 0, v)),
+        ("segmented 128, vec4 tile", seg(128, 0, v)),
+        ("segmented 512, vec4 tile", seg(512, 0, v)),
+        ("segmented 256, seg 16, vec4 tile", seg(256, 16, v)),
+        ("segmented 128, seg 16, vec4 tile", seg(128, 16, v)),
+        ("segmented 256, seg 24, vec4 tile", seg(256, 24, v)),
+        ("segmented 256, registers", seg(256, 0, r)),
     ];
     for n in args.sizes.iter().map(|&n| n as usize) {
         let shape = [n, n, n];

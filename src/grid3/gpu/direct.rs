@@ -110,14 +110,40 @@ pub(crate) fn seg_factors(n: usize, seg: usize, f: &[f64]) -> Vec<f64> {
 }
 
 /// Segment length of [`shaders::direct_axis_seg`] for a line of `n` points:
-/// the whole line up to 32 points, else 32–64 points so that a line has about
-/// eight segments (a multiple of 4, 64 registers per thread at most).
-fn seg_len(n: usize) -> usize {
-    if n <= 32 {
-        n
+/// with `want == 0` the whole line up to 32 points, else 32–64 points so that
+/// a line has about eight segments (a multiple of 4, 64 registers per thread at
+/// most); otherwise `want` clamped to `[4, 64]`, a multiple of 4, at most `n`.
+fn seg_len(n: usize, want: u32) -> usize {
+    if want == 0 {
+        if n <= 32 {
+            n
+        } else {
+            n.div_ceil(8).next_multiple_of(4).clamp(32, 64)
+        }
     } else {
-        n.div_ceil(8).next_multiple_of(4).clamp(32, 64)
+        (want as usize).clamp(4, 64).next_multiple_of(4).min(n)
     }
+}
+
+/// How the segmented kernel moves lines along the contiguous axis (axis 2)
+/// between global memory and its registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContiguousLoad {
+    /// Through an `f32` workgroup-memory tile of odd row stride, loaded and
+    /// stored with coalesced `vec4` global accesses; each `vec4` is scattered
+    /// into four scalar tile stores (4-way bank conflicts on the fill and the
+    /// drain, conflict-free reads into registers).
+    Tile,
+    /// Through a `vec4` workgroup-memory tile whose row stride (in `vec4`s) is
+    /// odd: the fill and the drain move whole `vec4`s between global and
+    /// workgroup memory, and each thread reads its segment as `vec4`s; eight
+    /// consecutive lines then hit eight distinct 16-byte bank groups, so no
+    /// access conflicts. Needs lines and segments of a multiple of 4 points
+    /// (else [`Tile`](Self::Tile)).
+    Vec4Tile,
+    /// No tile: each thread reads and writes its own segment as `vec4`s
+    /// (lines and segments of a multiple of 4 points; else [`Tile`](Self::Tile)).
+    Registers,
 }
 
 /// How [`DirectPlan`] runs the solve along one axis.
@@ -133,11 +159,12 @@ pub enum DirectKernel {
     Segmented {
         /// Target threads per workgroup (e.g. 256).
         threads: u32,
-        /// Lines along the contiguous axis pass through a workgroup-memory tile
-        /// loaded and stored with coalesced `vec4`s; otherwise each thread reads
-        /// and writes its own segment as `vec4`s (lines of a multiple of 4
-        /// points; others are staged).
-        staged: bool,
+        /// Points per thread; 0 picks 32–64 so that a line has about eight
+        /// segments (a whole line of up to 32 points is one segment). Other
+        /// values are clamped to `[4, 64]` and rounded up to a multiple of 4.
+        seg: u32,
+        /// How lines along the contiguous axis reach the registers.
+        load: ContiguousLoad,
     },
 }
 
@@ -145,7 +172,8 @@ impl Default for DirectKernel {
     fn default() -> Self {
         Self::Segmented {
             threads: 256,
-            staged: true,
+            seg: 0,
+            load: ContiguousLoad::Vec4Tile,
         }
     }
 }
@@ -216,10 +244,14 @@ impl DirectPlan {
             factors[a] = axis_factors(shape[a], bc[a]);
             table.extend(factors[a].iter().map(|&x| x as f32));
         }
+        let want = match kernel {
+            DirectKernel::Segmented { seg, .. } => seg,
+            DirectKernel::Tiled => 0,
+        };
         let mut goffs = [0usize; 3];
         for a in 0..3 {
             goffs[a] = table.len();
-            let gh = seg_factors(shape[a], seg_len(shape[a]), &factors[a]);
+            let gh = seg_factors(shape[a], seg_len(shape[a], want), &factors[a]);
             table.extend(gh.iter().map(|&x| x as f32));
         }
         let tbuf = GpuVector::new(ctx, table.len(), "direct factors")?;
@@ -242,17 +274,25 @@ impl DirectPlan {
                 )
             };
             let cyclic = bc[a] == Boundary::Periodic && n >= 3;
-            let seg = seg_len(n);
+            let seg = seg_len(n, want);
             let p = n.div_ceil(seg);
-            // Workgroup memory of a segmented pass with `cols` lines.
-            let staged = match kernel {
-                DirectKernel::Segmented { staged, .. } => {
-                    contig && (staged || !n.is_multiple_of(4) || !seg.is_multiple_of(4))
-                }
-                DirectKernel::Tiled => contig,
+            // The contiguous axis' load path: vec4 forms need whole vec4s per
+            // line and per segment.
+            let aligned = n.is_multiple_of(4) && seg.is_multiple_of(4);
+            let load = match kernel {
+                DirectKernel::Segmented { load, .. } if contig && aligned => Some(load),
+                _ if contig => Some(ContiguousLoad::Tile),
+                _ => None,
             };
+            // Workgroup memory of a segmented pass with `cols` lines.
             let seg_ws = |cols: usize| {
-                4 * (2 * cols * p + 2 * cols + if staged { cols * (n | 1) } else { 0 })
+                4 * (2 * cols * p
+                    + 2 * cols
+                    + match load {
+                        Some(ContiguousLoad::Tile) => cols * (n | 1),
+                        Some(ContiguousLoad::Vec4Tile) => cols * 4 * ((n / 4) | 1),
+                        _ => 0,
+                    })
             };
             let segmented = match kernel {
                 DirectKernel::Segmented { threads, .. } if p <= max_threads => {
@@ -282,7 +322,7 @@ impl DirectPlan {
                     off: offsets[a] as u32,
                     goff: goffs[a] as u32,
                     cyclic,
-                    staged,
+                    load,
                 };
                 (shaders::direct_axis_seg(&spec), tiles)
             } else {
