@@ -248,15 +248,31 @@ fn direct_solve_recovers_coefficients_every_boundary() {
 /// fallback), every boundary on every axis: c recovered from F = B c to f32 accuracy.
 #[test]
 fn direct_kernels_recover_coefficients_at_remainder_shapes() {
-    use bsfit::grid3::gpu::{ContiguousLoad, DirectKernel};
+    use bsfit::grid3::gpu::{ContiguousLoad, ContiguousPass, DirectKernel};
     let mut rng = SplitMix64(13);
-    let seg = |threads, seg, load| DirectKernel::Segmented { threads, seg, load };
+    let seg = |threads, seg, load, ct, cs| DirectKernel::Segmented {
+        threads,
+        seg,
+        contiguous: ContiguousPass {
+            load,
+            threads: ct,
+            seg: cs,
+        },
+    };
+    let (tile, vec4, regs) = (
+        ContiguousLoad::Tile,
+        ContiguousLoad::Vec4Tile,
+        ContiguousLoad::Registers,
+    );
     let kernels = [
         DirectKernel::Tiled,
-        seg(256, 0, ContiguousLoad::Tile),
-        seg(64, 0, ContiguousLoad::Registers),
-        seg(256, 0, ContiguousLoad::Vec4Tile),
-        seg(128, 12, ContiguousLoad::Vec4Tile),
+        seg(256, 0, tile, 256, 0),
+        seg(64, 0, regs, 64, 0),
+        DirectKernel::default(),
+        seg(128, 12, vec4, 64, 8),
+        // 4-point segments: lines of more than 256 points exceed the unrolled
+        // carry scans (the loop form).
+        seg(256, 4, tile, 512, 4),
     ];
     let Some(ctx) = context(true) else { return };
     let fast = context(false);
@@ -287,7 +303,7 @@ fn direct_kernels_recover_coefficients_at_remainder_shapes() {
             for (ki, k) in kernels.into_iter().enumerate() {
                 // The vec4 load paths (kernels 3, 4) fall back to the tile of
                 // kernel 1 unless the contiguous lines are a multiple of 4 long.
-                if ki >= 3 && !shape[2].is_multiple_of(4) {
+                if (ki == 3 || ki == 4) && !shape[2].is_multiple_of(4) {
                     continue;
                 }
                 // Bounds checks on for every case, off (the fast path) for some.

@@ -109,14 +109,23 @@ pub(crate) fn seg_factors(n: usize, seg: usize, f: &[f64]) -> Vec<f64> {
     gh
 }
 
-/// Segment length of [`shaders::direct_axis_seg`] for a line of `n` points:
-/// with `want == 0` the whole line up to 32 points, else 32–64 points so that
-/// a line has about eight segments (a multiple of 4, 64 registers per thread at
-/// most); otherwise `want` clamped to `[4, 64]`, a multiple of 4, at most `n`.
+/// Segment length of [`shaders::direct_axis_seg`] for a line of `n` points.
+///
+/// With `want == 0`: the whole line up to 32 points; 16 points while that
+/// makes at most 16 segments (lines up to 256 points: with 256 threads a
+/// workgroup still spans ≥ 16 lines, so a warp's strided reads are ≥ 64-byte
+/// runs); beyond, 32–64 points so that a line has about eight segments (a
+/// multiple of 4, 64 registers per thread at most). Measured on the H200 at
+/// 256³: the strided passes take 0.067–0.070 ms with 16-point segments against
+/// 0.074–0.075 ms with 32; at 512³ 16-point segments (32 per line, warps over
+/// 8 lines) slow them down to 0.54–0.76 ms from 0.36–0.39 ms.
+/// Otherwise `want` clamped to `[4, 64]`, a multiple of 4, at most `n`.
 fn seg_len(n: usize, want: u32) -> usize {
     if want == 0 {
         if n <= 32 {
             n
+        } else if n <= 256 {
+            16
         } else {
             n.div_ceil(8).next_multiple_of(4).clamp(32, 64)
         }
@@ -146,6 +155,33 @@ pub enum ContiguousLoad {
     Registers,
 }
 
+/// Geometry and load path of the segmented kernel's pass along the contiguous
+/// axis (axis 2), chosen apart from the strided axes': its lines pass through
+/// workgroup memory, and on the H200 it runs fastest with 16-point segments at
+/// every size (256³: 0.077–0.079 ms against 0.096 with 32; 512³: 0.577 ms
+/// against 0.752 with 64), where the strided passes want long segments on
+/// long lines (see [`DirectKernel::Segmented`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContiguousPass {
+    /// How lines reach the registers.
+    pub load: ContiguousLoad,
+    /// Target threads per workgroup.
+    pub threads: u32,
+    /// Points per thread (0: as the strided axes' automatic choice; else
+    /// clamped to `[4, 64]`, a multiple of 4).
+    pub seg: u32,
+}
+
+impl Default for ContiguousPass {
+    fn default() -> Self {
+        Self {
+            load: ContiguousLoad::Vec4Tile,
+            threads: 256,
+            seg: 16,
+        }
+    }
+}
+
 /// How [`DirectPlan`] runs the solve along one axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirectKernel {
@@ -157,14 +193,15 @@ pub enum DirectKernel {
     /// joined exactly by a carry scan through workgroup memory. `threads` is the
     /// target workgroup size (rounded down to whole lines, capped by the device).
     Segmented {
-        /// Target threads per workgroup (e.g. 256).
+        /// Target threads per workgroup of the strided axes (e.g. 256).
         threads: u32,
-        /// Points per thread; 0 picks 32–64 so that a line has about eight
-        /// segments (a whole line of up to 32 points is one segment). Other
-        /// values are clamped to `[4, 64]` and rounded up to a multiple of 4.
+        /// Points per thread on the strided axes; 0 picks 16 for lines of up to
+        /// 256 points, else 32–64 so that a line has about eight segments (a
+        /// whole line of up to 32 points is one segment). Other values are
+        /// clamped to `[4, 64]` and rounded up to a multiple of 4.
         seg: u32,
-        /// How lines along the contiguous axis reach the registers.
-        load: ContiguousLoad,
+        /// The contiguous axis' pass.
+        contiguous: ContiguousPass,
     },
 }
 
@@ -173,7 +210,7 @@ impl Default for DirectKernel {
         Self::Segmented {
             threads: 256,
             seg: 0,
-            load: ContiguousLoad::Vec4Tile,
+            contiguous: ContiguousPass::default(),
         }
     }
 }
@@ -244,14 +281,18 @@ impl DirectPlan {
             factors[a] = axis_factors(shape[a], bc[a]);
             table.extend(factors[a].iter().map(|&x| x as f32));
         }
-        let want = match kernel {
-            DirectKernel::Segmented { seg, .. } => seg,
-            DirectKernel::Tiled => 0,
+        // Requested segment length and threads per axis (contiguous: axis 2).
+        let geometry = |a: usize| match kernel {
+            DirectKernel::Segmented { contiguous, .. } if a == 2 => {
+                (contiguous.seg, contiguous.threads)
+            }
+            DirectKernel::Segmented { seg, threads, .. } => (seg, threads),
+            DirectKernel::Tiled => (0, 256),
         };
         let mut goffs = [0usize; 3];
         for a in 0..3 {
             goffs[a] = table.len();
-            let gh = seg_factors(shape[a], seg_len(shape[a], want), &factors[a]);
+            let gh = seg_factors(shape[a], seg_len(shape[a], geometry(a).0), &factors[a]);
             table.extend(gh.iter().map(|&x| x as f32));
         }
         let tbuf = GpuVector::new(ctx, table.len(), "direct factors")?;
@@ -274,13 +315,16 @@ impl DirectPlan {
                 )
             };
             let cyclic = bc[a] == Boundary::Periodic && n >= 3;
+            let (want, threads) = geometry(a);
             let seg = seg_len(n, want);
             let p = n.div_ceil(seg);
             // The contiguous axis' load path: vec4 forms need whole vec4s per
             // line and per segment.
             let aligned = n.is_multiple_of(4) && seg.is_multiple_of(4);
             let load = match kernel {
-                DirectKernel::Segmented { load, .. } if contig && aligned => Some(load),
+                DirectKernel::Segmented { contiguous, .. } if contig && aligned => {
+                    Some(contiguous.load)
+                }
                 _ if contig => Some(ContiguousLoad::Tile),
                 _ => None,
             };
@@ -295,7 +339,7 @@ impl DirectPlan {
                     })
             };
             let segmented = match kernel {
-                DirectKernel::Segmented { threads, .. } if p <= max_threads => {
+                DirectKernel::Segmented { .. } if p <= max_threads => {
                     let mut cols = ((threads as usize).min(max_threads) / p).clamp(1, inner.max(1));
                     while cols > 1 && seg_ws(cols) > ws {
                         cols /= 2;

@@ -26,7 +26,7 @@ mod solve;
 mod stencil;
 
 pub use crate::gpu::{GpuContext, GpuCounters, GpuOptions};
-pub use direct::{ContiguousLoad, DirectKernel, DirectPlan};
+pub use direct::{ContiguousLoad, ContiguousPass, DirectKernel, DirectPlan};
 pub use ops::{GpuOps, GpuVector, NSLOTS};
 pub use solve::solve;
 pub use stencil::{GpuBand, GpuForm, GpuStencil, MAX_TAPS};

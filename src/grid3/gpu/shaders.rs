@@ -602,6 +602,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
         .replace("@CONTIG@", if contiguous { "true" } else { "false" })
 }
 
+/// Segments per line up to which [`direct_axis_seg`] unrolls its carry scans.
+const UNROLL_SCAN: u32 = 64;
+
 /// Shape of one axis pass of [`direct_axis_seg`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SegSpec {
@@ -831,10 +834,26 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
     }
     src.push_str("        cf[s * COLS + line] = y;\n    }\n    workgroupBarrier();\n");
     // Carry scan and correction; backward sweep from a zero state, start value to cb.
-    src.push_str(
-        "    if (live) {\n        var cy = 0.0;\n        \
-         for (var t = 0u; t < s; t++) { cy = cf[t * COLS + line] + g((t + 1u) * SEG - 1u) * cy; }\n",
-    );
+    // The carry scans: unrolled for up to UNROLL_SCAN segments (all reads
+    // issued at once, then a chain of multiply-adds), else a loop.
+    src.push_str("    if (live) {\n        var cy = 0.0;\n");
+    if p <= UNROLL_SCAN {
+        for t in 0..p.saturating_sub(1) {
+            src.push_str(&format!(
+                "        let f{t} = cf[{t}u * COLS + line]; let gf{t} = g({}u);\n",
+                (t + 1) * seg - 1
+            ));
+        }
+        for t in 0..p.saturating_sub(1) {
+            src.push_str(&format!(
+                "        cy = select(cy, f{t} + gf{t} * cy, {t}u < s);\n"
+            ));
+        }
+    } else {
+        src.push_str(
+            "        for (var t = 0u; t < s; t++) { cy = cf[t * COLS + line] + g((t + 1u) * SEG - 1u) * cy; }\n",
+        );
+    }
     for j in 0..seg {
         let body = format!("r{j} += g(a + {j}u) * cy;");
         push_guarded(&mut src, guard(j), j, &body);
@@ -845,10 +864,24 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
         push_guarded(&mut src, guard(j), j, &body);
     }
     src.push_str("        cb[s * COLS + line] = c;\n    }\n    workgroupBarrier();\n");
-    src.push_str(
-        "    if (live) {\n        var cc = 0.0;\n        \
-         for (var t = P - 1u; t > s; t--) { cc = cb[t * COLS + line] + h(t * SEG) * cc; }\n",
-    );
+    src.push_str("    if (live) {\n        var cc = 0.0;\n");
+    if p <= UNROLL_SCAN {
+        for t in (1..p).rev() {
+            src.push_str(&format!(
+                "        let b{t} = cb[{t}u * COLS + line]; let hb{t} = h({}u);\n",
+                t * seg
+            ));
+        }
+        for t in (1..p).rev() {
+            src.push_str(&format!(
+                "        cc = select(cc, b{t} + hb{t} * cc, {t}u > s);\n"
+            ));
+        }
+    } else {
+        src.push_str(
+            "        for (var t = P - 1u; t > s; t--) { cc = cb[t * COLS + line] + h(t * SEG) * cc; }\n",
+        );
+    }
     for j in 0..seg {
         let body = format!("r{j} += h(a + {j}u) * cc;");
         push_guarded(&mut src, guard(j), j, &body);
