@@ -540,7 +540,7 @@ fn iterations_allocate_nothing_and_read_one_scalar_per_check() {
 /// invert B exactly (every boundary); a grid whose single plane exceeds the cap
 /// is an error.
 #[test]
-fn direct_solve_in_slabs_above_the_binding_limit() {
+fn direct_solve_in_slabs_above_the_binding_limit_and_batches_in_one_submission() {
     let Some(ctx) = (match GpuContext::with_options(&GpuOptions {
         max_binding: Some(4096),
         ..Default::default()
@@ -575,6 +575,41 @@ fn direct_solve_in_slabs_above_the_binding_limit() {
             assert!(err < 2e-5, "{shape:?} {bc:?}: {err:e}");
         }
     }
+    // A batch mixing grids solved in slabs and whole: one submission, each
+    // result equal to its grid's reference.
+    let shapes = [[20, 6, 10], [3, 4, 5], [9, 33, 5], [1, 1, 1]];
+    let bc = [Bc::Mirror, Bc::Zero, Bc::Periodic];
+    let mut want = Vec::new();
+    let mut inputs = Vec::new();
+    for shape in shapes {
+        let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
+        let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
+        let f = apply_ref(&m, shape, &c);
+        inputs.push(
+            ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), f32s(&f)).unwrap(),
+        );
+        want.push(c);
+    }
+    let views: Vec<_> = inputs.iter().map(|a| a.view()).collect();
+    let before = ctx.counters();
+    let got = bsfit::grid3::gpu::prefilter_batch(&ctx, &views, bc).unwrap();
+    assert_eq!(
+        ctx.counters().submissions - before.submissions,
+        1,
+        "one submission"
+    );
+    for ((g, c), shape) in got.iter().zip(&want).zip(shapes) {
+        assert_eq!(g.dim(), (shape[0], shape[1], shape[2]));
+        let err = max_rel(g.as_slice().unwrap(), c);
+        assert!(err < 2e-5, "batch {shape:?}: {err:e}");
+    }
+    // A bad grid fails the batch with the CPU prefilter's error.
+    let mut bad = inputs[1].clone();
+    bad[[1, 2, 3]] = f32::NAN;
+    assert!(matches!(
+        bsfit::grid3::gpu::prefilter_batch(&ctx, &[inputs[0].view(), bad.view()], bc),
+        Err(bsfit::FitError::NonFiniteValue { .. })
+    ));
     let big_plane = ndarray::Array3::<f32>::zeros((2, 40, 40));
     assert!(matches!(
         bsfit::grid3::gpu::prefilter(&ctx, big_plane.view(), [Bc::Periodic; 3]),

@@ -429,20 +429,22 @@ impl DirectPlan {
     }
 }
 
-/// The direct solve of a grid too large for one storage binding.
+/// The direct solve of a grid too large for one storage binding, recorded on
+/// `drv` (nothing submitted): returns the slabs `(first plane, end plane,
+/// vector)` that hold the result once `drv`'s commands have run.
 ///
 /// The grid lives in slabs of whole axis-0 planes, each within the binding
 /// limit; axes 2 and 1 are solved slab by slab. For axis 0 the slabs are
 /// regrouped by copy commands into blocks of whole axis-1 columns
 /// (`[n0, w, n2]`, again within the limit), solved along axis 0 and copied
-/// back. Everything is recorded into one submission; the extra cost is two
-/// device copies of the grid.
-pub(crate) fn prefilter_slabs(
+/// back. The extra cost is two device copies of the grid.
+pub(crate) fn record_slabs(
     ctx: &GpuContext,
+    drv: &GpuOps<'_>,
     shape: [usize; 3],
     bc: [Boundary; 3],
     data: &[f32],
-) -> Result<Vec<f32>, FitError> {
+) -> Result<Vec<(usize, usize, GpuVector)>, FitError> {
     let [n0, n1, n2] = shape;
     let cap = (ctx.max_binding() / 4) as usize;
     let plane = n1 * n2;
@@ -455,14 +457,13 @@ pub(crate) fn prefilter_slabs(
             n0 * n2
         )));
     }
-    let drv = GpuOps::new(ctx, [1, 1, 1])?;
     let mut slabs = Vec::new();
     for a in (0..n0).step_by(s0) {
         let b = (a + s0).min(n0);
         let v = GpuVector::new(ctx, (b - a) * plane, "slab")?;
         ctx.upload(&v.buffer, 0, &data[a * plane..b * plane]);
         DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1], DirectKernel::default())?
-            .record(&drv, &v);
+            .record(drv, &v);
         slabs.push((a, b, v));
     }
     for c in (0..n1).step_by(s1) {
@@ -481,7 +482,7 @@ pub(crate) fn prefilter_slabs(
             }
         }
         DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0], DirectKernel::default())?
-            .record(&drv, &blk);
+            .record(drv, &blk);
         for (a, b, v) in &slabs {
             for i0 in *a..*b {
                 drv.copy_region(
@@ -494,15 +495,5 @@ pub(crate) fn prefilter_slabs(
             }
         }
     }
-    drv.flush();
-    let mut out = vec![0.0f32; data.len()];
-    for (a, b, v) in &slabs {
-        ctx.download(
-            &v.buffer,
-            0,
-            (b - a) * plane,
-            &mut out[a * plane..b * plane],
-        )?;
-    }
-    Ok(out)
+    Ok(slabs)
 }
