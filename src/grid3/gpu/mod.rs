@@ -2,7 +2,7 @@
 //!
 //! * [`GpuContext`]: adapter and device (Vulkan unless `WGPU_BACKEND` says
 //!   otherwise), its limits, the compiled-pipeline cache and the offload counters.
-//! * [`GpuOps`]: the [`VectorOps`] backend —
+//! * [`GpuOps`]: the [`VectorOps`](crate::grid3::backend::VectorOps) backend —
 //!   vectors are device buffers, solver scalars live in a device slot buffer, so
 //!   the backend-neutral solvers run here unchanged.
 //! * [`GpuStencil`] / [`GpuBand`]: the B-spline operator and general separable
