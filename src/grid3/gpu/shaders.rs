@@ -637,8 +637,11 @@ pub(crate) struct SegSpec {
 ///
 /// A line is cut into `P = ⌈N/SEG⌉` segments; thread `(line, s)` (line fastest,
 /// so a warp's global accesses along a strided axis are consecutive columns)
-/// loads its `SEG` points into registers (along the contiguous axis through a
-/// workgroup-memory tile loaded and stored with coalesced `vec4` accesses).
+/// loads its `SEG` points into registers. Along the contiguous axis the lines
+/// come through a workgroup-memory tile loaded and stored with coalesced `vec4`
+/// accesses ([`ContiguousLoad`]): an `f32` tile of odd row stride `S`, or a
+/// `vec4` tile of odd row stride `S4` (in `vec4`s) that each thread reads and
+/// writes as whole `vec4`s, or no tile (each thread's segment as `vec4`s).
 /// The two sweeps of the LU solve (see [`direct_axis`]) are linear recurrences,
 /// so each segment runs them from a zero state and is then corrected exactly
 /// (no warm-up, no truncation): forward, `y_k = ŷ_k + g_k Y_{s−1}` with
@@ -653,7 +656,10 @@ pub(crate) struct SegSpec {
 /// In range: `line < COLS`, `s < P`, `a + j < N` (guarded where the last
 /// segment is short), tiles `< TILES`, so global indices are
 /// `< N · (lines of the grid)` as in [`direct_axis`]; table indices are below
-/// `GOFF + 2N`, which the host sizes.
+/// `GOFF + 2N`, which the host sizes (the unrolled scans read `g` at segment
+/// ends `< (P − 1)·SEG` and `h` at segment starts `< N`). The `vec4` tile is
+/// indexed by `(x / N4)·S4 + x % N4` with `x < count·N4`, `count ≤ COLS`, and
+/// by `line·S4 + a/4 + i` with `a + 4i < N`: both `< COLS·S4`.
 pub(crate) fn direct_axis_seg(sp: &SegSpec) -> String {
     let n = sp.n;
     let seg = sp.seg;
