@@ -144,7 +144,13 @@ const SHAPES: [[usize; 3]; 6] = [
 fn stencil_matches_reference_every_boundary_and_form() {
     let mut rng = SplitMix64(1);
     for ctx in contexts() {
-        for shape in SHAPES {
+        // Besides SHAPES, contiguous axes of a multiple of 4 (four outputs per
+        // thread): one quad, both ends in one quad, a partial workgroup of
+        // quads, with rows and planes that leave partial workgroups and marches.
+        for shape in SHAPES
+            .into_iter()
+            .chain([[17, 9, 132], [1, 1, 4], [18, 3, 12], [2, 2, 8]])
+        {
             let ops = GpuOps::new(&ctx, shape).unwrap();
             let total = ops.len();
             let x = rng.uniform_vec(total, -1.0, 1.0);
@@ -235,23 +241,38 @@ fn direct_solve_recovers_coefficients_every_boundary() {
     }
 }
 
-/// Both direct kernels, several workgroup sizes, at shapes that leave partial
-/// tiles and short last segments (33, 65, 100, 300 points; single-point axes),
-/// every boundary on every axis: c recovered from F = B c to f32 accuracy.
+/// Both direct kernels, every contiguous-axis load path, several workgroup
+/// sizes and segment lengths, at shapes that leave partial tiles and short last
+/// segments (33, 65, 68, 100, 300 points; single-point axes; contiguous lines of
+/// a multiple of 4 for the `vec4` paths and of other lengths for their
+/// fallback), every boundary on every axis: c recovered from F = B c to f32 accuracy.
 #[test]
 fn direct_kernels_recover_coefficients_at_remainder_shapes() {
-    use bsfit::grid3::gpu::DirectKernel;
+    use bsfit::grid3::gpu::{ContiguousLoad, ContiguousPass, DirectKernel};
     let mut rng = SplitMix64(13);
+    let seg = |threads, seg, load, ct, cs| DirectKernel::Segmented {
+        threads,
+        seg,
+        contiguous: ContiguousPass {
+            load,
+            threads: ct,
+            seg: cs,
+        },
+    };
+    let (tile, vec4, regs) = (
+        ContiguousLoad::Tile,
+        ContiguousLoad::Vec4Tile,
+        ContiguousLoad::Registers,
+    );
     let kernels = [
         DirectKernel::Tiled,
-        DirectKernel::Segmented {
-            threads: 256,
-            staged: true,
-        },
-        DirectKernel::Segmented {
-            threads: 64,
-            staged: false,
-        },
+        seg(256, 0, tile, 256, 0),
+        seg(64, 0, regs, 64, 0),
+        DirectKernel::default(),
+        seg(128, 12, vec4, 64, 8),
+        // 4-point segments: lines of more than 256 points exceed the unrolled
+        // carry scans (the loop form).
+        seg(256, 4, tile, 512, 4),
     ];
     let Some(ctx) = context(true) else { return };
     let fast = context(false);
@@ -263,6 +284,9 @@ fn direct_kernels_recover_coefficients_at_remainder_shapes() {
         [3, 100, 2],
         [300, 2, 5],
         [5, 7, 36],
+        [2, 3, 100],
+        [3, 2, 68],
+        [2, 1, 4],
     ]
     .into_iter()
     .enumerate()
@@ -276,7 +300,12 @@ fn direct_kernels_recover_coefficients_at_remainder_shapes() {
             let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
             let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
             let f = f32s(&apply_ref(&m, shape, &c));
-            for k in kernels {
+            for (ki, k) in kernels.into_iter().enumerate() {
+                // The vec4 load paths (kernels 3, 4) fall back to the tile of
+                // kernel 1 unless the contiguous lines are a multiple of 4 long.
+                if (ki == 3 || ki == 4) && !shape[2].is_multiple_of(4) {
+                    continue;
+                }
                 // Bounds checks on for every case, off (the fast path) for some.
                 let ctxs: Vec<&GpuContext> = if i % 3 == 0 {
                     std::iter::once(&ctx).chain(fast.as_ref()).collect()
@@ -511,7 +540,7 @@ fn iterations_allocate_nothing_and_read_one_scalar_per_check() {
 /// invert B exactly (every boundary); a grid whose single plane exceeds the cap
 /// is an error.
 #[test]
-fn direct_solve_in_slabs_above_the_binding_limit() {
+fn direct_solve_in_slabs_above_the_binding_limit_and_batches_in_one_submission() {
     let Some(ctx) = (match GpuContext::with_options(&GpuOptions {
         max_binding: Some(4096),
         ..Default::default()
@@ -546,6 +575,41 @@ fn direct_solve_in_slabs_above_the_binding_limit() {
             assert!(err < 2e-5, "{shape:?} {bc:?}: {err:e}");
         }
     }
+    // A batch mixing grids solved in slabs and whole: one submission, each
+    // result equal to its grid's reference.
+    let shapes = [[20, 6, 10], [3, 4, 5], [9, 33, 5], [1, 1, 1]];
+    let bc = [Bc::Mirror, Bc::Zero, Bc::Periodic];
+    let mut want = Vec::new();
+    let mut inputs = Vec::new();
+    for shape in shapes {
+        let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
+        let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
+        let f = apply_ref(&m, shape, &c);
+        inputs.push(
+            ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), f32s(&f)).unwrap(),
+        );
+        want.push(c);
+    }
+    let views: Vec<_> = inputs.iter().map(|a| a.view()).collect();
+    let before = ctx.counters();
+    let got = bsfit::grid3::gpu::prefilter_batch(&ctx, &views, bc).unwrap();
+    assert_eq!(
+        ctx.counters().submissions - before.submissions,
+        1,
+        "one submission"
+    );
+    for ((g, c), shape) in got.iter().zip(&want).zip(shapes) {
+        assert_eq!(g.dim(), (shape[0], shape[1], shape[2]));
+        let err = max_rel(g.as_slice().unwrap(), c);
+        assert!(err < 2e-5, "batch {shape:?}: {err:e}");
+    }
+    // A bad grid fails the batch with the CPU prefilter's error.
+    let mut bad = inputs[1].clone();
+    bad[[1, 2, 3]] = f32::NAN;
+    assert!(matches!(
+        bsfit::grid3::gpu::prefilter_batch(&ctx, &[inputs[0].view(), bad.view()], bc),
+        Err(bsfit::FitError::NonFiniteValue { .. })
+    ));
     let big_plane = ndarray::Array3::<f32>::zeros((2, 40, 40));
     assert!(matches!(
         bsfit::grid3::gpu::prefilter(&ctx, big_plane.view(), [Bc::Periodic; 3]),

@@ -538,3 +538,114 @@ fn bad_input_is_an_error() {
         ));
     }
 }
+
+/// `fit_batch`: several value sets of one grid in one submission, each equal
+/// to the CPU fit of that set (f64 ≤ 1e-12, f32 ≤ 1e-5 of the largest
+/// coefficient) and evaluated in place; a second batch of no more sets
+/// creates nothing, uploads one array per set and submits once; bad sets are
+/// rejected before anything is uploaded, with the single fit's errors.
+fn batch_case<T: GpuReal>(ctx: &GpuContext, tol: f64) {
+    let mut rng = SplitMix64::new(41);
+    let shape = [6, 5, 9];
+    let axes: Vec<Vec<f64>> = (0..3).map(|k| sites(shape[k], k == 1, &mut rng)).collect();
+    let fitter = Fitter::new([&axes[0][..], &axes[1][..], &axes[2][..]]).unwrap();
+    let total: usize = shape.iter().product();
+    let mut plan = GpuFitter::<3, T>::new(ctx, &fitter).unwrap();
+    for (round, sets) in [3usize, 2, 3].into_iter().enumerate() {
+        let values: Vec<Vec<f64>> = (0..sets)
+            .map(|_| rng.uniform_vec(total, -1.0, 1.0))
+            .collect();
+        let refs: Vec<&[f64]> = values.iter().map(|v| &v[..]).collect();
+        let before = ctx.counters();
+        plan.fit_batch(&refs).unwrap();
+        let after = ctx.counters();
+        assert_eq!(after.submissions - before.submissions, 1, "one submission");
+        assert_eq!(
+            after.uploads - before.uploads,
+            sets as u64,
+            "one upload per set"
+        );
+        if round > 0 {
+            assert_eq!(
+                after.allocations, before.allocations,
+                "batch {round} allocated"
+            );
+        }
+        assert_eq!(plan.batch_len(), sets);
+        assert!(plan.batch_coefficients(sets).is_none());
+        for (i, v) in values.iter().enumerate() {
+            let rounded: Vec<f64> = v.iter().map(|&x| T::from_f64(x).to_f64()).collect();
+            let mut cpu = vec![0.0; total];
+            fitter.fit_into(&rounded, &mut cpu).unwrap();
+            let mut gpu = vec![T::from_f64(0.0); total];
+            plan.read_batch_coefficients(i, &mut gpu).unwrap();
+            let scale = cpu.iter().fold(0.0f64, |a, c| a.max(c.abs()));
+            for (k, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+                let err = (g.to_f64() - c).abs();
+                assert!(
+                    err <= tol * scale,
+                    "batch {round} set {i} {}: coefficient {k}: gpu {:e} cpu {c:e}",
+                    T::WGSL,
+                    g.to_f64()
+                );
+            }
+            let spline =
+                TensorSpline::from_parts(std::array::from_fn(|k| fitter.knots(k).to_vec()), cpu)
+                    .unwrap();
+            let pts: Vec<[T; 3]> = points(&spline, 20, 3, near::<T>())
+                .iter()
+                .map(|p| p.map(T::from_f64))
+                .collect();
+            let dev = plan.batch_spline(i, Extrapolate::Polynomial).unwrap();
+            let got = dev.eval(&pts).unwrap();
+            compare(
+                &spline,
+                &pts,
+                &[[0; 3]],
+                &got,
+                10.0 * tol,
+                "batch fit, device eval",
+            );
+        }
+    }
+    // Errors: checked before any upload, as the single fit's.
+    let good = vec![0.25; total];
+    let mut bad = good.clone();
+    bad[5 * 9 + 2] = f64::INFINITY;
+    let before = ctx.counters();
+    assert!(matches!(
+        plan.fit_batch(&[&good, &bad]),
+        Err(FitError::NonFiniteValue { ref index, value }) if *index == [1, 0, 2] && value.is_infinite()
+    ));
+    assert!(matches!(
+        plan.fit_batch(&[&good, &good[1..]]),
+        Err(FitError::InvalidParameter { name: "values", .. })
+    ));
+    assert_eq!(
+        ctx.counters().uploads,
+        before.uploads,
+        "a rejected batch uploaded"
+    );
+    assert!(matches!(
+        plan.read_batch_coefficients(3, &mut vec![T::from_f64(0.0); total]),
+        Err(FitError::InvalidParameter { name: "i", .. })
+    ));
+    // An empty batch submits nothing to solve and leaves no sets.
+    plan.fit_batch(&[]).unwrap();
+    assert_eq!(plan.batch_len(), 0);
+}
+
+#[test]
+fn batch_fit_matches_cpu_in_one_submission() {
+    let Some(ctx) = context(false) else { return };
+    batch_case::<f32>(&ctx, 1e-5);
+    if ctx.supports_f64() {
+        batch_case::<f64>(&ctx, 1e-12);
+    } else {
+        eprintln!("skipping f64: {} has no SHADER_F64", ctx.name());
+    }
+    // Bounds checks on.
+    if let Some(checked) = context(true) {
+        batch_case::<f32>(&checked, 1e-5);
+    }
+}

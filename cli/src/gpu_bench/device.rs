@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Residual, VectorOps};
 use bsfit::grid3::gpu::{
-    DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps, GpuStencil,
+    ContiguousLoad, ContiguousPass, DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps,
+    GpuStencil,
 };
 use bsfit::grid3::solvers::cg;
 use bsfit::grid3::spai::{self, Target};
@@ -217,19 +218,38 @@ fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<
 /// (f32, periodic), with the pass's bandwidth (one read and one write).
 fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<(), FitError> {
     let bc = [Boundary::Periodic; 3];
-    let seg = |threads, staged| DirectKernel::Segmented { threads, staged };
+    let seg = |threads, seg, load, ct, cs| DirectKernel::Segmented {
+        threads,
+        seg,
+        contiguous: ContiguousPass {
+            load,
+            threads: ct,
+            seg: cs,
+        },
+    };
+    let (t, v, r) = (
+        ContiguousLoad::Tile,
+        ContiguousLoad::Vec4Tile,
+        ContiguousLoad::Registers,
+    );
     println!();
     println!(
-        "| n³ (f32) | kernel | direct ms | axis 2 (contiguous) ms / GB/s | axis 1 ms / GB/s | axis 0 ms / GB/s |"
+        "| n³ (f32) | kernel (strided: threads, segment; contiguous: load, threads, segment) | direct ms | axis 2 (contiguous) ms / GB/s | axis 1 ms / GB/s | axis 0 ms / GB/s |"
     );
     println!("| --- | --- | --- | --- | --- | --- |");
     let kernels = [
         ("tiled", DirectKernel::Tiled),
-        ("segmented 256 staged", seg(256, true)),
-        ("segmented 512 staged", seg(512, true)),
-        ("segmented 128 vec4", seg(128, false)),
-        ("segmented 256 vec4", seg(256, false)),
-        ("segmented 512 vec4", seg(512, false)),
+        ("256, 32; f32 tile, 256, 32", seg(256, 32, t, 256, 32)),
+        ("256, 64; f32 tile, 256, 64", seg(256, 64, t, 256, 64)),
+        ("256, 32; vec4 tile, 256, 16", seg(256, 32, v, 256, 16)),
+        ("256, 64; vec4 tile, 256, 16", seg(256, 64, v, 256, 16)),
+        ("256, 16; vec4 tile, 256, 16", seg(256, 16, v, 256, 16)),
+        (
+            "256, auto; vec4 tile, 256, 16 (default)",
+            DirectKernel::default(),
+        ),
+        ("256, auto; vec4 tile, 128, 16", seg(256, 0, v, 128, 16)),
+        ("256, auto; registers, 256, 16", seg(256, 0, r, 256, 16)),
     ];
     for n in args.sizes.iter().map(|&n| n as usize) {
         let shape = [n, n, n];

@@ -109,14 +109,76 @@ pub(crate) fn seg_factors(n: usize, seg: usize, f: &[f64]) -> Vec<f64> {
     gh
 }
 
-/// Segment length of [`shaders::direct_axis_seg`] for a line of `n` points:
-/// the whole line up to 32 points, else 32–64 points so that a line has about
-/// eight segments (a multiple of 4, 64 registers per thread at most).
-fn seg_len(n: usize) -> usize {
-    if n <= 32 {
-        n
+/// Segment length of [`shaders::direct_axis_seg`] for a line of `n` points.
+///
+/// With `want == 0`: the whole line up to 32 points; 16 points while that
+/// makes at most 16 segments (lines up to 256 points: with 256 threads a
+/// workgroup still spans ≥ 16 lines, so a warp's strided reads are ≥ 64-byte
+/// runs); beyond, 32–64 points so that a line has about eight segments (a
+/// multiple of 4, 64 registers per thread at most). Measured on the H200 at
+/// 256³: the strided passes take 0.067–0.070 ms with 16-point segments against
+/// 0.074–0.075 ms with 32; at 512³ 16-point segments (32 per line, warps over
+/// 8 lines) slow them down to 0.54–0.76 ms from 0.36–0.39 ms.
+/// Otherwise `want` clamped to `[4, 64]`, a multiple of 4, at most `n`.
+fn seg_len(n: usize, want: u32) -> usize {
+    if want == 0 {
+        if n <= 32 {
+            n
+        } else if n <= 256 {
+            16
+        } else {
+            n.div_ceil(8).next_multiple_of(4).clamp(32, 64)
+        }
     } else {
-        n.div_ceil(8).next_multiple_of(4).clamp(32, 64)
+        (want as usize).clamp(4, 64).next_multiple_of(4).min(n)
+    }
+}
+
+/// How the segmented kernel moves lines along the contiguous axis (axis 2)
+/// between global memory and its registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContiguousLoad {
+    /// Through an `f32` workgroup-memory tile of odd row stride, loaded and
+    /// stored with coalesced `vec4` global accesses; each `vec4` is scattered
+    /// into four scalar tile stores (4-way bank conflicts on the fill and the
+    /// drain, conflict-free reads into registers).
+    Tile,
+    /// Through a `vec4` workgroup-memory tile whose row stride (in `vec4`s) is
+    /// odd: the fill and the drain move whole `vec4`s between global and
+    /// workgroup memory, and each thread reads its segment as `vec4`s; eight
+    /// consecutive lines then hit eight distinct 16-byte bank groups, so no
+    /// access conflicts. Needs lines and segments of a multiple of 4 points
+    /// (else [`Tile`](Self::Tile)).
+    Vec4Tile,
+    /// No tile: each thread reads and writes its own segment as `vec4`s
+    /// (lines and segments of a multiple of 4 points; else [`Tile`](Self::Tile)).
+    Registers,
+}
+
+/// Geometry and load path of the segmented kernel's pass along the contiguous
+/// axis (axis 2), chosen apart from the strided axes': its lines pass through
+/// workgroup memory, and on the H200 it runs fastest with 16-point segments at
+/// every size (256³: 0.077–0.079 ms against 0.096 with 32; 512³: 0.577 ms
+/// against 0.752 with 64), where the strided passes want long segments on
+/// long lines (see [`DirectKernel::Segmented`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContiguousPass {
+    /// How lines reach the registers.
+    pub load: ContiguousLoad,
+    /// Target threads per workgroup.
+    pub threads: u32,
+    /// Points per thread (0: as the strided axes' automatic choice; else
+    /// clamped to `[4, 64]`, a multiple of 4).
+    pub seg: u32,
+}
+
+impl Default for ContiguousPass {
+    fn default() -> Self {
+        Self {
+            load: ContiguousLoad::Vec4Tile,
+            threads: 256,
+            seg: 16,
+        }
     }
 }
 
@@ -131,13 +193,15 @@ pub enum DirectKernel {
     /// joined exactly by a carry scan through workgroup memory. `threads` is the
     /// target workgroup size (rounded down to whole lines, capped by the device).
     Segmented {
-        /// Target threads per workgroup (e.g. 256).
+        /// Target threads per workgroup of the strided axes (e.g. 256).
         threads: u32,
-        /// Lines along the contiguous axis pass through a workgroup-memory tile
-        /// loaded and stored with coalesced `vec4`s; otherwise each thread reads
-        /// and writes its own segment as `vec4`s (lines of a multiple of 4
-        /// points; others are staged).
-        staged: bool,
+        /// Points per thread on the strided axes; 0 picks 16 for lines of up to
+        /// 256 points, else 32–64 so that a line has about eight segments (a
+        /// whole line of up to 32 points is one segment). Other values are
+        /// clamped to `[4, 64]` and rounded up to a multiple of 4.
+        seg: u32,
+        /// The contiguous axis' pass.
+        contiguous: ContiguousPass,
     },
 }
 
@@ -145,7 +209,8 @@ impl Default for DirectKernel {
     fn default() -> Self {
         Self::Segmented {
             threads: 256,
-            staged: true,
+            seg: 0,
+            contiguous: ContiguousPass::default(),
         }
     }
 }
@@ -216,10 +281,18 @@ impl DirectPlan {
             factors[a] = axis_factors(shape[a], bc[a]);
             table.extend(factors[a].iter().map(|&x| x as f32));
         }
+        // Requested segment length and threads per axis (contiguous: axis 2).
+        let geometry = |a: usize| match kernel {
+            DirectKernel::Segmented { contiguous, .. } if a == 2 => {
+                (contiguous.seg, contiguous.threads)
+            }
+            DirectKernel::Segmented { seg, threads, .. } => (seg, threads),
+            DirectKernel::Tiled => (0, 256),
+        };
         let mut goffs = [0usize; 3];
         for a in 0..3 {
             goffs[a] = table.len();
-            let gh = seg_factors(shape[a], seg_len(shape[a]), &factors[a]);
+            let gh = seg_factors(shape[a], seg_len(shape[a], geometry(a).0), &factors[a]);
             table.extend(gh.iter().map(|&x| x as f32));
         }
         let tbuf = GpuVector::new(ctx, table.len(), "direct factors")?;
@@ -242,20 +315,31 @@ impl DirectPlan {
                 )
             };
             let cyclic = bc[a] == Boundary::Periodic && n >= 3;
-            let seg = seg_len(n);
+            let (want, threads) = geometry(a);
+            let seg = seg_len(n, want);
             let p = n.div_ceil(seg);
-            // Workgroup memory of a segmented pass with `cols` lines.
-            let staged = match kernel {
-                DirectKernel::Segmented { staged, .. } => {
-                    contig && (staged || !n.is_multiple_of(4) || !seg.is_multiple_of(4))
+            // The contiguous axis' load path: vec4 forms need whole vec4s per
+            // line and per segment.
+            let aligned = n.is_multiple_of(4) && seg.is_multiple_of(4);
+            let load = match kernel {
+                DirectKernel::Segmented { contiguous, .. } if contig && aligned => {
+                    Some(contiguous.load)
                 }
-                DirectKernel::Tiled => contig,
+                _ if contig => Some(ContiguousLoad::Tile),
+                _ => None,
             };
+            // Workgroup memory of a segmented pass with `cols` lines.
             let seg_ws = |cols: usize| {
-                4 * (2 * cols * p + 2 * cols + if staged { cols * (n | 1) } else { 0 })
+                4 * (2 * cols * p
+                    + 2 * cols
+                    + match load {
+                        Some(ContiguousLoad::Tile) => cols * (n | 1),
+                        Some(ContiguousLoad::Vec4Tile) => cols * 4 * ((n / 4) | 1),
+                        _ => 0,
+                    })
             };
             let segmented = match kernel {
-                DirectKernel::Segmented { threads, .. } if p <= max_threads => {
+                DirectKernel::Segmented { .. } if p <= max_threads => {
                     let mut cols = ((threads as usize).min(max_threads) / p).clamp(1, inner.max(1));
                     while cols > 1 && seg_ws(cols) > ws {
                         cols /= 2;
@@ -282,7 +366,7 @@ impl DirectPlan {
                     off: offsets[a] as u32,
                     goff: goffs[a] as u32,
                     cyclic,
-                    staged,
+                    load,
                 };
                 (shaders::direct_axis_seg(&spec), tiles)
             } else {
@@ -345,20 +429,22 @@ impl DirectPlan {
     }
 }
 
-/// The direct solve of a grid too large for one storage binding.
+/// The direct solve of a grid too large for one storage binding, recorded on
+/// `drv` (nothing submitted): returns the slabs `(first plane, end plane,
+/// vector)` that hold the result once `drv`'s commands have run.
 ///
 /// The grid lives in slabs of whole axis-0 planes, each within the binding
 /// limit; axes 2 and 1 are solved slab by slab. For axis 0 the slabs are
 /// regrouped by copy commands into blocks of whole axis-1 columns
 /// (`[n0, w, n2]`, again within the limit), solved along axis 0 and copied
-/// back. Everything is recorded into one submission; the extra cost is two
-/// device copies of the grid.
-pub(crate) fn prefilter_slabs(
+/// back. The extra cost is two device copies of the grid.
+pub(crate) fn record_slabs(
     ctx: &GpuContext,
+    drv: &GpuOps<'_>,
     shape: [usize; 3],
     bc: [Boundary; 3],
     data: &[f32],
-) -> Result<Vec<f32>, FitError> {
+) -> Result<Vec<(usize, usize, GpuVector)>, FitError> {
     let [n0, n1, n2] = shape;
     let cap = (ctx.max_binding() / 4) as usize;
     let plane = n1 * n2;
@@ -371,14 +457,13 @@ pub(crate) fn prefilter_slabs(
             n0 * n2
         )));
     }
-    let drv = GpuOps::new(ctx, [1, 1, 1])?;
     let mut slabs = Vec::new();
     for a in (0..n0).step_by(s0) {
         let b = (a + s0).min(n0);
         let v = GpuVector::new(ctx, (b - a) * plane, "slab")?;
         ctx.upload(&v.buffer, 0, &data[a * plane..b * plane]);
         DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1], DirectKernel::default())?
-            .record(&drv, &v);
+            .record(drv, &v);
         slabs.push((a, b, v));
     }
     for c in (0..n1).step_by(s1) {
@@ -397,7 +482,7 @@ pub(crate) fn prefilter_slabs(
             }
         }
         DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0], DirectKernel::default())?
-            .record(&drv, &blk);
+            .record(drv, &blk);
         for (a, b, v) in &slabs {
             for i0 in *a..*b {
                 drv.copy_region(
@@ -410,15 +495,5 @@ pub(crate) fn prefilter_slabs(
             }
         }
     }
-    drv.flush();
-    let mut out = vec![0.0f32; data.len()];
-    for (a, b, v) in &slabs {
-        ctx.download(
-            &v.buffer,
-            0,
-            (b - a) * plane,
-            &mut out[a * plane..b * plane],
-        )?;
-    }
-    Ok(out)
+    Ok(slabs)
 }

@@ -2,7 +2,7 @@
 //!
 //! * [`GpuContext`]: adapter and device (Vulkan unless `WGPU_BACKEND` says
 //!   otherwise), its limits, the compiled-pipeline cache and the offload counters.
-//! * [`GpuOps`]: the [`VectorOps`] backend —
+//! * [`GpuOps`]: the [`VectorOps`](crate::grid3::backend::VectorOps) backend —
 //!   vectors are device buffers, solver scalars live in a device slot buffer, so
 //!   the backend-neutral solvers run here unchanged.
 //! * [`GpuStencil`] / [`GpuBand`]: the B-spline operator and general separable
@@ -26,7 +26,7 @@ mod solve;
 mod stencil;
 
 pub use crate::gpu::{GpuContext, GpuCounters, GpuOptions};
-pub use direct::{DirectKernel, DirectPlan};
+pub use direct::{ContiguousLoad, ContiguousPass, DirectKernel, DirectPlan};
 pub use ops::{GpuOps, GpuVector, NSLOTS};
 pub use solve::solve;
 pub use stencil::{GpuBand, GpuForm, GpuStencil, MAX_TAPS};
@@ -35,7 +35,6 @@ use ndarray::{Array3, ArrayView3};
 
 use crate::FitError;
 use crate::grid3::Boundary;
-use crate::grid3::backend::VectorOps;
 
 /// The shaders' boundary code: 0 periodic, 1 zero, 2 mirror.
 pub(crate) fn bc_code(b: Boundary) -> u32 {
@@ -57,8 +56,8 @@ fn to_vec(values: &ArrayView3<'_, f32>) -> Result<([usize; 3], Vec<f32>), FitErr
 /// [`crate::grid3::prefilter_f32`].
 ///
 /// Uploads the grid, runs one pass per axis, downloads the result. For many
-/// grids use [`prefilter_batch`] (no wait between the grids' solves), for
-/// repeated solves of one shape keep a [`DirectPlan`].
+/// grids use [`prefilter_batch`] (one submission for all), for repeated
+/// solves of one shape keep a [`DirectPlan`].
 ///
 /// # Errors
 /// [`FitError::AxisTooShort`] / [`FitError::NonFiniteValue`] as the CPU
@@ -72,51 +71,55 @@ pub fn prefilter(
     prefilter_batch(ctx, &[values], boundary).map(|mut v| v.remove(0))
 }
 
-/// [`prefilter`] of several grids (shapes may differ): all uploads first,
-/// then every grid's passes submitted back to back (one submission per grid,
-/// no wait in between), then the downloads, each waiting for its grid. A
-/// grid larger than the storage-binding limit is solved in slabs first.
+/// [`prefilter`] of several grids (shapes may differ) in one submission:
+/// every grid is checked and uploaded first, then each grid's passes and the
+/// copy of its result into a read-back buffer are recorded into one command
+/// encoder, submitted once, and the results read after one wait. A grid
+/// larger than the storage-binding limit is solved in slabs within the same
+/// submission.
 ///
 /// # Errors
-/// As [`prefilter`], for the first grid at fault.
+/// As [`prefilter`], for the first grid at fault (nothing is submitted then).
 pub fn prefilter_batch(
     ctx: &GpuContext,
     grids: &[ArrayView3<'_, f32>],
     boundary: [Boundary; 3],
 ) -> Result<Vec<Array3<f32>>, FitError> {
-    let mut work = Vec::with_capacity(grids.len());
-    let mut big = Vec::new();
-    for (i, g) in grids.iter().enumerate() {
+    let drv = GpuOps::new(ctx, [1, 1, 1])?;
+    drv.set_flush_every(u64::MAX);
+    // Per grid: its shape and the vectors holding the result, by first plane.
+    let mut parts = Vec::with_capacity(grids.len());
+    for g in grids {
         let (shape, data) = to_vec(g)?;
-        if (data.len() * 4) as u64 > ctx.max_binding() {
-            big.push((i, direct::prefilter_slabs(ctx, shape, boundary, &data)?));
-            continue;
-        }
-        let ops = GpuOps::new(ctx, shape)?;
-        let plan = DirectPlan::new(ctx, shape, boundary)?;
-        let v = ops.upload(&data)?;
-        work.push((ops, plan, v));
+        let slabs = if (data.len() * 4) as u64 > ctx.max_binding() {
+            direct::record_slabs(ctx, &drv, shape, boundary, &data)?
+        } else {
+            let plan = DirectPlan::new(ctx, shape, boundary)?;
+            let v = GpuVector::new(ctx, data.len(), "grid")?;
+            ctx.upload(&v.buffer, 0, &data);
+            plan.record(&drv, &v);
+            vec![(0, shape[0], v)]
+        };
+        parts.push((shape, slabs));
     }
-    for (ops, plan, v) in &work {
-        plan.record(ops, v);
-        ops.flush();
-    }
-    let mut small = work.iter();
-    let mut big = big.into_iter().peekable();
-    (0..grids.len())
-        .map(|i| {
-            let (s, out) = if big.peek().is_some_and(|b| b.0 == i) {
-                let (_, out) = big
-                    .next()
-                    .ok_or_else(|| FitError::InvalidData("batch".into()))?;
-                let (n0, n1, n2) = grids[i].dim();
-                ([n0, n1, n2], out)
-            } else {
-                let (ops, _, v) = small
-                    .next()
-                    .ok_or_else(|| FitError::InvalidData("batch".into()))?;
-                (ops.shape(), ops.download(v)?)
-            };
+    let staging: Vec<wgpu::Buffer> = parts
+        .iter()
+        .map(|(shape, slabs)| {
+            let plane = shape[1] * shape[2];
+            let st = ctx.staging((shape[0] * plane * 4) as u64);
+            for (a, b, v) in slabs {
+                drv.copy_region(&v.buffer, 0, &st, a * plane, (b - a) * plane);
+            }
+            st
+        })
+        .collect();
+    drv.flush();
+    parts
+        .iter()
+        .zip(&staging)
+        .map(|((s, _), st)| {
+            let mut out = vec![0.0f32; s[0] * s[1] * s[2]];
+            ctx.read_mapped(st, (out.len() * 4) as u64, &mut out)?;
             Array3::from_shape_vec((s[0], s[1], s[2]), out)
                 .map_err(|e| FitError::InvalidData(e.to_string()))
         })

@@ -19,6 +19,8 @@
 //! `< partials` by the dispatch size. Workgroup arrays are indexed by the local
 //! invocation id or by `line < COLS`, `k < N`, both baked.
 
+use super::direct::ContiguousLoad;
+
 /// Threads per workgroup of the 1D kernels.
 pub(crate) const WG: u32 = 256;
 
@@ -108,6 +110,102 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     let [w0, w1, w2] = crate::grid3::BSPLINE_TAPS.map(|w| format!("{:?}", w as f32));
     let body = body
         .replace("@MARCH@", &MARCH.to_string())
+        .replace("@W0@", &w0)
+        .replace("@W1@", &w1)
+        .replace("@W2@", &w2);
+    format!("{NB}{body}")
+}
+
+/// Workgroup shape of [`stencil27x4`]: `(quads along axis 2, rows along axis 1)`.
+pub(crate) const QUAD_WG: (u32, u32) = (32, 8);
+
+/// `y ← B x` as [`stencil27`], four adjacent outputs along the contiguous axis
+/// per thread (axis 2 of a multiple of 4 points).
+///
+/// Per plane and row a thread loads the `vec4` of its own four columns and the
+/// two `vec4`s holding the left neighbour of the first and the right neighbour
+/// of the last column (their indices mapped into `[0, n2)` by the boundary
+/// rule, so also a wrapped or reflected neighbour is one aligned load): 9
+/// `vec4` loads per plane give four 9-point plane sums, against 9 scalar
+/// loads per output in [`stencil27`]. The plane sums roll along axis 0 as
+/// there, as `vec4`s; the output is one `vec4` store. Weights per column are
+/// formed once per thread (a symmetrised mirror axis scales the weights of
+/// columns next to its ends).
+///
+/// In range: `i2 + 3 < n2` (`n2` a multiple of 4, `i2 = 4·gx < n2`), every
+/// neighbour index comes from `nb` (in `[0, n)`), so every `vec4` index is
+/// `< n0·n1·n2 / 4`, the length of both bindings.
+pub(crate) fn stencil27x4() -> String {
+    let body = r#"
+struct P { n0: u32, n1: u32, n2: u32, bc0: u32, bc1: u32, bc2: u32, sym: u32 }
+var<immediate> p: P;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(1) @binding(0) var<storage, read_write> y: array<vec4<f32>>;
+const L: u32 = @MARCH@u;
+
+fn sc(j: u32, n: u32, bc: u32, on: bool) -> f32 {
+    if (on && bc == 2u && n >= 2u && (j == 0u || j == n - 1u)) { return 0.70710678118654752; }
+    return 1.0;
+}
+fn sw(i: u32, e: Nb, n: u32, bc: u32, on: bool) -> f32 {
+    return e.w * sc(i, n, bc, on) / sc(e.idx, n, bc, on);
+}
+
+// The weighted 3-point sums along axis 2 of the four columns of one row;
+// `row` is the flat index of the row's first element, `q` that of the quad.
+fn row3(row: u32, q: u32, cl: u32, cr: u32, wl: vec4<f32>, wr: vec4<f32>, w1: f32) -> vec4<f32> {
+    let m = x[(row + q) / 4u];
+    let lq = x[(row + cl) / 4u];
+    let rq = x[(row + cr) / 4u];
+    let left = vec4<f32>(lq[cl % 4u], m.x, m.y, m.z);
+    let right = vec4<f32>(m.y, m.z, m.w, rq[cr % 4u]);
+    return wl * left + w1 * m + wr * right;
+}
+
+@compute @workgroup_size(@WGX@, @WGY@, 1)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+    let i2 = 4u * g.x; let i1 = g.y; let a = g.z * L;
+    if (i2 >= p.n2 || i1 >= p.n1 || a >= p.n0) { return; }
+    let w0 = @W0@; let w1 = @W1@; let w2 = @W2@;
+    let s0 = (p.sym & 1u) != 0u; let s1 = (p.sym & 2u) != 0u; let s2 = (p.sym & 4u) != 0u;
+    let b0 = nb(i1, -1, p.n1, p.bc1); let b2 = nb(i1, 1, p.n1, p.bc1);
+    let r = vec3<u32>(b0.idx * p.n2, i1 * p.n2, b2.idx * p.n2);
+    let wb = vec3<f32>(w0 * sw(i1, b0, p.n1, p.bc1, s1), w1, w2 * sw(i1, b2, p.n1, p.bc1, s1));
+    var wl = vec4<f32>();
+    var wr = vec4<f32>();
+    for (var u = 0u; u < 4u; u++) {
+        let j = i2 + u;
+        wl[u] = w0 * sw(j, nb(j, -1, p.n2, p.bc2), p.n2, p.bc2, s2);
+        wr[u] = w2 * sw(j, nb(j, 1, p.n2, p.bc2), p.n2, p.bc2, s2);
+    }
+    let cl = nb(i2, -1, p.n2, p.bc2).idx;
+    let cr = nb(i2 + 3u, 1, p.n2, p.bc2).idx;
+    let plane = p.n1 * p.n2;
+    let e = min(a + L, p.n0);
+    var base = nb(a, -1, p.n0, p.bc0).idx * plane;
+    var sp = wb.x * row3(base + r.x, i2, cl, cr, wl, wr, w1) + wb.y * row3(base + r.y, i2, cl, cr, wl, wr, w1)
+        + wb.z * row3(base + r.z, i2, cl, cr, wl, wr, w1);
+    base = a * plane;
+    var sm = wb.x * row3(base + r.x, i2, cl, cr, wl, wr, w1) + wb.y * row3(base + r.y, i2, cl, cr, wl, wr, w1)
+        + wb.z * row3(base + r.z, i2, cl, cr, wl, wr, w1);
+    for (var i0 = a; i0 < e; i0++) {
+        let m = nb(i0, -1, p.n0, p.bc0);
+        let q = nb(i0, 1, p.n0, p.bc0);
+        let nbase = q.idx * plane;
+        let sn = wb.x * row3(nbase + r.x, i2, cl, cr, wl, wr, w1) + wb.y * row3(nbase + r.y, i2, cl, cr, wl, wr, w1)
+            + wb.z * row3(nbase + r.z, i2, cl, cr, wl, wr, w1);
+        y[(i0 * plane + i1 * p.n2 + i2) / 4u] =
+            w0 * sw(i0, m, p.n0, p.bc0, s0) * sp + w1 * sm + w2 * sw(i0, q, p.n0, p.bc0, s0) * sn;
+        sp = sm;
+        sm = sn;
+    }
+}
+"#;
+    let [w0, w1, w2] = crate::grid3::BSPLINE_TAPS.map(|w| format!("{:?}", w as f32));
+    let body = body
+        .replace("@MARCH@", &MARCH.to_string())
+        .replace("@WGX@", &QUAD_WG.0.to_string())
+        .replace("@WGY@", &QUAD_WG.1.to_string())
         .replace("@W0@", &w0)
         .replace("@W1@", &w1)
         .replace("@W2@", &w2);
@@ -504,6 +602,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
         .replace("@CONTIG@", if contiguous { "true" } else { "false" })
 }
 
+/// Segments per line up to which [`direct_axis_seg`] unrolls its carry scans.
+const UNROLL_SCAN: u32 = 64;
+
 /// Shape of one axis pass of [`direct_axis_seg`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SegSpec {
@@ -527,17 +628,20 @@ pub(crate) struct SegSpec {
     pub goff: u32,
     /// Periodic with `n ≥ 3`: apply the Sherman–Morrison correction.
     pub cyclic: bool,
-    /// Contiguous axis: stage lines through a workgroup-memory tile (else each
-    /// thread reads its own segment as `vec4`s; needs `n`, `seg` multiples of 4).
-    pub staged: bool,
+    /// Contiguous axis: how lines reach the registers (`None` on strided axes;
+    /// the `vec4` forms only where `n` and `seg` are multiples of 4).
+    pub load: Option<ContiguousLoad>,
 }
 
 /// One axis of the exact separable solve with line segments held in registers.
 ///
 /// A line is cut into `P = ⌈N/SEG⌉` segments; thread `(line, s)` (line fastest,
 /// so a warp's global accesses along a strided axis are consecutive columns)
-/// loads its `SEG` points into registers (along the contiguous axis through a
-/// workgroup-memory tile loaded and stored with coalesced `vec4` accesses).
+/// loads its `SEG` points into registers. Along the contiguous axis the lines
+/// come through a workgroup-memory tile loaded and stored with coalesced `vec4`
+/// accesses ([`ContiguousLoad`]): an `f32` tile of odd row stride `S`, or a
+/// `vec4` tile of odd row stride `S4` (in `vec4`s) that each thread reads and
+/// writes as whole `vec4`s, or no tile (each thread's segment as `vec4`s).
 /// The two sweeps of the LU solve (see [`direct_axis`]) are linear recurrences,
 /// so each segment runs them from a zero state and is then corrected exactly
 /// (no warm-up, no truncation): forward, `y_k = ŷ_k + g_k Y_{s−1}` with
@@ -552,7 +656,10 @@ pub(crate) struct SegSpec {
 /// In range: `line < COLS`, `s < P`, `a + j < N` (guarded where the last
 /// segment is short), tiles `< TILES`, so global indices are
 /// `< N · (lines of the grid)` as in [`direct_axis`]; table indices are below
-/// `GOFF + 2N`, which the host sizes.
+/// `GOFF + 2N`, which the host sizes (the unrolled scans read `g` at segment
+/// ends `< (P − 1)·SEG` and `h` at segment starts `< N`). The `vec4` tile is
+/// indexed by `(x / N4)·S4 + x % N4` with `x < count·N4`, `count ≤ COLS`, and
+/// by `line·S4 + a/4 + i` with `a + 4i < N`: both `< COLS·S4`.
 pub(crate) fn direct_axis_seg(sp: &SegSpec) -> String {
     let n = sp.n;
     let seg = sp.seg;
@@ -572,8 +679,15 @@ pub(crate) fn direct_axis_seg(sp: &SegSpec) -> String {
         off = sp.off,
         goff = sp.goff,
     );
+    let aligned = n.is_multiple_of(4) && seg.is_multiple_of(4);
+    let load = match sp.load {
+        Some(l) if sp.contiguous && aligned => Some(l),
+        _ if sp.contiguous => Some(ContiguousLoad::Tile),
+        _ => None,
+    };
     let vec4 = sp.contiguous && n.is_multiple_of(4);
-    let staged = sp.contiguous && (sp.staged || !n.is_multiple_of(4) || !seg.is_multiple_of(4));
+    let staged = load == Some(ContiguousLoad::Tile);
+    let tile4 = load == Some(ContiguousLoad::Vec4Tile);
     let elem = if vec4 { "vec4<f32>" } else { "f32" };
     src.push_str(&format!(
         "@group(0) @binding(0) var<storage, read> table: array<f32>;\n\
@@ -591,6 +705,16 @@ pub(crate) fn direct_axis_seg(sp: &SegSpec) -> String {
         src.push_str(&format!(
             "var<workgroup> sm: array<f32, {}>;\n",
             sp.cols * s
+        ));
+    }
+    if tile4 {
+        // Row stride S4 (in vec4s) odd: lines l..l+7 at the same offset fall in
+        // eight distinct 16-byte bank groups.
+        src.push_str(&format!(
+            "const N4: u32 = {}u;\nconst S4: u32 = {}u;\nvar<workgroup> sm4: array<vec4<f32>, {}>;\n",
+            n / 4,
+            (n / 4) | 1,
+            sp.cols * ((n / 4) | 1)
         ));
     }
     src.push_str(
@@ -630,7 +754,36 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
     let q = if vec4 { 4 } else { 1 };
     // Tile element x (of count·N/q) → workgroup-memory offset o.
     let tile_at = format!("let li = ({q}u * x) / N; let k = ({q}u * x) % N; let o = li * S + k;");
-    if staged {
+    if tile4 {
+        // All global reads of a thread first, then the tile stores (whole vec4s).
+        let iters = (sp.cols * n / 4).div_ceil(threads);
+        src.push_str("    let lim = count * N4;\n");
+        for i in 0..iters {
+            src.push_str(&format!(
+                "    let x{i} = lid + {i}u * THREADS; var w{i} = vec4<f32>();\n    \
+                 if (x{i} < lim) {{ w{i} = v[base / 4u + x{i}]; }}\n"
+            ));
+        }
+        for i in 0..iters {
+            src.push_str(&format!(
+                "    if (x{i} < lim) {{ sm4[(x{i} / N4) * S4 + x{i} % N4] = w{i}; }}\n"
+            ));
+        }
+        src.push_str(
+            "    workgroupBarrier();\n    let row = line * S4 + a / 4u;\n    if (live) {\n",
+        );
+        for i in 0..seg / 4 {
+            let j = 4 * i;
+            let body = format!(
+                "let t{i} = sm4[row + {i}u]; r{j} = t{i}.x; r{} = t{i}.y; r{} = t{i}.z; r{} = t{i}.w;",
+                j + 1,
+                j + 2,
+                j + 3
+            );
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n");
+    } else if staged {
         // All loads of a thread first (independent reads in flight), then the stores.
         let iters = (sp.cols * n / q).div_ceil(threads);
         src.push_str(&format!("    let lim = count * N / {q}u;\n"));
@@ -687,10 +840,26 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
     }
     src.push_str("        cf[s * COLS + line] = y;\n    }\n    workgroupBarrier();\n");
     // Carry scan and correction; backward sweep from a zero state, start value to cb.
-    src.push_str(
-        "    if (live) {\n        var cy = 0.0;\n        \
-         for (var t = 0u; t < s; t++) { cy = cf[t * COLS + line] + g((t + 1u) * SEG - 1u) * cy; }\n",
-    );
+    // The carry scans: unrolled for up to UNROLL_SCAN segments (all reads
+    // issued at once, then a chain of multiply-adds), else a loop.
+    src.push_str("    if (live) {\n        var cy = 0.0;\n");
+    if p <= UNROLL_SCAN {
+        for t in 0..p.saturating_sub(1) {
+            src.push_str(&format!(
+                "        let f{t} = cf[{t}u * COLS + line]; let gf{t} = g({}u);\n",
+                (t + 1) * seg - 1
+            ));
+        }
+        for t in 0..p.saturating_sub(1) {
+            src.push_str(&format!(
+                "        cy = select(cy, f{t} + gf{t} * cy, {t}u < s);\n"
+            ));
+        }
+    } else {
+        src.push_str(
+            "        for (var t = 0u; t < s; t++) { cy = cf[t * COLS + line] + g((t + 1u) * SEG - 1u) * cy; }\n",
+        );
+    }
     for j in 0..seg {
         let body = format!("r{j} += g(a + {j}u) * cy;");
         push_guarded(&mut src, guard(j), j, &body);
@@ -701,10 +870,24 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
         push_guarded(&mut src, guard(j), j, &body);
     }
     src.push_str("        cb[s * COLS + line] = c;\n    }\n    workgroupBarrier();\n");
-    src.push_str(
-        "    if (live) {\n        var cc = 0.0;\n        \
-         for (var t = P - 1u; t > s; t--) { cc = cb[t * COLS + line] + h(t * SEG) * cc; }\n",
-    );
+    src.push_str("    if (live) {\n        var cc = 0.0;\n");
+    if p <= UNROLL_SCAN {
+        for t in (1..p).rev() {
+            src.push_str(&format!(
+                "        let b{t} = cb[{t}u * COLS + line]; let hb{t} = h({}u);\n",
+                t * seg
+            ));
+        }
+        for t in (1..p).rev() {
+            src.push_str(&format!(
+                "        cc = select(cc, b{t} + hb{t} * cc, {t}u > s);\n"
+            ));
+        }
+    } else {
+        src.push_str(
+            "        for (var t = P - 1u; t > s; t--) { cc = cb[t * COLS + line] + h(t * SEG) * cc; }\n",
+        );
+    }
     for j in 0..seg {
         let body = format!("r{j} += h(a + {j}u) * cc;");
         push_guarded(&mut src, guard(j), j, &body);
@@ -726,7 +909,24 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
         src.push_str("    }\n");
     }
     // Store.
-    if staged {
+    if tile4 {
+        src.push_str("    if (live) {\n");
+        for i in 0..seg / 4 {
+            let j = 4 * i;
+            let body = format!(
+                "sm4[row + {i}u] = vec4<f32>(r{j}, r{}, r{}, r{});",
+                j + 1,
+                j + 2,
+                j + 3
+            );
+            push_guarded(&mut src, guard(j), j, &body);
+        }
+        src.push_str("    }\n    workgroupBarrier();\n");
+        src.push_str(
+            "    for (var x = lid; x < count * N4; x += THREADS) {\n        \
+             v[base / 4u + x] = sm4[(x / N4) * S4 + x % N4];\n    }\n",
+        );
+    } else if staged {
         src.push_str("    if (live) {\n");
         for j in 0..seg {
             let body = format!("sm[line * S + a + {j}u] = r{j};");

@@ -260,6 +260,9 @@ pub struct GpuStencil {
     imm: StencilImm,
     form: GpuForm,
     fused: Arc<wgpu::ComputePipeline>,
+    /// Four outputs per thread ([`shaders::stencil27x4`]) where axis 2 is a
+    /// multiple of 4 points long.
+    fused4: Option<Arc<wgpu::ComputePipeline>>,
     band: Option<GpuBand>,
     bounds: (f64, f64),
 }
@@ -305,6 +308,9 @@ impl GpuStencil {
         };
         let l = &ctx.layouts;
         let fused = ctx.pipeline(&shaders::stencil27(), &[&l.ro, &l.rw], 28, true);
+        let fused4 = n2
+            .is_multiple_of(4)
+            .then(|| ctx.pipeline(&shaders::stencil27x4(), &[&l.ro, &l.rw], 28, true));
         let band = match form {
             GpuForm::Fused27 => None,
             GpuForm::Separable => Some(GpuBand::new(ops, &BSPLINE_TAPS, bc, sym, bounds)?),
@@ -313,6 +319,7 @@ impl GpuStencil {
             imm,
             form,
             fused,
+            fused4,
             band,
             bounds,
         })
@@ -353,10 +360,19 @@ impl<'c> LinearOperator<GpuOps<'c>> for GpuStencil {
         match &self.band {
             Some(b) => b.run(ops, x, y),
             None => {
-                let (gx, gy, _) = ops.groups_3d();
                 let gz = (self.imm.n0).div_ceil(shaders::MARCH);
+                let (pipe, gx, gy) = match &self.fused4 {
+                    Some(f4) => {
+                        let (wx, wy) = shaders::QUAD_WG;
+                        (f4, (self.imm.n2 / 4).div_ceil(wx), self.imm.n1.div_ceil(wy))
+                    }
+                    None => {
+                        let (gx, gy, _) = ops.groups_3d();
+                        (&self.fused, gx, gy)
+                    }
+                };
                 ops.dispatch(
-                    &self.fused,
+                    pipe,
                     &[&x.ro, &y.rw],
                     bytemuck::bytes_of(&self.imm),
                     (gx, gy, gz),

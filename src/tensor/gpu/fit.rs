@@ -58,6 +58,11 @@ pub struct GpuFitter<'c, const D: usize, T: GpuReal> {
     _fac: wgpu::Buffer,
     passes: Vec<Pass>,
     coefs: DeviceArray<T>,
+    /// Coefficient arrays of [`fit_batch`](Self::fit_batch), grown to the
+    /// largest batch seen and reused.
+    batch: Vec<DeviceArray<T>>,
+    /// Value sets of the last batch.
+    batch_len: usize,
     staging: wgpu::Buffer,
     host: Vec<T>,
 }
@@ -171,6 +176,8 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             _fac: fac,
             passes,
             coefs,
+            batch: Vec::new(),
+            batch_len: 0,
             staging,
             host: if size_of::<T>() == 8 {
                 Vec::new()
@@ -192,11 +199,16 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
 
     /// Records the axis passes over the coefficient array on `enc`.
     pub fn record_passes(&self, enc: &mut wgpu::CommandEncoder) {
+        self.record_passes_on(enc, &self.coefs);
+    }
+
+    /// Records the axis passes over `array` (of the grid's length) on `enc`.
+    fn record_passes_on(&self, enc: &mut wgpu::CommandEncoder, array: &DeviceArray<T>) {
         for p in &self.passes {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(&p.pipeline);
             pass.set_bind_group(0, &self.fac_bg, &[]);
-            pass.set_bind_group(1, &self.coefs.rw, &[]);
+            pass.set_bind_group(1, &array.rw, &[]);
             pass.set_immediates(0, bytemuck::bytes_of(&p.groups.0));
             pass.dispatch_workgroups(p.groups.0, p.groups.1, 1);
             Counters::bump(&self.ctx.counters.dispatches, 1);
@@ -211,6 +223,94 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     /// [`FitError::InvalidParameter`] for a wrong length,
     /// [`FitError::NonFiniteValue`] naming the first non-finite value.
     pub fn fit_slice(&mut self, values: &[f64]) -> Result<(), FitError> {
+        self.check_values(values)?;
+        upload_values(self.ctx, &mut self.host, &self.coefs.buffer, values);
+        let mut enc = self.ctx.encoder();
+        self.record_passes(&mut enc);
+        self.ctx.submit(enc);
+        Ok(())
+    }
+
+    /// Fits several value sets of this grid (row-major each) in one
+    /// submission: checks every set first (as [`fit_slice`](Self::fit_slice);
+    /// nothing is uploaded if one fails), uploads set `i` into the `i`-th
+    /// batch coefficient array, records every set's axis passes into one
+    /// command encoder and submits it once, without waiting.
+    ///
+    /// The batch arrays are allocated on the first call that needs them and
+    /// reused: a later batch of no more sets creates no buffer or bind group.
+    /// Read the results with [`batch_coefficients`](Self::batch_coefficients),
+    /// [`read_batch_coefficients`](Self::read_batch_coefficients) or
+    /// [`batch_spline`](Self::batch_spline); [`coefficients`](Self::coefficients)
+    /// keeps the last single fit.
+    ///
+    /// # Errors
+    /// As [`fit_slice`](Self::fit_slice), for the first set at fault;
+    /// [`FitError::Gpu`] if a batch array cannot be allocated.
+    pub fn fit_batch(&mut self, values: &[&[f64]]) -> Result<(), FitError> {
+        for v in values {
+            self.check_values(v)?;
+        }
+        while self.batch.len() < values.len() {
+            self.batch.push(DeviceArray::zeroed(self.ctx, self.total)?);
+        }
+        let mut enc = self.ctx.encoder();
+        for (i, v) in values.iter().enumerate() {
+            upload_values(self.ctx, &mut self.host, &self.batch[i].buffer, v);
+            self.record_passes_on(&mut enc, &self.batch[i]);
+        }
+        self.batch_len = values.len();
+        self.ctx.submit(enc);
+        Ok(())
+    }
+
+    /// Value sets of the last [`fit_batch`](Self::fit_batch).
+    pub fn batch_len(&self) -> usize {
+        self.batch_len
+    }
+
+    /// Coefficients of set `i` of the last [`fit_batch`](Self::fit_batch), on
+    /// the device (`None` for `i ≥` [`batch_len`](Self::batch_len)).
+    pub fn batch_coefficients(&self, i: usize) -> Option<&DeviceArray<T>> {
+        self.batch[..self.batch_len].get(i)
+    }
+
+    /// [`read_coefficients`](Self::read_coefficients) of set `i` of the last
+    /// [`fit_batch`](Self::fit_batch).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for `i ≥` [`batch_len`](Self::batch_len),
+    /// and as [`read_coefficients`](Self::read_coefficients).
+    pub fn read_batch_coefficients(&self, i: usize, out: &mut [T]) -> Result<(), FitError> {
+        let array = self.batch_array(i)?;
+        self.read_array(array, out)
+    }
+
+    /// [`spline`](Self::spline) of set `i` of the last
+    /// [`fit_batch`](Self::fit_batch): evaluates that batch array in place.
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for `i ≥` [`batch_len`](Self::batch_len);
+    /// [`FitError::Gpu`] if the knot table exceeds a device limit.
+    pub fn batch_spline(
+        &self,
+        i: usize,
+        policy: Extrapolate,
+    ) -> Result<GpuSpline<'c, D, T>, FitError> {
+        let array = self.batch_array(i)?;
+        GpuSpline::with_coefficients(self.ctx, &self.knots, self.uniform, policy, array)
+    }
+
+    fn batch_array(&self, i: usize) -> Result<&DeviceArray<T>, FitError> {
+        self.batch_coefficients(i)
+            .ok_or_else(|| FitError::InvalidParameter {
+                name: "i",
+                reason: format!("set {i} of a batch of {}", self.batch_len),
+            })
+    }
+
+    /// The length and finiteness checks of a fit's values.
+    fn check_values(&self, values: &[f64]) -> Result<(), FitError> {
         if values.len() != self.total {
             return Err(FitError::InvalidParameter {
                 name: "values",
@@ -225,18 +325,6 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
             return Err(self.non_finite_value(k, values[k]));
         }
-        if size_of::<T>() == 8 {
-            // T is f64: the values go up as they are.
-            self.ctx.upload_pod(&self.coefs.buffer, 0, values);
-        } else {
-            for (h, &v) in self.host.iter_mut().zip(values) {
-                *h = T::from_f64(v);
-            }
-            self.ctx.upload_pod(&self.coefs.buffer, 0, &self.host);
-        }
-        let mut enc = self.ctx.encoder();
-        self.record_passes(&mut enc);
-        self.ctx.submit(enc);
         Ok(())
     }
 
@@ -297,13 +385,17 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     /// so large that the solve overflows `T`); [`FitError::Gpu`] if the
     /// device fails.
     pub fn read_coefficients(&self, out: &mut [T]) -> Result<(), FitError> {
+        self.read_array(&self.coefs, out)
+    }
+
+    fn read_array(&self, array: &DeviceArray<T>, out: &mut [T]) -> Result<(), FitError> {
         if out.len() != self.total {
             return Err(FitError::InvalidParameter {
                 name: "out",
                 reason: format!("length {}, expected {}", out.len(), self.total),
             });
         }
-        self.coefs.read_into(self.ctx, &self.staging, out)?;
+        array.read_into(self.ctx, &self.staging, out)?;
         if out.iter().any(|v| !v.to_f64().is_finite()) {
             let axis = (0..D)
                 .max_by(|&a, &b| self.condition[a].total_cmp(&self.condition[b]))
@@ -349,5 +441,25 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             rem /= self.shape[axis];
         }
         FitError::NonFiniteValue { index, value }
+    }
+}
+
+/// Queues the upload of checked `values` into `buffer` in precision `T` (f32
+/// converted through `host`, the plan's buffer of the grid's length: no
+/// allocation).
+fn upload_values<T: GpuReal>(
+    ctx: &GpuContext,
+    host: &mut [T],
+    buffer: &wgpu::Buffer,
+    values: &[f64],
+) {
+    if size_of::<T>() == 8 {
+        // T is f64: the values go up as they are.
+        ctx.upload_pod(buffer, 0, values);
+    } else {
+        for (h, &v) in host.iter_mut().zip(values) {
+            *h = T::from_f64(v);
+        }
+        ctx.upload_pod(buffer, 0, host);
     }
 }
