@@ -127,6 +127,10 @@ impl<const D: usize> TensorSpline<D> {
     pub fn eval_deriv_many(&self, points: &[[f64; D]], orders: [usize; D]) -> Vec<f64> {
         let mut out = vec![0.0; points.len()];
         let chunk = self.batch_chunk(points.len());
+        if points.len() <= chunk {
+            self.run_slice(Deriv(orders), points, &mut out);
+            return out;
+        }
         out.par_chunks_mut(chunk)
             .zip(points.par_chunks(chunk))
             .for_each(|(o, p)| self.run_slice(Deriv(orders), p, o));
@@ -157,6 +161,11 @@ impl<const D: usize> TensorSpline<D> {
         // [`eval_batch_seq`](Self::eval_batch_seq), whose basis gathers and
         // transposes cost more than they save.
         let chunk = self.batch_chunk(points.len());
+        if points.len() <= chunk {
+            // One task: no trip through the pool.
+            self.run_slice(Value, points, out);
+            return;
+        }
         out.par_chunks_mut(chunk)
             .zip(points.par_chunks(chunk))
             .for_each(|(o, p)| self.run_slice(Value, p, o));

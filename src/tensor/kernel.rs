@@ -344,24 +344,19 @@ impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
     }
 }
 
-/// Points `get(0..n)` under the spline's policy, results to `put(i, ·)`:
-/// one dispatch for the whole run.
-pub(super) struct Batch<'a, const D: usize, P, G, S> {
+/// `points[0..n]` under the spline's policy, results to `out[i]`: one
+/// dispatch for the whole run.
+pub(super) struct Batch<'a, const D: usize, P: PointOp<D>> {
     pub(super) s: &'a TensorSpline<D>,
     /// The extrapolation policy applied (the spline's own, or the caller's).
     pub(super) policy: Extrapolate,
     pub(super) op: P,
     pub(super) n: usize,
-    pub(super) get: G,
-    pub(super) put: S,
+    pub(super) points: &'a [[f64; D]],
+    pub(super) out: &'a mut [P::Out],
 }
 
-impl<const D: usize, P, G, S> Batch<'_, D, P, G, S>
-where
-    P: PointOp<D>,
-    G: Fn(usize) -> [f64; D],
-    S: FnMut(usize, P::Out),
-{
+impl<const D: usize, P: PointOp<D>> Batch<'_, D, P> {
     /// Point `i` under the policy (`plain`: the default policy without
     /// periodic axes), result to `put(i, ·)`. A method, not a closure: an
     /// `#[inline(always)]` function is compiled inside the
@@ -369,7 +364,14 @@ where
     /// not.
     #[inline(always)]
     fn at<V: Vf64>(&mut self, plain: bool, i: usize) {
-        let x = (self.get)(i);
+        // Coordinates read one at a time: a 32-byte copy of the point
+        // through the stack, read back per coordinate, stalls on store
+        // forwarding (see `One::run`).
+        let p = &self.points[i];
+        let x: [f64; D] = std::array::from_fn(|k| {
+            // SAFETY: `k < D`: a read of one initialised element.
+            unsafe { std::ptr::read_volatile(&p[k]) }
+        });
         let v = if plain {
             // SAFETY: as in `One::run`.
             unsafe { self.op.at::<V>(self.s, x) }
@@ -380,16 +382,11 @@ where
                 None => P::NAN,
             }
         };
-        (self.put)(i, v);
+        self.out[i] = v;
     }
 }
 
-impl<const D: usize, P, G, S> WithSimd for Batch<'_, D, P, G, S>
-where
-    P: PointOp<D>,
-    G: Fn(usize) -> [f64; D],
-    S: FnMut(usize, P::Out),
-{
+impl<const D: usize, P: PointOp<D>> WithSimd for Batch<'_, D, P> {
     type Output = ();
     #[inline(always)]
     fn run<V: Vf64>(mut self) {
@@ -411,7 +408,7 @@ where
             let m = LOCAL_CHUNK.min(self.n - start);
             let mut count = [0u16; LOCAL_BUCKETS + 1];
             for (i, k) in key[..m].iter_mut().enumerate() {
-                let (_, base) = self.s.locate(&(self.get)(start + i));
+                let (_, base) = self.s.locate(&self.points[start + i]);
                 // `base < coefs.len()`, so the bucket is below LOCAL_BUCKETS.
                 *k = (base >> shift).min(LOCAL_BUCKETS - 1) as u16;
                 count[*k as usize + 1] += 1;
@@ -524,8 +521,8 @@ impl<const D: usize> TensorSpline<D> {
             policy,
             op,
             n,
-            get: |i| points[i],
-            put: |i, v| out[i] = v,
+            points: &points[..n],
+            out: &mut out[..n],
         });
     }
 }
