@@ -453,6 +453,8 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
         }
     }
 
+    interpn_rows(&p1, &p2, reps, npts, &all_pts, &mut table, &mut eval_json)?;
+
     // Basis kernels: batch (lanes = points) and single point (lanes = functions),
     // on the not-a-knot knots of the basis bench's sites.
     let t = not_a_knot(&workloads::basis_sites());
@@ -656,4 +658,112 @@ pub(crate) fn machine_name() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("{model}, {cores} cores, best ISA {}", Isa::best())
+}
+
+/// The Rust peer on the same 50×30×20×10 grid values and random points:
+/// interpn 0.11's tensor-product cubic B-spline interpolator on rectilinear
+/// grids (`multibspline::rectilinear`): its coefficient construction from
+/// the values into caller-provided storage (a refit, 1 thread), one value
+/// per call, and batches of 1M points (structure-of-arrays coordinates, as
+/// its API takes them) on 1 thread and split in halves on 2. Checked first
+/// against the grid values at grid sites, which both interpolants reproduce.
+fn interpn_rows(
+    p1: &rayon::ThreadPool,
+    p2: &rayon::ThreadPool,
+    reps: usize,
+    npts: usize,
+    all_pts: &[[f64; 4]],
+    table: &mut String,
+    eval_json: &mut Vec<EvalRecord>,
+) -> Result<(), String> {
+    use interpn::multibspline::rectilinear::{MultiBsplineRectilinear, coefficients};
+    let shape = workloads::EVAL4D_SHAPE;
+    let ax = workloads::unit_axes(shape);
+    let grids: [&[f64]; 4] = std::array::from_fn(|k| &ax[k][..]);
+    let vals = workloads::grid_values(shape);
+    let mut coefs = vec![0.0; vals.len()];
+    let mut scratch = vec![0.0; MultiBsplineRectilinear::<f64, 4>::construction_scratch_len(shape)];
+    let fit = p1.install(|| {
+        measure(reps, || {
+            coefficients(&grids, &vals, &mut coefs, &mut scratch).expect("valid grid");
+            black_box(&coefs);
+        })
+    });
+    let sp = MultiBsplineRectilinear::new(&grids, &coefs, false)?;
+    for i in 0..10 {
+        let id: [usize; 4] = std::array::from_fn(|k| (i * 7 + k) % shape[k]);
+        let x: [f64; 4] = std::array::from_fn(|k| ax[k][id[k]]);
+        let flat = (0..4).fold(0, |a, k| a * shape[k] + id[k]);
+        let v = sp.interp_one(x)?;
+        if (v - vals[flat]).abs() > 1e-9 {
+            return Err(format!("interpn at grid site {x:?}: {v} vs {}", vals[flat]));
+        }
+    }
+    let soa: [Vec<f64>; 4] = std::array::from_fn(|k| all_pts.iter().map(|p| p[k]).collect());
+    let n = all_pts.len();
+    let mut out = vec![0.0; n];
+    let single = p1.install(|| {
+        measure(reps, || {
+            let mut acc = 0.0;
+            for p in &all_pts[..npts] {
+                acc += sp.interp_one(*p).expect("valid inputs");
+            }
+            black_box(acc);
+        })
+    });
+    let one = p1.install(|| {
+        measure(reps, || {
+            let obs: [&[f64]; 4] = std::array::from_fn(|k| &soa[k][..]);
+            sp.interp(&obs, &mut out).expect("valid inputs");
+            black_box(&out);
+        })
+    });
+    let two = p2.install(|| {
+        measure(reps, || {
+            let h = n / 2;
+            let (o0, o1) = out.split_at_mut(h);
+            rayon::join(
+                || {
+                    let obs: [&[f64]; 4] = std::array::from_fn(|k| &soa[k][..h]);
+                    sp.interp(&obs, o0).expect("valid inputs");
+                },
+                || {
+                    let obs: [&[f64]; 4] = std::array::from_fn(|k| &soa[k][h..]);
+                    sp.interp(&obs, o1).expect("valid inputs");
+                },
+            );
+            black_box(&out);
+        })
+    });
+    let ns = single.med * 1e9 / npts as f64;
+    let (m1, m2) = (n as f64 / one.med / 1e6, n as f64 / two.med / 1e6);
+    let _ = writeln!(
+        table,
+        "\npeer: interpn 0.11 multibspline (rectilinear), {}x{}x{}x{}, the same values and points\n\
+         refit (ms)         1 {:>12.3}\n\
+         value              1 {ns:>12.1}\n\
+         batch-1M-1thr      1 {m1:>12.1}\n\
+         batch-1M           2 {m2:>12.1}",
+        shape[0],
+        shape[1],
+        shape[2],
+        shape[3],
+        fit.med * 1e3
+    );
+    for (kind, threads, nsv, mv) in [
+        ("value", 1, ns, 1e3 / ns),
+        ("batch-1M-1thr", 1, 1e3 / m1, m1),
+        ("batch-1M", 2, 1e3 / m2, m2),
+    ] {
+        eval_json.push(EvalRecord {
+            kind,
+            shape,
+            isa: "interpn",
+            threads,
+            ns_per_value: nsv,
+            mvalues_per_s: mv,
+            cpu_ns_per_value: None,
+        });
+    }
+    Ok(())
 }

@@ -117,6 +117,15 @@ impl<const D: usize> TensorSpline<D> {
 
     /// Values at many points, in parallel (rayon). NaN coordinates give NaN;
     /// outside the domain: see [`extrapolate`](Self::extrapolate).
+    ///
+    /// On coefficient arrays of 2¹⁶ values and more, runs of at least 2048
+    /// points are evaluated in the order of their coefficient blocks (a
+    /// counting sort per run of 8192 points, no allocation) so that
+    /// consecutive points share cache lines; the results are in the
+    /// caller's order and equal, bit for bit, what each point gives alone
+    /// ([`eval`](Self::eval)). The same holds for
+    /// [`eval_many_into`](Self::eval_many_into) and
+    /// [`eval_deriv_many`](Self::eval_deriv_many).
     pub fn eval_many(&self, points: &[[f64; D]]) -> Vec<f64> {
         let mut out = vec![0.0; points.len()];
         self.eval_many_into_impl(points, &mut out);
