@@ -315,6 +315,12 @@ fn eval_all<T: GpuReal>(ctx: &GpuContext, tol: f64, full: bool) {
         eval_case::<4, T>(ctx, [5, 4, 6, 7], mask, tol, cover);
     }
     eval_case::<6, T>(ctx, [4, 5, 4, 4, 5, 4], 0b101010, tol, Cover::Short);
+    // Rows are read as aligned vectors of 2 or 4: tables of 30 and 35
+    // coefficients (≡ 2 and 3 mod 4) put the last row's vectors in the
+    // padding, and odd strides give every row every alignment.
+    eval_case::<2, T>(ctx, [6, 5], 0b01, tol, Cover::Short);
+    eval_case::<2, T>(ctx, [5, 7], 0b10, tol, Cover::Short);
+    eval_case::<3, T>(ctx, [4, 4, 5], 0, tol, Cover::Short);
 }
 
 #[test]

@@ -75,6 +75,8 @@ fn eval_row<T: GpuReal>(
     let tv = time(ctx, 3, batches, || dev.eval_device(&p, &value, &vals))?;
     let tg = time(ctx, 3, batches, || dev.eval_device(&p, &grad, &grads))?;
     let tvg = time(ctx, 3, batches, || dev.eval_device(&p, &vg, &grads5))?;
+    // The value again, after the other kernels (a check on warm-up effects).
+    let tv2 = time(ctx, 3, batches, || dev.eval_device(&p, &value, &vals))?;
     // Accuracy against the CPU on the first 10,000 points.
     let m = n.min(10_000);
     let got = vals.read(ctx)?;
@@ -87,10 +89,11 @@ fn eval_row<T: GpuReal>(
         scale = scale.max(c.abs());
     }
     Ok(format!(
-        "| {} | {} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.1e} |",
+        "| {} | {} | {:.3} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.1e} |",
         T::WGSL,
         n,
         tv * 1e3,
+        tv2 * 1e3,
         n as f64 / tv / 1e9,
         tg * 1e3,
         tg / tv,
@@ -192,13 +195,83 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
         shape_str(shape)
     );
     println!(
-        "| precision | points | value ms | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
+        "| precision | points | value ms | value ms (again, last) | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     if f64_ok {
         println!("{}", eval_row::<f64>(ctx, &spline, &pts, batches)?);
     }
     println!("{}", eval_row::<f32>(ctx, &spline, &pts, batches)?);
     drop(pts);
+    batch_rows(ctx, batches)
+}
+
+/// One submission for several problems against one call each, host data in
+/// and (for the prefilter) out, each timing ending in a wait: `fit_batch` of
+/// eight value sets of the 50×30×20×10 grid against eight `fit_slice`, and
+/// `grid3::gpu::prefilter_batch` of eight 64³ f32 grids against eight
+/// `prefilter`.
+fn batch_rows(ctx: &GpuContext, batches: usize) -> Result<(), FitError> {
+    use bsfit::grid3::Boundary;
+    use bsfit::grid3::gpu::{prefilter, prefilter_batch};
+    const SETS: usize = 8;
+    println!();
+    println!("Batched submissions ({SETS} problems; ms for all {SETS}, median):");
+    println!("| what | one submission | {SETS} calls | calls / batch |");
+    println!("| --- | --- | --- | --- |");
+    let shape = price_table::SHAPE;
+    let (fitter, _) = table(shape)?;
+    let base = grid_values(shape);
+    let sets: Vec<Vec<f64>> = (0..SETS)
+        .map(|i| base.iter().map(|v| v * (1.0 + 0.01 * i as f64)).collect())
+        .collect();
+    let refs: Vec<&[f64]> = sets.iter().map(Vec::as_slice).collect();
+    let row = |name: &str, one: f64, many: f64| {
+        println!(
+            "| {name} | {:.3} | {:.3} | {:.2} |",
+            one * 1e3,
+            many * 1e3,
+            many / one
+        );
+    };
+    if ctx.supports_f64() {
+        let mut plan = GpuFitter::<4, f64>::new(ctx, &fitter)?;
+        let one = time(ctx, 1, batches, || plan.fit_batch(&refs))?;
+        let many = time(ctx, 1, batches, || {
+            for v in &refs {
+                plan.fit_slice(v)?;
+            }
+            Ok(())
+        })?;
+        row(
+            &format!("fit_batch, {} f64, host values", shape_str(shape)),
+            one,
+            many,
+        );
+    }
+    let n = 64;
+    let grids: Vec<ndarray::Array3<f32>> = (0..SETS)
+        .map(|i| {
+            ndarray::Array3::from_shape_fn((n, n, n), |(a, b, c)| {
+                ((a * 7 + b * 3 + c + i) % 17) as f32 - 8.0
+            })
+        })
+        .collect();
+    let views: Vec<_> = grids.iter().map(|g| g.view()).collect();
+    let bc = [Boundary::Periodic; 3];
+    let one = time(ctx, 1, batches, || {
+        prefilter_batch(ctx, &views, bc).map(drop)
+    })?;
+    let many = time(ctx, 1, batches, || {
+        for v in &views {
+            prefilter(ctx, v.view(), bc)?;
+        }
+        Ok(())
+    })?;
+    row(
+        "prefilter_batch, 64³ f32 periodic, host in and out",
+        one,
+        many,
+    );
     Ok(())
 }

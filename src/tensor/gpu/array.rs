@@ -89,8 +89,13 @@ impl<T: GpuReal> DeviceArray<T> {
     /// [`FitError::InvalidParameter`] if the byte size overflows.
     pub fn zeroed(ctx: &GpuContext, len: usize) -> Result<Self, FitError> {
         check_precision::<T>(ctx)?;
+        // Rounded up to a multiple of four elements plus four zeroed ones:
+        // evaluation reads a coefficient row as aligned vectors of up to four
+        // elements, the last of which may start at the row's last element.
         let bytes = len
-            .checked_mul(size_of::<T>())
+            .checked_add(4)
+            .map(|l| l.next_multiple_of(4))
+            .and_then(|l| l.checked_mul(size_of::<T>()))
             .ok_or_else(|| FitError::InvalidParameter {
                 name: "len",
                 reason: format!("{len} elements overflow the address space"),

@@ -138,6 +138,7 @@ pub struct GpuSpline<'c, const D: usize, T: GpuReal> {
     coefs_bg: wgpu::BindGroup,
     _knots: wgpu::Buffer,
     unroll: bool,
+    lanes: usize,
     _t: std::marker::PhantomData<T>,
 }
 
@@ -175,6 +176,23 @@ pub(crate) fn knot_table<const D: usize, T: GpuReal>(
     let nan_at = table.len();
     table.push(T::from_f64(f64::NAN));
     (table, off, uoff, nan_at)
+}
+
+/// Coefficients per load in the evaluation kernel: `vec4` rows in f32,
+/// scalar loads in f64. On an H200 (4D 50×30×20×10 table, 10⁷ random points)
+/// `vec4<f32>` loads took the f32 value from 6.28–6.32 ms to 5.46–5.49 ms,
+/// while `vec2<f64>` and `vec4<f64>` loads made the f64 kernels slower
+/// (9.1 ms against 7.7 ms; two or three vectors per row read 48–64 bytes
+/// for 32 used). `BSFIT_GPU_EVAL_LANES` (1, 2 or 4)
+/// overrides the choice, for comparing the layouts on one device.
+fn eval_lanes<T: GpuReal>() -> usize {
+    let native = if size_of::<T>() == 4 { 4 } else { 1 };
+    match std::env::var("BSFIT_GPU_EVAL_LANES").as_deref() {
+        Ok("1") => 1,
+        Ok("2") => 2,
+        Ok("4") => 4,
+        _ => native,
+    }
 }
 
 impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
@@ -250,6 +268,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             coefs_bg,
             _knots: kbuf,
             unroll: std::env::var("BSFIT_GPU_UNROLL").map_or(D <= 4, |v| v == "1"),
+            lanes: eval_lanes::<T>(),
             _t: std::marker::PhantomData,
         })
     }
@@ -300,6 +319,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             },
             outputs: &outputs,
             unroll: self.unroll,
+            lanes: self.lanes,
         };
         let l = &self.ctx.layouts;
         self.ctx
@@ -430,7 +450,9 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             return Ok(out);
         }
         let per_point = size_of::<T>() * D.max(m);
-        let chunk = (self.ctx.max_binding() as usize / per_point).clamp(1, 1 << 22);
+        // Less the padding `DeviceArray` adds past its elements.
+        let room = (self.ctx.max_binding() as usize).saturating_sub(8 * size_of::<T>());
+        let chunk = (room / per_point).clamp(1, 1 << 22);
         let chunk = chunk.min(points.len());
         let pts = DeviceArray::<T>::zeroed(self.ctx, chunk * D)?;
         let res = DeviceArray::<T>::zeroed(self.ctx, chunk * m)?;

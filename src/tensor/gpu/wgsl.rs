@@ -16,7 +16,12 @@
 //! `[3, n − 1]`; the binary search counts at most the `n − 4` interior knots.
 //! The basis reads knots `s − 2 ..= s + 3 ⊂ [1, n + 2]`. The coefficient block
 //! starts at `Σ (s_k − 3)·S_k` and ends at `Σ (s_k)·S_k ≤ Σ (n_k − 1)·S_k`,
-//! the last coefficient. Point `g` is read at `g·D + k` and written at
+//! the last coefficient. Read as `L`-element vectors (`L = 2` or `4`), a row
+//! starting at `o ≤ total − 4` spans the vectors `⌊o/L⌋ ..= ⌊o/L⌋ + 4/L`,
+//! whose last element is below `o + 4 + L ≤ total + L`; the coefficient
+//! buffer ([`super::DeviceArray`]) holds `total + 4` elements rounded up to a
+//! multiple of four (the padding zeroed and never written), so those vectors
+//! are in the bound array. Point `g` is read at `g·D + k` and written at
 //! `g·M + m` only for `g < count`, and the host binds at least `count·D`
 //! coordinates and `count·M` outputs.
 //!
@@ -59,6 +64,9 @@ pub(crate) struct EvalSpec<'a> {
     pub outputs: &'a [Vec<usize>],
     /// Unroll the contraction (straight-line code) instead of `for` loops.
     pub unroll: bool,
+    /// Coefficients per load: 1 (scalar), 2 or 4 (`vec2`/`vec4` of the
+    /// table bound as an array of vectors; see [`eval`]).
+    pub lanes: usize,
 }
 
 fn knot(k: usize, rel: i32) -> String {
@@ -209,10 +217,23 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         s,
         "@group(0) @binding(0) var<storage, read> knots: array<{ty}>;"
     );
-    let _ = writeln!(
-        s,
-        "@group(1) @binding(0) var<storage, read> coefs: array<{ty}>;"
-    );
+    let lanes = spec.lanes;
+    if lanes == 1 {
+        let _ = writeln!(
+            s,
+            "@group(1) @binding(0) var<storage, read> coefs: array<{ty}>;"
+        );
+        let _ = writeln!(s, "fn cf(i: u32) -> {ty} {{ return coefs[i]; }}");
+    } else {
+        let _ = writeln!(
+            s,
+            "@group(1) @binding(0) var<storage, read> coefs: array<vec{lanes}<{ty}>>;"
+        );
+        let _ = writeln!(
+            s,
+            "fn cf(i: u32) -> {ty} {{ return coefs[i / {lanes}u][i % {lanes}u]; }}"
+        );
+    }
     let _ = writeln!(
         s,
         "@group(2) @binding(0) var<storage, read> pts: array<{ty}>;"
@@ -323,6 +344,9 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         .map(|k| format!("(s{k} - 3u) * {}u", spec.strides[k]))
         .collect();
     let _ = writeln!(s, "    let base = {};", base.join(" + "));
+    if spec.unroll && spec.lanes > 1 {
+        shifted_weights(&mut s, spec);
+    }
     for m in 0..m_out {
         let _ = writeln!(s, "    var acc{m} = {ty}(0.0);");
     }
@@ -342,6 +366,64 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     }
     let _ = writeln!(s, "}}");
     s
+}
+
+/// Weights for rows loaded as aligned vectors of `L = spec.lanes`
+/// coefficients.
+///
+/// A row of the last axis starts at flat offset `o = base + c` (`c` known
+/// when the contraction is unrolled), so `o = L·q + a` with
+/// `a = (base + c mod L) mod L`. Its four coefficients sit in the `4/L + 1`
+/// vectors `v_t = coefs[q + t]`, lane `i` of `v_t` holding coefficient
+/// `L·t + i − a` of the row, and
+/// `Σ_e w_e·c_{o+e} = Σ_t dot(v_t, y_t)` with `y_t[i] = w_{L·t+i−a}` where
+/// `0 ≤ L·t + i − a ≤ 3` and `0` elsewhere. `y{k}_{o}_{j}_{t}` is that `y_t`
+/// for the rows of class `c mod L = j`, selected once per point from the `L`
+/// possible shifts. Lanes outside the row meet an exact zero weight; they are
+/// coefficients of the table or its zeroed padding, read in range (module
+/// docs), so a finite table adds exact zeros.
+fn shifted_weights(s: &mut String, spec: &EvalSpec<'_>) {
+    let l = spec.lanes;
+    let ty = spec.ty;
+    let last = spec.n.len() - 1;
+    let mut orders: Vec<usize> = Vec::new();
+    for o in spec.outputs {
+        if !orders.contains(&o[last]) {
+            orders.push(o[last]);
+        }
+    }
+    for j in 0..l {
+        let _ = writeln!(s, "    let sh{j} = (base + {j}u) % {l}u;");
+    }
+    for &o in &orders {
+        for j in 0..l {
+            for t in 0..=4 / l {
+                let cand: Vec<String> = (0..l)
+                    .map(|a| {
+                        let lanes: Vec<String> = (0..l)
+                            .map(|i| {
+                                let e = (l * t + i) as isize - a as isize;
+                                if (0..4).contains(&e) {
+                                    format!("w{last}_{o}[{e}]")
+                                } else {
+                                    format!("{ty}(0.0)")
+                                }
+                            })
+                            .collect();
+                        format!("vec{l}<{ty}>({})", lanes.join(", "))
+                    })
+                    .collect();
+                let pick = match l {
+                    2 => format!("select({}, {}, sh{j} == 1u)", cand[0], cand[1]),
+                    _ => format!(
+                        "select(select({}, {}, sh{j} == 1u), select({}, {}, sh{j} == 3u), sh{j} >= 2u)",
+                        cand[0], cand[1], cand[2], cand[3]
+                    ),
+                };
+                let _ = writeln!(s, "    let y{last}_{o}_{j}_{t} = {pick};");
+            }
+        }
+    }
 }
 
 /// The `4^D` contraction: loops (or unrolled blocks) over the outer axes,
@@ -372,6 +454,7 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>) {
             last_orders.push(o[last]);
         }
     }
+    #[allow(clippy::too_many_arguments)] // the recursion's state, passed down unchanged
     fn level(
         s: &mut String,
         spec: &EvalSpec<'_>,
@@ -380,6 +463,7 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>) {
         prefix_id: &[Vec<usize>],
         last_orders: &[usize],
         indent: usize,
+        cst: Option<usize>,
     ) {
         let d = spec.n.len();
         let last = d - 1;
@@ -391,12 +475,33 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>) {
             format!("o{}", k - 1)
         };
         if k == last {
-            let _ = writeln!(
-                s,
-                "{pad}let c = vec4<{ty}>(coefs[{prev_off}], coefs[{prev_off} + 1u], coefs[{prev_off} + 2u], coefs[{prev_off} + 3u]);"
-            );
-            for &o in last_orders {
-                let _ = writeln!(s, "{pad}let i{o} = dot(c, w{last}_{o});");
+            match cst {
+                Some(c) if spec.lanes > 1 => {
+                    // The row `base + c ..` as `4/L + 1` aligned vectors from
+                    // `(base + c) / L`, dotted with the weights shifted by
+                    // `(base + c) % L` (class `c % L`, see `shifted_weights`).
+                    let l = spec.lanes;
+                    let _ = writeln!(s, "{pad}let cq = (base + {c}u) / {l}u;");
+                    let loads = 4 / l + 1;
+                    for t in 0..loads {
+                        let _ = writeln!(s, "{pad}let cv{t} = coefs[cq + {t}u];");
+                    }
+                    for &o in last_orders {
+                        let terms: Vec<String> = (0..loads)
+                            .map(|t| format!("dot(cv{t}, y{last}_{o}_{}_{t})", c % l))
+                            .collect();
+                        let _ = writeln!(s, "{pad}let i{o} = {};", terms.join(" + "));
+                    }
+                }
+                _ => {
+                    let _ = writeln!(
+                        s,
+                        "{pad}let c = vec4<{ty}>(cf({prev_off}), cf({prev_off} + 1u), cf({prev_off} + 2u), cf({prev_off} + 3u));"
+                    );
+                    for &o in last_orders {
+                        let _ = writeln!(s, "{pad}let i{o} = dot(c, w{last}_{o});");
+                    }
+                }
             }
             for (m, o) in spec.outputs.iter().enumerate() {
                 if last == 0 {
@@ -414,7 +519,7 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>) {
             return;
         }
         let stride = spec.strides[k];
-        let body = |s: &mut String, r: &str, indent: usize| {
+        let body = |s: &mut String, r: &str, indent: usize, cst: Option<usize>| {
             let pad = " ".repeat(indent);
             let _ = writeln!(s, "{pad}let o{k} = {prev_off} + {r} * {stride}u;");
             for (id, p) in prefixes[k].iter().enumerate() {
@@ -433,21 +538,31 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>) {
                     );
                 }
             }
-            level(s, spec, k + 1, prefixes, prefix_id, last_orders, indent);
+            level(
+                s,
+                spec,
+                k + 1,
+                prefixes,
+                prefix_id,
+                last_orders,
+                indent,
+                cst,
+            );
         };
         if spec.unroll {
             for r in 0..4 {
                 let _ = writeln!(s, "{pad}{{");
-                body(s, &format!("{r}u"), indent + 4);
+                body(s, &format!("{r}u"), indent + 4, cst.map(|c| c + r * stride));
                 let _ = writeln!(s, "{pad}}}");
             }
         } else {
             let _ = writeln!(s, "{pad}for (var r{k} = 0u; r{k} < 4u; r{k}++) {{");
-            body(s, &format!("r{k}"), indent + 4);
+            body(s, &format!("r{k}"), indent + 4, None);
             let _ = writeln!(s, "{pad}}}");
         }
     }
-    level(s, spec, 0, &prefixes, &prefix_id, &last_orders, 4);
+    let cst = spec.unroll.then_some(0);
+    level(s, spec, 0, &prefixes, &prefix_id, &last_orders, 4, cst);
 }
 
 /// One axis pass of the fit, `T = L U` solved in place on every line.
