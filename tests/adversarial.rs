@@ -5,7 +5,7 @@
 //! polynomial reproduction, bit equality with a fresh or contiguous fit), not
 //! values produced by the code under test.
 
-mod common;
+use crate::common;
 use bsfit::{FitError, Fitter, Par, TensorSpline};
 use common::{Rng, TensorPoly, random_sites};
 use ndarray::{Array, Array1, Array2, Array3, ArrayView, Dim, Dimension, IxDyn, ShapeBuilder, s};

@@ -2,7 +2,7 @@
 //! accuracy of a fitted 4D price table against error bounds derived from the
 //! analytic price itself.
 
-mod common;
+use crate::common;
 
 use bsfit::TensorSpline;
 use bsfit_testkit::analytic::black_scholes as bs;

@@ -3,7 +3,7 @@
 //! evaluation. Oracles: the per-point `eval`/`eval_deriv` of a spline with
 //! the default policy, and tensor-product cubics the spline reproduces.
 
-mod common;
+use crate::common;
 
 use bsfit::bspline::knots::not_a_knot;
 use bsfit::{DynSpline, Extrapolate, FitError, TensorSpline};

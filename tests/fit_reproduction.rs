@@ -2,7 +2,7 @@
 //! spline space, so interpolation must return them exactly), the fit's
 //! linearity, interpolation of arbitrary data on the grid, and extrapolation.
 
-mod common;
+use crate::common;
 use bsfit::{Fitter, TensorSpline};
 use common::{Rng, TensorPoly, random_sites};
 use ndarray::{Array, Dim, Dimension, IxDyn};

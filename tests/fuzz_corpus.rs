@@ -3,7 +3,7 @@
 //! the cargo-fuzz targets run, so every input found once keeps being checked
 //! on stable Rust.
 
-mod fuzz_logic;
+use crate::fuzz_logic;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@ use bsfit::grid3::Boundary::{self, *};
 use bsfit::grid3::StencilForm;
 use bsfit::grid3::operator::StencilOp;
 
-mod common;
+use crate::common;
 use common::{oracle, rng};
 
 const SHAPES: [[usize; 3]; 9] = [

@@ -6,7 +6,7 @@ use bsfit::grid3::{prefilter, prefilter_f32, prefilter_generic};
 use bsfit::{FitError, Par};
 use ndarray::{Array3, ShapeBuilder};
 
-mod common;
+use crate::common;
 use common::{oracle, rng};
 
 struct Fixtures {

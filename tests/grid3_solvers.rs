@@ -7,7 +7,7 @@ use bsfit::grid3::Boundary::{self, *};
 use bsfit::grid3::{Formulation, Method, SolveOptions, prefilter, solve, theory};
 use ndarray::Array3;
 
-mod common;
+use crate::common;
 use common::rng;
 
 fn field(shape: [usize; 3], seed: u64) -> Array3<f64> {

@@ -3,7 +3,7 @@
 //! schemes) and evaluation. Remainder-heavy sizes, dirty (NaN-filled)
 //! buffers, seeded inputs. An ISA this CPU lacks is skipped with a message.
 
-mod common;
+use crate::common;
 
 use bsfit::banded::BandLu;
 use bsfit::bspline::basis::{basis, basis_derivs};
