@@ -88,7 +88,10 @@ fn oneshot_table_and_json() {
                 _ => w,
             };
             let v: f64 = w.parse().unwrap_or_else(|_| panic!("{w:?} in {row}"));
-            assert!(v.is_finite() && v > 0.0, "{row}");
+            // Times are positive; a ratio printed to two decimals may round
+            // to 0.00 when one timing of these tiny cases is an outlier.
+            let ok = if j >= 4 { v >= 0.0 } else { v > 0.0 };
+            assert!(v.is_finite() && ok, "{row}");
         }
     }
 
