@@ -537,6 +537,66 @@ fn large_grid_runs_in_parallel_and_matches() {
     check_grid_against_points(&base, &coords, [1, 0]);
 }
 
+/// Coordinate lists of the given lengths per axis (the ends, points just
+/// and far outside each side, then random points in the domain).
+fn coords_of_lengths<const D: usize>(
+    rng: &mut Rng,
+    s: &TensorSpline<D>,
+    lens: [usize; D],
+) -> [Vec<f64>; D] {
+    let dom = s.domain();
+    std::array::from_fn(|k| {
+        let (lo, hi) = dom[k];
+        let w = hi - lo;
+        let ends = [hi, lo - 0.2 * w, hi + 0.1 * w, lo];
+        (0..lens[k])
+            .map(|i| ends.get(i).copied().unwrap_or_else(|| rng.uniform(lo, hi)))
+            .collect()
+    })
+}
+
+/// Refining grids take the fused path (expanding axes contracted last,
+/// slab by slab): every pattern of refining and non-refining axes, the
+/// parallel split (rows cut mid-odometer), every policy and some orders.
+#[test]
+fn refining_grids_match_pointwise_evaluation() {
+    let mut rng = Rng::new(53);
+    let base = random_spline::<4>(&mut rng, 6);
+    let n = base.shape();
+    // Refining on axes 0 and 2, axis 1 shrinking in between.
+    let lens4 = [
+        [n[0] + 7, n[1] - 3, n[2] + 5, n[3] + 3],
+        [n[0] + 1, n[1] + 4, 2, n[3] - 2],
+        [1, n[1] + 9, n[2] + 2, 1],
+        [n[0] + 2, n[1] + 2, n[2] + 2, n[3] + 2],
+    ];
+    for lens in lens4 {
+        let coords = coords_of_lengths(&mut rng, &base, lens);
+        for policy in POLICIES {
+            let sp = base.clone().with_extrapolate(policy);
+            for orders in [[0; 4], [1, 0, 2, 3], [3, 1, 0, 1], [0, 4, 0, 0]] {
+                check_grid_against_points(&sp, &coords, orders);
+            }
+        }
+    }
+    // 6 D, alternating refining and shrinking axes.
+    let base6 = random_spline::<6>(&mut rng, 5);
+    let n6 = base6.shape();
+    let lens6: [usize; 6] = std::array::from_fn(|k| if k % 2 == 0 { n6[k] + 2 } else { 2 });
+    let coords = coords_of_lengths(&mut rng, &base6, lens6);
+    check_grid_against_points(&base6, &coords, [0; 6]);
+    check_grid_against_points(&base6, &coords, [1, 0, 0, 2, 0, 1]);
+    // Large enough to run in parallel tasks, whose row runs start at
+    // arbitrary odometer positions (prime lengths).
+    let base3 = random_spline::<3>(&mut rng, 9);
+    let m3 = base3.shape();
+    for lens in [[97, 2, 211], [m3[0] + 4, 131, 67], [53, m3[1] + 30, 3]] {
+        let coords = coords_of_lengths(&mut rng, &base3, lens);
+        check_grid_against_points(&base3, &coords, [0, 0, 0]);
+        check_grid_against_points(&base3, &coords, [1, 2, 0]);
+    }
+}
+
 #[test]
 fn empty_grids() {
     let mut rng = Rng::new(52);

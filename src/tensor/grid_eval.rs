@@ -14,6 +14,18 @@
 //! ties broken towards the innermost axis (its step is a 4-term dot product
 //! per element, the others are row updates, so it is best run on the
 //! smallest array).
+//!
+//! Refining grids (more coordinates than coefficients on some axes, the
+//! common case) would make the intermediates after those axes the largest
+//! arrays of the computation: each written once and read once, tens of MB
+//! for a 4D table, freshly faulted in. Those axes are therefore contracted
+//! last and fused: the other axes are contracted first (the innermost
+//! always among them), then the output is produced row by row in its own
+//! order, each expanding axis `k` keeping only the slab of its current
+//! output index, `Σ_r W_k[i_k, j+r] · slab_{k-1}[j+r]` (the size of the
+//! axes behind it, in cache), recomputed only when `i_k` changes. The
+//! multiply-adds are the same as axis by axis in natural order; the memory
+//! traffic is the output and the reads of cached slabs.
 
 use super::TensorSpline;
 use crate::FitError;
@@ -45,8 +57,9 @@ impl<const D: usize> TensorSpline<D> {
     /// Coordinates need not be sorted; outside the domain: see
     /// [`extrapolate`](Self::extrapolate).
     ///
-    /// Allocates the result and two intermediate arrays (at most the size
-    /// of the largest partial contraction).
+    /// Allocates the result and the partial contractions of the axes that
+    /// do not refine (see the module docs): on refining grids, arrays of the
+    /// coefficients' size and per-task slabs, not of the output's.
     ///
     /// Errors: [`FitError::InvalidParameter`] if the number of grid points
     /// overflows `usize`.
@@ -98,7 +111,7 @@ impl<const D: usize> TensorSpline<D> {
                 ),
             });
         }
-        let mut out = vec![0.0; total];
+        let mut out = crate::recycle::zeroed::<f64>(total);
         self.eval_grid_deriv_into(coords, orders, &mut out)?;
         let mut dim = Dim::<[usize; D]>::default();
         dim.slice_mut()
@@ -154,6 +167,31 @@ impl<const D: usize> TensorSpline<D> {
             let rb = coords[b].len() as f64 / self.shape[b] as f64;
             ra.total_cmp(&rb).then(b.cmp(&a))
         });
+
+        // Axes other than the last whose coordinate lists are longer than
+        // their coefficient count: contracted last, fused (see
+        // `contract_fused`), so that their large intermediates never exist.
+        let expanding: [bool; D] =
+            std::array::from_fn(|k| k + 1 < D && coords[k].len() > self.shape[k]);
+        if expanding.contains(&true) {
+            let mut dims = self.shape;
+            let mut cur: Vec<f64> = Vec::new();
+            for (step, &k) in order.iter().filter(|&&k| !expanding[k]).enumerate() {
+                let outer: usize = dims[..k].iter().product();
+                let inner: usize = dims[k + 1..].iter().product();
+                let m = coords[k].len();
+                let src: &[f64] = if step == 0 { &self.coefs } else { &cur };
+                let mut next = vec![0.0; outer * m * inner];
+                contract_axis(src, outer, dims[k], inner, &weights[k], &mut next);
+                cur = next;
+                dims[k] = m;
+            }
+            contract_fused(&cur, dims, &weights, expanding, out);
+            if !zero {
+                self.rescue_non_finite(&coords, orders, out);
+            }
+            return Ok(());
+        }
 
         let mut dims = self.shape;
         let mut cur: Vec<f64> = Vec::new();
@@ -331,4 +369,127 @@ fn contract_axis(
             .enumerate()
             .for_each(|(o, d_o)| task(o, 0, d_o));
     }
+}
+
+/// The source of one level of [`contract_fused`]: the pre-contracted array,
+/// or the slab kept by an earlier expanding level.
+#[derive(Clone, Copy)]
+enum Slab {
+    Source,
+    Kept(usize),
+}
+
+/// `dst[c] = w[0]·s[c] + w[1]·s[n+c] + w[2]·s[2n+c] + w[3]·s[3n+c]` for
+/// `c < n = dst.len()`: one output row from four source rows `n` apart.
+#[inline]
+fn combine_rows(dst: &mut [f64], w: &[f64; ORDER], s: &[f64]) {
+    let n = dst.len();
+    let (r0, rest) = s.split_at(n);
+    let (r1, rest) = rest.split_at(n);
+    let (r2, r3) = rest.split_at(n);
+    for ((((v, a), b), c), e) in dst.iter_mut().zip(r0).zip(r1).zip(r2).zip(&r3[..n]) {
+        *v = w[0] * a + w[1] * b + w[2] * c + w[3] * e;
+    }
+}
+
+/// The fused contraction of the expanding axes (see the module docs).
+///
+/// `src` has shape `dims`: `n_k` on the axes with `expanding[k]`, already
+/// the output length `m_k` elsewhere. `out` is the row-major output of
+/// shape `m`. With `last` the last expanding axis, the output is a run of
+/// `Π_{k≤last} m_k` rows of `R = Π_{k>last} m_k` values; row `(i_0, …,
+/// i_last)` reads, through the levels `k ≤ last`, either a sub-slab
+/// (`i_k`-th, on axes already contracted) or the slab `Σ_r w · slab[j+r]`
+/// (expanding axes, kept per level and recomputed only when a digit at or
+/// above it changes). Rows are split into contiguous runs across tasks.
+fn contract_fused<const D: usize>(
+    src: &[f64],
+    dims: [usize; D],
+    w: &[AxisWeights; D],
+    expanding: [bool; D],
+    out: &mut [f64],
+) {
+    let Some(last) = (0..D).rev().find(|&k| expanding[k]) else {
+        return;
+    };
+    let m: [usize; D] = std::array::from_fn(|k| w[k].len());
+    // Values behind one index of axis k in the level-k source.
+    let inner: [usize; D] = std::array::from_fn(|k| dims[k + 1..].iter().product());
+    let row = inner[last];
+    let rows: usize = m[..=last].iter().product();
+    debug_assert_eq!(src.len(), dims.iter().product::<usize>());
+    debug_assert_eq!(out.len(), rows * row);
+    if out.is_empty() {
+        return;
+    }
+    let run = |first: usize, dst: &mut [f64]| {
+        let mut kept: Vec<Vec<f64>> = (0..last)
+            .map(|k| {
+                if expanding[k] {
+                    vec![0.0; inner[k]]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let mut digit = [0usize; D];
+        let mut q = first;
+        for k in (0..=last).rev() {
+            digit[k] = q % m[k];
+            q /= m[k];
+        }
+        // level_src[k]: where level k reads (slab, offset of its slab).
+        let mut level_src = [(Slab::Source, 0usize); D];
+        let mut from = 0;
+        for dst_row in dst.chunks_exact_mut(row) {
+            for k in from..last {
+                let (slab, off) = level_src[k];
+                level_src[k + 1] = if expanding[k] {
+                    let (j, wk) = w[k][digit[k]];
+                    let (below, here) = kept.split_at_mut(k);
+                    let s: &[f64] = match slab {
+                        Slab::Source => src,
+                        Slab::Kept(b) => &below[b],
+                    };
+                    let n = inner[k];
+                    combine_rows(&mut here[0], &wk, &s[off + j * n..off + (j + ORDER) * n]);
+                    (Slab::Kept(k), 0)
+                } else {
+                    (slab, off + digit[k] * inner[k])
+                };
+            }
+            let (slab, off) = level_src[last];
+            let s: &[f64] = match slab {
+                Slab::Source => src,
+                Slab::Kept(b) => &kept[b],
+            };
+            let (j, wk) = w[last][digit[last]];
+            combine_rows(dst_row, &wk, &s[off + j * row..off + (j + ORDER) * row]);
+            // Next row: the odometer; levels from the highest changed digit
+            // on are recomputed.
+            let mut k = last;
+            loop {
+                digit[k] += 1;
+                if digit[k] < m[k] || k == 0 {
+                    break;
+                }
+                digit[k] = 0;
+                k -= 1;
+            }
+            from = k;
+        }
+    };
+    let tasks = if out.len() >= PAR_MIN {
+        (8 * rayon::current_num_threads()).clamp(1, rows)
+    } else {
+        1
+    };
+    if tasks == 1 {
+        run(0, out);
+        return;
+    }
+    let rows_per_task = rows.div_ceil(tasks);
+    out.par_chunks_mut(rows_per_task * row)
+        .enumerate()
+        .for_each(|(t, d)| run(t * rows_per_task, d));
 }
