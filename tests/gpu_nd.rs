@@ -13,7 +13,7 @@
 #![cfg(feature = "gpu")]
 
 use bsfit::gpu::{GpuContext, GpuOptions};
-use bsfit::tensor::gpu::{Derivs, DeviceArray, GpuFitter, GpuReal, GpuSpline};
+use bsfit::tensor::gpu::{Derivs, DeviceArray, GpuFitter, GpuReal, GpuSpline, RowLayout};
 use bsfit::{Extrapolate, FitError, Fitter, TensorSpline};
 use bsfit_testkit::SplitMix64;
 
@@ -229,11 +229,16 @@ fn eval_case<const D: usize, T: GpuReal>(
     mask: u32,
     tol: f64,
     cover: Cover,
+    layout: RowLayout,
 ) {
     let s = cpu_spline(shape, mask, 7 + D as u64 + mask as u64);
     let pts64 = points(&s, 200, 11, near::<T>());
     let pts: Vec<[T; D]> = pts64.iter().map(|p| p.map(T::from_f64)).collect();
-    let dev = GpuSpline::<D, T>::new(ctx, &s).unwrap();
+    let dev = GpuSpline::<D, T>::new(ctx, &s)
+        .unwrap()
+        .with_row_layout(layout)
+        .unwrap();
+    assert_eq!(dev.row_layout(), layout);
     // The device holds knots and coefficients rounded to T: so does the
     // reference (in f32 an end site rounds up or down, which moves the domain).
     let s = TensorSpline::from_parts(
@@ -266,10 +271,12 @@ fn eval_case<const D: usize, T: GpuReal>(
         };
         let dev = GpuSpline::<D, T>::new(ctx, &s)
             .unwrap()
+            .with_row_layout(layout)
+            .unwrap()
             .with_extrapolate(policy);
         let cpu = s.clone().with_extrapolate(policy);
         let what = format!(
-            "D={D} {} shape {shape:?} uniform mask {mask:#b} {policy:?}",
+            "D={D} {} shape {shape:?} uniform mask {mask:#b} {policy:?} {layout:?} rows",
             T::WGSL
         );
         let out = dev
@@ -301,32 +308,34 @@ fn eval_case<const D: usize, T: GpuReal>(
 
 /// Mixed uniform / non-uniform axes with the full matrix; all non-uniform
 /// and all uniform axes with the short list; D = 1..=4, and 6 once.
-fn eval_all<T: GpuReal>(ctx: &GpuContext, tol: f64, full: bool) {
+fn eval_all<T: GpuReal>(ctx: &GpuContext, tol: f64, full: bool, layout: RowLayout) {
     for (mask, cover) in [
         (0b0101, Cover::Full),
         (0, Cover::Policies),
         (0b1111, Cover::Short),
     ] {
         let cover = if full { cover } else { Cover::Short };
-        eval_case::<1, T>(ctx, [7], mask, tol, cover);
-        eval_case::<1, T>(ctx, [40], mask, tol, cover);
-        eval_case::<2, T>(ctx, [5, 9], mask, tol, cover);
-        eval_case::<3, T>(ctx, [4, 6, 5], mask, tol, cover);
-        eval_case::<4, T>(ctx, [5, 4, 6, 7], mask, tol, cover);
+        eval_case::<1, T>(ctx, [7], mask, tol, cover, layout);
+        eval_case::<1, T>(ctx, [40], mask, tol, cover, layout);
+        eval_case::<2, T>(ctx, [5, 9], mask, tol, cover, layout);
+        eval_case::<3, T>(ctx, [4, 6, 5], mask, tol, cover, layout);
+        eval_case::<4, T>(ctx, [5, 4, 6, 7], mask, tol, cover, layout);
     }
-    eval_case::<6, T>(ctx, [4, 5, 4, 4, 5, 4], 0b101010, tol, Cover::Short);
+    eval_case::<6, T>(ctx, [4, 5, 4, 4, 5, 4], 0b101010, tol, Cover::Short, layout);
     // Rows are read as aligned vectors of 2 or 4: tables of 30 and 35
     // coefficients (≡ 2 and 3 mod 4) put the last row's vectors in the
     // padding, and odd strides give every row every alignment.
-    eval_case::<2, T>(ctx, [6, 5], 0b01, tol, Cover::Short);
-    eval_case::<2, T>(ctx, [5, 7], 0b10, tol, Cover::Short);
-    eval_case::<3, T>(ctx, [4, 4, 5], 0, tol, Cover::Short);
+    eval_case::<2, T>(ctx, [6, 5], 0b01, tol, Cover::Short, layout);
+    eval_case::<2, T>(ctx, [5, 7], 0b10, tol, Cover::Short, layout);
+    eval_case::<3, T>(ctx, [4, 4, 5], 0, tol, Cover::Short, layout);
 }
 
 #[test]
 fn device_eval_matches_cpu_f32() {
     let Some(ctx) = context(false) else { return };
-    eval_all::<f32>(&ctx, 1e-5, true);
+    for layout in [RowLayout::Packed, RowLayout::Expanded] {
+        eval_all::<f32>(&ctx, 1e-5, true, layout);
+    }
 }
 
 #[test]
@@ -338,7 +347,9 @@ fn device_eval_matches_cpu_f64() {
             return;
         }
         // With bounds checks on: the short order lists.
-        eval_all::<f64>(&ctx, 1e-12, !checked);
+        for layout in [RowLayout::Packed, RowLayout::Expanded] {
+            eval_all::<f64>(&ctx, 1e-12, !checked, layout);
+        }
     }
 }
 
@@ -388,8 +399,88 @@ fn fit_case<const D: usize, T: GpuReal>(ctx: &GpuContext, shape: [usize; D], mas
             10.0 * tol,
             "device fit, device eval",
         );
+        // The same through expanded rows, rebuilt from the plan's array.
+        let v = plan
+            .spline(Extrapolate::Polynomial)
+            .unwrap()
+            .with_row_layout(RowLayout::Expanded)
+            .unwrap()
+            .eval(&pts)
+            .unwrap();
+        compare(
+            &spline,
+            &pts,
+            &[[0; D]],
+            &v,
+            10.0 * tol,
+            "device fit, device eval, expanded rows",
+        );
         let host = plan.to_spline().unwrap();
         assert_eq!(host.shape(), shape);
+    }
+}
+
+/// A spline evaluating a plan's coefficients through expanded rows sees
+/// every later fit (the rows are rebuilt before each evaluation); an owned
+/// spline's layouts agree; `Auto` picks expanded rows for a small owned f32
+/// table and packed rows for a plan's.
+#[test]
+fn expanded_rows_follow_device_fits() {
+    let Some(ctx) = context(false) else { return };
+    let shape = [6, 5, 7];
+    let mut rng = SplitMix64::new(21);
+    let axes: Vec<Vec<f64>> = (0..3).map(|k| sites(shape[k], k == 1, &mut rng)).collect();
+    let fitter = Fitter::new([&axes[0][..], &axes[1][..], &axes[2][..]]).unwrap();
+    let knots: [Vec<f64>; 3] = std::array::from_fn(|k| fitter.knots(k).to_vec());
+    let total: usize = shape.iter().product();
+    let plan = GpuFitter::<3, f32>::new(&ctx, &fitter).unwrap();
+    assert_eq!(
+        plan.spline(Extrapolate::Polynomial).unwrap().row_layout(),
+        RowLayout::Packed
+    );
+    let dev = plan
+        .spline(Extrapolate::Polynomial)
+        .unwrap()
+        .with_row_layout(RowLayout::Expanded)
+        .unwrap();
+    let cpu0 = cpu_spline(shape, 0b010, 4);
+    let pts: Vec<[f32; 3]> = points(&cpu0, 60, 8, near::<f32>())
+        .iter()
+        .map(|p| p.map(|v| v as f32))
+        .collect();
+    for rep in 0..3 {
+        let values: Vec<f32> = rng
+            .uniform_vec(total, -1.0, 1.0)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let rounded: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+        let mut cpu = vec![0.0; total];
+        fitter.fit_into(&rounded, &mut cpu).unwrap();
+        let spline = TensorSpline::from_parts(knots.clone(), cpu).unwrap();
+        plan.fit_device(&DeviceArray::from_slice(&ctx, &values).unwrap())
+            .unwrap();
+        let v = dev.eval(&pts).unwrap();
+        compare(
+            &spline,
+            &pts,
+            &[[0; 3]],
+            &v,
+            1e-4,
+            &format!("expanded rows after device fit {rep}"),
+        );
+    }
+    let owned = GpuSpline::<3, f32>::new(&ctx, &cpu0).unwrap();
+    assert_eq!(owned.row_layout(), RowLayout::Expanded);
+    let a = owned.eval(&pts).unwrap();
+    let packed = owned.with_row_layout(RowLayout::Packed).unwrap();
+    assert_eq!(packed.row_layout(), RowLayout::Packed);
+    let b = packed.eval(&pts).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x - y).abs() <= 1e-5 * (1.0 + y.abs()) || (x.is_nan() && y.is_nan()),
+            "{x} vs {y}"
+        );
     }
 }
 

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use bsfit::gpu::GpuContext;
-use bsfit::tensor::gpu::{Derivs, DeviceArray, GpuFitter, GpuReal, GpuSpline};
+use bsfit::tensor::gpu::{Derivs, DeviceArray, GpuFitter, GpuReal, GpuSpline, RowLayout};
 use bsfit::{FitError, Fitter, TensorSpline};
 use bsfit_testkit::workloads::{grid_values, price_table};
 
@@ -59,8 +59,13 @@ fn eval_row<T: GpuReal>(
     spline: &TensorSpline<4>,
     pts: &[[f64; 4]],
     batches: usize,
+    layout: RowLayout,
 ) -> Result<String, FitError> {
-    let dev = GpuSpline::<4, T>::new(ctx, spline)?;
+    let dev = GpuSpline::<4, T>::new(ctx, spline)?.with_row_layout(layout)?;
+    let rows = match dev.row_layout() {
+        RowLayout::Expanded => "expanded",
+        _ => "packed",
+    };
     let flat: Vec<T> = pts.iter().flatten().map(|&v| T::from_f64(v)).collect();
     let p = DeviceArray::from_slice(ctx, &flat)?;
     let n = pts.len();
@@ -89,8 +94,9 @@ fn eval_row<T: GpuReal>(
         scale = scale.max(c.abs());
     }
     Ok(format!(
-        "| {} | {} | {:.3} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.1e} |",
+        "| {} | {} | {} | {:.3} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.1e} |",
         T::WGSL,
+        rows,
         n,
         tv * 1e3,
         tv2 * 1e3,
@@ -195,13 +201,18 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
         shape_str(shape)
     );
     println!(
-        "| precision | points | value ms | value ms (again, last) | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
+        "| precision | rows | points | value ms | value ms (again, last) | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    // The default layout of each precision first, then the other one.
     if f64_ok {
-        println!("{}", eval_row::<f64>(ctx, &spline, &pts, batches)?);
+        for layout in [RowLayout::Auto, RowLayout::Packed] {
+            println!("{}", eval_row::<f64>(ctx, &spline, &pts, batches, layout)?);
+        }
     }
-    println!("{}", eval_row::<f32>(ctx, &spline, &pts, batches)?);
+    for layout in [RowLayout::Auto, RowLayout::Packed, RowLayout::Auto] {
+        println!("{}", eval_row::<f32>(ctx, &spline, &pts, batches, layout)?);
+    }
     drop(pts);
     batch_rows(ctx, batches)
 }

@@ -192,6 +192,13 @@ pub enum DirectKernel {
     /// Each thread holds a segment of a line in registers; the segments are
     /// joined exactly by a carry scan through workgroup memory. `threads` is the
     /// target workgroup size (rounded down to whole lines, capped by the device).
+    ///
+    /// Every second pass of a plan numbers its workgroups from the end of the
+    /// grid, so it starts on the part of the grid the previous pass wrote last,
+    /// much of which is still in the L2 cache when the grid is not much larger
+    /// than it. On an H200 this made the 256³ f32 periodic solve 2–7% faster
+    /// (binaries with and without it alternating in each of three calls:
+    /// 0.205–0.224 ms → 0.190–0.209 ms); 512³ is unchanged (1.28 ms).
     Segmented {
         /// Target threads per workgroup of the strided axes (e.g. 256).
         threads: u32,
@@ -303,7 +310,7 @@ impl DirectPlan {
             .max_compute_invocations_per_workgroup
             .min(lim.max_compute_workgroup_size_x) as usize;
         let mut passes = Vec::with_capacity(3);
-        for &a in axes {
+        for (pos, &a) in axes.iter().enumerate() {
             let n = shape[a];
             let contig = a == 2;
             let (inner, outer) = if contig {
@@ -367,6 +374,9 @@ impl DirectPlan {
                     goff: goffs[a] as u32,
                     cyclic,
                     load,
+                    // Every second pass of the plan runs from the end of the
+                    // grid (see `DirectKernel::Segmented`).
+                    reverse: pos % 2 == 1,
                 };
                 (shaders::direct_axis_seg(&spec), tiles)
             } else {

@@ -631,6 +631,10 @@ pub(crate) struct SegSpec {
     /// Contiguous axis: how lines reach the registers (`None` on strided axes;
     /// the `vec4` forms only where `n` and `seg` are multiples of 4).
     pub load: Option<ContiguousLoad>,
+    /// Number the tiles from the end of the grid (workgroup `w` solves tile
+    /// `TILES − 1 − w`), so that a pass following one that ran forward starts
+    /// where that pass ended, on data it left in the L2 cache.
+    pub reverse: bool,
 }
 
 /// One axis of the exact separable solve with line segments held in registers.
@@ -654,7 +658,8 @@ pub(crate) struct SegSpec {
 /// workgroup memory. Global traffic: one read and one write per element.
 ///
 /// In range: `line < COLS`, `s < P`, `a + j < N` (guarded where the last
-/// segment is short), tiles `< TILES`, so global indices are
+/// segment is short), tiles `< TILES` (also numbered from the end:
+/// `TILES − 1 − wg` for a workgroup `wg < TILES`), so global indices are
 /// `< N · (lines of the grid)` as in [`direct_axis`]; table indices are below
 /// `GOFF + 2N`, which the host sizes (the unrolled scans read `g` at segment
 /// ends `< (P − 1)·SEG` and `h` at segment starts `< N`). The `vec4` tile is
@@ -731,9 +736,11 @@ fn h(k: u32) -> f32 { return table[GOFF + N + k]; }
         "\n@compute @workgroup_size({threads})\n\
          fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,\n        \
          @builtin(local_invocation_index) lid: u32) {{\n    \
-         let tile = wid.y * nw.x + wid.x;\n    \
-         if (tile >= TILES) {{ return; }}\n    \
-         let line = lid % COLS; let s = lid / COLS; let a = s * SEG;\n"
+         let wg = wid.y * nw.x + wid.x;\n    \
+         if (wg >= TILES) {{ return; }}\n    \
+         let tile = {tile};\n    \
+         let line = lid % COLS; let s = lid / COLS; let a = s * SEG;\n",
+        tile = if sp.reverse { "TILES - 1u - wg" } else { "wg" }
     ));
     // Lines of this tile and the global index of (line, k).
     if sp.contiguous {

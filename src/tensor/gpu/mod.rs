@@ -3,7 +3,9 @@
 //! * [`GpuSpline`]: a [`TensorSpline`](crate::TensorSpline) uploaded once
 //!   (knots and coefficients resident), evaluated at batches of points: values,
 //!   any mixed partial derivatives and gradients ([`Derivs`]), from host slices
-//!   or from device arrays, results to the host or left on the device.
+//!   or from device arrays, results to the host or left on the device;
+//!   [`RowLayout`] chooses how its coefficient rows are read (an expanded
+//!   table of one aligned vector per row for small `f32` tables).
 //! * [`GpuFitter`]: a [`Fitter`](crate::Fitter) on the device: the factored
 //!   per-axis collocation matrices uploaded once, one in-place pass per axis,
 //!   nothing created and only the values uploaded per refit.
@@ -23,4 +25,4 @@ mod wgsl;
 
 pub use array::{DeviceArray, GpuReal};
 pub use fit::GpuFitter;
-pub use spline::{Derivs, GpuSpline, MAX_OUTPUTS};
+pub use spline::{Derivs, EXPANDED_AUTO_MAX_BYTES, GpuSpline, MAX_OUTPUTS, RowLayout};

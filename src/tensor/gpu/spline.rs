@@ -13,6 +13,39 @@ use crate::tensor::{Extrapolate, MAX_DIM, TensorSpline};
 /// Most outputs per point of one evaluation ([`Derivs`]).
 pub const MAX_OUTPUTS: usize = 64;
 
+/// Largest expanded table, in bytes, that [`RowLayout::Auto`] builds: 32 MiB
+/// (up to 2²¹ coefficients in `f32`, 2²⁰ in `f64`), within the L2 cache of
+/// a large current GPU (50 MB on an H200), where the one-load rows pay.
+pub const EXPANDED_AUTO_MAX_BYTES: usize = 32 << 20;
+
+/// How a [`GpuSpline`]'s evaluation reads the rows of four consecutive
+/// coefficients along the last axis (`4^(D−1)` rows per point).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowLayout {
+    /// [`Expanded`](Self::Expanded) for a spline that owns its coefficients
+    /// ([`GpuSpline::new`]) when the expanded table takes at most
+    /// [`EXPANDED_AUTO_MAX_BYTES`] and fits one storage binding;
+    /// [`Packed`](Self::Packed) otherwise (larger tables, and splines
+    /// evaluating a fitter's coefficients in place,
+    /// [`GpuFitter::spline`](super::GpuFitter::spline), which would rebuild
+    /// the expanded table at every evaluation).
+    #[default]
+    Auto,
+    /// The coefficient table alone: in `f32` a row is read as the two aligned
+    /// `vec4`s that hold it, dotted with weights shifted by its alignment;
+    /// in `f64` as four scalars.
+    Packed,
+    /// A second table holding, for every flat offset `j`, the row
+    /// `(c[j], c[j+1], c[j+2], c[j+3])` as one aligned vector: one load per
+    /// row, four times the coefficients' memory. Built on the device from the
+    /// coefficients; on a spline that evaluates a fitter's coefficients in
+    /// place it is rebuilt before every evaluation (one more dispatch), so a
+    /// later fit is still seen. On an H200 (4D 50×30×20×10 table, 10⁷
+    /// random points, `docs/gpu.md`) the value took 4.5 ms against 5.5 ms
+    /// packed in `f32` and 6.0 ms against 7.7 ms in `f64`.
+    Expanded,
+}
+
 /// Which partial derivatives an evaluation computes at every point: a list
 /// of order tuples (one order per axis), each giving one output per point.
 /// Outputs are stored point-major: point `p`'s output `m` at `p·len + m`.
@@ -139,7 +172,17 @@ pub struct GpuSpline<'c, const D: usize, T: GpuReal> {
     _knots: wgpu::Buffer,
     unroll: bool,
     lanes: usize,
+    /// The coefficients are a fitter's array, changed by later fits.
+    shared: bool,
+    rows: Option<ExpandedRows<T>>,
     _t: std::marker::PhantomData<T>,
+}
+
+/// The expanded table of [`RowLayout::Expanded`] and the kernel that builds
+/// it from the coefficients.
+struct ExpandedRows<T: GpuReal> {
+    table: DeviceArray<T>,
+    expand: Arc<wgpu::ComputePipeline>,
 }
 
 impl<const D: usize, T: GpuReal> std::fmt::Debug for GpuSpline<'_, D, T> {
@@ -148,6 +191,7 @@ impl<const D: usize, T: GpuReal> std::fmt::Debug for GpuSpline<'_, D, T> {
             .field("shape", &self.shape)
             .field("precision", &T::WGSL)
             .field("extrapolate", &self.policy)
+            .field("rows", &self.row_layout())
             .finish_non_exhaustive()
     }
 }
@@ -178,13 +222,15 @@ pub(crate) fn knot_table<const D: usize, T: GpuReal>(
     (table, off, uoff, nan_at)
 }
 
-/// Coefficients per load in the evaluation kernel: `vec4` rows in f32,
+/// Coefficients per load in the evaluation kernel of [`RowLayout::Packed`]:
+/// `vec4` rows in f32,
 /// scalar loads in f64. On an H200 (4D 50×30×20×10 table, 10⁷ random points)
 /// `vec4<f32>` loads took the f32 value from 6.28–6.32 ms to 5.46–5.49 ms,
 /// while `vec2<f64>` and `vec4<f64>` loads made the f64 kernels slower
 /// (9.1 ms against 7.7 ms; two or three vectors per row read 48–64 bytes
-/// for 32 used). `BSFIT_GPU_EVAL_LANES` (1, 2 or 4)
-/// overrides the choice, for comparing the layouts on one device.
+/// for 32 used). `BSFIT_GPU_EVAL_LANES` (1, 2 or 4) overrides the choice,
+/// for comparing the layouts on one device (and selects
+/// [`RowLayout::Packed`] under [`RowLayout::Auto`]).
 fn eval_lanes<T: GpuReal>() -> usize {
     let native = if size_of::<T>() == 4 { 4 } else { 1 };
     match std::env::var("BSFIT_GPU_EVAL_LANES").as_deref() {
@@ -192,6 +238,18 @@ fn eval_lanes<T: GpuReal>() -> usize {
         Ok("2") => 2,
         Ok("4") => 4,
         _ => native,
+    }
+}
+
+/// What [`RowLayout::Auto`] resolves to, before the size checks:
+/// `BSFIT_GPU_EVAL_LANES=expanded` gives [`RowLayout::Expanded`] and `1`,
+/// `2` or `4` [`RowLayout::Packed`] (for comparing the layouts on one
+/// device); otherwise expanded for a spline owning its coefficients.
+fn auto_expanded(shared: bool) -> bool {
+    match std::env::var("BSFIT_GPU_EVAL_LANES").as_deref() {
+        Ok("expanded") => true,
+        Ok("1" | "2" | "4") => false,
+        _ => !shared,
     }
 }
 
@@ -214,7 +272,95 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         }
         let coefs: Vec<T> = spline.coefs.iter().map(|&v| T::from_f64(v)).collect();
         let c = DeviceArray::from_slice(ctx, &coefs)?;
-        Self::with_coefficients(ctx, &spline.knots, spline.uniform, spline.extrapolate, &c)
+        let mut dev =
+            Self::with_coefficients(ctx, &spline.knots, spline.uniform, spline.extrapolate, &c)?;
+        dev.shared = false;
+        dev.with_row_layout(RowLayout::Auto)
+    }
+
+    /// The same spline evaluated with rows laid out as `layout` (builds or
+    /// drops the expanded table; [`RowLayout::Auto`] chooses by precision,
+    /// size and ownership as documented there).
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if [`RowLayout::Expanded`] is asked for and the
+    /// expanded table (16 or 32 bytes per coefficient) exceeds the device's
+    /// storage-binding limit or its allocation fails.
+    pub fn with_row_layout(mut self, layout: RowLayout) -> Result<Self, FitError> {
+        let total = self.total();
+        let bytes = total.checked_mul(4 * size_of::<T>());
+        let fits = bytes.is_some_and(|b| b as u64 + 64 <= self.ctx.max_binding());
+        let expanded = match layout {
+            RowLayout::Packed => false,
+            RowLayout::Expanded => {
+                if !fits {
+                    return Err(FitError::Gpu(format!(
+                        "expanded coefficient rows of {total} coefficients exceed the storage-binding \
+                         limit of {} bytes",
+                        self.ctx.max_binding()
+                    )));
+                }
+                true
+            }
+            RowLayout::Auto => {
+                auto_expanded(self.shared)
+                    && fits
+                    && bytes.is_some_and(|b| b <= EXPANDED_AUTO_MAX_BYTES)
+            }
+        };
+        if !expanded {
+            self.rows = None;
+            return Ok(self);
+        }
+        if self.rows.is_none() {
+            let table = DeviceArray::<T>::zeroed(self.ctx, 4 * total)?;
+            let l = &self.ctx.layouts;
+            let expand = self
+                .ctx
+                .pipeline(&wgsl::expand(T::WGSL), &[&l.ro, &l.rw], 8, true);
+            self.rows = Some(ExpandedRows { table, expand });
+            if !self.shared {
+                // Built once: the coefficients never change.
+                let mut enc = self.ctx.encoder();
+                self.record_expand(&mut enc);
+                self.ctx.submit(enc);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The layout the evaluation uses: [`RowLayout::Packed`] or
+    /// [`RowLayout::Expanded`] (never `Auto`).
+    pub fn row_layout(&self) -> RowLayout {
+        if self.rows.is_some() {
+            RowLayout::Expanded
+        } else {
+            RowLayout::Packed
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Records the build of the expanded table from the coefficients (a
+    /// no-op without one).
+    fn record_expand(&self, enc: &mut wgpu::CommandEncoder) {
+        let Some(rows) = &self.rows else {
+            return;
+        };
+        let total = self.total();
+        let nwg = total.div_ceil(EVAL_WG as usize);
+        let gx = nwg.clamp(1, 32_768);
+        let gy = nwg.div_ceil(gx);
+        let imm = [total as u32, gx as u32];
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        pass.set_pipeline(&rows.expand);
+        pass.set_bind_group(0, &self.coefs_bg, &[]);
+        pass.set_bind_group(1, &rows.table.rw, &[]);
+        pass.set_immediates(0, bytemuck::cast_slice(&imm));
+        pass.dispatch_workgroups(gx as u32, gy as u32, 1);
+        Counters::bump(&self.ctx.counters.dispatches, 1);
     }
 
     /// A device spline on `knots` whose coefficients are the device array
@@ -269,6 +415,8 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             _knots: kbuf,
             unroll: std::env::var("BSFIT_GPU_UNROLL").map_or(D <= 4, |v| v == "1"),
             lanes: eval_lanes::<T>(),
+            shared: true,
+            rows: None,
             _t: std::marker::PhantomData,
         })
     }
@@ -320,6 +468,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             outputs: &outputs,
             unroll: self.unroll,
             lanes: self.lanes,
+            expanded: self.rows.is_some(),
         };
         let l = &self.ctx.layouts;
         self.ctx
@@ -339,6 +488,11 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         if count == 0 {
             return;
         }
+        if self.shared {
+            // The coefficients may have changed since the last evaluation.
+            self.record_expand(enc);
+        }
+        let coefs = self.rows.as_ref().map_or(&self.coefs_bg, |r| &r.table.ro);
         let nwg = count.div_ceil(EVAL_WG as usize);
         let gx = nwg.min(32_768);
         let gy = nwg.div_ceil(gx);
@@ -346,7 +500,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &self.knots_bg, &[]);
-        pass.set_bind_group(1, &self.coefs_bg, &[]);
+        pass.set_bind_group(1, coefs, &[]);
         pass.set_bind_group(2, points, &[]);
         pass.set_bind_group(3, out, &[]);
         pass.set_immediates(0, bytemuck::cast_slice(&imm));

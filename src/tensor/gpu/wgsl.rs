@@ -21,7 +21,10 @@
 //! whose last element is below `o + 4 + L ≤ total + L`; the coefficient
 //! buffer ([`super::DeviceArray`]) holds `total + 4` elements rounded up to a
 //! multiple of four (the padding zeroed and never written), so those vectors
-//! are in the bound array. Point `g` is read at `g·D + k` and written at
+//! are in the bound array. The expanded table ([`expand`]) holds one `vec4`
+//! per flat offset `j < total` (row `j` read at index `o ≤ total − 4`); it
+//! is built from a coefficient buffer of at least `total + 3` elements, so
+//! its reads `j ..= j + 3 ≤ total + 2` are in range too. Point `g` is read at `g·D + k` and written at
 //! `g·M + m` only for `g < count`, and the host binds at least `count·D`
 //! coordinates and `count·M` outputs.
 //!
@@ -35,7 +38,8 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-/// Threads per workgroup of the evaluation kernel.
+/// Threads per workgroup of the evaluation kernel and of the expansion of
+/// its rows (64 and 256 measured the same on an H200).
 pub(crate) const EVAL_WG: u32 = 128;
 /// Threads per workgroup of the fit passes.
 pub(crate) const FIT_WG: u32 = 128;
@@ -67,6 +71,9 @@ pub(crate) struct EvalSpec<'a> {
     /// Coefficients per load: 1 (scalar), 2 or 4 (`vec2`/`vec4` of the
     /// table bound as an array of vectors; see [`eval`]).
     pub lanes: usize,
+    /// The table bound is the expanded one ([`expand`]): row `o` is the
+    /// `vec4` at index `o`, one load (`lanes` is then unused).
+    pub expanded: bool,
 }
 
 fn knot(k: usize, rel: i32) -> String {
@@ -218,7 +225,12 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         "@group(0) @binding(0) var<storage, read> knots: array<{ty}>;"
     );
     let lanes = spec.lanes;
-    if lanes == 1 {
+    if spec.expanded {
+        let _ = writeln!(
+            s,
+            "@group(1) @binding(0) var<storage, read> coefs: array<vec4<{ty}>>;"
+        );
+    } else if lanes == 1 {
         let _ = writeln!(
             s,
             "@group(1) @binding(0) var<storage, read> coefs: array<{ty}>;"
@@ -259,7 +271,7 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         s,
         "fn is_nan(x: {ty}) -> bool {{ return (bitcast<u32>(f32(x)) & 0x7fffffffu) > 0x7f800000u; }}"
     );
-    let _ = writeln!(s, "@compute @workgroup_size({EVAL_WG})");
+    let _ = writeln!(s, "@compute @workgroup_size(WG)");
     let _ = writeln!(
         s,
         "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{"
@@ -344,7 +356,7 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         .map(|k| format!("(s{k} - 3u) * {}u", spec.strides[k]))
         .collect();
     let _ = writeln!(s, "    let base = {};", base.join(" + "));
-    if spec.unroll && spec.lanes > 1 {
+    if spec.unroll && spec.lanes > 1 && !spec.expanded {
         shifted_weights(&mut s, spec);
     }
     for m in 0..m_out {
@@ -366,6 +378,27 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     }
     let _ = writeln!(s, "}}");
     s
+}
+
+/// The expanded coefficient table: `rows[j] = (c[j], c[j+1], c[j+2], c[j+3])`
+/// for every flat offset `j < count` (`count` the number of coefficients,
+/// immediate data), so that the evaluation reads a row of the last axis as
+/// one aligned `vec4`. Lanes past the last coefficient read the zeroed
+/// padding of the coefficient array (see the module docs).
+pub(crate) fn expand(ty: &str) -> String {
+    format!(
+        "// bsfit expanded coefficient rows, {ty}\n\
+         struct P {{ count: u32, gx: u32 }}\n\
+         var<immediate> p: P;\n\
+         @group(0) @binding(0) var<storage, read> c: array<{ty}>;\n\
+         @group(1) @binding(0) var<storage, read_write> rows: array<vec4<{ty}>>;\n\
+         @compute @workgroup_size({EVAL_WG})\n\
+         fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{\n\
+         \x20   let j = (wid.y * p.gx + wid.x) * {EVAL_WG}u + lid;\n\
+         \x20   if (j >= p.count) {{ return; }}\n\
+         \x20   rows[j] = vec4<{ty}>(c[j], c[j + 1u], c[j + 2u], c[j + 3u]);\n\
+         }}\n"
+    )
 }
 
 /// Weights for rows loaded as aligned vectors of `L = spec.lanes`
@@ -476,6 +509,13 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>) {
         };
         if k == last {
             match cst {
+                _ if spec.expanded => {
+                    // One aligned vector: the row starting at `prev_off`.
+                    let _ = writeln!(s, "{pad}let c = coefs[{prev_off}];");
+                    for &o in last_orders {
+                        let _ = writeln!(s, "{pad}let i{o} = dot(c, w{last}_{o});");
+                    }
+                }
                 Some(c) if spec.lanes > 1 => {
                     // The row `base + c ..` as `4/L + 1` aligned vectors from
                     // `(base + c) / L`, dotted with the weights shifted by
