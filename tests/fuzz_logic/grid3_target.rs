@@ -14,6 +14,9 @@ use bsfit::FitError;
 use bsfit::grid3::{Boundary, Formulation, Method, SolveOptions, prefilter, prefilter_f32, solve};
 use ndarray::{Array3, ArrayView3, Axis};
 
+// The cargo-fuzz targets load this file without the test suite around it,
+// so it declares the oracle module itself (the suite's copy is the same file).
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/mod.rs"]
 mod common;
 
