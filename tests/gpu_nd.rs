@@ -385,36 +385,25 @@ fn fit_case<const D: usize, T: GpuReal>(ctx: &GpuContext, shape: [usize; D], mas
         let spline =
             TensorSpline::from_parts(std::array::from_fn(|k| fitter.knots(k).to_vec()), cpu)
                 .unwrap();
-        let dev = plan.spline(Extrapolate::Polynomial).unwrap();
         let pts: Vec<[T; D]> = points(&spline, 50, 5, near::<T>())
             .iter()
             .map(|p| p.map(T::from_f64))
             .collect();
-        let v = dev.eval(&pts).unwrap();
-        compare(
-            &spline,
-            &pts,
-            &[[0; D]],
-            &v,
-            10.0 * tol,
-            "device fit, device eval",
-        );
-        // The same through expanded rows, rebuilt from the plan's array.
-        let v = plan
-            .spline(Extrapolate::Polynomial)
-            .unwrap()
-            .with_row_layout(RowLayout::Expanded)
-            .unwrap()
-            .eval(&pts)
-            .unwrap();
-        compare(
-            &spline,
-            &pts,
-            &[[0; D]],
-            &v,
-            10.0 * tol,
-            "device fit, device eval, expanded rows",
-        );
+        // The plan's own layout, then expanded rows rebuilt from its array.
+        for (layout, what) in [
+            (None, "device fit, device eval"),
+            (
+                Some(RowLayout::Expanded),
+                "device fit, device eval, expanded rows",
+            ),
+        ] {
+            let mut dev = plan.spline(Extrapolate::Polynomial).unwrap();
+            if let Some(layout) = layout {
+                dev = dev.with_row_layout(layout).unwrap();
+            }
+            let v = dev.eval(&pts).unwrap();
+            compare(&spline, &pts, &[[0; D]], &v, 10.0 * tol, what);
+        }
         let host = plan.to_spline().unwrap();
         assert_eq!(host.shape(), shape);
     }

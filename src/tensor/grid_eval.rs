@@ -171,40 +171,21 @@ impl<const D: usize> TensorSpline<D> {
         // Axes other than the last whose coordinate lists are longer than
         // their coefficient count: contracted last, fused (see
         // `contract_fused`), so that their large intermediates never exist.
+        // The others are contracted one at a time in `order`; without
+        // refining axes the last of those steps writes the output.
         let expanding: [bool; D] =
             std::array::from_fn(|k| k + 1 < D && coords[k].len() > self.shape[k]);
-        if expanding.contains(&true) {
-            let mut dims = self.shape;
-            let mut cur: Vec<f64> = Vec::new();
-            for (step, &k) in order.iter().filter(|&&k| !expanding[k]).enumerate() {
-                let outer: usize = dims[..k].iter().product();
-                let inner: usize = dims[k + 1..].iter().product();
-                let m = coords[k].len();
-                let src: &[f64] = if step == 0 { &self.coefs } else { &cur };
-                let mut next = vec![0.0; outer * m * inner];
-                contract_axis(src, outer, dims[k], inner, &weights[k], &mut next);
-                cur = next;
-                dims[k] = m;
-            }
-            contract_fused(&cur, dims, &weights, expanding, out);
-            if !zero {
-                self.rescue_non_finite(&coords, orders, out);
-            }
-            return Ok(());
-        }
-
+        let fused = expanding.contains(&true);
+        let steps = D - expanding.iter().filter(|&&e| e).count();
         let mut dims = self.shape;
         let mut cur: Vec<f64> = Vec::new();
-        for (step, &k) in order.iter().enumerate() {
+        for (step, &k) in order.iter().filter(|&&k| !expanding[k]).enumerate() {
             let outer: usize = dims[..k].iter().product();
             let inner: usize = dims[k + 1..].iter().product();
             let m = coords[k].len();
             let src: &[f64] = if step == 0 { &self.coefs } else { &cur };
-            if step + 1 == D {
+            if !fused && step + 1 == steps {
                 contract_axis(src, outer, dims[k], inner, &weights[k], out);
-                if !zero {
-                    self.rescue_non_finite(&coords, orders, out);
-                }
             } else {
                 // A fresh zeroed allocation: large ones come from the OS
                 // already zeroed, with no pass over the memory.
@@ -213,6 +194,12 @@ impl<const D: usize> TensorSpline<D> {
                 cur = next;
             }
             dims[k] = m;
+        }
+        if fused {
+            contract_fused(&cur, dims, &weights, expanding, out);
+        }
+        if !zero {
+            self.rescue_non_finite(&coords, orders, out);
         }
         Ok(())
     }
