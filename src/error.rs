@@ -98,10 +98,15 @@ pub enum FitError {
         /// Name of the instruction set.
         isa: &'static str,
     },
-    /// A point handed to a checked evaluation lies outside the spline's domain
-    /// `[lo, hi]` on `axis` (or the coordinate is NaN).
-    #[error("axis {axis}: coordinate {value} is outside the domain [{lo}, {hi}]")]
+    /// A point handed to a checked evaluation (or to a query under
+    /// [`Extrapolate::Error`](crate::Extrapolate::Error)) lies outside the
+    /// spline's domain `[lo, hi]` on `axis` (or the coordinate is NaN).
+    #[error("{}axis {axis}: coordinate {value} is outside the domain [{lo}, {hi}]", point.map(|p| format!("point {p}, ")).unwrap_or_default())]
     OutsideDomain {
+        /// The index of the point at fault in a batch (`None` for a single
+        /// point; for a grid, the flat row-major index of the first grid
+        /// point with that coordinate).
+        point: Option<usize>,
         /// Axis at fault.
         axis: usize,
         /// The offending coordinate.

@@ -312,7 +312,7 @@ where
         clamp_s.eval_many_into(&[p], &mut o).expect("len");
         assert!(same(o[0], poly_s.eval(pc)));
         let mut o = [0.0; 8];
-        clamp_s.eval_batch_seq(&[p; 8], &mut o).expect("len");
+        clamp_s.eval_many_into(&[p; 8], &mut o).expect("len");
         assert!(o.iter().all(|&v| same(v, poly_s.eval(pc))));
     }
 }
@@ -384,6 +384,7 @@ fn checked_eval_names_the_axis_and_value() {
             match e {
                 FitError::OutsideDomain {
                     axis: a,
+                    point: None,
                     value,
                     lo,
                     hi,

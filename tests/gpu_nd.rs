@@ -273,7 +273,8 @@ fn eval_case<const D: usize, T: GpuReal>(
             .unwrap()
             .with_row_layout(layout)
             .unwrap()
-            .with_extrapolate(policy);
+            .with_extrapolate(policy)
+            .unwrap();
         let cpu = s.clone().with_extrapolate(policy);
         let what = format!(
             "D={D} {} shape {shape:?} uniform mask {mask:#b} {policy:?} {layout:?} rows",

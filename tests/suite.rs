@@ -27,3 +27,4 @@ mod oneshot_recycle;
 mod properties;
 mod scipy_parity;
 mod soundness;
+mod vector_values;

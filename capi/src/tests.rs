@@ -142,6 +142,7 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
         ),
         (
             FitError::OutsideDomain {
+                point: None,
                 axis: 1,
                 value: 7.5,
                 lo: 0.0,

@@ -2,7 +2,7 @@
 //! (medians, per ISA and thread count), plus the measured memory bandwidth.
 //!
 //! ```text
-//! bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval|oneshot]
+//! bsfit bench [--quick] [--json out.json] [--pin] [--isa scalar,avx2,avx512] [--only fit|fit-small|eval|oneshot|query]
 //! ```
 //!
 //! `--only oneshot` times the one-shot calls in fresh and churned child
@@ -38,7 +38,7 @@ pub struct BenchArgs {
     /// Instruction sets to measure, comma-separated [default: all available]
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_isa)]
     isa: Vec<Isa>,
-    /// Run one part only: all fit shapes, the two small ones, evaluation and basis, or the one-shot calls per allocator state
+    /// Run one part only: all fit shapes, the two small ones, evaluation and basis, the one-shot calls per allocator state, or the evaluation request's rows
     #[arg(long, value_enum)]
     only: Option<Only>,
     /// With `--only oneshot`: shrink every input (a run of seconds, for tests)
@@ -57,6 +57,8 @@ enum Only {
     Eval,
     /// The one-shot calls in fresh and churned processes, next to the reused plan.
     Oneshot,
+    /// The evaluation request's rows (vector values, partials, vector fit).
+    Query,
 }
 
 fn parse_isa(s: &str) -> Result<Isa, String> {
@@ -218,6 +220,13 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
         o.isa.clone()
     };
     let machine = machine_name();
+    if o.only == Some(Only::Query) {
+        let mut table = format!("machine: {machine}\n");
+        let pts = workloads::unit_points(workloads::EVAL_BATCH_SIZES[workloads::EVAL_BATCH_SIZES.len() - 1]);
+        query_rows(&pool(1, o.pin)?, &pool(2, o.pin)?, if o.quick { 3 } else { 10 }, o.quick, &pts, &mut table)?;
+        print!("{table}");
+        return Ok(());
+    }
     let mut table = String::new();
     let mut fit_json = Vec::new();
     let mut eval_json = Vec::new();
@@ -245,7 +254,7 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
     let shapes: &[[usize; 4]] = match o.only {
         None | Some(Only::Fit) => &FIT4D_SHAPES,
         Some(Only::FitSmall) => &FIT4D_SHAPES[..FIT4D_SMALL],
-        Some(Only::Eval | Only::Oneshot) => &[],
+        Some(Only::Eval | Only::Oneshot | Only::Query) => &[],
     };
     for &shape in shapes {
         let total: usize = shape.iter().product();
@@ -330,7 +339,6 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
                 "value",
                 "grad",
                 "hess",
-                "batch-lanes",
                 "batch-100",
                 "batch-1k",
                 "batch-100k",
@@ -404,10 +412,6 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
                         }
                         black_box(acc);
                     }),
-                    "batch-lanes" => measure(reps, || {
-                        s.eval_batch_seq(pts, &mut out).ok();
-                        black_box(&out);
-                    }),
                     "batch-100" => measure(reps, || {
                         let m = workloads::EVAL_SMALL_BATCH;
                         for (c, o) in pts.chunks(m).zip(out.chunks_mut(m)) {
@@ -454,6 +458,7 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
     }
 
     interpn_rows(&p1, &p2, reps, npts, &all_pts, &mut table, &mut eval_json)?;
+    query_rows(&p1, &p2, reps, o.quick, &all_pts, &mut table)?;
 
     // Basis kernels: batch (lanes = points) and single point (lanes = functions),
     // on the not-a-knot knots of the basis bench's sites.
@@ -491,6 +496,119 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
     }
     print!("{table}");
     write_json(o, machine, [bw_big1, bw_big, bw_cache], fit_json, eval_json)
+}
+
+/// The evaluation request's rows on the 50×30×20×10 grid, each a ratio to
+/// its scalar baseline measured in the same loop (alternating samples): a
+/// spline of 8 components against a scalar one per point (batches of 1M
+/// points on 2 threads), value + gradient + Hessian through one query (21
+/// outputs) against one value (100k points on 1 thread), and the fit of 8
+/// components against one.
+fn query_rows(
+    p1: &rayon::ThreadPool,
+    p2: &rayon::ThreadPool,
+    reps: usize,
+    quick: bool,
+    all_pts: &[[f64; 4]],
+    table: &mut String,
+) -> Result<(), String> {
+    use bsfit::tensor::Query;
+    let shape = workloads::EVAL4D_SHAPE;
+    let ax = workloads::unit_axes(shape);
+    let base = workloads::grid_values(shape);
+    let nc = 8;
+    let vec_vals: Vec<f64> = base
+        .iter()
+        .flat_map(|&v| (0..nc).map(move |c| v * (1.0 + 0.1 * c as f64)))
+        .collect();
+    let fitter = bsfit::Fitter::new(views(&ax)).map_err(|e| e.to_string())?;
+    let mut ws = fitter.workspace();
+    let ncoef: usize = fitter.coef_shape().iter().product();
+    let mut c1 = vec![0.0; ncoef];
+    let mut c8 = vec![0.0; ncoef * nc];
+    fitter
+        .fit_into_with(&base, &mut c1, &mut ws)
+        .map_err(|e| e.to_string())?;
+    fitter
+        .fit_into_vector(&vec_vals, &[nc], [&[], &[]], &mut c8, &mut ws)
+        .map_err(|e| e.to_string())?;
+    let s1 = fitter.spline_from_vector(c1.clone(), &[]).map_err(|e| e.to_string())?;
+    let s8 = fitter.spline_from_vector(c8.clone(), &[nc]).map_err(|e| e.to_string())?;
+    let _ = writeln!(
+        table,
+        "\nquery {}x{}x{}x{}: ratio to the scalar baseline in the same loop (median of alternating samples)",
+        shape[0], shape[1], shape[2], shape[3]
+    );
+    let samples = if quick { 5 } else { reps.max(5) };
+    // Alternating samples of two closures; the median of each.
+    let pair = |pool: &rayon::ThreadPool, a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| {
+        let (mut ta, mut tb) = (Vec::new(), Vec::new());
+        pool.install(|| {
+            a();
+            b();
+            for _ in 0..samples {
+                let t = std::time::Instant::now();
+                a();
+                ta.push(t.elapsed().as_secs_f64());
+                let t = std::time::Instant::now();
+                b();
+                tb.push(t.elapsed().as_secs_f64());
+            }
+        });
+        ta.sort_by(f64::total_cmp);
+        tb.sort_by(f64::total_cmp);
+        (ta[ta.len() / 2], tb[tb.len() / 2])
+    };
+    let n = all_pts.len();
+    let flat: &[f64] = all_pts.as_flattened();
+    let q = Query::at_slice(flat, 4).map_err(|e| e.to_string())?;
+    let mut o1 = vec![0.0; n];
+    let mut o8 = vec![0.0; n * nc];
+    let (t1, t8) = pair(
+        p2,
+        &mut || s1.evaluate_into(&q, &mut o1).expect("sizes match"),
+        &mut || s8.evaluate_into(&q, &mut o8).expect("sizes match"),
+    );
+    let _ = writeln!(
+        table,
+        "{:<28} {:>3} {:>9.1} ns/point scalar {:>9.1} ns/point 8 components  ratio {:>5.2} (bar 3)",
+        "vector values, 1M points", 2, t1 * 1e9 / n as f64, t8 * 1e9 / n as f64, t8 / t1
+    );
+    let m = 100_000.min(n);
+    let qv = Query::at_slice(&flat[..4 * m], 4).map_err(|e| e.to_string())?;
+    let qh = Query::at_slice(&flat[..4 * m], 4)
+        .map_err(|e| e.to_string())?
+        .value()
+        .gradient()
+        .hessian();
+    let mut ov = vec![0.0; m];
+    let mut oh = vec![0.0; m * 21];
+    let (tv, th) = pair(
+        p1,
+        &mut || s1.evaluate_into(&qv, &mut ov).expect("sizes match"),
+        &mut || s1.evaluate_into(&qh, &mut oh).expect("sizes match"),
+    );
+    let _ = writeln!(
+        table,
+        "{:<28} {:>3} {:>9.1} ns/point value  {:>9.1} ns/point value+grad+hess ratio {:>5.2} (bar 3.5)",
+        "partials, 100k points", 1, tv * 1e9 / m as f64, th * 1e9 / m as f64, th / tv
+    );
+    let mut ws8 = fitter.workspace();
+    let (f1, f8) = pair(
+        p2,
+        &mut || fitter.fit_into_with(&base, &mut c1, &mut ws).expect("fits"),
+        &mut || {
+            fitter
+                .fit_into_vector(&vec_vals, &[nc], [&[], &[]], &mut c8, &mut ws8)
+                .expect("fits")
+        },
+    );
+    let _ = writeln!(
+        table,
+        "{:<28} {:>3} {:>9.3} ms scalar        {:>9.3} ms 8 components       ratio {:>5.2} (bar 8)",
+        "fit, 8 components", 2, f1 * 1e3, f8 * 1e3, f8 / f1
+    );
+    Ok(())
 }
 
 /// The boundary-condition rows: the 50×30×20×10 fit on 2 threads with each

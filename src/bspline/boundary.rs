@@ -103,6 +103,53 @@ impl EndCondition {
     }
 }
 
+impl std::str::FromStr for EndCondition {
+    type Err = FitError;
+    /// scipy's end names: `not-a-knot`, `natural`, `clamped`; `d1` / `d2`
+    /// for a derivative of that order whose values come with the fit.
+    fn from_str(s: &str) -> Result<Self, FitError> {
+        match s {
+            "not-a-knot" => Ok(EndCondition::NotAKnot),
+            "natural" => Ok(EndCondition::Natural),
+            "clamped" => Ok(EndCondition::Clamped),
+            "d1" => Ok(EndCondition::Derivative { order: 1 }),
+            "d2" => Ok(EndCondition::Derivative { order: 2 }),
+            other => Err(FitError::InvalidParameter {
+                name: "bc_type",
+                reason: format!(
+                    "unknown end condition {other:?}: expected \"not-a-knot\", \"natural\", \"clamped\", \"d1\" or \"d2\""
+                ),
+            }),
+        }
+    }
+}
+
+impl EndCondition {
+    /// The name [`FromStr`](std::str::FromStr) parses.
+    pub fn name(self) -> &'static str {
+        match self {
+            EndCondition::NotAKnot => "not-a-knot",
+            EndCondition::Natural => "natural",
+            EndCondition::Clamped => "clamped",
+            EndCondition::Derivative { order: 1 } => "d1",
+            EndCondition::Derivative { .. } => "d2",
+        }
+    }
+}
+
+impl std::str::FromStr for BoundaryCondition {
+    type Err = FitError;
+    /// One axis' condition: `periodic`, an end name for both ends
+    /// (`not-a-knot`, `natural`, `clamped`, `d1`, `d2`), or `left:right`
+    /// with an end name on each side (`natural:d1`).
+    fn from_str(s: &str) -> Result<Self, FitError> {
+        match s.split_once(':') {
+            Some((l, r)) => BoundaryCondition::from_names(l, r),
+            None => BoundaryCondition::from_names(s, s),
+        }
+    }
+}
+
 /// The boundary condition of one axis of a fit.
 ///
 /// ```
@@ -153,6 +200,31 @@ impl BoundaryCondition {
     /// `left` at the first site, `right` at the last.
     pub const fn ends(left: EndCondition, right: EndCondition) -> Self {
         Self::Ends { left, right }
+    }
+
+    /// The condition from the names of its two ends: `periodic` on both
+    /// for a periodic axis, else end names (see
+    /// [`EndCondition`]'s [`FromStr`](std::str::FromStr)).
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for an unknown name or
+    /// `periodic` at one end only.
+    pub fn from_names(left: &str, right: &str) -> Result<Self, FitError> {
+        match (left, right) {
+            ("periodic", "periodic") => Ok(Self::Periodic),
+            ("periodic", _) | (_, "periodic") => Err(FitError::InvalidParameter {
+                name: "bc_type",
+                reason: "\"periodic\" applies to both ends of an axis".into(),
+            }),
+            (l, r) => Ok(Self::ends(l.parse()?, r.parse()?)),
+        }
+    }
+
+    /// The names of the two ends (`periodic` twice for a periodic axis).
+    pub fn names(self) -> [&'static str; 2] {
+        match self {
+            Self::Ends { left, right } => [left.name(), right.name()],
+            Self::Periodic => ["periodic"; 2],
+        }
     }
 
     /// Whether the condition takes derivative values with the fit at the

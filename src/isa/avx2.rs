@@ -265,20 +265,9 @@ pub(crate) unsafe fn basis_batch(
 /// register: rows of axis `D−2` are combined with broadcast weights by FMA,
 /// four independent accumulators (one per digit of axis `D−3`) hide the FMA
 /// latency, and the last axis' weights are applied by one final dot product.
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn contract<const D: usize>(
-    _: Avx2Token,
-    c: *const f64,
-    strides: &[usize; D],
-    base: usize,
-    w: &[[f64; 4]; D],
-) -> f64 {
-    // SAFETY: forwarded contract; the token proves the features.
-    unsafe { contract_body(c, strides, base, w) }
-}
-
-/// The body of [`contract`], inlined into whichever `#[target_feature]`
-/// function (AVX2 or AVX-512) calls it.
+///
+/// Inlined into whichever `#[target_feature]` function (AVX2 or AVX-512)
+/// calls it.
 ///
 /// # Safety
 /// The `4^D` block at `base` is in bounds of `c`; AVX2 and FMA are available.

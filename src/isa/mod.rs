@@ -609,31 +609,6 @@ impl Kernels {
             Kernels::Scalar => crate::bspline::basis::basis(t, span, x),
         }
     }
-
-    /// The `4^D` contraction `Σ_r Π_k w[k][r_k] c[base + Σ r_k s_k]`, or
-    /// `None` for the scalar ISA.
-    ///
-    /// # Safety
-    /// The block is in bounds of `c`.
-    #[inline]
-    pub(crate) unsafe fn contract_raw<const D: usize>(
-        self,
-        c: *const f64,
-        strides: &[usize; D],
-        base: usize,
-        w: &[[f64; 4]; D],
-    ) -> Option<f64> {
-        // SAFETY: forwarded contract; the tokens prove the ISA.
-        unsafe {
-            match self {
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx512(t) => Some(avx2::contract(t.avx2(), c, strides, base, w)),
-                #[cfg(target_arch = "x86_64")]
-                Kernels::Avx2(t) => Some(avx2::contract(t, c, strides, base, w)),
-                Kernels::Scalar => None,
-            }
-        }
-    }
 }
 
 /// Checks that every span is a valid cubic span of `t` (`3 ≤ s ≤ t.len() − 5`).

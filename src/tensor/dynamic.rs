@@ -9,10 +9,10 @@
 //! panic). Each call dispatches once on the variant and then runs the
 //! const-generic code.
 
-use super::kernel::{Deriv, Value};
+use super::query::{Partial, Query};
 use super::{Extrapolate, Fitter, MAX_DIM, TensorSpline, Workspace};
 use crate::{BoundaryCondition, FitError};
-use rayon::prelude::*;
+use ndarray::ArrayD;
 
 /// A cubic tensor-product spline of run-time dimension (1–6).
 ///
@@ -158,6 +158,18 @@ fn fixed<T: Copy, const D: usize>(slice: &[T]) -> Result<[T; D], FitError> {
         expected: D,
         got: slice.len(),
     })
+}
+
+/// [`FitError::DimensionMismatch`] unless `got == ndim`.
+fn check_dims(got: usize, ndim: usize) -> Result<(), FitError> {
+    if got == ndim {
+        Ok(())
+    } else {
+        Err(FitError::DimensionMismatch {
+            expected: ndim,
+            got,
+        })
+    }
 }
 
 /// Checks that a caller's buffer `name` has length `want`.
@@ -335,11 +347,13 @@ impl DynSpline {
         orders: Option<&[usize]>,
         out: &mut [f64],
     ) -> Result<(), FitError> {
-        dispatch!(DynSpline, self, s => {
-            let coords = fixed::<&[f64], D>(coords)?;
-            let orders = orders.map(fixed::<usize, D>).transpose()?.unwrap_or([0; D]);
-            s.eval_grid_deriv_into(coords, orders, out)
-        })
+        let ndim = self.ndim();
+        let orders = orders.unwrap_or(&[]);
+        if !orders.is_empty() {
+            check_dims(orders.len(), ndim)?;
+        }
+        let q = Query::grid(coords).outputs(&[Partial::new(orders)?]);
+        self.evaluate_into(&q, out)
     }
 
     /// Values (`orders = None`) or one mixed partial derivative at `n` points
@@ -360,26 +374,78 @@ impl DynSpline {
         extrapolate: bool,
         out: &mut [f64],
     ) -> Result<(), FitError> {
-        dispatch!(DynSpline, self, s => {
-            let (pts, rest) = points.as_chunks::<D>();
-            if !rest.is_empty() {
-                return Err(FitError::InvalidParameter {
-                    name: "points",
-                    reason: format!("length {} is not a multiple of ndim = {D}", points.len()),
-                });
-            }
-            check_len("out", out.len(), pts.len())?;
-            let orders = orders.map(fixed::<usize, D>).transpose()?;
-            let policy = if extrapolate { s.extrapolate() } else { Extrapolate::Nan };
-            let chunk = s.batch_chunk(pts.len());
-            out.par_chunks_mut(chunk)
-                .zip(pts.par_chunks(chunk))
-                .for_each(|(o, p)| match orders {
-                    None => s.run_slice_with(policy, Value, p, o),
-                    Some(ord) => s.run_slice_with(policy, Deriv(ord), p, o),
-                });
-            Ok(())
-        })
+        let ndim = self.ndim();
+        let orders = orders.unwrap_or(&[]);
+        if !orders.is_empty() {
+            check_dims(orders.len(), ndim)?;
+        }
+        let mut q = Query::at_slice(points, ndim)?.outputs(&[Partial::new(orders)?]);
+        if !extrapolate {
+            q = q.policy(Extrapolate::Nan);
+        }
+        self.evaluate_into(&q, out)
+    }
+
+    /// Runs `query` (see [`TensorSpline::evaluate`]): the result has shape
+    /// `(points…, outputs, *value_shape)`.
+    ///
+    /// Errors: as [`TensorSpline::evaluate_into`].
+    pub fn evaluate(&self, query: &Query<'_>) -> Result<ArrayD<f64>, FitError> {
+        dispatch!(DynSpline, self, s => s.evaluate(query))
+    }
+
+    /// Runs `query` into `out`, row-major (see
+    /// [`TensorSpline::evaluate_into`]).
+    ///
+    /// Errors: as [`TensorSpline::evaluate_into`].
+    pub fn evaluate_into(&self, query: &Query<'_>, out: &mut [f64]) -> Result<(), FitError> {
+        dispatch!(DynSpline, self, s => s.evaluate_into(query, out))
+    }
+
+    /// The shape of `query`'s result (see [`TensorSpline::output_shape`]).
+    ///
+    /// Errors: as [`TensorSpline::output_shape`].
+    pub fn output_shape(&self, query: &Query<'_>) -> Result<Vec<usize>, FitError> {
+        dispatch!(DynSpline, self, s => s.output_shape(query))
+    }
+
+    /// The value shape (`[]` for scalar values).
+    pub fn value_shape(&self) -> &[usize] {
+        dispatch!(DynSpline, self, s => s.value_shape())
+    }
+
+    /// Fits vector values: `values` row-major of shape
+    /// `(n_0, …, n_{ndim-1}, *vshape)` (not-a-knot ends on every axis).
+    ///
+    /// Errors: as [`fit`](Self::fit).
+    pub fn fit_vector(axes: &[&[f64]], values: &[f64], vshape: &[usize]) -> Result<Self, FitError> {
+        DynFitter::new(axes)?.fit_vector(values, vshape)
+    }
+
+    /// [`from_parts_periodic`](Self::from_parts_periodic) for vector values
+    /// (see [`TensorSpline::from_parts_vector`]).
+    ///
+    /// Errors: as [`from_parts_periodic`](Self::from_parts_periodic).
+    pub fn from_parts_vector(
+        knots: Vec<Vec<f64>>,
+        coefs: Vec<f64>,
+        periodic: &[bool],
+        vshape: &[usize],
+    ) -> Result<Self, FitError> {
+        construct!(
+            DynSpline,
+            knots.len(),
+            <[Vec<f64>; D]>::try_from(knots)
+                .map_err(|k| unsupported_ndim(k.len()))
+                .and_then(|k| {
+                    TensorSpline::<D>::from_parts_vector(
+                        k,
+                        coefs,
+                        fixed::<bool, D>(periodic)?,
+                        vshape,
+                    )
+                })
+        )
     }
 }
 
@@ -505,6 +571,59 @@ impl DynFitter {
     /// Errors: as [`Fitter::fit_into_with`].
     pub fn fit(&self, values: &[f64]) -> Result<DynSpline, FitError> {
         dispatch!(DynFitter, self, f => f.fit_slice(values, [&[], &[]]).map(DynSpline::from))
+    }
+
+    /// Fits vector values (row-major, shape `(n_0, …, n_{ndim-1}, *vshape)`)
+    /// into a new spline (see [`Fitter::fit_into_vector`]).
+    ///
+    /// Errors: as [`Fitter::fit_into_vector`].
+    pub fn fit_vector(&self, values: &[f64], vshape: &[usize]) -> Result<DynSpline, FitError> {
+        self.fit_vector_with_ends(values, vshape, [&[], &[]])
+    }
+
+    /// [`fit_vector`](Self::fit_vector) with explicit end values.
+    ///
+    /// Errors: as [`Fitter::fit_into_vector`].
+    pub fn fit_vector_with_ends(
+        &self,
+        values: &[f64],
+        vshape: &[usize],
+        ends: [&[f64]; 2],
+    ) -> Result<DynSpline, FitError> {
+        dispatch!(DynFitter, self, f => f.fit_slice_vector(values, vshape, ends).map(DynSpline::from))
+    }
+
+    /// Fits vector values into `out` (`Π coef_shape · Π vshape` values) with
+    /// scratch from `ws` (see [`Fitter::fit_into_vector`]).
+    ///
+    /// Errors: as [`Fitter::fit_into_vector`].
+    pub fn fit_into_vector(
+        &self,
+        values: &[f64],
+        vshape: &[usize],
+        ends: [&[f64]; 2],
+        out: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<(), FitError> {
+        dispatch!(DynFitter, self, f => f.fit_into_vector(values, vshape, ends, out, ws))
+    }
+
+    /// The spline on this plan's knots with value shape `vshape` and
+    /// row-major coefficients `coefs` (e.g. written by
+    /// [`fit_into_vector`](Self::fit_into_vector)).
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for a wrong length,
+    /// [`FitError::InvalidData`] for a non-finite coefficient.
+    pub fn spline_from_vector(&self, coefs: Vec<f64>, vshape: &[usize]) -> Result<DynSpline, FitError> {
+        let nc: usize = vshape.iter().product();
+        check_len("coefs", coefs.len(), self.coef_shape().iter().product::<usize>() * nc)?;
+        if let Some(i) = coefs.iter().position(|c| !c.is_finite()) {
+            return Err(FitError::InvalidData(format!(
+                "coefficient {i} is not finite ({})",
+                coefs[i]
+            )));
+        }
+        Ok(dispatch!(DynFitter, self, f => DynSpline::from(f.spline_unchecked(coefs).with_vshape_unchecked(vshape.to_vec()))))
     }
 
     /// The spline on this plan's knots with row-major coefficients `coefs`

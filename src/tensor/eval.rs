@@ -16,9 +16,10 @@
 
 use super::TensorSpline;
 use super::kernel::{Deriv, Grad, Hessian, Value};
-use crate::bspline::{ORDER, knots::find_span};
+use super::query::{Partial, Query};
+use crate::bspline::knots::find_span;
 use crate::isa::Kernels;
-use rayon::prelude::*;
+use ndarray::ArrayView2;
 
 /// Points per rayon task in batch evaluation.
 pub(super) const BATCH_MIN: usize = 512;
@@ -116,143 +117,65 @@ impl<const D: usize> TensorSpline<D> {
     }
 
     /// Values at many points, in parallel (rayon). NaN coordinates give NaN;
-    /// outside the domain: see [`extrapolate`](Self::extrapolate).
+    /// outside the domain: see [`extrapolate`](Self::extrapolate). A
+    /// vector-valued spline gives `n · n_components` values, point-major.
     ///
     /// On coefficient arrays of 2¹⁶ values and more, runs of at least 2048
     /// points are evaluated in the order of their coefficient blocks (a
     /// counting sort per run of 8192 points, no allocation) so that
     /// consecutive points share cache lines; the results are in the
     /// caller's order and equal, bit for bit, what each point gives alone
-    /// ([`eval`](Self::eval)). The same holds for
-    /// [`eval_many_into`](Self::eval_many_into) and
-    /// [`eval_deriv_many`](Self::eval_deriv_many).
+    /// ([`eval`](Self::eval)). The same holds for every batch evaluation
+    /// ([`evaluate`](Self::evaluate) runs them all).
     pub fn eval_many(&self, points: &[[f64; D]]) -> Vec<f64> {
-        let mut out = vec![0.0; points.len()];
-        self.eval_many_into_impl(points, &mut out);
+        let mut out = vec![0.0; points.len() * self.ncomp];
+        self.run_flat(points, Partial::VALUE, &mut out);
         out
     }
 
     /// The same mixed partial derivative at many points, in parallel.
     pub fn eval_deriv_many(&self, points: &[[f64; D]], orders: [usize; D]) -> Vec<f64> {
-        let mut out = vec![0.0; points.len()];
-        let chunk = self.batch_chunk(points.len());
-        if points.len() <= chunk {
-            self.run_slice(Deriv(orders), points, &mut out);
-            return out;
+        let mut out = vec![0.0; points.len() * self.ncomp];
+        match Partial::new(&orders) {
+            Ok(p) => self.run_flat(points, p, &mut out),
+            // Orders above 255 along an axis: the derivative is 0 (NaN where
+            // the policy gives NaN), as the 4th derivative.
+            Err(_) => {
+                let capped = orders.map(|o| o.min(4));
+                if let Ok(p) = Partial::new(&capped) {
+                    self.run_flat(points, p, &mut out);
+                }
+            }
         }
-        out.par_chunks_mut(chunk)
-            .zip(points.par_chunks(chunk))
-            .for_each(|(o, p)| self.run_slice(Deriv(orders), p, o));
         out
     }
 
     /// Writes the values at `points` into `out` in parallel, without allocating.
     ///
-    /// Errors: [`crate::FitError::InvalidParameter`] if the lengths differ.
+    /// Errors: [`crate::FitError::InvalidParameter`] if `out` does not hold
+    /// `points.len() · n_components` values.
     pub fn eval_many_into(
         &self,
         points: &[[f64; D]],
         out: &mut [f64],
     ) -> Result<(), crate::FitError> {
-        if points.len() != out.len() {
+        if points.len() * self.ncomp != out.len() {
             return Err(crate::FitError::InvalidParameter {
                 name: "out",
                 reason: format!("length {} for {} points", out.len(), points.len()),
             });
         }
-        self.eval_many_into_impl(points, out);
+        self.run_flat(points, Partial::VALUE, out);
         Ok(())
     }
 
-    fn eval_many_into_impl(&self, points: &[[f64; D]], out: &mut [f64]) {
-        // Per point (lanes = axes), one fused kernel per chunk: measured
-        // faster than the lanes = points variant
-        // [`eval_batch_seq`](Self::eval_batch_seq), whose basis gathers and
-        // transposes cost more than they save.
-        let chunk = self.batch_chunk(points.len());
-        if points.len() <= chunk {
-            // One task: no trip through the pool.
-            self.run_slice(Value, points, out);
-            return;
+    /// One partial at `points` through the driver (lengths already right).
+    fn run_flat(&self, points: &[[f64; D]], p: Partial, out: &mut [f64]) {
+        let flat = points.as_flattened();
+        if let Ok(view) = ArrayView2::from_shape((points.len(), D), flat) {
+            // Cannot fail: D columns, one partial along existing axes, an
+            // output of the right length.
+            let _ = self.evaluate_into(&Query::at(view).outputs(&[p]), out);
         }
-        out.par_chunks_mut(chunk)
-            .zip(points.par_chunks(chunk))
-            .for_each(|(o, p)| self.run_slice(Value, p, o));
-    }
-
-    /// Values at `points` on the calling thread, eight points at a time with
-    /// the basis computed with lanes = points, then one contraction per
-    /// point: the lanes = points variant that [`eval_many`](Self::eval_many)
-    /// measured slower than lanes = axes, kept for the benchmarks.
-    ///
-    /// Errors: [`crate::FitError::InvalidParameter`] if the lengths differ.
-    #[doc(hidden)]
-    pub fn eval_batch_seq(
-        &self,
-        points: &[[f64; D]],
-        out: &mut [f64],
-    ) -> Result<(), crate::FitError> {
-        const CH: usize = 8;
-        if points.len() != out.len() {
-            return Err(crate::FitError::InvalidParameter {
-                name: "out",
-                reason: format!("length {} for {} points", out.len(), points.len()),
-            });
-        }
-        let len = points.len();
-        let mut p0 = 0;
-        while p0 < len {
-            let m = CH.min(len - p0);
-            if m < CH || self.kernels == Kernels::Scalar || !self.plain() {
-                for p in p0..p0 + m {
-                    out[p] = self.eval(points[p]);
-                }
-                p0 += m;
-                continue;
-            }
-            let mut bases = [0usize; CH];
-            let mut w = [[[0.0f64; ORDER]; D]; CH];
-            for k in 0..D {
-                let mut xs = [0.0f64; CH];
-                let mut spans = [0usize; CH];
-                for q in 0..CH {
-                    xs[q] = points[p0 + q][k];
-                    spans[q] = self.span(k, xs[q]);
-                    bases[q] += (spans[q] - 3) * self.strides[k];
-                }
-                let mut b = [[[0.0f64; ORDER]; 3]; CH];
-                // SAFETY: spans come from `span`, so they are valid; all
-                // three lengths are CH.
-                unsafe {
-                    self.kernels
-                        .basis_batch_raw(&self.knots[k], &spans, &xs, 0, &mut b)
-                };
-                for q in 0..CH {
-                    w[q][k] = b[q][0];
-                }
-            }
-            for q in 0..CH {
-                out[p0 + q] = self.contract(bases[q], &w[q]);
-            }
-            p0 += CH;
-        }
-        Ok(())
-    }
-
-    /// `Σ_r Π_k w[k][r_k] · c[base + Σ_k r_k·stride_k]` over the `4^D` block.
-    #[inline(always)]
-    fn contract(&self, base: usize, w: &[[f64; ORDER]; D]) -> f64 {
-        let need = base + (0..D).map(|k| 3 * self.strides[k]).sum::<usize>() + 1;
-        if need <= self.coefs.len() {
-            // SAFETY: the block's last element
-            // `base + Σ 3·stride_k` is in bounds (checked just above).
-            if let Some(v) = unsafe {
-                self.kernels
-                    .contract_raw(self.coefs.as_ptr(), &self.strides, base, w)
-            } {
-                return v;
-            }
-        }
-        crate::isa::contract_scalar(&self.coefs, &self.strides, base, w)
     }
 }

@@ -40,10 +40,59 @@ pub enum Extrapolate {
     /// NaN for values and every derivative when any coordinate is outside
     /// the domain (scipy's `extrapolate=False`).
     Nan,
+    /// Wrap the coordinate into the domain,
+    /// `x_0 + (x − x_0) mod (x_{n-1} − x_0)` (scipy's
+    /// `extrapolate="periodic"`); the default of the axes fitted with a
+    /// periodic boundary condition, allowed on any axis.
+    Periodic,
+    /// Report a point outside the domain (or NaN) as
+    /// [`FitError::OutsideDomain`] naming the point, axis and coordinate;
+    /// nothing is evaluated. Checked evaluation
+    /// ([`TensorSpline::eval_checked`]) always behaves so.
+    Error,
+}
+
+impl std::str::FromStr for Extrapolate {
+    type Err = FitError;
+    /// Parses the policy names used by the C ABI and the Python package:
+    /// `polynomial` (also `extrapolate`), `clamp`, `nan`, `periodic`,
+    /// `error` (also `raise`); case-insensitive.
+    fn from_str(s: &str) -> Result<Self, FitError> {
+        match s.to_ascii_lowercase().as_str() {
+            "polynomial" | "extrapolate" => Ok(Extrapolate::Polynomial),
+            "clamp" => Ok(Extrapolate::Clamp),
+            "nan" => Ok(Extrapolate::Nan),
+            "periodic" => Ok(Extrapolate::Periodic),
+            "error" | "raise" => Ok(Extrapolate::Error),
+            _ => Err(FitError::InvalidParameter {
+                name: "extrapolate",
+                reason: format!(
+                    "unknown policy {s:?}; expected polynomial, clamp, nan, periodic or error"
+                ),
+            }),
+        }
+    }
+}
+
+impl Extrapolate {
+    /// The policy's name, as [`FromStr`](std::str::FromStr) parses it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Extrapolate::Polynomial => "polynomial",
+            Extrapolate::Clamp => "clamp",
+            Extrapolate::Nan => "nan",
+            Extrapolate::Periodic => "periodic",
+            Extrapolate::Error => "error",
+        }
+    }
 }
 
 impl<const D: usize> TensorSpline<D> {
-    /// Sets the extrapolation policy (see [`Extrapolate`]).
+    /// Sets the extrapolation policy of the axes that are not periodic
+    /// (see [`Extrapolate`]); periodic axes keep wrapping.
+    /// [`Extrapolate::Error`] makes the batch, view and grid calls report
+    /// points outside as errors through [`evaluate`](Self::evaluate); the
+    /// infallible single-point calls give NaN there.
     #[must_use]
     pub fn with_extrapolate(mut self, policy: Extrapolate) -> Self {
         self.extrapolate = policy;
@@ -62,51 +111,67 @@ impl<const D: usize> TensorSpline<D> {
         self.extrapolate == Extrapolate::Polynomial && !self.periodic.iter().any(|&p| p)
     }
 
-    /// `x` wrapped into the domain of `axis` if that axis is periodic:
+    /// The spline's own per-axis policies: periodic axes wrap, the others
+    /// follow [`extrapolate`](Self::extrapolate).
+    pub(super) fn own_policy(&self) -> [Extrapolate; D] {
+        std::array::from_fn(|k| {
+            if self.periodic[k] {
+                Extrapolate::Periodic
+            } else {
+                self.extrapolate
+            }
+        })
+    }
+
+    /// `x` wrapped into the domain of `axis`:
     /// `t_3 + (x − t_3) mod (t_n − t_3)` as scipy does; NaN and ±inf give NaN.
     #[inline(always)]
     pub(super) fn wrap(&self, axis: usize, x: f64) -> f64 {
-        if self.periodic[axis] {
-            let (lo, hi) = self.axis_domain(axis);
-            let w = lo + (x - lo).rem_euclid(hi - lo);
-            // Rounding can land one ulp past the end; NaN stays NaN.
-            if w > hi { hi } else { w }
-        } else {
-            x
-        }
+        let (lo, hi) = self.axis_domain(axis);
+        let w = lo + (x - lo).rem_euclid(hi - lo);
+        // Rounding can land one ulp past the end; NaN stays NaN.
+        if w > hi { hi } else { w }
     }
 
     /// The point at which the spline's own policy evaluates `x`, or `None`
-    /// when the result is NaN ([`Extrapolate::Nan`] outside the domain), for
-    /// splines that are not [`plain`](Self::plain); out of line.
+    /// when the result is NaN, for splines that are not
+    /// [`plain`](Self::plain); out of line.
     #[cold]
     #[inline(never)]
     pub(super) fn project_other(&self, x: [f64; D]) -> Option<[f64; D]> {
-        self.project_with(self.extrapolate, x)
+        self.project_with(&self.own_policy(), x)
     }
 
-    /// [`project`](Self::project) under an explicit `policy`.
+    /// The point at which per-axis `policy` evaluates `x`, or `None` when
+    /// the result is NaN (an axis under [`Extrapolate::Nan`] or
+    /// [`Extrapolate::Error`] with its coordinate outside; the driver
+    /// reports the latter as an error before evaluating).
     #[inline(always)]
-    pub(super) fn project_with(&self, policy: Extrapolate, mut x: [f64; D]) -> Option<[f64; D]> {
-        for (k, v) in x.iter_mut().enumerate() {
-            *v = self.wrap(k, *v);
+    pub(super) fn project_with(&self, policy: &[Extrapolate; D], mut x: [f64; D]) -> Option<[f64; D]> {
+        for k in 0..D {
+            x[k] = self.apply_policy(k, policy[k], x[k])?;
         }
+        Some(x)
+    }
+
+    /// The coordinate at which `policy` evaluates `x` on `axis`, or `None`
+    /// when the result is NaN: the one place the policies are applied
+    /// (points and grids alike). Under [`Extrapolate::Error`] the
+    /// coordinate must already be checked (the driver reports it).
+    #[inline(always)]
+    pub(super) fn apply_policy(&self, axis: usize, policy: Extrapolate, x: f64) -> Option<f64> {
         match policy {
             Extrapolate::Polynomial => Some(x),
+            Extrapolate::Periodic => Some(self.wrap(axis, x)),
             Extrapolate::Clamp => {
-                for k in 0..D {
-                    let (lo, hi) = self.axis_domain(k);
-                    // `clamp` keeps NaN (which then gives NaN).
-                    x[k] = x[k].clamp(lo, hi);
-                }
-                Some(x)
+                let (lo, hi) = self.axis_domain(axis);
+                // `clamp` keeps NaN (which then gives NaN).
+                Some(x.clamp(lo, hi))
             }
-            Extrapolate::Nan => (0..D)
-                .all(|k| {
-                    let (lo, hi) = self.axis_domain(k);
-                    x[k] >= lo && x[k] <= hi
-                })
-                .then_some(x),
+            Extrapolate::Nan | Extrapolate::Error => {
+                let (lo, hi) = self.axis_domain(axis);
+                (x >= lo && x <= hi).then_some(x)
+            }
         }
     }
 
@@ -139,18 +204,25 @@ impl<const D: usize> TensorSpline<D> {
     /// # Ok::<(), bsfit::FitError>(())
     /// ```
     pub fn eval_checked(&self, x: [f64; D]) -> Result<f64, FitError> {
-        let x = std::array::from_fn(|k| self.wrap(k, x[k]));
+        let x = std::array::from_fn(|k| {
+            if self.periodic[k] {
+                self.wrap(k, x[k])
+            } else {
+                x[k]
+            }
+        });
         self.check_inside(&x)?;
         Ok(self.eval_raw(x))
     }
 
     /// [`FitError::OutsideDomain`] for the first coordinate of `x` outside
     /// the domain or NaN.
-    fn check_inside(&self, x: &[f64; D]) -> Result<(), FitError> {
+    pub(super) fn check_inside(&self, x: &[f64; D]) -> Result<(), FitError> {
         for (axis, &value) in x.iter().enumerate() {
             let (lo, hi) = self.axis_domain(axis);
             if !(value >= lo && value <= hi) {
                 return Err(FitError::OutsideDomain {
+                    point: None,
                     axis,
                     value,
                     lo,

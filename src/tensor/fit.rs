@@ -11,7 +11,7 @@ use crate::isa::Kernels;
 use crate::recycle;
 use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
 use crate::{FitError, Isa, Par};
-use ndarray::{ArrayView, Dim, Dimension};
+use ndarray::{ArrayView, ArrayViewD, Dim, Dimension};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Lanes (lines) solved together in one block: the rows of a block are
@@ -452,36 +452,134 @@ impl<const D: usize> Fitter<D> {
         out: &mut [f64],
         ws: &mut Workspace,
     ) -> Result<(), FitError> {
-        let total: usize = self.shape.iter().product();
-        let total_out: usize = self.coef_shape.iter().product();
+        self.fit_impl(values, 1, ends, out, ws)
+    }
+
+    /// Fits vector values: `values` row-major of shape
+    /// `(n_0, …, n_{D-1}, *vshape)`, the coefficients written row-major to
+    /// `out`, shape `(coef_shape…, *vshape)` (scipy's `NdBSpline` layout).
+    /// Every component is solved in the same passes (lines `Π vshape`
+    /// times longer); explicit end values, where an axis takes them, have
+    /// shape `(end_values_shape…, *vshape)`. Complex values are two real
+    /// components (`vshape = [.., 2]`). Allocation as
+    /// [`fit_into_with`](Self::fit_into_with) once `ws` has grown.
+    ///
+    /// ```
+    /// use bsfit::{Fitter, Workspace};
+    /// let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+    /// let fitter = Fitter::new([&x[..]])?;
+    /// // Two components per site: (x², x³).
+    /// let v: Vec<f64> = x.iter().flat_map(|&a| [a * a, a * a * a]).collect();
+    /// let mut c = vec![0.0; 10];
+    /// fitter.fit_into_vector(&v, &[2], [&[], &[]], &mut c, &mut Workspace::new())?;
+    /// let s = fitter.spline_from_vector(c, &[2])?;
+    /// let r = s.evaluate(&bsfit::tensor::Query::at_slice(&[1.5], 1)?)?;
+    /// assert!((r[[0, 0, 1]] - 1.5f64.powi(3)).abs() < 1e-12);
+    /// # Ok::<(), bsfit::FitError>(())
+    /// ```
+    ///
+    /// Errors: as [`fit_into_ends`](Self::fit_into_ends).
+    pub fn fit_into_vector(
+        &self,
+        values: &[f64],
+        vshape: &[usize],
+        ends: [&[f64]; 2],
+        out: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<(), FitError> {
+        let nc = vshape
+            .iter()
+            .try_fold(1usize, |a, &n| a.checked_mul(n))
+            .ok_or_else(|| FitError::InvalidParameter {
+                name: "vshape",
+                reason: format!("value shape {vshape:?} overflows"),
+            })?;
+        self.fit_impl(values, nc, ends, out, ws)
+    }
+
+    /// The spline on this plan's knots with value shape `vshape` and the
+    /// row-major coefficients `coefs` (e.g. from
+    /// [`fit_into_vector`](Self::fit_into_vector)).
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for a wrong length,
+    /// [`FitError::InvalidData`] for a non-finite coefficient.
+    pub fn spline_from_vector(
+        &self,
+        coefs: Vec<f64>,
+        vshape: &[usize],
+    ) -> Result<TensorSpline<D>, FitError> {
+        let want = self
+            .coef_shape
+            .iter()
+            .chain(vshape)
+            .try_fold(1usize, |a, &n| a.checked_mul(n));
+        if want != Some(coefs.len()) {
+            return Err(FitError::InvalidParameter {
+                name: "coefs",
+                reason: format!(
+                    "length {}, coefficients {:?} with values of shape {vshape:?}",
+                    coefs.len(),
+                    self.coef_shape
+                ),
+            });
+        }
+        if let Some(i) = coefs.iter().position(|c| !c.is_finite()) {
+            return Err(FitError::InvalidData(format!(
+                "coefficient {i} is not finite ({})",
+                coefs[i]
+            )));
+        }
+        Ok(self
+            .spline_unchecked(coefs)
+            .with_vshape_unchecked(vshape.to_vec()))
+    }
+
+    /// The fit of `nc` components per site (see
+    /// [`fit_into_vector`](Self::fit_into_vector)).
+    fn fit_impl(
+        &self,
+        values: &[f64],
+        nc: usize,
+        ends: [&[f64]; 2],
+        out: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<(), FitError> {
+        let total = self.shape.iter().product::<usize>().checked_mul(nc);
+        let total_out = self.coef_shape.iter().product::<usize>().checked_mul(nc);
         for (len, want, what) in [
             (values.len(), total, "values"),
             (out.len(), total_out, "out"),
         ] {
-            if len != want {
+            if Some(len) != want || nc == 0 {
                 return Err(FitError::InvalidParameter {
                     name: what,
                     reason: format!(
-                        "length {len}, expected {want} (grid {:?}, coefficients {:?})",
-                        self.shape, self.coef_shape
+                        "length {len}, expected {} (grid {:?}, coefficients {:?}, {nc} components)",
+                        want.unwrap_or(usize::MAX),
+                        self.shape,
+                        self.coef_shape
                     ),
                 });
             }
         }
-        self.check_ends(&ends)?;
-        self.check_periodic(values)?;
-        let req = self.scratch();
+        self.check_ends(&ends, nc)?;
+        self.check_periodic(values, nc)?;
+        let mut req = self.scratch();
+        req.shared_f64 = self.rotation_len() + self.explicit_len() * nc;
         let rot = self.rotation_len();
         let (mut slots, shared) = ws.split(req, self.per_worker(), f64::NAN);
         let (temp, extra) = shared.split_at_mut(rot);
         let scratch = slots.as_mut_slice();
         let workers = scratch.len();
         let mut run = || match self.passes() {
+            // Vector values: every pass in place, the components riding
+            // along as the innermost lanes.
+            _ if nc > 1 => self.in_place_passes(Some(values), out, scratch, D, nc),
             Passes::Rotate => self.rotating_passes(0, values, out, temp, scratch),
-            Passes::InPlace => self.in_place_passes(Some(values), out, scratch, D),
+            Passes::InPlace => self.in_place_passes(Some(values), out, scratch, D, 1),
             Passes::Blocked(k) => self
                 .blocked_passes(k, values, out, scratch)
-                .or_else(|| self.in_place_passes(None, out, scratch, k)),
+                .or_else(|| self.in_place_passes(None, out, scratch, k, 1)),
         };
         // Called from outside the pool, move the whole fit onto a worker
         // with one `join` (one injected job per fit instead of one per pass).
@@ -492,7 +590,7 @@ impl<const D: usize> Fitter<D> {
         };
         if failed.is_none()
             && let Some(k) = self.explicit_axis
-            && !self.add_end_values(k, ends, out, extra)
+            && !self.add_end_values(k, ends, out, extra, nc)
         {
             failed = Some(k);
         }
@@ -500,7 +598,7 @@ impl<const D: usize> Fitter<D> {
             None => Ok(()),
             Some(axis) => {
                 if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-                    return Err(self.non_finite_value(k, values[k]));
+                    return Err(self.non_finite_value(k, values[k], nc));
                 }
                 Err(FitError::NonFiniteResult {
                     axis,
@@ -511,7 +609,7 @@ impl<const D: usize> Fitter<D> {
     }
 
     /// Checks the lengths and finiteness of the explicit end values.
-    fn check_ends(&self, ends: &[&[f64]; 2]) -> Result<(), FitError> {
+    fn check_ends(&self, ends: &[&[f64]; 2], nc: usize) -> Result<(), FitError> {
         for (e, &vals) in ends.iter().enumerate() {
             let end = ["left", "right"][e];
             let takes = self
@@ -519,17 +617,24 @@ impl<const D: usize> Fitter<D> {
                 .filter(|&k| self.sys[k].bc.explicit_ends()[e]);
             match takes {
                 Some(k) => {
-                    let want: usize = (0..D).filter(|&j| j != k).map(|j| self.shape[j]).product();
+                    let want: usize = (0..D)
+                        .filter(|&j| j != k)
+                        .map(|j| self.shape[j])
+                        .product::<usize>()
+                        * nc;
+                    let mut shape = self.end_values_shape(k);
+                    if nc > 1 {
+                        shape.push(nc);
+                    }
                     if vals.len() != want {
                         return Err(FitError::EndValuesShape {
                             axis: k,
                             end,
-                            expected: self.end_values_shape(k),
+                            expected: shape,
                             got: vals.len(),
                         });
                     }
                     if let Some(i) = vals.iter().position(|v| !v.is_finite()) {
-                        let shape = self.end_values_shape(k);
                         return Err(FitError::NonFiniteValue {
                             index: unravel(i, &shape),
                             value: vals[i],
@@ -552,14 +657,14 @@ impl<const D: usize> Fitter<D> {
 
     /// Checks that the values at both ends of every periodic axis agree as
     /// numpy's `allclose(first, last, atol=1e-15)` does (scipy's check).
-    fn check_periodic(&self, values: &[f64]) -> Result<(), FitError> {
+    fn check_periodic(&self, values: &[f64], nc: usize) -> Result<(), FitError> {
         for k in 0..D {
             if !self.sys[k].bc.is_periodic() {
                 continue;
             }
             let n = self.shape[k];
             let outer: usize = self.shape[..k].iter().product();
-            let inner: usize = self.shape[k + 1..].iter().product();
+            let inner: usize = self.shape[k + 1..].iter().product::<usize>() * nc;
             for o in 0..outer {
                 let base = o * n * inner;
                 let first = &values[base..base + inner];
@@ -570,6 +675,9 @@ impl<const D: usize> Fitter<D> {
                     if (a - b).abs() > 1e-15 + 1e-5 * b.abs() && a.is_finite() && b.is_finite() {
                         let mut other = self.shape.to_vec();
                         other.remove(k);
+                        if nc > 1 {
+                            other.push(nc);
+                        }
                         return Err(FitError::PeriodicMismatch {
                             axis: k,
                             index: unravel(o * inner + i, &other),
@@ -594,11 +702,13 @@ impl<const D: usize> Fitter<D> {
         ends: [&[f64]; 2],
         out: &mut [f64],
         extra: &mut [f64],
+        nc: usize,
     ) -> bool {
         let g_len: usize = (0..D)
             .filter(|&j| j != k)
             .map(|j| self.coef_shape[j])
-            .product();
+            .product::<usize>()
+            * nc;
         let line = self.coef_shape.iter().copied().max().unwrap_or(0);
         let (ga, rest) = extra.split_at_mut(g_len);
         let (gb, rest) = rest.split_at_mut(g_len);
@@ -616,14 +726,14 @@ impl<const D: usize> Fitter<D> {
                 dims[p] = self.shape[j];
                 ax[p] = j;
             }
-            let len0: usize = dims[..others].iter().product();
+            let len0: usize = dims[..others].iter().product::<usize>() * nc;
             ga[..len0].copy_from_slice(vals);
             let (mut cur, mut nxt) = (&mut *ga, &mut *gb);
             for q in 0..others {
                 let sys = &self.sys[ax[q]];
                 let (n, n_out, n_sys) = (dims[q], sys.n_out, sys.n_sys());
                 let outer: usize = dims[..q].iter().product();
-                let inner: usize = dims[q + 1..others].iter().product();
+                let inner: usize = dims[q + 1..others].iter().product::<usize>() * nc;
                 for o in 0..outer {
                     for i in 0..inner {
                         for r in 0..n_sys {
@@ -641,7 +751,7 @@ impl<const D: usize> Fitter<D> {
             // out[o, r, i] += ρ[r] · G[o, i].
             let nk = self.coef_shape[k];
             let outer: usize = self.coef_shape[..k].iter().product();
-            let inner: usize = self.coef_shape[k + 1..].iter().product();
+            let inner: usize = self.coef_shape[k + 1..].iter().product::<usize>() * nc;
             for o in 0..outer {
                 let g = &cur[o * inner..(o + 1) * inner];
                 for (r, &w) in rho.iter().enumerate() {
@@ -688,6 +798,72 @@ impl<const D: usize> Fitter<D> {
         self.fit_slice(&row_major(&values, self.shape)?, ends)
     }
 
+    /// Fits vector values given as any ndarray view of shape
+    /// `(n_0, …, n_{D-1}, *vshape)` (the trailing dimensions are the value
+    /// shape; see [`fit_into_vector`](Self::fit_into_vector)).
+    ///
+    /// ```
+    /// use bsfit::Fitter;
+    /// use bsfit::tensor::{Partial, Query};
+    /// use ndarray::{Array3, array};
+    /// let x = [0.0, 1.0, 2.0, 3.0];
+    /// let y = [0.0, 0.5, 1.0, 2.0, 3.0];
+    /// // Three components per site: (x + y, x·y, x² − y).
+    /// let v = Array3::from_shape_fn((4, 5, 3), |(i, j, c)| match c {
+    ///     0 => x[i] + y[j],
+    ///     1 => x[i] * y[j],
+    ///     _ => x[i] * x[i] - y[j],
+    /// });
+    /// let s = Fitter::new([&x[..], &y[..]])?.fit_vector(v.view().into_dyn())?;
+    /// assert_eq!(s.value_shape(), &[3]);
+    /// let p = array![[1.5, 0.25]];
+    /// let r = s.evaluate(&Query::at(p.view()).outputs(&[Partial::VALUE, Partial::d(0)]))?;
+    /// assert_eq!(r.shape(), &[1, 2, 3]); // (points, outputs, components)
+    /// assert!((r[[0, 0, 1]] - 1.5 * 0.25).abs() < 1e-12);
+    /// assert!((r[[0, 1, 2]] - 3.0).abs() < 1e-12); // ∂(x² − y)/∂x
+    /// # Ok::<(), bsfit::FitError>(())
+    /// ```
+    ///
+    /// Errors: as [`fit`](Self::fit); [`FitError::DimensionMismatch`] for
+    /// fewer than `D` dimensions.
+    pub fn fit_vector(&self, values: ArrayViewD<'_, f64>) -> Result<TensorSpline<D>, FitError> {
+        self.fit_vector_with_ends(values, [&[], &[]])
+    }
+
+    /// [`fit_vector`](Self::fit_vector) with the derivative values of the
+    /// explicit ends, each of shape `(end_values_shape…, *vshape)`.
+    ///
+    /// Errors: as [`fit_vector`](Self::fit_vector) and
+    /// [`fit_into_vector`](Self::fit_into_vector).
+    pub fn fit_vector_with_ends(
+        &self,
+        values: ArrayViewD<'_, f64>,
+        ends: [&[f64]; 2],
+    ) -> Result<TensorSpline<D>, FitError> {
+        let vs = values.shape();
+        if vs.len() < D {
+            return Err(FitError::DimensionMismatch {
+                expected: D,
+                got: vs.len(),
+            });
+        }
+        for axis in 0..D {
+            if vs[axis] != self.shape[axis] {
+                return Err(FitError::ShapeMismatch {
+                    axis,
+                    axis_len: self.shape[axis],
+                    values_len: vs[axis],
+                });
+            }
+        }
+        let vshape = vs[D..].to_vec();
+        let flat: std::borrow::Cow<'_, [f64]> = match values.as_slice() {
+            Some(s) => s.into(),
+            None => values.iter().copied().collect::<Vec<f64>>().into(),
+        };
+        self.fit_slice_vector(&flat, &vshape, ends)
+    }
+
     /// Fits row-major `values` into a new spline, with a workspace and an
     /// output buffer from the process-wide cache ([`crate::recycle`]).
     pub(super) fn fit_slice(
@@ -695,12 +871,31 @@ impl<const D: usize> Fitter<D> {
         values: &[f64],
         ends: [&[f64]; 2],
     ) -> Result<TensorSpline<D>, FitError> {
-        let mut coefs = recycle::take_buffer(self.coef_shape.iter().product());
+        self.fit_slice_vector(values, &[], ends)
+    }
+
+    /// Fits vector values of value shape `vshape` (see
+    /// [`fit_into_vector`](Self::fit_into_vector)) into a new spline.
+    pub(super) fn fit_slice_vector(
+        &self,
+        values: &[f64],
+        vshape: &[usize],
+        ends: [&[f64]; 2],
+    ) -> Result<TensorSpline<D>, FitError> {
+        let nc: usize = vshape.iter().product();
+        let len = self.coef_shape.iter().product::<usize>().checked_mul(nc);
+        let Some(len) = len.filter(|&l| l <= isize::MAX as usize / 8) else {
+            return Err(FitError::InvalidParameter {
+                name: "vshape",
+                reason: format!("value shape {vshape:?} gives more coefficients than fit in memory"),
+            });
+        };
+        let mut coefs = recycle::take_buffer(len);
         let mut ws = recycle::take_workspace();
-        let r = self.fit_into_ends(values, ends, &mut coefs, &mut ws);
+        let r = self.fit_impl(values, nc, ends, &mut coefs, &mut ws);
         recycle::give_workspace(ws);
         match r {
-            Ok(()) => Ok(self.spline_unchecked(coefs)),
+            Ok(()) => Ok(self.spline_unchecked(coefs).with_vshape_unchecked(vshape.to_vec())),
             Err(e) => {
                 recycle::give_buffer(coefs);
                 Err(e)
@@ -717,9 +912,13 @@ impl<const D: usize> Fitter<D> {
             .with_kernels(self.kernels)
     }
 
-    fn non_finite_value(&self, flat: usize, value: f64) -> FitError {
+    fn non_finite_value(&self, flat: usize, value: f64, nc: usize) -> FitError {
+        let mut shape = self.shape.to_vec();
+        if nc > 1 {
+            shape.push(nc);
+        }
         FitError::NonFiniteValue {
-            index: unravel(flat, &self.shape),
+            index: unravel(flat, &shape),
             value,
         }
     }
@@ -884,7 +1083,8 @@ impl<const D: usize> Fitter<D> {
     /// `n_out · inner` (last block first, so nothing unread is overwritten).
     ///
     /// Only the axes `0..end` are solved; the axes `end..D` are already
-    /// solved (their coefficient counts make up the inner extent). With
+    /// solved (their coefficient counts make up the inner extent), and each
+    /// element is `nc` contiguous components solved as further lanes. With
     /// `values = None`, axis 0 is solved in place in `out` too. Returns
     /// the failing axis.
     fn in_place_passes(
@@ -893,10 +1093,11 @@ impl<const D: usize> Fitter<D> {
         out: &mut [f64],
         scratch: &mut [&mut [f64]],
         end: usize,
+        nc: usize,
     ) -> Option<usize> {
         let isa = self.kernels;
         let y_len = Self::per_worker_values(self.shape);
-        let done_inner: usize = self.coef_shape[end..].iter().product();
+        let done_inner: usize = self.coef_shape[end..].iter().product::<usize>() * nc;
         for axis in 0..end {
             let sys = &self.sys[axis];
             let lu = &sys.lu;

@@ -27,7 +27,8 @@
 //! multiply-adds are the same as axis by axis in natural order; the memory
 //! traffic is the output and the reads of cached slabs.
 
-use super::TensorSpline;
+use super::query::{Partial, Query};
+use super::{Extrapolate, TensorSpline};
 use crate::FitError;
 use crate::bspline::{
     ORDER,
@@ -93,6 +94,10 @@ impl<const D: usize> TensorSpline<D> {
     /// The mixed partial derivative of `orders` (as
     /// [`eval_deriv`](Self::eval_deriv)) on the grid
     /// `coords[0] × … × coords[D-1]`; see [`eval_grid`](Self::eval_grid).
+    ///
+    /// Errors: as [`eval_grid`](Self::eval_grid); [`FitError::InvalidParameter`]
+    /// for a vector-valued spline (use [`evaluate`](Self::evaluate) with
+    /// [`Query::grid`](super::Query::grid)).
     pub fn eval_grid_deriv(
         &self,
         coords: [&[f64]; D],
@@ -101,18 +106,19 @@ impl<const D: usize> TensorSpline<D> {
     where
         Dim<[usize; D]>: Dimension,
     {
-        let total = grid_len(&coords)?;
-        if total > isize::MAX as usize / size_of::<f64>() {
+        if self.ncomp != 1 {
             return Err(FitError::InvalidParameter {
-                name: "coords",
+                name: "value_shape",
                 reason: format!(
-                    "the grid of shape {:?} has more points than fit in memory",
-                    coords.map(|c| c.len())
+                    "the spline has values of shape {:?}; evaluate a grid of them with `evaluate`",
+                    self.vshape
                 ),
             });
         }
+        let q = Query::grid(&coords).outputs(&[Partial::new(&orders)?]);
+        let total = self.output_shape(&q)?.iter().product();
         let mut out = crate::recycle::zeroed::<f64>(total);
-        self.eval_grid_deriv_into(coords, orders, &mut out)?;
+        self.evaluate_into(&q, &mut out)?;
         let mut dim = Dim::<[usize; D]>::default();
         dim.slice_mut()
             .iter_mut()
@@ -125,7 +131,8 @@ impl<const D: usize> TensorSpline<D> {
     }
 
     /// [`eval_grid`](Self::eval_grid) written into `out`, row-major (the
-    /// last axis fastest), `out.len() == Π coords[k].len()`.
+    /// last axis fastest, then the components of a vector-valued spline),
+    /// `out.len() == Π coords[k].len() · n_components`.
     ///
     /// Errors: [`FitError::InvalidParameter`] if the length of `out` differs.
     pub fn eval_grid_into(&self, coords: [&[f64]; D], out: &mut [f64]) -> Result<(), FitError> {
@@ -140,25 +147,31 @@ impl<const D: usize> TensorSpline<D> {
         orders: [usize; D],
         out: &mut [f64],
     ) -> Result<(), FitError> {
-        let total = grid_len(&coords)?;
-        if out.len() != total {
-            return Err(FitError::InvalidParameter {
-                name: "out",
-                reason: format!(
-                    "length {} for a grid of shape {:?}",
-                    out.len(),
-                    coords.map(|c| c.len())
-                ),
-            });
-        }
+        let q = Query::grid(&coords).outputs(&[Partial::new(&orders)?]);
+        self.evaluate_into(&q, out)
+    }
+
+    /// One partial of `orders` on the grid `coords` under per-axis
+    /// `policy` (no axis under [`Extrapolate::Error`] has a coordinate
+    /// outside), into `out` (`Π m_k · ncomp` values, checked by the
+    /// driver).
+    pub(super) fn grid_partial(
+        &self,
+        coords: [&[f64]; D],
+        policy: &[Extrapolate; D],
+        orders: [usize; D],
+        out: &mut [f64],
+    ) {
+        let nc = self.ncomp;
+        let total = out.len();
         if total == 0 {
-            return Ok(());
+            return;
         }
         // Above order 3 the derivative is 0 (NaN outside the domain under
         // `Extrapolate::Nan`): all-zero weight rows give exactly that.
         let zero = orders.iter().any(|&o| o > 3);
         let weights: [AxisWeights; D] =
-            std::array::from_fn(|k| self.axis_weights(k, coords[k], orders[k], zero));
+            std::array::from_fn(|k| self.axis_weights(k, coords[k], orders[k], zero, policy[k]));
 
         // Axis order: increasing m_k / n_k, ties towards the last axis.
         let mut order: [usize; D] = std::array::from_fn(|k| k);
@@ -181,7 +194,7 @@ impl<const D: usize> TensorSpline<D> {
         let mut cur: Vec<f64> = Vec::new();
         for (step, &k) in order.iter().filter(|&&k| !expanding[k]).enumerate() {
             let outer: usize = dims[..k].iter().product();
-            let inner: usize = dims[k + 1..].iter().product();
+            let inner: usize = dims[k + 1..].iter().product::<usize>() * nc;
             let m = coords[k].len();
             let src: &[f64] = if step == 0 { &self.coefs } else { &cur };
             if !fused && step + 1 == steps {
@@ -196,27 +209,35 @@ impl<const D: usize> TensorSpline<D> {
             dims[k] = m;
         }
         if fused {
-            contract_fused(&cur, dims, &weights, expanding, out);
+            contract_fused(&cur, dims, nc, &weights, expanding, out);
         }
         if !zero {
-            self.rescue_non_finite(&coords, orders, out);
+            self.rescue_non_finite(&coords, policy, orders, out);
         }
-        Ok(())
     }
 
     /// Recomputes, point by point with exponent tracking, the outputs that
     /// the separable contraction could not represent although their
     /// coordinates are finite (extreme knot spacings, points far outside
     /// the domain): one pass that finds none in the common case.
-    fn rescue_non_finite(&self, coords: &[&[f64]; D], orders: [usize; D], out: &mut [f64]) {
+    fn rescue_non_finite(
+        &self,
+        coords: &[&[f64]; D],
+        policy: &[Extrapolate; D],
+        orders: [usize; D],
+        out: &mut [f64],
+    ) {
         if out.iter().all(|v| v.is_finite()) {
             return;
         }
+        let nc = self.ncomp;
+        let mut one = vec![0.0; nc];
         for (flat, v) in out.iter_mut().enumerate() {
             if v.is_finite() {
                 continue;
             }
-            let mut rest = flat;
+            let (point, comp) = (flat / nc, flat % nc);
+            let mut rest = point;
             let mut p = [0.0; D];
             for k in (0..D).rev() {
                 let m = coords[k].len();
@@ -224,28 +245,27 @@ impl<const D: usize> TensorSpline<D> {
                 rest /= m;
             }
             if p.iter().all(|c| c.is_finite()) {
-                *v = self.eval_deriv(p, orders);
+                self.point_into(policy, &[orders], p, &mut one);
+                *v = one[comp];
             }
         }
     }
 
     /// `W_k` at `xs` for derivative order `order`, under the spline's
     /// extrapolation policy; all-zero rows when `zero` (NaN rows stay NaN).
-    fn axis_weights(&self, k: usize, xs: &[f64], order: usize, zero: bool) -> AxisWeights {
+    fn axis_weights(
+        &self,
+        k: usize,
+        xs: &[f64],
+        order: usize,
+        zero: bool,
+        policy: Extrapolate,
+    ) -> AxisWeights {
         let t = &self.knots[k][..];
-        let (lo, hi) = self.axis_domain(k);
         xs.iter()
             .map(|&x| {
-                let x = self.wrap(k, x);
-                let x = match self.extrapolate {
-                    super::Extrapolate::Polynomial => x,
-                    super::Extrapolate::Clamp => x.clamp(lo, hi),
-                    super::Extrapolate::Nan => {
-                        if !(x >= lo && x <= hi) {
-                            return (0, [f64::NAN; ORDER]);
-                        }
-                        x
-                    }
+                let Some(x) = self.apply_policy(k, policy, x) else {
+                    return (0, [f64::NAN; ORDER]);
                 };
                 if zero {
                     return (0, [0.0; ORDER]);
@@ -263,20 +283,6 @@ impl<const D: usize> TensorSpline<D> {
             })
             .collect()
     }
-}
-
-/// Number of grid points, checked for overflow.
-fn grid_len<const D: usize>(coords: &[&[f64]; D]) -> Result<usize, FitError> {
-    coords
-        .iter()
-        .try_fold(1usize, |a, c| a.checked_mul(c.len()))
-        .ok_or_else(|| FitError::InvalidParameter {
-            name: "coords",
-            reason: format!(
-                "the grid of shape {:?} has more points than fit in memory",
-                coords.map(|c| c.len())
-            ),
-        })
 }
 
 /// `dst[o, i, :] = Σ_r w_i[r] · src[o, j_i + r, :]` with `src` of shape
@@ -392,6 +398,7 @@ fn combine_rows(dst: &mut [f64], w: &[f64; ORDER], s: &[f64]) {
 fn contract_fused<const D: usize>(
     src: &[f64],
     dims: [usize; D],
+    nc: usize,
     w: &[AxisWeights; D],
     expanding: [bool; D],
     out: &mut [f64],
@@ -401,10 +408,10 @@ fn contract_fused<const D: usize>(
     };
     let m: [usize; D] = std::array::from_fn(|k| w[k].len());
     // Values behind one index of axis k in the level-k source.
-    let inner: [usize; D] = std::array::from_fn(|k| dims[k + 1..].iter().product());
+    let inner: [usize; D] = std::array::from_fn(|k| dims[k + 1..].iter().product::<usize>() * nc);
     let row = inner[last];
     let rows: usize = m[..=last].iter().product();
-    debug_assert_eq!(src.len(), dims.iter().product::<usize>());
+    debug_assert_eq!(src.len(), dims.iter().product::<usize>() * nc);
     debug_assert_eq!(out.len(), rows * row);
     if out.is_empty() {
         return;

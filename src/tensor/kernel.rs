@@ -10,6 +10,7 @@
 //! ([`basis`], [`basis_derivs`], the scalar contraction), which every fast
 //! path is tested against.
 
+use super::contract::{contract_strided, contract_vec};
 use super::{Extrapolate, TensorSpline};
 use crate::bspline::{
     ORDER,
@@ -17,6 +18,7 @@ use crate::bspline::{
     power::PowerSpan,
 };
 use crate::isa::{Vf64, WithSimd, contract_scalar, simd_basis_axes, simd_basis_axes_values};
+use ndarray::ArrayView2;
 
 /// One evaluation at one point, generic over the vector ISA.
 pub(super) trait PointOp<const D: usize>: Copy {
@@ -187,7 +189,10 @@ impl<const D: usize> TensorSpline<D> {
     #[inline(always)]
     unsafe fn contract_v<V: Vf64>(&self, base: usize, w: &[[f64; ORDER]; D]) -> f64 {
         let last = base + (0..D).map(|k| 3 * self.strides[k]).sum::<usize>();
-        if V::W > 1 && last < self.coefs.len() {
+        if self.ncomp != 1 {
+            // Component 0 of a vector-valued spline (innermost stride nc).
+            contract_strided(&self.coefs, &self.strides, base, w)
+        } else if V::W > 1 && last < self.coefs.len() {
             // SAFETY: the block's last element is in bounds (checked just
             // above); the ISA by the caller's contract.
             unsafe { V::contract_block(&self.coefs, &self.strides, base, w) }
@@ -262,7 +267,13 @@ impl<const D: usize> PointOp<D> for Grad {
         let w0: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][0]);
         let w1: [[f64; ORDER]; D] = std::array::from_fn(|k| w[k][1]);
         let last = base + (0..D).map(|k| 3 * s.strides[k]).sum::<usize>();
-        let g = if V::W > 1 && last < s.coefs.len() {
+        let g = if s.ncomp != 1 {
+            std::array::from_fn(|k| {
+                let mut wk = w0;
+                wk[k] = w1[k];
+                contract_strided(&s.coefs, &s.strides, base, &wk)
+            })
+        } else if V::W > 1 && last < s.coefs.len() {
             // SAFETY: the block is in bounds (checked just above); the ISA
             // by the caller's contract.
             unsafe { V::contract_grad_block(&s.coefs, &s.strides, base, &w0, &w1) }
@@ -344,56 +355,239 @@ impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
     }
 }
 
-/// `points[0..n]` under the spline's policy, results to `out[i]`: one
-/// dispatch for the whole run.
-pub(super) struct Batch<'a, const D: usize, P: PointOp<D>> {
-    pub(super) s: &'a TensorSpline<D>,
-    /// The extrapolation policy applied (the spline's own, or the caller's).
-    pub(super) policy: Extrapolate,
-    pub(super) op: P,
-    pub(super) n: usize,
-    pub(super) points: &'a [[f64; D]],
-    pub(super) out: &'a mut [P::Out],
+/// What a batch writes per point: `width()` values into the point's slot
+/// of the output.
+pub(super) trait PointWrite<const D: usize>: Copy {
+    /// Values per point on `s`.
+    fn width(&self, s: &TensorSpline<D>) -> usize;
+    /// The results at `x` (boundary polynomials outside the domain) into
+    /// `dst` (`width()` values).
+    ///
+    /// # Safety
+    /// `V`'s ISA is available on this CPU.
+    unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]);
 }
 
-impl<const D: usize, P: PointOp<D>> Batch<'_, D, P> {
-    /// Point `i` under the policy (`plain`: the default policy without
-    /// periodic axes), result to `put(i, ·)`. A method, not a closure: an
-    /// `#[inline(always)]` function is compiled inside the
-    /// `#[target_feature]` caller, a closure that LLVM declines to inline is
-    /// not.
+impl<const D: usize> PointWrite<D> for Value {
+    fn width(&self, _: &TensorSpline<D>) -> usize {
+        1
+    }
     #[inline(always)]
-    fn at<V: Vf64>(&mut self, plain: bool, i: usize) {
-        // Coordinates read one at a time: a 32-byte copy of the point
-        // through the stack, read back per coordinate, stalls on store
-        // forwarding (see `One::run`).
-        let p = &self.points[i];
-        let x: [f64; D] = std::array::from_fn(|k| {
-            // SAFETY: `k < D`: a read of one initialised element.
-            unsafe { std::ptr::read_volatile(&p[k]) }
-        });
-        let v = if plain {
-            // SAFETY: as in `One::run`.
-            unsafe { self.op.at::<V>(self.s, x) }
-        } else {
-            match self.s.project_with(self.policy, x) {
-                // SAFETY: as in `One::run`.
-                Some(x) => unsafe { self.op.at::<V>(self.s, x) },
-                None => P::NAN,
-            }
-        };
-        self.out[i] = v;
+    unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        dst[0] = unsafe { self.at::<V>(s, x) };
     }
 }
 
-impl<const D: usize, P: PointOp<D>> WithSimd for Batch<'_, D, P> {
+impl<const D: usize> PointWrite<D> for Deriv<D> {
+    fn width(&self, _: &TensorSpline<D>) -> usize {
+        1
+    }
+    #[inline(always)]
+    unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        dst[0] = unsafe { self.at::<V>(s, x) };
+    }
+}
+
+impl<const D: usize> PointWrite<D> for Grad {
+    fn width(&self, _: &TensorSpline<D>) -> usize {
+        D
+    }
+    #[inline(always)]
+    unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        dst[..D].copy_from_slice(&unsafe { self.at::<V>(s, x) });
+    }
+}
+
+impl<const D: usize> PointWrite<D> for Hessian {
+    fn width(&self, _: &TensorSpline<D>) -> usize {
+        D * D
+    }
+    #[inline(always)]
+    unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        let h = unsafe { self.at::<V>(s, x) };
+        for (row, hr) in dst.chunks_exact_mut(D).zip(&h) {
+            row.copy_from_slice(hr);
+        }
+    }
+}
+
+/// Any list of mixed partials, every component of a vector-valued spline:
+/// per point the spans and the basis rows up to the highest order asked
+/// for are computed once, then each output is one contraction. The result
+/// of a point is `(outputs, components)`, row-major.
+#[derive(Clone, Copy)]
+pub(super) struct Multi<'a, const D: usize> {
+    /// Per-axis orders of each output.
+    pub(super) partials: &'a [[usize; D]],
+    /// The highest order of any output along any axis (capped at 3: above
+    /// it every weight is 0).
+    pub(super) max_order: usize,
+}
+
+impl<'a, const D: usize> Multi<'a, D> {
+    /// The op for `partials` (orders per axis).
+    pub(super) fn new(partials: &'a [[usize; D]]) -> Self {
+        let max_order = partials
+            .iter()
+            .flat_map(|p| p.iter().copied())
+            .filter(|&o| o <= 3)
+            .max()
+            .unwrap_or(0);
+        Multi {
+            partials,
+            max_order,
+        }
+    }
+}
+
+impl<const D: usize> PointWrite<D> for Multi<'_, D> {
+    fn width(&self, s: &TensorSpline<D>) -> usize {
+        self.partials.len() * s.ncomp
+    }
+    #[inline(always)]
+    unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        let nc = s.ncomp;
+        let (spans, base) = s.locate(&x);
+        // rows[k][o]: axis k's basis row of derivative order o.
+        let mut rows = [[[0.0f64; ORDER]; ORDER]; D];
+        match self.max_order {
+            0 => {
+                // SAFETY: the caller's contract; spans from `locate`.
+                let w = unsafe { s.values_v::<V>(&spans, &x) };
+                for k in 0..D {
+                    rows[k][0] = w[k];
+                }
+            }
+            nd @ (1 | 2) => {
+                // SAFETY: the caller's contract; spans from `locate`.
+                let w = unsafe { s.derivs_v::<V>(&spans, &x, nd) };
+                for k in 0..D {
+                    rows[k][..3].copy_from_slice(&w[k]);
+                }
+            }
+            _ => {
+                if x.iter().any(|c| c.is_nan()) {
+                    // Third-derivative weights do not depend on x: a NaN
+                    // coordinate must still give NaN.
+                    for (j, p) in self.partials.iter().enumerate() {
+                        let v = if p.iter().any(|&o| o > 3) { 0.0 } else { f64::NAN };
+                        dst[j * nc..(j + 1) * nc].fill(v);
+                    }
+                    return;
+                }
+                for k in 0..D {
+                    rows[k] = basis_derivs(&s.knots[k], spans[k], x[k], 3);
+                }
+            }
+        }
+        for (j, p) in self.partials.iter().enumerate() {
+            let out = &mut dst[j * nc..(j + 1) * nc];
+            if p.iter().any(|&o| o > 3) {
+                out.fill(0.0);
+                continue;
+            }
+            let w: [[f64; ORDER]; D] = std::array::from_fn(|k| rows[k][p[k]]);
+            if nc == 1 {
+                // SAFETY: the caller's contract.
+                let v = unsafe { s.contract_v::<V>(base, &w) };
+                out[0] = s.finite_or_scaled(v, &x, *p);
+            } else {
+                // SAFETY: the caller's contract (bounds checked inside).
+                unsafe { contract_vec::<V, D>(&s.coefs, &s.strides, base, &w, out) };
+                for (c, v) in out.iter_mut().enumerate() {
+                    *v = s.finite_or_scaled_comp(*v, &x, *p, c);
+                }
+            }
+        }
+    }
+}
+
+/// Where a batch reads its points.
+#[derive(Clone, Copy)]
+pub(super) enum Src<'a, const D: usize> {
+    /// Contiguous row-major points.
+    Slice(&'a [[f64; D]]),
+    /// The rows of an `(n, D)` view of any layout (`ncols == D`, checked
+    /// by the driver).
+    View(ArrayView2<'a, f64>),
+}
+
+impl<const D: usize> Src<'_, D> {
+    /// Number of points.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Src::Slice(p) => p.len(),
+            Src::View(v) => v.nrows(),
+        }
+    }
+
+    /// Point `i < len()`.
+    #[inline(always)]
+    fn get(&self, i: usize) -> [f64; D] {
+        match self {
+            // Coordinates read one at a time: a 32-byte copy of the point
+            // through the stack, read back per coordinate, stalls on store
+            // forwarding (see `One::run`).
+            Src::Slice(p) => {
+                let p = &p[i];
+                std::array::from_fn(|k| {
+                    // SAFETY: `k < D`: a read of one initialised element.
+                    unsafe { std::ptr::read_volatile(&p[k]) }
+                })
+            }
+            Src::View(v) => std::array::from_fn(|k| v[[i, k]]),
+        }
+    }
+}
+
+/// The points of `src` under per-axis policies, `op.width()` results per
+/// point to `out[i·width..]`: one dispatch for the whole run.
+pub(super) struct Batch<'a, const D: usize, P: PointWrite<D>> {
+    pub(super) s: &'a TensorSpline<D>,
+    /// The per-axis extrapolation policies applied.
+    pub(super) policy: [Extrapolate; D],
+    pub(super) op: P,
+    pub(super) src: Src<'a, D>,
+    /// `src.len() · op.width()` values.
+    pub(super) out: &'a mut [f64],
+}
+
+impl<const D: usize, P: PointWrite<D>> Batch<'_, D, P> {
+    /// Point `i` under the policy (`plain`: every axis polynomial), results
+    /// to its slot. A method, not a closure: an `#[inline(always)]`
+    /// function is compiled inside the `#[target_feature]` caller, a
+    /// closure that LLVM declines to inline is not.
+    #[inline(always)]
+    fn at<V: Vf64>(&mut self, plain: bool, width: usize, i: usize) {
+        let x = self.src.get(i);
+        let dst = &mut self.out[i * width..(i + 1) * width];
+        if plain {
+            // SAFETY: as in `One::run`.
+            unsafe { self.op.write::<V>(self.s, x, dst) };
+        } else {
+            match self.s.project_with(&self.policy, x) {
+                // SAFETY: as in `One::run`.
+                Some(x) => unsafe { self.op.write::<V>(self.s, x, dst) },
+                None => dst.fill(f64::NAN),
+            }
+        }
+    }
+}
+
+impl<const D: usize, P: PointWrite<D>> WithSimd for Batch<'_, D, P> {
     type Output = ();
     #[inline(always)]
     fn run<V: Vf64>(mut self) {
-        let plain = self.policy == Extrapolate::Polynomial && !self.s.periodic.contains(&true);
-        let Some(shift) = self.s.locality_shift(self.n) else {
-            for i in 0..self.n {
-                self.at::<V>(plain, i);
+        let n = self.src.len();
+        let width = self.op.width(self.s);
+        let plain = self.policy.iter().all(|&p| p == Extrapolate::Polynomial);
+        let Some(shift) = self.s.locality_shift(n) else {
+            for i in 0..n {
+                self.at::<V>(plain, width, i);
             }
             return;
         };
@@ -404,11 +598,11 @@ impl<const D: usize, P: PointOp<D>> WithSimd for Batch<'_, D, P> {
         let mut key = [0u16; LOCAL_CHUNK];
         let mut order = [0u16; LOCAL_CHUNK];
         let mut start = 0;
-        while start < self.n {
-            let m = LOCAL_CHUNK.min(self.n - start);
+        while start < n {
+            let m = LOCAL_CHUNK.min(n - start);
             let mut count = [0u16; LOCAL_BUCKETS + 1];
             for (i, k) in key[..m].iter_mut().enumerate() {
-                let (_, base) = self.s.locate(&self.points[start + i]);
+                let (_, base) = self.s.locate(&self.src.get(start + i));
                 // `base < coefs.len()`, so the bucket is below LOCAL_BUCKETS.
                 *k = (base >> shift).min(LOCAL_BUCKETS - 1) as u16;
                 count[*k as usize + 1] += 1;
@@ -422,7 +616,7 @@ impl<const D: usize, P: PointOp<D>> WithSimd for Batch<'_, D, P> {
                 *slot += 1;
             }
             for &i in &order[..m] {
-                self.at::<V>(plain, start + i as usize);
+                self.at::<V>(plain, width, start + i as usize);
             }
             start += m;
         }
@@ -499,30 +693,5 @@ impl<const D: usize> TensorSpline<D> {
             x,
             raw: true,
         })
-    }
-
-    /// `op` at every point of `points` into `out` (same length) on the
-    /// calling thread, in one dispatch.
-    pub(super) fn run_slice<P: PointOp<D>>(&self, op: P, points: &[[f64; D]], out: &mut [P::Out]) {
-        self.run_slice_with(self.extrapolate, op, points, out);
-    }
-
-    /// [`run_slice`](Self::run_slice) under an explicit extrapolation policy.
-    pub(super) fn run_slice_with<P: PointOp<D>>(
-        &self,
-        policy: Extrapolate,
-        op: P,
-        points: &[[f64; D]],
-        out: &mut [P::Out],
-    ) {
-        let n = points.len().min(out.len());
-        self.kernels.dispatch(Batch {
-            s: self,
-            policy,
-            op,
-            n,
-            points: &points[..n],
-            out: &mut out[..n],
-        });
     }
 }

@@ -11,6 +11,8 @@
 //! reused for all lines of its axis. The order of the axes does not change
 //! the result (up to rounding).
 
+mod contract;
+mod driver;
 mod dynamic;
 mod eval;
 mod extrapolate;
@@ -19,6 +21,7 @@ mod fit;
 pub mod gpu;
 mod grid_eval;
 mod kernel;
+pub mod query;
 mod scaled;
 mod spline;
 mod view_eval;
@@ -27,6 +30,7 @@ pub use crate::workspace::{ScratchReq, Workspace};
 pub use dynamic::{DynFitter, DynSpline};
 pub use extrapolate::Extrapolate;
 pub use fit::{FitScheme, Fitter};
+pub use query::{Partial, Points, Query};
 pub use spline::{FitReport, TensorSpline};
 
 /// Maximum number of dimensions supported (ndarray's static dimensions).

@@ -27,7 +27,7 @@
 
 use super::TensorSpline;
 use crate::bspline::{ORDER, basis::basis_derivs_scaled};
-use crate::isa::contract_scalar;
+use super::contract::contract_strided;
 
 /// Binary exponent of a finite non-zero `v`: `2^e ≤ |v| < 2^{e+1}`.
 fn exponent(v: f64) -> i32 {
@@ -82,7 +82,7 @@ impl<const D: usize> TensorSpline<D> {
     /// point `x`, with exponent tracking (module docs).
     #[cold]
     #[inline(never)]
-    pub(super) fn eval_deriv_scaled(&self, x: [f64; D], orders: [usize; D]) -> f64 {
+    pub(super) fn eval_deriv_scaled(&self, x: [f64; D], orders: [usize; D], comp: usize) -> f64 {
         let mut total_exp: i64 = 0;
         let mut spans = [0usize; D];
         let mut base = 0usize;
@@ -117,7 +117,7 @@ impl<const D: usize> TensorSpline<D> {
             w[k] = row.map(|v| v * norm);
             total_exp += i64::from(f) - i64::from(g) * o as i64 + i64::from(e) * (3 - o) as i64;
         }
-        let acc = contract_scalar(&self.coefs, &self.strides, base, &w);
+        let acc = contract_strided(&self.coefs, &self.strides, base + comp, &w);
         scale2(acc, total_exp)
     }
 
@@ -125,10 +125,23 @@ impl<const D: usize> TensorSpline<D> {
     /// exponent-tracked value of the same derivative.
     #[inline(always)]
     pub(super) fn finite_or_scaled(&self, v: f64, x: &[f64; D], orders: [usize; D]) -> f64 {
+        self.finite_or_scaled_comp(v, x, orders, 0)
+    }
+
+    /// [`finite_or_scaled`](Self::finite_or_scaled) for component `comp`
+    /// of a vector-valued spline.
+    #[inline(always)]
+    pub(super) fn finite_or_scaled_comp(
+        &self,
+        v: f64,
+        x: &[f64; D],
+        orders: [usize; D],
+        comp: usize,
+    ) -> f64 {
         if v.is_finite() || x.iter().any(|c| !c.is_finite()) {
             v
         } else {
-            self.eval_deriv_scaled(*x, orders)
+            self.eval_deriv_scaled(*x, orders, comp)
         }
     }
 }

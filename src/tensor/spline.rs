@@ -7,7 +7,7 @@ use super::fit::vec_to_array;
 use crate::bspline::power::{PowerSpan, power_table};
 use crate::isa::Kernels;
 use crate::{FitError, Isa};
-use ndarray::{ArrayView, Dim, Dimension};
+use ndarray::{ArrayView, ArrayViewD, Dim, Dimension};
 
 /// A cubic tensor-product B-spline in `D` dimensions (1 ≤ D ≤ 6).
 ///
@@ -22,12 +22,18 @@ use ndarray::{ArrayView, Dim, Dimension};
 /// clamping or NaN instead ([`Extrapolate`]), and
 /// [`eval_checked`](Self::eval_checked) reports such points as errors. A NaN
 /// coordinate gives NaN.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TensorSpline<const D: usize> {
     pub(super) knots: [Vec<f64>; D],
     pub(super) shape: [usize; D],
+    /// Flat strides of the coefficient axes (the last one is `ncomp`).
     pub(super) strides: [usize; D],
     pub(super) coefs: Vec<f64>,
+    /// The value shape (empty for scalar values): coefficients are
+    /// `(shape…, *vshape)`, row-major.
+    pub(super) vshape: Vec<usize>,
+    /// `Π vshape`: components per coefficient.
+    pub(super) ncomp: usize,
     /// `(x_0, 1/h)` for axes with uniformly spaced sites (O(1) span lookup).
     pub(super) uniform: [Option<(f64, f64)>; D],
     /// Per axis, the basis of every span in power form
@@ -53,6 +59,20 @@ pub struct FitReport<const D: usize> {
     pub condition: [f64; D],
 }
 
+impl<const D: usize> PartialEq for TensorSpline<D> {
+    /// Splines are equal when they are the same function under the same
+    /// policy: knots, coefficients, value shape, extrapolation policy and
+    /// periodic axes (not the instruction set chosen for evaluation).
+    fn eq(&self, other: &Self) -> bool {
+        self.knots == other.knots
+            && self.shape == other.shape
+            && self.vshape == other.vshape
+            && self.coefs == other.coefs
+            && self.extrapolate == other.extrapolate
+            && self.periodic == other.periodic
+    }
+}
+
 impl<const D: usize> Drop for TensorSpline<D> {
     /// Keeps a large coefficient array for the next one-shot fit
     /// (bounded: see [`fit`](Self::fit) and [`crate::release_cached_memory`]).
@@ -68,10 +88,7 @@ impl<const D: usize> TensorSpline<D> {
         shape: [usize; D],
         coefs: Vec<f64>,
     ) -> Self {
-        let mut strides = [1usize; D];
-        for k in (0..D.saturating_sub(1)).rev() {
-            strides[k] = strides[k + 1] * shape[k + 1];
-        }
+        let strides = flat_strides(shape, 1);
         let uniform = std::array::from_fn(|k| uniform_axis(&knots[k]));
         let power: [Vec<PowerSpan>; D] = std::array::from_fn(|k| power_table(&knots[k]));
         let power_all = power.iter().all(|p| !p.is_empty());
@@ -80,6 +97,8 @@ impl<const D: usize> TensorSpline<D> {
             shape,
             strides,
             coefs,
+            vshape: Vec::new(),
+            ncomp: 1,
             uniform,
             power,
             power_all,
@@ -87,6 +106,26 @@ impl<const D: usize> TensorSpline<D> {
             extrapolate: Extrapolate::Polynomial,
             periodic: [false; D],
         }
+    }
+
+    /// Gives the coefficients (already of length `Π shape · Π vshape`) the
+    /// value shape `vshape`.
+    pub(super) fn with_vshape_unchecked(mut self, vshape: Vec<usize>) -> Self {
+        self.ncomp = vshape.iter().product();
+        self.strides = flat_strides(self.shape, self.ncomp);
+        self.vshape = vshape;
+        self
+    }
+
+    /// The value shape: `[]` for scalar values, else the trailing
+    /// dimensions of the fitted values (scipy's `NdBSpline` semantics).
+    pub fn value_shape(&self) -> &[usize] {
+        &self.vshape
+    }
+
+    /// Components per value (`Π value_shape`, 1 for scalar values).
+    pub fn n_components(&self) -> usize {
+        self.ncomp
     }
 
     /// Marks the periodic axes (knots already checked or built for them).
@@ -154,6 +193,20 @@ impl<const D: usize> TensorSpline<D> {
         coefs: Vec<f64>,
         periodic: [bool; D],
     ) -> Result<Self, FitError> {
+        Self::from_parts_vector(knots, coefs, periodic, &[])
+    }
+
+    /// [`from_parts_periodic`](Self::from_parts_periodic) for vector values:
+    /// `coefs` holds `(n_0, …, n_{D-1}, *vshape)` row-major
+    /// (`Π n_k · Π vshape` values; scipy's `NdBSpline` layout).
+    ///
+    /// Errors: [`FitError::InvalidData`] naming the inconsistency.
+    pub fn from_parts_vector(
+        knots: [Vec<f64>; D],
+        coefs: Vec<f64>,
+        periodic: [bool; D],
+        vshape: &[usize],
+    ) -> Result<Self, FitError> {
         if D == 0 || D > super::MAX_DIM {
             return Err(FitError::InvalidData(format!(
                 "{D} dimensions; 1 to 6 are supported"
@@ -217,10 +270,13 @@ impl<const D: usize> TensorSpline<D> {
             }
             shape[axis] = n;
         }
-        let total = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
+        let total = shape
+            .iter()
+            .chain(vshape)
+            .try_fold(1usize, |a, &n| a.checked_mul(n));
         if total != Some(coefs.len()) {
             return Err(FitError::InvalidData(format!(
-                "{} coefficients for a grid of shape {shape:?}",
+                "{} coefficients for a grid of shape {shape:?} and value shape {vshape:?}",
                 coefs.len()
             )));
         }
@@ -230,7 +286,9 @@ impl<const D: usize> TensorSpline<D> {
                 coefs[i]
             )));
         }
-        Ok(Self::from_parts_unchecked(knots, shape, coefs).with_periodic_unchecked(periodic))
+        Ok(Self::from_parts_unchecked(knots, shape, coefs)
+            .with_periodic_unchecked(periodic)
+            .with_vshape_unchecked(vshape.to_vec()))
     }
 
     /// Fits the interpolating cubic spline (not-a-knot end conditions on
@@ -346,15 +404,12 @@ impl<const D: usize> TensorSpline<D> {
         &self.knots[axis]
     }
 
-    /// The coefficient array (the shape of the fitted values, with `n + 2`
-    /// coefficients on the axes whose condition is not not-a-knot).
-    pub fn coefficients(&self) -> ArrayView<'_, f64, Dim<[usize; D]>>
-    where
-        Dim<[usize; D]>: Dimension,
-    {
-        let mut dim = Dim::<[usize; D]>::default();
-        dim.slice_mut().copy_from_slice(&self.shape);
-        match ArrayView::from_shape(dim, &self.coefs) {
+    /// The coefficient array, of shape `(m_0, …, m_{D-1}, *value_shape)`
+    /// (per axis the fitted sites, with `n + 2` coefficients on the axes
+    /// whose condition is not not-a-knot).
+    pub fn coefficients(&self) -> ArrayViewD<'_, f64> {
+        let dims: Vec<usize> = self.shape.iter().chain(&self.vshape).copied().collect();
+        match ArrayViewD::from_shape(dims, &self.coefs) {
             Ok(v) => v,
             // The length is checked at construction.
             Err(_) => crate::error::panic_index("coefficient", self.coefs.len(), self.coefs.len()),
@@ -375,6 +430,15 @@ impl<const D: usize> TensorSpline<D> {
     pub fn domain(&self) -> [(f64, f64); D] {
         std::array::from_fn(|k| self.axis_domain(k))
     }
+}
+
+/// Row-major flat strides of `shape` with `ncomp` values per element.
+pub(super) fn flat_strides<const D: usize>(shape: [usize; D], ncomp: usize) -> [usize; D] {
+    let mut strides = [ncomp; D];
+    for k in (0..D.saturating_sub(1)).rev() {
+        strides[k] = strides[k + 1] * shape[k + 1];
+    }
+    strides
 }
 
 /// `(x_0, 1/h)` if the sites behind the not-a-knot knot vector `t` are
@@ -415,6 +479,9 @@ mod serde_impl {
         /// existed, and when no axis is periodic).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         periodic: Option<Vec<bool>>,
+        /// The value shape (absent for scalar values).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        value_shape: Vec<usize>,
     }
 
     impl<const D: usize> Serialize for TensorSpline<D> {
@@ -428,6 +495,7 @@ mod serde_impl {
                     .iter()
                     .any(|&p| p)
                     .then(|| self.periodic.to_vec()),
+                value_shape: self.vshape.clone(),
             }
             .serialize(s)
         }
@@ -452,8 +520,13 @@ mod serde_impl {
                     ))));
                 }
             };
-            TensorSpline::from_parts_periodic(vec_to_array(data.knots), data.coefficients, periodic)
-                .map(|s| s.with_extrapolate(data.extrapolate))
+            TensorSpline::from_parts_vector(
+                vec_to_array(data.knots),
+                data.coefficients,
+                periodic,
+                &data.value_shape,
+            )
+            .map(|s| s.with_extrapolate(data.extrapolate))
                 .map_err(serde::de::Error::custom)
         }
     }

@@ -1,95 +1,44 @@
 //! Batch evaluation on ndarray views: points as an `(n, D)` view of any
-//! memory layout, results written into caller-owned views, no allocation.
-//!
-//! The rows are split in halves with `rayon::join` down to blocks of
-//! [`BATCH_MIN`] points; a block whose points are one contiguous row-major
-//! slice is read as `[f64; D]` chunks, any other block (column-major,
-//! strided, negative strides) gathers each point into a `[f64; D]` on the
-//! stack.
+//! memory layout, results written into caller-owned views. Each call is a
+//! [`Query`] run by the driver ([`TensorSpline::evaluate_into`]); a
+//! contiguous `out` is written in place (no allocation), any other layout
+//! through one temporary.
 
 use super::TensorSpline;
-use super::eval::BATCH_MIN;
+use super::query::{Partial, Query};
 use crate::FitError;
-use ndarray::{ArrayView2, ArrayViewMut, ArrayViewMut1, ArrayViewMut2, Axis, Dimension};
+use ndarray::{ArrayView2, ArrayViewMut, ArrayViewMut1, ArrayViewMut2, Dimension};
 
-/// Checks that `points` has `D` columns and returns its row count.
-fn check_points<const D: usize>(points: &ArrayView2<'_, f64>) -> Result<usize, FitError> {
-    if points.ncols() != D {
-        return Err(FitError::DimensionMismatch {
-            expected: D,
-            got: points.ncols(),
-        });
+/// Runs `q` into `out` (any layout): in place when `out` is contiguous in
+/// standard order, else through a temporary.
+fn run_into<const D: usize, E: Dimension>(
+    s: &TensorSpline<D>,
+    q: &Query<'_>,
+    mut out: ArrayViewMut<'_, f64, E>,
+) -> Result<(), FitError> {
+    let want: usize = s.output_shape(q)?.iter().product();
+    if out.len() != want {
+        // The driver's error (dimension checks first, then the length).
+        let mut none: [f64; 0] = [];
+        s.evaluate_into(q, &mut none)?;
     }
-    Ok(points.nrows())
-}
-
-/// Runs `f` on matching row blocks of `points` and `out`, in parallel.
-fn par_blocks<E, F>(points: ArrayView2<'_, f64>, out: ArrayViewMut<'_, f64, E>, f: &F)
-where
-    E: Dimension,
-    F: Fn(ArrayView2<'_, f64>, ArrayViewMut<'_, f64, E>) + Sync,
-{
-    let n = points.nrows();
-    if n <= BATCH_MIN {
-        f(points, out);
-        return;
-    }
-    let mid = n / 2;
-    let (p0, p1) = points.split_at(Axis(0), mid);
-    let (o0, o1) = out.split_at(Axis(0), mid);
-    rayon::join(|| par_blocks(p0, o0, f), || par_blocks(p1, o1, f));
-}
-
-/// Calls `g(i, x)` for each point of the block, in order.
-#[inline(always)]
-fn for_each_point<const D: usize>(
-    points: &ArrayView2<'_, f64>,
-    mut g: impl FnMut(usize, [f64; D]),
-) {
-    if let Some(flat) = points.as_slice() {
-        let (pts, _) = flat.as_chunks::<D>();
-        for (i, p) in pts.iter().enumerate() {
-            g(i, *p);
-        }
-    } else {
-        for (i, row) in points.outer_iter().enumerate() {
-            let mut x = [0.0; D];
-            for (xk, v) in x.iter_mut().zip(row.iter()) {
-                *xk = *v;
+    match out.as_slice_mut() {
+        Some(o) => s.evaluate_into(q, o),
+        None => {
+            let mut tmp = vec![0.0; want];
+            s.evaluate_into(q, &mut tmp)?;
+            for (d, v) in out.iter_mut().zip(tmp) {
+                *d = v;
             }
-            g(i, x);
+            Ok(())
         }
     }
-}
-
-/// Writes `value(x)` for every point into the 1-D `out`.
-fn fill_values<const D: usize>(
-    points: ArrayView2<'_, f64>,
-    out: ArrayViewMut1<'_, f64>,
-    value: &(impl Fn([f64; D]) -> f64 + Sync),
-) {
-    par_blocks(points, out, &|p, mut o| {
-        if let Some(os) = o.as_slice_mut() {
-            for_each_point::<D>(&p, |i, x| {
-                if let Some(v) = os.get_mut(i) {
-                    *v = value(x);
-                }
-            });
-        } else {
-            let mut it = o.iter_mut();
-            for_each_point::<D>(&p, |_, x| {
-                if let Some(v) = it.next() {
-                    *v = value(x);
-                }
-            });
-        }
-    });
 }
 
 impl<const D: usize> TensorSpline<D> {
     /// Writes the values at the rows of `points` (shape `(n, D)`, any memory
     /// layout: C, Fortran, strided, negative strides) into `out` (length `n`,
-    /// any stride), in parallel, without allocating. Outside the domain: see
+    /// any stride), in parallel, without allocating when `out` is contiguous. Outside the domain: see
     /// [`extrapolate`](Self::extrapolate).
     ///
     /// Errors: [`FitError::DimensionMismatch`] if `points` does not have `D`
@@ -118,14 +67,7 @@ impl<const D: usize> TensorSpline<D> {
         points: ArrayView2<'_, f64>,
         out: ArrayViewMut1<'_, f64>,
     ) -> Result<(), FitError> {
-        let n = check_points::<D>(&points)?;
-        check_out_len(out.len(), n)?;
-        if self.plain() {
-            fill_values::<D>(points, out, &|x| self.eval_raw(x));
-        } else {
-            fill_values::<D>(points, out, &|x| self.eval(x));
-        }
-        Ok(())
+        run_into(self, &Query::at(points), out)
     }
 
     /// Writes the mixed partial derivative of `orders` (as
@@ -137,15 +79,12 @@ impl<const D: usize> TensorSpline<D> {
         orders: [usize; D],
         out: ArrayViewMut1<'_, f64>,
     ) -> Result<(), FitError> {
-        let n = check_points::<D>(&points)?;
-        check_out_len(out.len(), n)?;
-        fill_values::<D>(points, out, &|x| self.eval_deriv(x, orders));
-        Ok(())
+        run_into(self, &Query::at(points).outputs(&[Partial::new(&orders)?]), out)
     }
 
     /// Writes the gradient (as [`eval_grad`](Self::eval_grad)) at the rows of
     /// `points` into the rows of `out` (shape `(n, D)`, any layout), in
-    /// parallel, without allocating.
+    /// parallel, without allocating when `out` is contiguous.
     ///
     /// Errors: [`FitError::DimensionMismatch`] if `points` does not have `D`
     /// columns, [`FitError::InvalidParameter`] if `out` is not `(n, D)`.
@@ -154,33 +93,16 @@ impl<const D: usize> TensorSpline<D> {
         points: ArrayView2<'_, f64>,
         out: ArrayViewMut2<'_, f64>,
     ) -> Result<(), FitError> {
-        let n = check_points::<D>(&points)?;
-        if out.dim() != (n, D) {
+        if points.ncols() == D && out.dim() != (points.nrows(), D) {
             return Err(FitError::InvalidParameter {
                 name: "out",
-                reason: format!("shape {:?} for {n} points of dimension {D}", out.shape()),
+                reason: format!(
+                    "shape {:?} for {} points of dimension {D}",
+                    out.shape(),
+                    points.nrows()
+                ),
             });
         }
-        par_blocks(points, out, &|p, mut o| {
-            let mut rows = o.outer_iter_mut();
-            for_each_point::<D>(&p, |_, x| {
-                if let Some(mut row) = rows.next() {
-                    for (r, g) in row.iter_mut().zip(self.eval_grad(x)) {
-                        *r = g;
-                    }
-                }
-            });
-        });
-        Ok(())
+        run_into(self, &Query::at(points).gradient(), out)
     }
-}
-
-fn check_out_len(len: usize, n: usize) -> Result<(), FitError> {
-    if len != n {
-        return Err(FitError::InvalidParameter {
-            name: "out",
-            reason: format!("length {len} for {n} points"),
-        });
-    }
-    Ok(())
 }

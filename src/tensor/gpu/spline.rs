@@ -270,6 +270,16 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                 ),
             });
         }
+        if spline.ncomp != 1 {
+            return Err(FitError::InvalidParameter {
+                name: "spline",
+                reason: format!(
+                    "values of shape {:?}; device evaluation takes scalar values",
+                    spline.vshape
+                ),
+            });
+        }
+        device_policy(spline.extrapolate)?;
         let coefs: Vec<T> = spline.coefs.iter().map(|&v| T::from_f64(v)).collect();
         let c = DeviceArray::from_slice(ctx, &coefs)?;
         let mut dev =
@@ -422,10 +432,14 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     }
 
     /// The same device tables evaluated with another extrapolation policy.
-    #[must_use]
-    pub fn with_extrapolate(mut self, policy: Extrapolate) -> Self {
+    ///
+    /// Errors: [`FitError::InvalidParameter`] for [`Extrapolate::Periodic`]
+    /// and [`Extrapolate::Error`], which the device evaluator does not
+    /// apply.
+    pub fn with_extrapolate(mut self, policy: Extrapolate) -> Result<Self, FitError> {
+        device_policy(policy)?;
         self.policy = policy;
-        self
+        Ok(self)
     }
 
     /// The extrapolation policy.
@@ -460,11 +474,8 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             nan_at: self.nan_at,
             nk: self.nk,
             knots_in_workgroup: self.nk * size_of::<T>() <= ws.min(8192),
-            policy: match self.policy {
-                Extrapolate::Polynomial => 0,
-                Extrapolate::Clamp => 1,
-                Extrapolate::Nan => 2,
-            },
+            // Checked when the policy was set.
+            policy: device_policy(self.policy).unwrap_or(0),
             outputs: &outputs,
             unroll: self.unroll,
             lanes: self.lanes,
@@ -648,5 +659,22 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             .chunks_exact(D)
             .map(|c| std::array::from_fn(|k| c[k]))
             .collect())
+    }
+}
+
+/// The shader's code for `policy`, or an error for the policies the device
+/// evaluator does not apply.
+fn device_policy(policy: Extrapolate) -> Result<u32, FitError> {
+    match policy {
+        Extrapolate::Polynomial => Ok(0),
+        Extrapolate::Clamp => Ok(1),
+        Extrapolate::Nan => Ok(2),
+        other => Err(FitError::InvalidParameter {
+            name: "extrapolate",
+            reason: format!(
+                "policy {:?} is not applied on the device (polynomial, clamp or nan)",
+                other.name()
+            ),
+        }),
     }
 }
