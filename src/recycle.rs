@@ -134,7 +134,7 @@ impl Cache {
             Entry::Workspace(_) => None,
         };
         let i = (0..self.entries.len())
-            .filter(|&i| cap(&self.entries[i]).is_some_and(|c| c >= len && c / 2 <= len))
+            .filter(|&i| cap(&self.entries[i]).is_some_and(|c| c >= len && c - len <= len))
             .min_by_key(|&i| cap(&self.entries[i]))?;
         match self.entries.remove(i) {
             Entry::Buffer(b) => Some(b),

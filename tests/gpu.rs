@@ -747,6 +747,10 @@ fn device_plans_and_operators_refuse_vectors_of_another_size() {
         invalid(ops.write(&short, &full), "write to a short vector");
         invalid(ops.write(&y, &data), "write of 64 values");
     });
+    assert!(matches!(
+        ops.upload(&data),
+        Err(FitError::InvalidParameter { .. })
+    ));
     assert!(ops.download(&short).is_err());
     assert!(ops.download(&alien).is_err());
     assert!(ops.read_slot(Slot(99)).is_err());

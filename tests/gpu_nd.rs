@@ -781,6 +781,7 @@ fn device_arrays_of_another_size_or_context_are_refused() {
         before.dispatches,
         "work recorded"
     );
+    assert!(out.write(&ctx, &[0.0; 7]).is_err());
     assert!(alien_out.write(&ctx, &[1.0]).is_err());
     assert!(alien_out.read(&ctx).is_err());
     assert_eq!(out.read(&ctx).unwrap(), vec![7.0; 6], "out touched");
@@ -809,6 +810,10 @@ fn device_arrays_of_another_size_or_context_are_refused() {
         before.dispatches,
         "work recorded"
     );
+    assert!(matches!(
+        plan.read_coefficients(&mut [0.0f32; 24]),
+        Err(FitError::InvalidParameter { .. })
+    ));
 
     // Values written into the plan's own coefficient array are fitted in
     // place: the same coefficients as a fit of those values from the host.
