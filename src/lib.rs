@@ -37,7 +37,18 @@
 //! * `gpu`: wgpu offload of the uniform 3D path (`grid3::gpu`) and of fitted
 //!   tensor splines and the separable fit (`tensor::gpu`: evaluation and
 //!   fitting on the device, f64 or f32), on one shared device (`gpu`); a
-//!   default build does not compile wgpu.
+//!   default build does not compile wgpu. Every device plan checks the size
+//!   and context of what it is handed before recording anything; shaders
+//!   skip wgpu's runtime bounds checks only where those checks bound every
+//!   index, and `BSFIT_GPU_CHECKED=1` (or `GpuOptions::checked`) keeps them on.
+//! * `bench-internals`: not part of the API (no stability promise); the
+//!   checked single-kernel entry points the kernel benchmarks time.
+//!
+//! ## Memory
+//! A spline holds its knots and exactly its coefficients. The one-shot calls
+//! keep recent workspaces and the coefficient arrays of dropped splines in a
+//! process-wide cache of at most 64 MiB ([`set_cache_limit`],
+//! [`release_cached_memory`]).
 //!
 //! ## Module map
 //! * [`bspline`]: knots, span search, scalar Cox–de Boor (the reference).
@@ -71,10 +82,36 @@ pub use workspace::{ScratchReq, Workspace};
 
 /// Returns the memory the one-shot calls keep for their next call to the
 /// allocator: the workspaces of recent fits and the coefficient arrays of
-/// dropped splines (at most 4 × 32 MiB and 1 GiB; see [`TensorSpline::fit`]).
-/// Nothing else changes: the next one-shot call allocates afresh.
+/// dropped splines (see [`set_cache_limit`] for what is kept and how much).
+/// Nothing else changes: the limit stays, and the next one-shot call
+/// allocates afresh.
 pub fn release_cached_memory() {
     recycle::release();
+}
+
+/// Sets how many bytes the process-wide cache of the one-shot calls may
+/// hold, and returns the previous limit. The default is 64 MiB; `0` turns
+/// the cache off and frees what it holds.
+///
+/// A one-shot call ([`TensorSpline::fit`], [`DynSpline::fit`],
+/// [`grid3::prefilter`], …) needs a workspace and a fresh coefficient array.
+/// Freshly mapped pages cost a page fault and zeroing on first touch, so
+/// the workspaces of recent calls and the coefficient arrays of dropped
+/// splines (from 512 KiB) are kept for the next call: repeated one-shot
+/// calls then cost what a reused [`Fitter`] costs. Together they hold at
+/// most the limit (at most four of each kind); an array or workspace larger
+/// than the limit is freed when it is dropped, and when room is needed the
+/// oldest entries go first. A kept array serves only a request of between
+/// half its length and its length, and is shrunk to the request, so a
+/// spline never holds more memory than its coefficients. Lowering the
+/// limit frees the oldest entries until the rest fits.
+///
+/// Raise the limit to keep the buffers of larger fits warm (a dropped
+/// 30M-point spline holds 240 MB); lower it, or call
+/// [`release_cached_memory`], to return the memory at once. Thread-safe;
+/// the limit applies to the whole process.
+pub fn set_cache_limit(bytes: usize) -> usize {
+    recycle::set_limit(bytes)
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -4,9 +4,21 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
+mod sealed {
+    /// Implemented by `f32` and `f64` only: keeps [`Real`](super::Real) closed.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
 /// A floating-point scalar: implemented for `f32` and `f64` only.
+///
+/// The trait is sealed (it cannot be implemented outside this crate): the
+/// kernels and solvers rely on IEEE binary32/binary64 arithmetic, and new
+/// methods can be added without breaking anyone.
 pub trait Real:
-    Copy
+    sealed::Sealed
+    + Copy
     + Send
     + Sync
     + Debug

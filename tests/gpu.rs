@@ -4,10 +4,13 @@
 //! `BSFIT_REQUIRE_GPU=1` (CI), where they fail.
 #![cfg(feature = "gpu")]
 
+use bsfit::FitError;
 use bsfit::grid3::Boundary as Bc;
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Slot, VectorOps};
-use bsfit::grid3::gpu::internal;
-use bsfit::grid3::gpu::{GpuContext, GpuForm, GpuOps, GpuOptions};
+use bsfit::grid3::gpu::{
+    ContiguousLoad, ContiguousPass, DirectKernel, DirectOptions, DirectPlan, GpuBand, GpuContext,
+    GpuForm, GpuOps, GpuOptions, GpuStencil,
+};
 use bsfit_testkit::SplitMix64;
 
 fn context(checked: bool) -> Option<GpuContext> {
@@ -29,6 +32,24 @@ fn context(checked: bool) -> Option<GpuContext> {
 /// Both a context with bounds checks off (the fast path) and one with them on.
 fn contexts() -> Vec<GpuContext> {
     [false, true].into_iter().filter_map(context).collect()
+}
+
+/// The direct solve of a flat row-major grid with `kernel`, through the
+/// public plan: upload, record, download.
+fn direct(
+    ctx: &GpuContext,
+    shape: [usize; 3],
+    bc: [Bc; 3],
+    kernel: DirectKernel,
+    data: &[f32],
+) -> Result<Vec<f32>, FitError> {
+    let ops = GpuOps::new(ctx, shape)?;
+    let mut options = DirectOptions::default();
+    options.kernel = kernel;
+    let plan = DirectPlan::with_options(ctx, shape, bc, &options)?;
+    let v = ops.upload(data)?;
+    plan.record(&ops, &v)?;
+    ops.download(&v)
 }
 
 const ALL: [Bc; 3] = [Bc::Periodic, Bc::Zero, Bc::Mirror];
@@ -163,8 +184,8 @@ fn stencil_matches_reference_every_boundary_and_form() {
                         let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], sym));
                         let want = apply_ref(&m, shape, &x);
                         for form in [GpuForm::Fused27, GpuForm::Separable] {
-                            let op = internal::stencil(&ops, bc, sym, form).unwrap();
-                            op.apply(&ops, &xv, &mut yv);
+                            let op = GpuStencil::bspline(&ops, bc, sym, form).unwrap();
+                            op.apply(&ops, &xv, &mut yv).unwrap();
                             let got = ops.download(&yv).unwrap();
                             let err = max_rel(&got, &want);
                             assert!(
@@ -197,8 +218,8 @@ fn five_tap_band_preconditioner_matches_reference() {
             ] {
                 let m = std::array::from_fn(|a| dense(&taps, shape[a], bc[a], true));
                 let want = apply_ref(&m, shape, &x);
-                let k = internal::band(&ops, &taps, bc, true).unwrap();
-                Preconditioner::apply(&k, &ops, &xv, &mut zv);
+                let k = GpuBand::separable(&ops, &taps, bc, true).unwrap();
+                Preconditioner::apply(&k, &ops, &xv, &mut zv).unwrap();
                 let err = max_rel(&ops.download(&zv).unwrap(), &want);
                 assert!(err < 2e-6, "{shape:?} {bc:?}: {err:e}");
             }
@@ -228,7 +249,7 @@ fn direct_solve_recovers_coefficients_every_boundary() {
                     let c = rng.uniform_vec(shape.iter().product(), -1.0, 1.0);
                     let m = std::array::from_fn(|a| dense(&B, shape[a], bc[a], false));
                     let f = apply_ref(&m, shape, &c);
-                    let got = internal::direct(&ctx, shape, bc, &f32s(&f)).unwrap();
+                    let got = direct(&ctx, shape, bc, DirectKernel::default(), &f32s(&f)).unwrap();
                     let err = max_rel(&got, &c);
                     assert!(
                         err < 2e-5,
@@ -248,16 +269,15 @@ fn direct_solve_recovers_coefficients_every_boundary() {
 /// fallback), every boundary on every axis: c recovered from F = B c to f32 accuracy.
 #[test]
 fn direct_kernels_recover_coefficients_at_remainder_shapes() {
-    use bsfit::grid3::gpu::{ContiguousLoad, ContiguousPass, DirectKernel};
     let mut rng = SplitMix64(13);
-    let seg = |threads, seg, load, ct, cs| DirectKernel::Segmented {
-        threads,
-        seg,
-        contiguous: ContiguousPass {
-            load,
-            threads: ct,
-            seg: cs,
-        },
+    let seg = |threads, seg, load, ct, cs| {
+        let mut contiguous = ContiguousPass::default();
+        (contiguous.load, contiguous.threads, contiguous.seg) = (load, ct, cs);
+        DirectKernel::Segmented {
+            threads,
+            seg,
+            contiguous,
+        }
     };
     let (tile, vec4, regs) = (
         ContiguousLoad::Tile,
@@ -313,7 +333,7 @@ fn direct_kernels_recover_coefficients_at_remainder_shapes() {
                     vec![&ctx]
                 };
                 for cx in ctxs {
-                    let got = internal::direct_with(cx, shape, bc, k, &f).unwrap();
+                    let got = direct(cx, shape, bc, k, &f).unwrap();
                     let err = max_rel(&got, &c);
                     assert!(
                         err < 2e-5,
@@ -339,12 +359,12 @@ fn vector_ops_and_slots() {
         let yv = ops.upload(&f32s(&y)).unwrap();
         let dot: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
         let (s0, s1, s2) = (Slot(0), Slot(1), Slot(2));
-        ops.dot(&xv, &yv, s0);
-        let got = ops.read_slot(s0);
+        ops.dot(&xv, &yv, s0).unwrap();
+        let got = ops.read_slot(s0).unwrap();
         assert!((got - dot).abs() < 1e-5 * n as f64, "dot {got} vs {dot}");
-        ops.set_slot(s1, 2.5);
-        ops.set_slot(s2, -0.5);
-        assert_eq!(ops.read_slot(s1), 2.5);
+        ops.set_slot(s1, 2.5).unwrap();
+        ops.set_slot(s2, -0.5).unwrap();
+        assert_eq!(ops.read_slot(s1).unwrap(), 2.5);
         let cases = [
             (Coef::Const(0.75), Coef::Const(-1.25), 0.75, -1.25),
             (Coef::Slot(s1), Coef::Const(0.0), 2.5, 0.0),
@@ -353,16 +373,22 @@ fn vector_ops_and_slots() {
         ];
         for (a, b, av, bv) in cases {
             let mut w = ops.upload(&f32s(&y)).unwrap();
-            ops.axpby(a, &xv, b, &mut w);
+            ops.axpby(a, &xv, b, &mut w).unwrap();
             let want: Vec<f64> = x.iter().zip(&y).map(|(p, q)| av * p + bv * q).collect();
             let err = max_rel(&ops.download(&w).unwrap(), &want);
             assert!(err < 1e-6, "{a:?} {b:?}: {err:e}");
         }
         let mut w = ops.alloc().unwrap();
-        ops.copy(&xv, &mut w);
+        ops.copy(&xv, &mut w).unwrap();
         assert_eq!(ops.download(&w).unwrap(), f32s(&x));
-        // An out-of-range slot reads as NaN instead of touching other memory.
-        assert!(ops.read_slot(Slot(10_000)).is_nan());
+        let mut c = ops.alloc().unwrap();
+        ops.shader_copy(&xv, &mut c).unwrap();
+        assert_eq!(ops.download(&c).unwrap(), f32s(&x));
+        // An out-of-range slot is an error, not an access to other memory.
+        assert!(matches!(
+            ops.read_slot(Slot(10_000)),
+            Err(FitError::InvalidParameter { .. })
+        ));
     }
 }
 
@@ -615,4 +641,137 @@ fn direct_solve_in_slabs_above_the_binding_limit_and_batches_in_one_submission()
         bsfit::grid3::gpu::prefilter(&ctx, big_plane.view(), [Bc::Periodic; 3]),
         Err(bsfit::FitError::Gpu(_))
     ));
+}
+
+/// Every public device entry point of the 3D path handed a vector of another
+/// size, a vector of another context, or a backend of another shape or
+/// context returns `InvalidParameter` before recording anything: no dispatch
+/// is counted and the vector handed in keeps its contents. (A `DirectPlan`
+/// for 16³ recorded on a 64-element vector used to rewrite it.)
+#[test]
+fn device_plans_and_operators_refuse_vectors_of_another_size() {
+    use bsfit::grid3::backend::{Residual, Squared};
+    use bsfit::grid3::solvers::cg;
+    let (Some(ctx), Some(other)) = (context(false), context(false)) else {
+        return;
+    };
+    let small = GpuOps::new(&ctx, [4, 4, 4]).unwrap();
+    let ops = GpuOps::new(&ctx, [16, 16, 16]).unwrap();
+    let foreign = GpuOps::new(&other, [16, 16, 16]).unwrap();
+    let data: Vec<f32> = (0..64).map(|i| i as f32 * 0.25 - 3.0).collect();
+    let full: Vec<f32> = (0..4096).map(|i| (i % 17) as f32 - 8.0).collect();
+    let mut short = small.upload(&data).unwrap();
+    let x = ops.upload(&full).unwrap();
+    let mut y = ops.upload(&full).unwrap();
+    let mut alien = foreign.upload(&full).unwrap();
+    let invalid = |r: Result<(), FitError>, what: &str| {
+        assert!(
+            matches!(r, Err(FitError::InvalidParameter { .. })),
+            "{what}: {r:?}"
+        );
+    };
+    // Refusals must record nothing: dispatches are counted per context.
+    let quiet = |what: &str, f: &mut dyn FnMut()| {
+        let before = ctx.counters().dispatches;
+        f();
+        assert_eq!(ctx.counters().dispatches, before, "{what} recorded work");
+    };
+
+    let plan = DirectPlan::new(&ctx, [16, 16, 16], [Bc::Periodic; 3]).unwrap();
+    quiet("direct plan", &mut || {
+        invalid(plan.record(&ops, &short), "64 values for 16³");
+        invalid(plan.record(&ops, &alien), "a vector of another context");
+        invalid(plan.record(&foreign, &x), "a backend of another context");
+    });
+    // Not a panic: an empty axis, a grid of 2^32 points.
+    for shape in [[0, 4, 4], [1 << 16, 1 << 16, 1]] {
+        assert!(matches!(
+            DirectPlan::new(&ctx, shape, [Bc::Zero; 3]),
+            Err(FitError::InvalidParameter { .. })
+        ));
+    }
+
+    for form in [GpuForm::Fused27, GpuForm::Separable] {
+        let b = GpuStencil::bspline(&ops, [Bc::Mirror; 3], true, form).unwrap();
+        let band = GpuBand::separable(&ops, &[0.1, 0.8, 0.1], [Bc::Zero; 3], false).unwrap();
+        quiet("operators", &mut || {
+            invalid(b.apply(&ops, &short, &mut y), "stencil x");
+            invalid(b.apply(&ops, &x, &mut short), "stencil y");
+            invalid(
+                b.apply(&ops, &alien, &mut y),
+                "stencil x of another context",
+            );
+            invalid(b.apply(&small, &x, &mut y), "stencil on another shape");
+            invalid(b.apply(&foreign, &x, &mut y), "stencil on another context");
+            invalid(LinearOperator::apply(&band, &ops, &short, &mut y), "band x");
+            invalid(Preconditioner::apply(&band, &ops, &x, &mut short), "band z");
+            invalid(
+                Preconditioner::apply(&band, &small, &x, &mut y),
+                "band shape",
+            );
+            invalid(
+                Preconditioner::apply(&band, &ops, &x, &mut alien),
+                "band context",
+            );
+        });
+        let sq = Squared::new(&ops, &b, 0.125).unwrap();
+        quiet("squared", &mut || {
+            invalid(sq.apply(&ops, &short, &mut y), "B² x");
+        });
+        // The same vectors of the right size and context work.
+        b.apply(&ops, &x, &mut y).unwrap();
+    }
+
+    quiet("vector operations", &mut || {
+        invalid(ops.copy(&short, &mut y), "copy src");
+        invalid(ops.copy(&x, &mut short), "copy dst");
+        invalid(ops.copy(&alien, &mut y), "copy of another context");
+        invalid(
+            ops.axpby(Coef::Const(1.0), &short, Coef::Const(1.0), &mut y),
+            "axpby x",
+        );
+        invalid(
+            ops.axpby(Coef::Const(1.0), &x, Coef::Const(1.0), &mut short),
+            "axpby y",
+        );
+        invalid(
+            ops.axpby(Coef::Slot(Slot(99)), &x, Coef::Const(1.0), &mut y),
+            "axpby slot",
+        );
+        invalid(ops.dot(&x, &short, Slot(0)), "dot y");
+        invalid(ops.dot(&alien, &x, Slot(0)), "dot of another context");
+        invalid(ops.dot(&x, &y, Slot(99)), "dot slot");
+        invalid(ops.set_slot(Slot(99), 1.0), "set_slot");
+        invalid(ops.shader_copy(&short, &mut y), "shader_copy x");
+        invalid(ops.shader_copy(&x, &mut alien), "shader_copy y");
+        invalid(ops.write(&short, &full), "write to a short vector");
+        invalid(ops.write(&y, &data), "write of 64 values");
+    });
+    assert!(matches!(
+        ops.upload(&data),
+        Err(FitError::InvalidParameter { .. })
+    ));
+    assert!(ops.download(&short).is_err());
+    assert!(ops.download(&alien).is_err());
+    assert!(ops.read_slot(Slot(99)).is_err());
+
+    // The shared solvers stop at the first refused operation.
+    let b = GpuStencil::bspline(&ops, [Bc::Periodic; 3], true, GpuForm::Fused27).unwrap();
+    quiet("solver", &mut || {
+        let r = cg::solve(
+            &ops,
+            &b,
+            None,
+            &short,
+            &mut y,
+            &Residual::System,
+            &cg::Params::default(),
+        );
+        assert!(matches!(r, Err(FitError::InvalidParameter { .. })), "{r:?}");
+    });
+
+    // Nothing refused above touched the vectors.
+    assert_eq!(small.download(&short).unwrap(), data);
+    assert_eq!(ops.download(&x).unwrap(), full);
+    assert_eq!(foreign.download(&alien).unwrap(), full);
 }

@@ -736,3 +736,96 @@ fn batch_fit_matches_cpu_in_one_submission() {
         batch_case::<f32>(&checked, 1e-5);
     }
 }
+
+/// The device-array entry points of the tensor paths refuse, before
+/// recording anything, arrays of another context, outputs that are too
+/// short, outputs that are also read (the points, or the coefficients a
+/// fitter's spline evaluates) and values of another length; fitting the
+/// plan's own coefficient array solves it in place.
+#[test]
+fn device_arrays_of_another_size_or_context_are_refused() {
+    let (Some(ctx), Some(other)) = (context(false), context(false)) else {
+        return;
+    };
+    let invalid = |r: Result<(), FitError>, what: &str| {
+        assert!(
+            matches!(r, Err(FitError::InvalidParameter { .. })),
+            "{what}: {r:?}"
+        );
+    };
+    let s = cpu_spline([5, 6], 0, 4);
+    let dev = GpuSpline::<2, f32>::new(&ctx, &s).unwrap();
+    let pts = DeviceArray::<f32>::from_slice(&ctx, &[0.5, 0.5, 1.0, 2.0]).unwrap();
+    let out = DeviceArray::<f32>::from_slice(&ctx, &[7.0; 6]).unwrap();
+    let alien_pts = DeviceArray::<f32>::from_slice(&other, &[0.5, 0.5, 1.0, 2.0]).unwrap();
+    let alien_out = DeviceArray::<f32>::zeroed(&other, 6).unwrap();
+    let before = ctx.counters();
+    invalid(
+        dev.eval_device(&alien_pts, &Derivs::value(), &out),
+        "points of another context",
+    );
+    invalid(
+        dev.eval_device(&pts, &Derivs::value(), &alien_out),
+        "out of another context",
+    );
+    invalid(
+        dev.eval_device(&pts, &Derivs::value(), &pts),
+        "out is the points",
+    );
+    let short = DeviceArray::<f32>::zeroed(&ctx, 5).unwrap();
+    invalid(
+        dev.eval_device(&pts, &Derivs::value_and_gradient(), &short),
+        "5 outputs for 2 points × 3",
+    );
+    assert_eq!(
+        ctx.counters().dispatches,
+        before.dispatches,
+        "work recorded"
+    );
+    assert!(out.write(&ctx, &[0.0; 7]).is_err());
+    assert!(alien_out.write(&ctx, &[1.0]).is_err());
+    assert!(alien_out.read(&ctx).is_err());
+    assert_eq!(out.read(&ctx).unwrap(), vec![7.0; 6], "out touched");
+
+    // A fitter's in-place spline: its coefficient array is not an output.
+    let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+    let fitter = Fitter::new([&x[..], &x[..]]).unwrap();
+    let mut plan = GpuFitter::<2, f32>::new(&ctx, &fitter).unwrap();
+    let inplace = plan.spline(Extrapolate::Polynomial).unwrap();
+    let coefs_pts = DeviceArray::<f32>::zeroed(&ctx, 50).unwrap();
+    invalid(
+        inplace.eval_device(&coefs_pts, &Derivs::value(), plan.coefficients()),
+        "out is the evaluated coefficients",
+    );
+    let before = ctx.counters();
+    invalid(
+        plan.fit_device(&DeviceArray::<f32>::zeroed(&ctx, 24).unwrap()),
+        "24 values for 25",
+    );
+    invalid(
+        plan.fit_device(&DeviceArray::<f32>::zeroed(&other, 25).unwrap()),
+        "values of another context",
+    );
+    assert_eq!(
+        ctx.counters().dispatches,
+        before.dispatches,
+        "work recorded"
+    );
+    assert!(matches!(
+        plan.read_coefficients(&mut [0.0f32; 24]),
+        Err(FitError::InvalidParameter { .. })
+    ));
+
+    // Values written into the plan's own coefficient array are fitted in
+    // place: the same coefficients as a fit of those values from the host.
+    let values: Vec<f32> = (0..25).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+    let host: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+    plan.fit_slice(&host).unwrap();
+    let mut want = vec![0.0f32; 25];
+    plan.read_coefficients(&mut want).unwrap();
+    plan.coefficients().write(&ctx, &values).unwrap();
+    plan.fit_device(plan.coefficients()).unwrap();
+    let mut got = vec![0.0f32; 25];
+    plan.read_coefficients(&mut got).unwrap();
+    assert_eq!(got, want);
+}

@@ -1,193 +1,20 @@
-//! Every available ISA against the scalar reference: banded solves,
-//! transposes, Cox–de Boor (batch and single point), whole fits (both pass
+//! Every available ISA against the scalar reference: whole fits (both pass
 //! schemes) and evaluation. Remainder-heavy sizes, dirty (NaN-filled)
-//! buffers, seeded inputs. An ISA this CPU lacks is skipped with a message.
+//! buffers, seeded inputs. The single kernels (banded solves, transposes,
+//! Cox–de Boor) are compared in the crate's own tests (`src/isa/checked.rs`).
 
 use crate::common;
 
-use bsfit::banded::BandLu;
-use bsfit::bspline::basis::{basis, basis_derivs};
-use bsfit::bspline::knots::{find_span, not_a_knot};
-use bsfit::isa::checked;
+use bsfit::bspline::knots::find_span;
 use bsfit::tensor::FitScheme;
 use bsfit::{FitError, Fitter, Isa, Par, TensorSpline};
 use common::{Rng, random_sites};
 
 const SIZES: [usize; 12] = [1, 2, 3, 7, 8, 9, 15, 16, 17, 255, 256, 257];
 
-/// The ISAs to compare with scalar; logs the ones this CPU lacks.
-fn fast_isas() -> Vec<Isa> {
-    Isa::ALL
-        .into_iter()
-        .filter(|&i| i != Isa::Scalar)
-        .filter(|&i| {
-            let ok = i.is_available();
-            if !ok {
-                eprintln!("skipping {i}: not available on this CPU");
-            }
-            ok
-        })
-        .collect()
-}
-
 /// `|a − b| ≤ tol · scale` with `scale = max(1, |b|)` unless given.
 fn close(a: f64, b: f64, tol: f64, scale: f64) -> bool {
     (a - b).abs() <= tol * scale.max(1.0)
-}
-
-#[test]
-fn solve_lanes_matches_scalar_strided_solve() {
-    let mut rng = Rng(1);
-    for isa in fast_isas() {
-        for &n in &[4usize, 5, 9, 17, 50] {
-            let x = random_sites(&mut rng, n, 0.0, 1.0);
-            let lu = BandLu::collocation(0, &x, &not_a_knot(&x)).unwrap();
-            for &m in &SIZES {
-                let stride = m + 3;
-                // Dirty padding lanes: NaN must neither be read into nor be
-                // overwritten in the lanes outside 0..m.
-                let mut b = vec![f64::NAN; (n - 1) * stride + m + 2];
-                for i in 0..n {
-                    for j in 0..m {
-                        b[i * stride + j] = rng.uniform(-1.0, 1.0);
-                    }
-                }
-                let orig = b.clone();
-                assert!(
-                    checked::solve_lanes(isa, &lu, &mut b, stride, m).unwrap(),
-                    "{isa} n={n} m={m}"
-                );
-                for j in 0..m {
-                    let mut line: Vec<f64> = (0..n).map(|i| orig[i * stride + j]).collect();
-                    lu.solve_strided(&mut line, 1);
-                    let scale = line.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-                    for i in 0..n {
-                        assert!(
-                            close(b[i * stride + j], line[i], 1e-14, scale),
-                            "{isa} n={n} m={m} lane {j} row {i}: {} vs {}",
-                            b[i * stride + j],
-                            line[i]
-                        );
-                    }
-                }
-                for (k, (v, o)) in b.iter().zip(&orig).enumerate() {
-                    if k % stride >= m || k >= (n - 1) * stride + m {
-                        assert!(v.is_nan() && o.is_nan(), "{isa}: padding {k} touched");
-                    }
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn solve_lanes_reports_non_finite() {
-    let x: Vec<f64> = (0..6).map(|i| i as f64).collect();
-    let lu = BandLu::collocation(0, &x, &not_a_knot(&x)).unwrap();
-    for isa in Isa::available() {
-        for m in [1usize, 9, 17] {
-            let mut b = vec![1.0; 6 * m];
-            b[3 * m + m - 1] = f64::INFINITY;
-            assert!(
-                !checked::solve_lanes(isa, &lu, &mut b, m, m).unwrap(),
-                "{isa} m={m}"
-            );
-        }
-    }
-}
-
-#[test]
-fn transpose_matches_definition() {
-    let mut rng = Rng(2);
-    for isa in Isa::available() {
-        for &r in &SIZES {
-            for &c in &[1usize, 3, 4, 5, 8, 9, 17] {
-                let src: Vec<f64> = (0..r * c).map(|_| rng.next_f64()).collect();
-                let mut dst = vec![f64::NAN; r * c];
-                checked::transpose(isa, &src, r, c, &mut dst).unwrap();
-                for i in 0..r {
-                    for j in 0..c {
-                        assert_eq!(dst[j * r + i], src[i * c + j], "{isa} {r}x{c}");
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Knots of a non-uniform axis and random points in and slightly outside its domain.
-fn axis_and_points(rng: &mut Rng, n: usize, npts: usize) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
-    let x = random_sites(rng, n, -1.0, 0.3);
-    let t = not_a_knot(&x);
-    let (lo, hi) = (x[0], x[n - 1]);
-    let mut pts: Vec<f64> = (0..npts)
-        .map(|_| rng.uniform(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)))
-        .collect();
-    // Some points exactly on knots.
-    for (k, p) in pts.iter_mut().enumerate().step_by(5) {
-        *p = t[3 + k % (t.len() - 6)];
-    }
-    let spans = pts.iter().map(|&p| find_span(&t, p)).collect();
-    (t, pts, spans)
-}
-
-#[test]
-fn basis_batch_matches_scalar_reference() {
-    let mut rng = Rng(3);
-    for isa in fast_isas() {
-        for &len in &SIZES {
-            for &n in &[4usize, 7, 40] {
-                let (t, pts, spans) = axis_and_points(&mut rng, n, len);
-                for nd in [0usize, 2] {
-                    let mut out = vec![[[f64::NAN; 4]; 3]; len];
-                    checked::basis_batch(isa, &t, &spans, &pts, nd, &mut out).unwrap();
-                    for p in 0..len {
-                        let want = basis_derivs(&t, spans[p], pts[p], 2);
-                        for k in 0..=nd {
-                            let scale = want[k].iter().fold(0.0f64, |a, v| a.max(v.abs()));
-                            for r in 0..4 {
-                                assert!(
-                                    close(out[p][k][r], want[k][r], 1e-14, scale),
-                                    "{isa} len={len} n={n} p={p} k={k} r={r}: {} vs {}",
-                                    out[p][k][r],
-                                    want[k][r]
-                                );
-                            }
-                        }
-                        if nd == 0 {
-                            let b = basis(&t, spans[p], pts[p]);
-                            let scale = b.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-                            for r in 0..4 {
-                                assert!(close(out[p][0][r], b[r], 1e-14, scale));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn basis_single_matches_scalar_reference() {
-    let mut rng = Rng(4);
-    for isa in Isa::available() {
-        for &n in &[4usize, 5, 8, 33] {
-            let (t, pts, spans) = axis_and_points(&mut rng, n, 257);
-            for (&p, &s) in pts.iter().zip(&spans) {
-                let got = checked::basis_single(isa, &t, s, p).unwrap();
-                let want = basis(&t, s, p);
-                for r in 0..4 {
-                    assert!(
-                        close(got[r], want[r], 1e-14, 1.0),
-                        "{isa} {got:?} vs {want:?}"
-                    );
-                }
-            }
-            assert!(checked::basis_single(isa, &t, 2, 0.0).is_err());
-            assert!(checked::basis_single(isa, &t, t.len() - 4, 0.0).is_err());
-        }
-    }
 }
 
 fn grid<const D: usize>(rng: &mut Rng, shape: [usize; D], uniform: bool) -> [Vec<f64>; D] {

@@ -1,18 +1,11 @@
 //! Hostile inputs at the boundaries where data enters the crate: deserialised
-//! splines, hand-built knot vectors and the checked single-kernel entry
-//! points. Each must come back as a `FitError`, never as an out-of-bounds
-//! access, a panic or a NaN inside the domain.
+//! splines and hand-built knot vectors. Each must come back as a `FitError`,
+//! never as an out-of-bounds access, a panic or a NaN inside the domain.
+//! (The checked single-kernel entry points are tested inside the crate,
+//! `src/isa/checked.rs`; device plans handed buffers of another size in
+//! `gpu.rs` and `gpu_nd.rs`.)
 
-use bsfit::banded::BandLu;
-use bsfit::bspline::knots::not_a_knot;
-use bsfit::isa::checked;
-use bsfit::{FitError, Isa, TensorSpline};
-
-/// A factored collocation matrix of `n` uniform sites.
-fn lu(n: usize) -> BandLu {
-    let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
-    BandLu::collocation(0, &x, &not_a_knot(&x)).unwrap()
-}
+use bsfit::{FitError, TensorSpline};
 
 #[test]
 fn subnormal_knot_spacing_is_rejected() {
@@ -37,51 +30,6 @@ fn subnormal_knot_spacing_is_rejected() {
     let t = vec![0.0, 0.0, 0.0, 0.0, m, m, m, m];
     let s = TensorSpline::<1>::from_parts([t], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
     assert!(s.eval([m / 2.0]).is_finite());
-}
-
-#[test]
-fn checked_kernels_reject_every_short_buffer() {
-    let lu = lu(9);
-    for isa in Isa::available() {
-        for (len, stride, m) in [(0, 4, 4), (8 * 4 + 3, 4, 4), (8 * 16, 8, 9)] {
-            let mut b = vec![1.0; len];
-            let guard = b.clone();
-            let r = checked::solve_lanes(isa, &lu, &mut b, stride, m);
-            assert!(
-                matches!(r, Err(FitError::InvalidParameter { .. })),
-                "{isa}: {len} values, stride {stride}, {m} lanes"
-            );
-            assert_eq!(b, guard, "{isa}: buffer touched on error");
-        }
-        // Exactly sized buffers inside a larger allocation: the guard values
-        // after the last lane stay untouched.
-        for m in [1, 3, 4, 7, 8, 9, 16, 17, 64, 65] {
-            let stride = m + 2;
-            let need = 8 * stride + m;
-            let mut b = vec![1.0; need + 16];
-            checked::solve_lanes(isa, &lu, &mut b[..need], stride, m).unwrap();
-            assert!(b[need..].iter().all(|&v| v == 1.0), "{isa} m={m}");
-        }
-        let mut dst = vec![0.0; 11];
-        assert!(checked::transpose(isa, &[0.0; 12], 3, 4, &mut dst).is_err());
-        assert!(checked::transpose(isa, &[0.0; 12], usize::MAX, 2, &mut dst).is_err());
-        let t = not_a_knot(&[0.0, 1.0, 2.0, 3.0, 4.0]);
-        let mut out = vec![[[0.0; 4]; 3]; 2];
-        assert!(checked::basis_batch(isa, &t, &[3, 4], &[0.5], 0, &mut out).is_err());
-        assert!(checked::basis_batch(isa, &t, &[3, 99], &[0.5, 1.0], 0, &mut out).is_err());
-        assert!(checked::basis_single(isa, &t[..7], 3, 0.5).is_err());
-    }
-}
-
-#[test]
-fn unavailable_isa_is_an_error_not_a_kernel_call() {
-    for isa in Isa::ALL.into_iter().filter(|i| !i.is_available()) {
-        let mut b = vec![0.0; 9];
-        assert_eq!(
-            checked::solve_lanes(isa, &lu(9), &mut b, 1, 1),
-            Err(FitError::IsaUnavailable { isa: isa.name() })
-        );
-    }
 }
 
 #[cfg(feature = "serde")]

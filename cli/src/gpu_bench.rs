@@ -36,6 +36,15 @@ pub struct GpuBenchArgs {
     /// Timed batches per measurement; the median is reported
     #[arg(long, value_name = "K", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
     batches: u64,
+    /// Keep the shaders' runtime bounds checks on (as `BSFIT_GPU_CHECKED=1`)
+    #[arg(long)]
+    pub(crate) checked: bool,
+    /// Loads in flight per thread on the device fit's global-memory passes (1–32; default 8)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub(crate) fit_chunk: Option<u64>,
+    /// Evaluation rows under the automatic layout: 1, 2 or 4 coefficients per load (packed rows) or `expanded`
+    #[arg(long, value_name = "L", value_parser = ["1", "2", "4", "expanded"])]
+    pub(crate) eval_lanes: Option<String>,
 }
 
 /// Runs `bsfit gpu-bench`.

@@ -8,19 +8,63 @@ use std::sync::{Arc, Mutex};
 use crate::FitError;
 
 /// Options for [`GpuContext::with_options`].
+///
+/// Build from the default and change what you need
+/// (`GpuOptions { checked: true, ..Default::default() }`).
 #[derive(Debug, Clone, Default)]
 pub struct GpuOptions {
     /// Backends to search. `None`: the `WGPU_BACKEND` environment variable if set,
     /// else Vulkan only (the GL backend fails on the machines this was measured on).
     pub backends: Option<wgpu::Backends>,
-    /// Keep the runtime bounds checks in every shader. By default shaders whose
-    /// indexing is proven in range are compiled without them (2–2.5× faster on an
-    /// H100). Also forced on by the environment variable `BSFIT_GPU_CHECKED=1`.
+    /// Keep wgpu's runtime bounds checks in every shader. By default the
+    /// shaders whose every index the host has checked (each pipeline's
+    /// `SAFETY` note says how) are compiled without them, 2–2.5× faster on an
+    /// H100. Also turned on for every context of the process by the
+    /// environment variable `BSFIT_GPU_CHECKED=1` (read once, when the first
+    /// context is created), which is how CI runs the GPU tests a second time
+    /// with every check on.
     pub checked: bool,
     /// Caps the storage-binding size the plans assume (bytes), below the
     /// device's own limit. Grids above it are solved in slabs; tests use a
     /// small cap to exercise that path on small grids.
     pub max_binding: Option<u64>,
+    /// Kernel variants of the tensor-spline device paths, for comparing them
+    /// on one device; the defaults are the measured best.
+    pub tuning: GpuTuning,
+}
+
+/// Kernel variants of the tensor-spline device paths
+/// ([`GpuSpline`](crate::tensor::gpu::GpuSpline),
+/// [`GpuFitter`](crate::tensor::gpu::GpuFitter)): every field `None` (the
+/// default) picks what was measured fastest (`docs/gpu.md`); the others exist
+/// to repeat those comparisons. They change speed, never results beyond
+/// rounding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GpuTuning {
+    /// Loads in flight per thread on the fit passes that run from global
+    /// memory (clamped to `1..=32`; default 8).
+    pub fit_chunk: Option<usize>,
+    /// Coefficients per load when evaluation reads packed rows: 1, 2 or 4
+    /// (default 4 in f32, 1 in f64). Setting it also makes
+    /// [`RowLayout::Auto`](crate::tensor::gpu::RowLayout::Auto) choose packed
+    /// rows.
+    pub eval_lanes: Option<usize>,
+    /// Evaluation with expanded rows under
+    /// [`RowLayout::Auto`](crate::tensor::gpu::RowLayout::Auto) whenever they
+    /// fit (`Some(true)`) or never (`Some(false)`); default: for a spline
+    /// that owns its coefficients, up to
+    /// [`EXPANDED_AUTO_MAX_BYTES`](crate::tensor::gpu::EXPANDED_AUTO_MAX_BYTES).
+    pub eval_expanded: Option<bool>,
+    /// Straight-line code for the evaluation contraction (`true`) or loops
+    /// (`false`); default: straight-line up to 4 dimensions.
+    pub eval_unroll: Option<bool>,
+}
+
+/// Whether `BSFIT_GPU_CHECKED=1` is set (read once per process).
+fn checked_from_env() -> bool {
+    static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHECKED.get_or_init(|| std::env::var("BSFIT_GPU_CHECKED").is_ok_and(|v| v == "1"))
 }
 
 /// Counters of the operations that matter for offload discipline.
@@ -67,21 +111,37 @@ pub(crate) struct Layouts {
     pub rw: wgpu::BindGroupLayout,
 }
 
-/// A wgpu device chosen for the 3D path, with its compiled pipelines.
+/// A wgpu device with its compiled pipelines, shared by the 3D path and the
+/// tensor-spline device paths.
 ///
 /// Creating a context costs ~0.1 s (instance, adapter, device): create one and
 /// reuse it. Pipelines are compiled on first use and cached by their generated
 /// source, so a repeated solve on the same shape compiles nothing.
+///
+/// # Soundness
+/// Every device plan, operator and spline remembers its context and sizes,
+/// and returns [`FitError::InvalidParameter`] *before recording anything*
+/// when it is handed a vector or array of another length or of another
+/// context. Shaders are compiled without wgpu's runtime bounds checks only
+/// where those host checks bound every index they form (see
+/// [`GpuOptions::checked`] to keep the checks on). Errors wgpu reports
+/// after the fact (a lost device, an allocation that fails on the device)
+/// are collected instead of panicking and returned as [`FitError::Gpu`] by
+/// the next call that waits for the device.
 pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
+    id: u64,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     checked: bool,
+    tuning: GpuTuning,
+    errors: Arc<Mutex<Option<String>>>,
     f64_ok: bool,
     binding_cap: Option<u64>,
     pub(crate) layouts: Layouts,
-    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    /// Compiled pipelines by source: with bounds checks, without.
+    pipelines: Mutex<[HashMap<String, Arc<wgpu::ComputePipeline>>; 2]>,
     pub(crate) counters: Counters,
 }
 
@@ -91,6 +151,7 @@ impl std::fmt::Debug for GpuContext {
             .field("adapter", &self.info.name)
             .field("backend", &self.info.backend)
             .field("checked", &self.checked)
+            .field("tuning", &self.tuning)
             .finish_non_exhaustive()
     }
 }
@@ -100,7 +161,8 @@ fn gpu_err(what: impl std::fmt::Display) -> FitError {
 }
 
 impl GpuContext {
-    /// Finds an adapter with default [`GpuOptions`].
+    /// Finds an adapter with default [`GpuOptions`] (bounds checks on if the
+    /// environment variable `BSFIT_GPU_CHECKED=1` is set).
     ///
     /// # Errors
     /// [`FitError::Gpu`] when no adapter exists or the device cannot be created.
@@ -148,7 +210,17 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| gpu_err(format!("request_device on {}: {e}", info.name)))?;
-        let checked = opts.checked || std::env::var("BSFIT_GPU_CHECKED").is_ok_and(|v| v == "1");
+        let checked = opts.checked || checked_from_env();
+        // wgpu's default for an error it reports after the fact is a panic;
+        // keep the first one and return it from the next wait instead.
+        let errors: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut first = sink.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert_with(|| e.to_string());
+        }));
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let entry = |read_only| wgpu::BindGroupLayoutEntry {
             binding: 0,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -170,13 +242,16 @@ impl GpuContext {
         Ok(Self {
             device,
             queue,
+            id,
             info,
             limits,
             checked,
+            tuning: opts.tuning,
+            errors,
             f64_ok,
             binding_cap: opts.max_binding,
             layouts: Layouts { ro, rw },
-            pipelines: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new([HashMap::new(), HashMap::new()]),
             counters: Counters::default(),
         })
     }
@@ -207,9 +282,55 @@ impl GpuContext {
         self.f64_ok
     }
 
-    /// Whether shaders keep their runtime bounds checks.
+    /// Whether shaders keep their runtime bounds checks
+    /// ([`GpuOptions::checked`] or `BSFIT_GPU_CHECKED=1`).
     pub fn checked(&self) -> bool {
         self.checked
+    }
+
+    /// The kernel variants chosen at creation ([`GpuOptions::tuning`]).
+    pub fn tuning(&self) -> GpuTuning {
+        self.tuning
+    }
+
+    /// A number unique to this context in the process: vectors and arrays
+    /// record it, and plans refuse those of another context.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// [`FitError::InvalidParameter`] naming `name` unless a buffer made on
+    /// context `owner` with `len` elements is one of this context with
+    /// `want` elements.
+    pub(crate) fn check_buffer(
+        &self,
+        name: &'static str,
+        owner: u64,
+        len: usize,
+        want: usize,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), FitError> {
+        if owner != self.id {
+            return Err(FitError::InvalidParameter {
+                name,
+                reason: format!("a buffer of another GPU context, handed to {what}"),
+            });
+        }
+        if len != want {
+            return Err(FitError::InvalidParameter {
+                name,
+                reason: format!("{len} elements, but {what} needs {want}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The first error wgpu reported since the last call, as [`FitError::Gpu`].
+    fn take_error(&self) -> Result<(), FitError> {
+        match self.errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(gpu_err(e)),
+            None => Ok(()),
+        }
     }
 
     /// One line: name, backend, type, driver and the limits that size the plans.
@@ -261,20 +382,36 @@ impl GpuContext {
             .min(self.binding_cap.unwrap_or(u64::MAX))
     }
 
-    /// Compiles (or fetches from the cache) the pipeline for `source`.
+    /// Compiles (or fetches from the cache) the pipeline for `source`,
+    /// without wgpu's runtime bounds checks unless the context is
+    /// [`checked`](Self::checked). `layouts` are the bind-group layouts of
+    /// groups 0.., `immediate_size` the bytes of `var<immediate>` data.
     ///
-    /// `layouts` are the bind-group layouts of groups 0.., `immediate_size` the
-    /// bytes of `var<immediate>` data. `trusted` marks a shader whose every
-    /// index is proven in range by construction (see the shader's comment); it
-    /// is compiled without runtime bounds checks unless the context is `checked`.
-    pub(crate) fn pipeline(
+    /// # Safety
+    /// Every buffer and workgroup-array index the shader forms must be in
+    /// range, and every loop bounded, for every binding and every immediate
+    /// value any caller records it with: the caller checks the length of
+    /// each buffer it binds against the sizes baked into `source` or passed
+    /// as immediates, and says so in a `SAFETY` comment. An index out of
+    /// range would otherwise read or write memory outside the binding.
+    pub(crate) unsafe fn pipeline_unchecked(
         &self,
         source: &str,
         layouts: &[&wgpu::BindGroupLayout],
         immediate_size: u32,
-        trusted: bool,
+    ) -> Arc<wgpu::ComputePipeline> {
+        self.pipeline_impl(source, layouts, immediate_size, !self.checked)
+    }
+
+    fn pipeline_impl(
+        &self,
+        source: &str,
+        layouts: &[&wgpu::BindGroupLayout],
+        immediate_size: u32,
+        unchecked: bool,
     ) -> Arc<wgpu::ComputePipeline> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        let cache = &mut cache[usize::from(unchecked)];
         if let Some(p) = cache.get(source) {
             return p.clone();
         }
@@ -282,11 +419,11 @@ impl GpuContext {
             label: None,
             source: wgpu::ShaderSource::Wgsl(source.into()),
         };
-        let module = if trusted && !self.checked {
-            // SAFETY: only shaders marked `trusted` reach here; each documents why
-            // every buffer and workgroup-array index it forms is in range for the
-            // buffer sizes the host binds (tests run them with checks on as well),
-            // and every loop is bounded by a constant or a dispatch parameter.
+        let module = if unchecked {
+            // SAFETY: only `pipeline_unchecked` asks for this, whose callers
+            // have checked every index the shader forms against the lengths
+            // they bind (its `# Safety`; each call site's SAFETY comment says
+            // how), and bound every loop by a constant or a checked size.
             unsafe {
                 self.device
                     .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
@@ -408,12 +545,13 @@ impl GpuContext {
     /// or [`GpuFitter::fit_device`](crate::tensor::gpu::GpuFitter::fit_device)).
     ///
     /// # Errors
-    /// [`FitError::Gpu`] if the device is lost.
+    /// [`FitError::Gpu`] if the device is lost, or with the first error wgpu
+    /// reported since the last wait.
     pub fn wait(&self) -> Result<(), FitError> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| gpu_err(format!("device poll: {e}")))
+            .map_err(|e| gpu_err(format!("device poll: {e}")))?;
+        self.take_error()
     }
 
     /// Copies `len` f32 from `src` (at element `offset`) to the host: one round trip.

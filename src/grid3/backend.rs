@@ -36,6 +36,10 @@ pub enum Coef {
 }
 
 /// Vectors of one fixed grid shape and the BLAS-1 operations on them.
+///
+/// Every operation checks its vectors (their length, and on a GPU their
+/// device) and its slots before it runs or records anything, and returns
+/// [`FitError::InvalidParameter`] naming the argument at fault otherwise.
 pub trait VectorOps {
     /// A grid-shaped vector owned by this backend.
     type Vector;
@@ -45,28 +49,81 @@ pub trait VectorOps {
 
     /// Allocates a zeroed vector. Solvers call this only while building their
     /// state, never inside the iteration loop.
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] (host) or [`FitError::Gpu`] (device)
+    /// when the vector cannot be allocated.
     fn alloc(&self) -> Result<Self::Vector, FitError>;
 
     /// `dst ← src`.
-    fn copy(&self, src: &Self::Vector, dst: &mut Self::Vector);
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if a vector is not one of this backend.
+    fn copy(&self, src: &Self::Vector, dst: &mut Self::Vector) -> Result<(), FitError>;
 
     /// `y ← a·x + b·y`.
-    fn axpby(&self, a: Coef, x: &Self::Vector, b: Coef, y: &mut Self::Vector);
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if a vector is not one of this backend
+    /// or a coefficient names a slot `≥` [`MIN_SLOTS`].
+    fn axpby(
+        &self,
+        a: Coef,
+        x: &Self::Vector,
+        b: Coef,
+        y: &mut Self::Vector,
+    ) -> Result<(), FitError>;
 
     /// `slot ← xᵀy` (accumulated in at least f64 precision on the CPU).
-    fn dot(&self, x: &Self::Vector, y: &Self::Vector, slot: Slot);
+    ///
+    /// # Errors
+    /// As [`axpby`](Self::axpby).
+    fn dot(&self, x: &Self::Vector, y: &Self::Vector, slot: Slot) -> Result<(), FitError>;
 
     /// `slot ← value`.
-    fn set_slot(&self, slot: Slot, value: f64);
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for a slot `≥` [`MIN_SLOTS`].
+    fn set_slot(&self, slot: Slot, value: f64) -> Result<(), FitError>;
 
     /// Reads a slot to the host; on a GPU this waits for queued work (one round trip).
-    fn read_slot(&self, slot: Slot) -> f64;
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for a slot `≥` [`MIN_SLOTS`];
+    /// [`FitError::Gpu`] if the device fails.
+    fn read_slot(&self, slot: Slot) -> Result<f64, FitError>;
+}
+
+/// [`FitError::InvalidParameter`] unless `slot` is below [`MIN_SLOTS`].
+pub(crate) fn check_slot(slot: Slot) -> Result<(), FitError> {
+    if slot.0 < MIN_SLOTS {
+        Ok(())
+    } else {
+        Err(FitError::InvalidParameter {
+            name: "slot",
+            reason: format!("slot {} of {MIN_SLOTS}", slot.0),
+        })
+    }
+}
+
+/// [`check_slot`] for every slot a coefficient reads.
+pub(crate) fn check_coef(c: Coef) -> Result<(), FitError> {
+    match c {
+        Coef::Const(_) => Ok(()),
+        Coef::Slot(s) => check_slot(s),
+        Coef::Ratio(a, b) | Coef::NegRatio(a, b) => check_slot(a).and(check_slot(b)),
+    }
 }
 
 /// A linear operator `y ← A x` on vectors of a backend.
 pub trait LinearOperator<B: VectorOps + ?Sized> {
     /// `y ← A x`. `x` and `y` are distinct vectors.
-    fn apply(&self, ops: &B, x: &B::Vector, y: &mut B::Vector);
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if the backend, `x` or `y` is not of
+    /// the operator's shape (or, on a GPU, of its device); nothing runs or
+    /// is recorded then.
+    fn apply(&self, ops: &B, x: &B::Vector, y: &mut B::Vector) -> Result<(), FitError>;
 
     /// The constant diagonal of `A` (the operators here are stencils).
     fn diagonal(&self) -> f64;
@@ -78,7 +135,10 @@ pub trait LinearOperator<B: VectorOps + ?Sized> {
 /// A preconditioner `z ← M⁻¹ r`.
 pub trait Preconditioner<B: VectorOps + ?Sized> {
     /// `z ← M⁻¹ r`. `r` and `z` are distinct vectors.
-    fn apply(&self, ops: &B, r: &B::Vector, z: &mut B::Vector);
+    ///
+    /// # Errors
+    /// As [`LinearOperator::apply`].
+    fn apply(&self, ops: &B, r: &B::Vector, z: &mut B::Vector) -> Result<(), FitError>;
 }
 
 /// What an iterative solver's convergence test measures, every `check_every` iterations.
@@ -120,10 +180,10 @@ impl<'a, B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized> Squared<'a, B, A>
 }
 
 impl<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized> LinearOperator<B> for Squared<'_, B, A> {
-    fn apply(&self, ops: &B, x: &B::Vector, y: &mut B::Vector) {
+    fn apply(&self, ops: &B, x: &B::Vector, y: &mut B::Vector) -> Result<(), FitError> {
         let mut t = self.tmp.borrow_mut();
-        self.inner.apply(ops, x, &mut t);
-        self.inner.apply(ops, &t, y);
+        self.inner.apply(ops, x, &mut t)?;
+        self.inner.apply(ops, &t, y)
     }
 
     fn diagonal(&self) -> f64 {

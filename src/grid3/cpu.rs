@@ -1,7 +1,6 @@
 //! The CPU backend: [`VectorOps`] on `Vec<T>`, parallel over contiguous chunks with rayon.
 
-use super::backend::{Coef, MIN_SLOTS, Slot, VectorOps};
-use crate::error::panic_index;
+use super::backend::{Coef, MIN_SLOTS, Slot, VectorOps, check_coef, check_slot};
 use crate::{FitError, Par, Real};
 use rayon::prelude::*;
 use std::marker::PhantomData;
@@ -12,8 +11,9 @@ const PAR_MIN: usize = 1 << 15;
 
 /// CPU vectors of one grid shape; scalar slots are `f64` held in atomics.
 ///
-/// Slot indices must be below [`MIN_SLOTS`] (a larger one panics: a solver bug, not
-/// bad data).
+/// Every operation checks that its vectors hold the grid's length and its
+/// slots are below [`MIN_SLOTS`], and returns [`FitError::InvalidParameter`]
+/// otherwise.
 #[derive(Debug)]
 pub struct CpuOps<T: Real> {
     shape: [usize; 3],
@@ -50,15 +50,30 @@ impl<T: Real> CpuOps<T> {
         self.len == 0
     }
 
+    /// The slot's cell (checked by the caller; slot 0 otherwise).
     fn cell(&self, s: Slot) -> &AtomicU64 {
-        match self.slots.get(s.0) {
-            Some(c) => c,
-            None => panic_index("slot", s.0, MIN_SLOTS),
-        }
+        self.slots.get(s.0).unwrap_or(&self.slots[0])
     }
 
     fn slot(&self, s: Slot) -> f64 {
         f64::from_bits(self.cell(s).load(Ordering::Relaxed))
+    }
+
+    /// [`FitError::InvalidParameter`] unless `v` holds the grid's length.
+    fn check(&self, name: &'static str, v: &[T]) -> Result<(), FitError> {
+        if v.len() == self.len {
+            Ok(())
+        } else {
+            Err(FitError::InvalidParameter {
+                name,
+                reason: format!(
+                    "{} elements for vectors of shape {:?} ({} elements)",
+                    v.len(),
+                    self.shape,
+                    self.len
+                ),
+            })
+        }
     }
 
     fn coef(&self, c: Coef) -> T {
@@ -135,37 +150,51 @@ impl<T: Real> VectorOps for CpuOps<T> {
         Ok(v)
     }
 
-    fn copy(&self, src: &Vec<T>, dst: &mut Vec<T>) {
+    fn copy(&self, src: &Vec<T>, dst: &mut Vec<T>) -> Result<(), FitError> {
+        self.check("src", src)?;
+        self.check("dst", dst)?;
         let c = self.chunk();
         dst.par_chunks_mut(c)
             .zip(src.par_chunks(c))
             .for_each(|(d, s)| d.copy_from_slice(s));
+        Ok(())
     }
 
-    fn axpby(&self, a: Coef, x: &Vec<T>, b: Coef, y: &mut Vec<T>) {
+    fn axpby(&self, a: Coef, x: &Vec<T>, b: Coef, y: &mut Vec<T>) -> Result<(), FitError> {
+        self.check("x", x)?;
+        self.check("y", y)?;
+        check_coef(a)?;
+        check_coef(b)?;
         let (a, b) = (self.coef(a), self.coef(b));
         let c = self.chunk();
         y.par_chunks_mut(c)
             .zip(x.par_chunks(c))
             .for_each(|(yc, xc)| axpby_slice(a, xc, b, yc));
+        Ok(())
     }
 
-    fn dot(&self, x: &Vec<T>, y: &Vec<T>, slot: Slot) {
+    fn dot(&self, x: &Vec<T>, y: &Vec<T>, slot: Slot) -> Result<(), FitError> {
+        self.check("x", x)?;
+        self.check("y", y)?;
+        check_slot(slot)?;
         let c = self.chunk();
         let v: f64 = x
             .par_chunks(c)
             .zip(y.par_chunks(c))
             .map(|(a, b)| dot_slice(a, b))
             .sum();
-        self.set_slot(slot, v);
+        self.set_slot(slot, v)
     }
 
-    fn set_slot(&self, slot: Slot, value: f64) {
+    fn set_slot(&self, slot: Slot, value: f64) -> Result<(), FitError> {
+        check_slot(slot)?;
         self.cell(slot).store(value.to_bits(), Ordering::Relaxed);
+        Ok(())
     }
 
-    fn read_slot(&self, slot: Slot) -> f64 {
-        self.slot(slot)
+    fn read_slot(&self, slot: Slot) -> Result<f64, FitError> {
+        check_slot(slot)?;
+        Ok(self.slot(slot))
     }
 }
 
@@ -180,18 +209,62 @@ mod tests {
             let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
             let mut y: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
             let want: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
-            ops.dot(&x, &y, Slot(3));
-            assert!((ops.read_slot(Slot(3)) - want).abs() <= 1e-12 * n as f64);
-            ops.set_slot(Slot(0), 3.0);
-            ops.set_slot(Slot(1), 2.0);
+            ops.dot(&x, &y, Slot(3)).unwrap();
+            assert!((ops.read_slot(Slot(3)).unwrap() - want).abs() <= 1e-12 * n as f64);
+            ops.set_slot(Slot(0), 3.0).unwrap();
+            ops.set_slot(Slot(1), 2.0).unwrap();
             let y0 = y.clone();
-            ops.axpby(Coef::Ratio(Slot(0), Slot(1)), &x, Coef::Const(-1.0), &mut y);
+            ops.axpby(Coef::Ratio(Slot(0), Slot(1)), &x, Coef::Const(-1.0), &mut y)
+                .unwrap();
             for i in 0..n {
                 assert!((y[i] - (1.5 * x[i] - y0[i])).abs() < 1e-15);
             }
             let mut z = ops.alloc().unwrap();
-            ops.copy(&x, &mut z);
+            ops.copy(&x, &mut z).unwrap();
             assert_eq!(z, x);
         }
+    }
+
+    /// A vector of another length or a slot out of range is an error, and
+    /// nothing is written.
+    #[test]
+    fn mismatched_vectors_and_slots_are_errors() {
+        let ops = CpuOps::<f64>::new([2, 3, 4], Par::Seq);
+        let good = vec![1.0; 24];
+        let mut y = vec![2.0; 24];
+        let mut short = vec![3.0; 23];
+        let bad = |r: Result<(), FitError>| matches!(r, Err(FitError::InvalidParameter { .. }));
+        assert!(bad(ops.copy(&short, &mut y)));
+        assert!(bad(ops.copy(&good, &mut short)));
+        assert!(bad(ops.axpby(
+            Coef::Const(1.0),
+            &short,
+            Coef::Const(1.0),
+            &mut y
+        )));
+        assert!(bad(ops.axpby(
+            Coef::Const(1.0),
+            &good,
+            Coef::Const(1.0),
+            &mut short
+        )));
+        assert!(bad(ops.axpby(
+            Coef::Slot(Slot(MIN_SLOTS)),
+            &good,
+            Coef::Const(1.0),
+            &mut y
+        )));
+        assert!(bad(ops.axpby(
+            Coef::Const(1.0),
+            &good,
+            Coef::Ratio(Slot(0), Slot(99)),
+            &mut y
+        )));
+        assert!(bad(ops.dot(&good, &short, Slot(0))));
+        assert!(bad(ops.dot(&good, &good, Slot(MIN_SLOTS))));
+        assert!(bad(ops.set_slot(Slot(MIN_SLOTS), 1.0)));
+        assert!(ops.read_slot(Slot(MIN_SLOTS)).is_err());
+        assert_eq!(y, vec![2.0; 24]);
+        assert_eq!(short, vec![3.0; 23]);
     }
 }

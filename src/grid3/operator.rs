@@ -196,9 +196,39 @@ impl<T: Real> StencilOp<T> {
     }
 }
 
+impl<T: Real> StencilOp<T> {
+    /// [`FitError::InvalidParameter`] unless `ops`, `x` and `y` are all of
+    /// the operator's shape.
+    fn check(&self, ops: &CpuOps<T>, x: &[T], y: &[T]) -> Result<(), FitError> {
+        let shape = self.shape();
+        let len: usize = shape.iter().product();
+        let bad = |name, reason: String| Err(FitError::InvalidParameter { name, reason });
+        if ops.shape() != shape {
+            return bad(
+                "ops",
+                format!(
+                    "vectors of shape {:?} for an operator of shape {shape:?}",
+                    ops.shape()
+                ),
+            );
+        }
+        for (name, v) in [("x", x.len()), ("y", y.len())] {
+            if v != len {
+                return bad(
+                    name,
+                    format!("{v} elements for an operator of shape {shape:?} ({len} elements)"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<T: Real> LinearOperator<CpuOps<T>> for StencilOp<T> {
-    fn apply(&self, _ops: &CpuOps<T>, x: &Vec<T>, y: &mut Vec<T>) {
+    fn apply(&self, ops: &CpuOps<T>, x: &Vec<T>, y: &mut Vec<T>) -> Result<(), FitError> {
+        self.check(ops, x, y)?;
         self.apply_slice(x, y);
+        Ok(())
     }
 
     fn diagonal(&self) -> f64 {
@@ -211,8 +241,10 @@ impl<T: Real> LinearOperator<CpuOps<T>> for StencilOp<T> {
 }
 
 impl<T: Real> Preconditioner<CpuOps<T>> for StencilOp<T> {
-    fn apply(&self, _ops: &CpuOps<T>, r: &Vec<T>, z: &mut Vec<T>) {
+    fn apply(&self, ops: &CpuOps<T>, r: &Vec<T>, z: &mut Vec<T>) -> Result<(), FitError> {
+        self.check(ops, r, z)?;
         self.apply_slice(r, z);
+        Ok(())
     }
 }
 
@@ -220,6 +252,16 @@ impl<T: Real> SolveBackend for CpuOps<T> {
     type Elem = T;
 
     fn upload(&self, host: &[T]) -> Result<Vec<T>, FitError> {
+        if host.len() != self.len() {
+            return Err(FitError::InvalidParameter {
+                name: "host",
+                reason: format!(
+                    "{} values for a grid of shape {:?}",
+                    host.len(),
+                    self.shape()
+                ),
+            });
+        }
         let mut v = self.alloc()?;
         v.copy_from_slice(host);
         Ok(v)

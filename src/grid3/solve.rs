@@ -317,7 +317,7 @@ pub(crate) fn iterate<B: SolveBackend>(
         Formulation::NormalEquations => {
             let a = Squared::new(ops, &*b, DIAG_B2)?;
             let mut rhs = ops.alloc()?;
-            b.apply(ops, &sf, &mut rhs);
+            b.apply(ops, &sf, &mut rhs)?;
             let check = Residual::Data { op: &*b, data: &sf };
             run_method(ops, &a, precond, &rhs, &mut x, &check, o)
         }

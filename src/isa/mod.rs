@@ -39,8 +39,14 @@ pub(crate) use simd::{
 };
 use std::sync::OnceLock;
 
+// Checked single-kernel entry points: the kernel tests in this crate and,
+// with the `bench-internals` feature (not part of the API), the kernel
+// benchmarks.
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod checked;
+#[cfg(not(feature = "bench-internals"))]
+pub(crate) mod checked;
 
 /// An instruction set the SIMD kernels are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -9,10 +9,11 @@ use super::GpuBenchArgs;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use bsfit::gpu::GpuTuning;
 use bsfit::grid3::backend::{Coef, LinearOperator, Preconditioner, Residual, VectorOps};
 use bsfit::grid3::gpu::{
-    ContiguousLoad, ContiguousPass, DirectKernel, DirectPlan, GpuBand, GpuContext, GpuForm, GpuOps,
-    GpuStencil,
+    ContiguousLoad, ContiguousPass, DirectKernel, DirectOptions, DirectPlan, GpuBand, GpuContext,
+    GpuForm, GpuOps, GpuOptions, GpuStencil,
 };
 use bsfit::grid3::solvers::cg;
 use bsfit::grid3::spai::{self, Target};
@@ -21,12 +22,34 @@ use bsfit::{FitError, Real};
 use bsfit_testkit::workloads;
 use ndarray::Array3;
 
-/// The process's GPU context (created on first use).
-fn context() -> Result<&'static GpuContext, FitError> {
+/// The process's GPU context (created on first use, with `options` if this
+/// is the first use).
+fn context_with(options: &GpuOptions) -> Result<&'static GpuContext, FitError> {
     static CTX: OnceLock<Result<GpuContext, FitError>> = OnceLock::new();
-    CTX.get_or_init(GpuContext::new)
+    CTX.get_or_init(|| GpuContext::with_options(options))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// The process's GPU context with default options.
+fn context() -> Result<&'static GpuContext, FitError> {
+    context_with(&GpuOptions::default())
+}
+
+/// The context options of `bsfit gpu-bench`'s flags.
+fn options(args: &GpuBenchArgs) -> GpuOptions {
+    let mut tuning = GpuTuning::default();
+    tuning.fit_chunk = args.fit_chunk.map(|n| n as usize);
+    match args.eval_lanes.as_deref() {
+        Some("expanded") => tuning.eval_expanded = Some(true),
+        Some(l) => tuning.eval_lanes = l.parse().ok(),
+        None => {}
+    }
+    GpuOptions {
+        checked: args.checked,
+        tuning,
+        ..Default::default()
+    }
 }
 
 /// The adapter line printed above the GPU tables.
@@ -70,14 +93,14 @@ fn time_device(
     ops: &GpuOps<'_>,
     reps: usize,
     batches: usize,
-    mut record: impl FnMut(),
+    mut record: impl FnMut() -> Result<(), FitError>,
 ) -> Result<f64, FitError> {
-    record();
+    record()?;
     ops.finish()?;
     let mut t = Vec::with_capacity(batches);
     for _ in 0..batches {
         for _ in 0..reps {
-            record();
+            record()?;
         }
         let t0 = Instant::now();
         ops.finish()?;
@@ -87,7 +110,7 @@ fn time_device(
 }
 
 pub(super) fn run(args: &GpuBenchArgs) -> Result<(), FitError> {
-    let ctx = context()?;
+    let ctx = context_with(&options(args))?;
     println!("device: {}", ctx.describe());
     let batches = args.batches as usize;
     if !args.nd_only {
@@ -148,7 +171,7 @@ fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<
             let mut t = Vec::new();
             let mut its = 0;
             for _ in 0..3 {
-                ops.axpby(Coef::Const(0.0), &x, Coef::Const(0.0), &mut sol);
+                ops.axpby(Coef::Const(0.0), &x, Coef::Const(0.0), &mut sol)?;
                 ops.finish()?;
                 let t0 = Instant::now();
                 let info = cg::solve(
@@ -201,7 +224,7 @@ fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<
             && n <= 256
         {
             let y = ops.upload(&host)?;
-            plan.record(&ops, &y);
+            plan.record(&ops, &y)?;
             let out = ops.download(&y)?;
             let write = |name: String, v: &[f32]| {
                 std::fs::write(format!("{dir}/{name}"), bytemuck_bytes(v))
@@ -218,14 +241,14 @@ fn grid3_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<
 /// (f32, periodic), with the pass's bandwidth (one read and one write).
 fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result<(), FitError> {
     let bc = [Boundary::Periodic; 3];
-    let seg = |threads, seg, load, ct, cs| DirectKernel::Segmented {
-        threads,
-        seg,
-        contiguous: ContiguousPass {
-            load,
-            threads: ct,
-            seg: cs,
-        },
+    let seg = |threads, seg, load, ct, cs| {
+        let mut contiguous = ContiguousPass::default();
+        (contiguous.load, contiguous.threads, contiguous.seg) = (load, ct, cs);
+        DirectKernel::Segmented {
+            threads,
+            seg,
+            contiguous,
+        }
     };
     let (t, v, r) = (
         ContiguousLoad::Tile,
@@ -262,7 +285,9 @@ fn kernel_table(ctx: &GpuContext, args: &GpuBenchArgs, batches: usize) -> Result
         for (name, k) in kernels {
             let mut cells = Vec::new();
             for axes in [&[2usize, 1, 0][..], &[2], &[1], &[0]] {
-                let plan = DirectPlan::with_axes(ctx, shape, bc, axes, k)?;
+                let mut options = DirectOptions::default();
+                options.kernel = k;
+                let plan = DirectPlan::with_axes(ctx, shape, bc, axes, &options)?;
                 let t = time_device(&ops, reps, batches, || plan.record(&ops, &y))?;
                 cells.push(if axes.len() == 3 {
                     format!("{:.3}", t * 1e3)

@@ -135,8 +135,10 @@ fn seg_len(n: usize, want: u32) -> usize {
 }
 
 /// How the segmented kernel moves lines along the contiguous axis (axis 2)
-/// between global memory and its registers.
+/// between global memory and its registers (a tuning option of
+/// [`DirectOptions`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ContiguousLoad {
     /// Through an `f32` workgroup-memory tile of odd row stride, loaded and
     /// stored with coalesced `vec4` global accesses; each `vec4` is scattered
@@ -160,8 +162,10 @@ pub enum ContiguousLoad {
 /// workgroup memory, and on the H200 it runs fastest with 16-point segments at
 /// every size (256³: 0.077–0.079 ms against 0.096 with 32; 512³: 0.577 ms
 /// against 0.752 with 64), where the strided passes want long segments on
-/// long lines (see [`DirectKernel::Segmented`]).
+/// long lines (see [`DirectKernel::Segmented`]). Start from the default and
+/// change fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ContiguousPass {
     /// How lines reach the registers.
     pub load: ContiguousLoad,
@@ -182,8 +186,13 @@ impl Default for ContiguousPass {
     }
 }
 
-/// How [`DirectPlan`] runs the solve along one axis.
+/// How [`DirectPlan`] runs the solve along one axis (the tuning option of
+/// [`DirectOptions`]). Every kernel gives the same coefficients to f32
+/// rounding; the default is the one measured fastest on an H100 and an H200
+/// from 64³ to 512³ (`docs/gpu.md`), the others exist to repeat that
+/// comparison (`bsfit gpu-bench --direct-kernels`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DirectKernel {
     /// Whole lines in workgroup memory, 256 threads per workgroup; each thread
     /// solves a 32-point segment after a 20-point warm-up over its neighbour's
@@ -222,6 +231,16 @@ impl Default for DirectKernel {
     }
 }
 
+/// Options of a [`DirectPlan`] ([`DirectPlan::with_options`]); start from
+/// the default and change fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DirectOptions {
+    /// How each axis' lines are solved (default: [`DirectKernel::default`],
+    /// the measured fastest).
+    pub kernel: DirectKernel,
+}
+
 struct AxisPass {
     pipeline: Arc<wgpu::ComputePipeline>,
     groups: (u32, u32),
@@ -230,8 +249,15 @@ struct AxisPass {
 /// A compiled direct solve for one grid shape and boundary triple: factor
 /// tables on the device and one pipeline per axis. Solving records three
 /// dispatches and allocates nothing.
+///
+/// The plan remembers its shape and context: [`record`](Self::record)
+/// refuses a vector of another length or context with an error before
+/// recording anything (its kernels run without runtime bounds checks, so
+/// that check is what keeps them inside the vector).
 pub struct DirectPlan {
     shape: [usize; 3],
+    total: usize,
+    ctx: u64,
     table: GpuVector,
     passes: Vec<AxisPass>,
 }
@@ -251,18 +277,32 @@ pub(crate) fn groups_2d(n: u32) -> (u32, u32) {
 
 impl DirectPlan {
     /// Factors the three axes, uploads the factors and compiles the passes
-    /// (the default [`DirectKernel`]).
+    /// (default [`DirectOptions`]).
     ///
     /// # Errors
-    /// [`FitError::Gpu`] if a line does not fit in workgroup memory or a buffer
-    /// exceeds a device limit.
+    /// [`FitError::InvalidParameter`] for an empty axis or a grid of 2³² points
+    /// or more; [`FitError::Gpu`] if a line does not fit in workgroup memory or
+    /// a buffer exceeds a device limit.
     pub fn new(ctx: &GpuContext, shape: [usize; 3], bc: [Boundary; 3]) -> Result<Self, FitError> {
-        Self::with_axes(ctx, shape, bc, &[2, 1, 0], DirectKernel::default())
+        Self::with_options(ctx, shape, bc, &DirectOptions::default())
     }
 
-    /// A plan that solves along `axes` only (in that order) with `kernel`:
-    /// `&[2, 1, 0]` is the whole solve; a single axis is one pass (for timing
-    /// the passes separately, or for grids solved in blocks).
+    /// [`new`](Self::new) with `options`.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_options(
+        ctx: &GpuContext,
+        shape: [usize; 3],
+        bc: [Boundary; 3],
+        options: &DirectOptions,
+    ) -> Result<Self, FitError> {
+        Self::with_axes(ctx, shape, bc, &[2, 1, 0], options)
+    }
+
+    /// A plan that solves along `axes` only (in that order): `&[2, 1, 0]` is
+    /// the whole solve; a single axis is one pass (for timing the passes
+    /// separately, or for grids solved in blocks).
     ///
     /// # Errors
     /// As [`new`](Self::new); [`FitError::InvalidParameter`] for an axis > 2.
@@ -271,15 +311,23 @@ impl DirectPlan {
         shape: [usize; 3],
         bc: [Boundary; 3],
         axes: &[usize],
-        kernel: DirectKernel,
+        options: &DirectOptions,
     ) -> Result<Self, FitError> {
+        let kernel = options.kernel;
         if let Some(&a) = axes.iter().find(|&&a| a > 2) {
             return Err(FitError::InvalidParameter {
                 name: "axes",
                 reason: format!("axis {a} of a 3D grid"),
             });
         }
-        let total: usize = shape.iter().product();
+        let total = shape
+            .iter()
+            .try_fold(1usize, |a, &n| a.checked_mul(n))
+            .filter(|&t| t > 0 && t <= u32::MAX as usize)
+            .ok_or_else(|| FitError::InvalidParameter {
+                name: "shape",
+                reason: format!("{shape:?}: every axis must be ≥ 1 and the total < 2^32"),
+            })?;
         let mut table: Vec<f32> = Vec::new();
         let mut offsets = [0usize; 3];
         let mut factors: [Vec<f64>; 3] = Default::default();
@@ -408,13 +456,25 @@ impl DirectPlan {
                 (src, tiles)
             };
             let l = &ctx.layouts;
+            // SAFETY: the pass is recorded only by `record`, which first
+            // checks that the vector bound holds `total` = n0·n1·n2 elements
+            // of this context. The kernel's line length, tile shape, line
+            // counts and table offsets are baked from this plan's shape, so a
+            // workgroup touches only elements of its own tiles (tile <
+            // `tiles`, line < `cols`, k < n: all below `total`), its
+            // workgroup arrays by line < `cols` and k < n (sized from those),
+            // and the factor table below the offsets computed here for a
+            // table built with exactly those entries (`shaders` module note).
+            let pipeline = unsafe { ctx.pipeline_unchecked(&src, &[&l.ro, &l.rw], 0) };
             passes.push(AxisPass {
-                pipeline: ctx.pipeline(&src, &[&l.ro, &l.rw], 0, true),
+                pipeline,
                 groups: groups_2d(tiles as u32),
             });
         }
         Ok(Self {
             shape,
+            total,
+            ctx: ctx.id(),
             table: tbuf,
             passes,
         })
@@ -426,8 +486,27 @@ impl DirectPlan {
     }
 
     /// Records `v ← B⁻¹ v` (in place) into `ops`' pending commands: three
-    /// dispatches, no allocation, no upload, no wait.
-    pub fn record(&self, ops: &GpuOps<'_>, v: &GpuVector) {
+    /// dispatches, no allocation, no upload, no wait. `ops` only carries the
+    /// commands (its shape does not matter; its context must be the plan's).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if `v` does not hold exactly the plan's
+    /// grid or `ops` or `v` belongs to another context (nothing is recorded).
+    pub fn record(&self, ops: &GpuOps<'_>, v: &GpuVector) -> Result<(), FitError> {
+        let ctx = ops.context();
+        if ctx.id() != self.ctx {
+            return Err(FitError::InvalidParameter {
+                name: "ops",
+                reason: "a backend of another GPU context than the direct plan".into(),
+            });
+        }
+        ctx.check_buffer(
+            "v",
+            v.ctx,
+            v.len,
+            self.total,
+            &format_args!("the direct plan of shape {:?}", self.shape),
+        )?;
         for p in &self.passes {
             ops.dispatch(
                 &p.pipeline,
@@ -436,6 +515,7 @@ impl DirectPlan {
                 (p.groups.0, p.groups.1, 1),
             );
         }
+        Ok(())
     }
 }
 
@@ -472,8 +552,8 @@ pub(crate) fn record_slabs(
         let b = (a + s0).min(n0);
         let v = GpuVector::new(ctx, (b - a) * plane, "slab")?;
         ctx.upload(&v.buffer, 0, &data[a * plane..b * plane]);
-        DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1], DirectKernel::default())?
-            .record(drv, &v);
+        DirectPlan::with_axes(ctx, [b - a, n1, n2], bc, &[2, 1], &DirectOptions::default())?
+            .record(drv, &v)?;
         slabs.push((a, b, v));
     }
     for c in (0..n1).step_by(s1) {
@@ -491,8 +571,8 @@ pub(crate) fn record_slabs(
                 );
             }
         }
-        DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0], DirectKernel::default())?
-            .record(drv, &blk);
+        DirectPlan::with_axes(ctx, [n0, w, n2], bc, &[0], &DirectOptions::default())?
+            .record(drv, &blk)?;
         for (a, b, v) in &slabs {
             for i0 in *a..*b {
                 drv.copy_region(

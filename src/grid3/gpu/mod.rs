@@ -9,7 +9,17 @@
 //!   stencils (the SPAI preconditioner) as
 //!   [`LinearOperator`](crate::grid3::backend::LinearOperator) /
 //!   [`Preconditioner`](crate::grid3::backend::Preconditioner).
-//! * [`DirectPlan`]: the exact separable direct solve, one pass per axis.
+//! * [`DirectPlan`]: the exact separable direct solve, one pass per axis
+//!   ([`DirectOptions`] picks its kernel).
+//!
+//! # Sizes are checked before anything is recorded
+//! Every plan, operator and backend remembers its grid shape and its
+//! context; handed a vector of another length or context (or a backend of
+//! another shape) it returns [`FitError::InvalidParameter`] and records
+//! nothing. The kernels then run without wgpu's runtime bounds checks, which
+//! those host checks make redundant (each pipeline's `SAFETY` comment says
+//! which checks bound its indices); [`GpuOptions::checked`] or
+//! `BSFIT_GPU_CHECKED=1` keeps the runtime checks on as well.
 //!
 //! # Offload discipline
 //! Data is uploaded once; every buffer is created when a plan or a solver's
@@ -26,7 +36,7 @@ mod solve;
 mod stencil;
 
 pub use crate::gpu::{GpuContext, GpuCounters, GpuOptions};
-pub use direct::{ContiguousLoad, ContiguousPass, DirectKernel, DirectPlan};
+pub use direct::{ContiguousLoad, ContiguousPass, DirectKernel, DirectOptions, DirectPlan};
 pub use ops::{GpuOps, GpuVector, NSLOTS};
 pub use solve::solve;
 pub use stencil::{GpuBand, GpuForm, GpuStencil, MAX_TAPS};
@@ -97,7 +107,7 @@ pub fn prefilter_batch(
             let plan = DirectPlan::new(ctx, shape, boundary)?;
             let v = GpuVector::new(ctx, data.len(), "grid")?;
             ctx.upload(&v.buffer, 0, &data);
-            plan.record(&drv, &v);
+            plan.record(&drv, &v)?;
             vec![(0, shape[0], v)]
         };
         parts.push((shape, slabs));
@@ -124,59 +134,4 @@ pub fn prefilter_batch(
                 .map_err(|e| FitError::InvalidData(e.to_string()))
         })
         .collect()
-}
-
-#[doc(hidden)]
-pub mod internal {
-    //! Kernel-level entry points for the tests.
-    use super::*;
-
-    /// Direct solve of a flat row-major grid on the device.
-    pub fn direct(
-        ctx: &GpuContext,
-        shape: [usize; 3],
-        bc: [Boundary; 3],
-        data: &[f32],
-    ) -> Result<Vec<f32>, FitError> {
-        let ops = GpuOps::new(ctx, shape)?;
-        let plan = DirectPlan::new(ctx, shape, bc)?;
-        let v = ops.upload(data)?;
-        plan.record(&ops, &v);
-        ops.download(&v)
-    }
-
-    /// `direct` with a chosen [`DirectKernel`].
-    pub fn direct_with(
-        ctx: &GpuContext,
-        shape: [usize; 3],
-        bc: [Boundary; 3],
-        kernel: DirectKernel,
-        data: &[f32],
-    ) -> Result<Vec<f32>, FitError> {
-        let ops = GpuOps::new(ctx, shape)?;
-        let plan = DirectPlan::with_axes(ctx, shape, bc, &[2, 1, 0], kernel)?;
-        let v = ops.upload(data)?;
-        plan.record(&ops, &v);
-        ops.download(&v)
-    }
-
-    /// The B operator on the device.
-    pub fn stencil(
-        ops: &GpuOps<'_>,
-        bc: [Boundary; 3],
-        sym: bool,
-        form: GpuForm,
-    ) -> Result<GpuStencil, FitError> {
-        GpuStencil::new(ops, bc, sym, form, (1.0 / 27.0, 1.0))
-    }
-
-    /// A separable stencil with `taps` on every axis.
-    pub fn band(
-        ops: &GpuOps<'_>,
-        taps: &[f64],
-        bc: [Boundary; 3],
-        sym: bool,
-    ) -> Result<GpuBand, FitError> {
-        GpuBand::new(ops, taps, bc, sym, (f64::NAN, f64::NAN))
-    }
 }

@@ -8,11 +8,10 @@ use bytemuck::{Pod, Zeroable};
 use super::shaders;
 use crate::FitError;
 use crate::gpu::context::{Counters, GpuContext};
-use crate::grid3::backend::{Coef, MIN_SLOTS, Slot, VectorOps};
+use crate::grid3::backend::{Coef, MIN_SLOTS, Slot, VectorOps, check_coef, check_slot};
 
-/// Number of scalar slots on the device (slot `NSLOTS` itself holds NaN and
-/// stands in for any out-of-range slot index, so misuse shows up as a NaN
-/// residual instead of an out-of-bounds access).
+/// Number of scalar slots on the device buffer (the operations accept slots
+/// below [`MIN_SLOTS`]; slot `NSLOTS` itself holds NaN).
 pub const NSLOTS: usize = 32;
 const _: () = assert!(NSLOTS >= MIN_SLOTS);
 
@@ -20,12 +19,18 @@ const _: () = assert!(NSLOTS >= MIN_SLOTS);
 const FLUSH_EVERY: u64 = 256;
 
 /// A grid-shaped f32 vector resident on the device.
+///
+/// It remembers its length and its context: every operation, operator and
+/// plan refuses a vector of another length or context with an error before
+/// recording anything.
 #[derive(Debug)]
 pub struct GpuVector {
     pub(crate) buffer: wgpu::Buffer,
     pub(crate) ro: wgpu::BindGroup,
     pub(crate) rw: wgpu::BindGroup,
     pub(crate) len: usize,
+    /// [`GpuContext::id`] of the context that created it.
+    pub(crate) ctx: u64,
 }
 
 impl GpuVector {
@@ -48,6 +53,7 @@ impl GpuVector {
             ro,
             rw,
             len,
+            ctx: ctx.id(),
         })
     }
 }
@@ -153,11 +159,23 @@ impl<'c> GpuOps<'c> {
             mapped_at_creation: false,
         });
         let l = &ctx.layouts;
-        let kernels = Kernels {
-            axpby: ctx.pipeline(&shaders::axpby(), &[&l.rw, &l.ro, &l.rw], 36, true),
-            dot1: ctx.pipeline(&shaders::dot_stage1(), &[&l.rw, &l.ro, &l.ro], 4, true),
-            dot2: ctx.pipeline(&shaders::dot_stage2(), &[&l.rw, &l.rw], 8, true),
-            set_slot: ctx.pipeline(&shaders::set_slot(), &[&l.rw], 8, true),
+        // SAFETY: these kernels are recorded only by the `VectorOps` methods
+        // below, which check first that every vector bound holds `total`
+        // elements of this context (`check`) and every slot is below
+        // MIN_SLOTS ≤ NSLOTS (`check_slot`, `check_coef`). With that, axpby
+        // and dot stage 1 index `x`, `y` below the immediate `total` (the
+        // vectors' length), `slots` below NSLOTS + 1 (its length) and
+        // `partials` by workgroup id below the dispatched `partial_count`
+        // (its length); dot stage 2 reads `partials` below the immediate
+        // `count` = `partial_count`; set_slot writes a checked slot. Loops
+        // are bounded by `total`, `count` and constants.
+        let kernels = unsafe {
+            Kernels {
+                axpby: ctx.pipeline_unchecked(&shaders::axpby(), &[&l.rw, &l.ro, &l.rw], 36),
+                dot1: ctx.pipeline_unchecked(&shaders::dot_stage1(), &[&l.rw, &l.ro, &l.ro], 4),
+                dot2: ctx.pipeline_unchecked(&shaders::dot_stage2(), &[&l.rw, &l.rw], 8),
+                set_slot: ctx.pipeline_unchecked(&shaders::set_slot(), &[&l.rw], 8),
+            }
         };
         Ok(Self {
             ctx,
@@ -216,9 +234,11 @@ impl<'c> GpuOps<'c> {
     /// Overwrites `v` with `data` (one upload).
     ///
     /// # Errors
-    /// [`FitError::InvalidParameter`] if `data.len()` is not the grid size.
+    /// [`FitError::InvalidParameter`] if `data.len()` is not the grid size
+    /// or `v` is not a vector of this backend.
     pub fn write(&self, v: &GpuVector, data: &[f32]) -> Result<(), FitError> {
-        if data.len() != self.total || v.len != self.total {
+        self.check("v", v)?;
+        if data.len() != self.total {
             return Err(FitError::InvalidParameter {
                 name: "data",
                 reason: format!("{} values for a grid of {} points", data.len(), self.total),
@@ -232,8 +252,10 @@ impl<'c> GpuOps<'c> {
     /// Copies `v` to the host (waits for all queued work: one round trip).
     ///
     /// # Errors
+    /// [`FitError::InvalidParameter`] if `v` is not a vector of this backend;
     /// [`FitError::Gpu`] if the device fails.
     pub fn download(&self, v: &GpuVector) -> Result<Vec<f32>, FitError> {
+        self.check("v", v)?;
         self.flush();
         let mut out = vec![0.0f32; v.len];
         self.ctx.download(&v.buffer, 0, v.len, &mut out)?;
@@ -298,16 +320,25 @@ impl<'c> GpuOps<'c> {
     /// Records `y ← x` by a compute shader (`vec4` loads and stores); falls back to
     /// a transfer command when the length is not a multiple of 4. Used to
     /// measure the bandwidth a kernel can reach.
-    pub fn shader_copy(&self, x: &GpuVector, y: &mut GpuVector) {
-        let n = x.len.min(y.len);
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if `x` or `y` is not a vector of this
+    /// backend (nothing is recorded then).
+    pub fn shader_copy(&self, x: &GpuVector, y: &mut GpuVector) -> Result<(), FitError> {
+        self.check("x", x)?;
+        self.check("y", y)?;
+        let n = self.total;
         if !n.is_multiple_of(4) {
             self.copy_buffer(&x.buffer, &y.buffer, (n * 4) as u64);
-            return;
+            return Ok(());
         }
         let l = &self.ctx.layouts;
-        let pipe = self
-            .ctx
-            .pipeline(&shaders::copy4(), &[&l.ro, &l.rw], 4, true);
+        // SAFETY: thread i copies vec4 i < len4 = total / 4 of `x` into `y`;
+        // both were checked above to hold `total` f32, so 4·len4 ≤ total.
+        let pipe = unsafe {
+            self.ctx
+                .pipeline_unchecked(&shaders::copy4(), &[&l.ro, &l.rw], 4)
+        };
         let (gx, gy) = groups_1d(n / 4);
         let len4 = (n / 4) as u32;
         self.dispatch(
@@ -316,6 +347,19 @@ impl<'c> GpuOps<'c> {
             bytemuck::bytes_of(&len4),
             (gx, gy, 1),
         );
+        Ok(())
+    }
+
+    /// [`FitError::InvalidParameter`] naming `name` unless `v` is a vector
+    /// of this backend: of its context, holding the grid's length.
+    pub(crate) fn check(&self, name: &'static str, v: &GpuVector) -> Result<(), FitError> {
+        self.ctx.check_buffer(
+            name,
+            v.ctx,
+            v.len,
+            self.total,
+            &format_args!("vectors of shape {:?}", self.shape),
+        )
     }
 
     /// Records a copy of `len` f32 from `src[src_off..]` to `dst[dst_off..]`.
@@ -351,8 +395,10 @@ impl<'c> GpuOps<'c> {
         (n2.div_ceil(64) as u32, n1.div_ceil(4) as u32, n0 as u32)
     }
 
+    /// The slot's index (checked below MIN_SLOTS by the caller; the NaN
+    /// slot otherwise).
     fn slot_index(s: Slot) -> u32 {
-        if s.0 < NSLOTS {
+        if s.0 < MIN_SLOTS {
             s.0 as u32
         } else {
             NSLOTS as u32
@@ -388,15 +434,18 @@ impl VectorOps for GpuOps<'_> {
         Ok(v)
     }
 
-    fn copy(&self, src: &GpuVector, dst: &mut GpuVector) {
-        let n = src.len.min(dst.len).min(self.total);
-        self.copy_buffer(&src.buffer, &dst.buffer, (n * 4) as u64);
+    fn copy(&self, src: &GpuVector, dst: &mut GpuVector) -> Result<(), FitError> {
+        self.check("src", src)?;
+        self.check("dst", dst)?;
+        self.copy_buffer(&src.buffer, &dst.buffer, (self.total * 4) as u64);
+        Ok(())
     }
 
-    fn axpby(&self, a: Coef, x: &GpuVector, b: Coef, y: &mut GpuVector) {
-        if x.len != self.total || y.len != self.total {
-            return;
-        }
+    fn axpby(&self, a: Coef, x: &GpuVector, b: Coef, y: &mut GpuVector) -> Result<(), FitError> {
+        self.check("x", x)?;
+        self.check("y", y)?;
+        check_coef(a)?;
+        check_coef(b)?;
         let (ka, ca, sa0, sa1) = Self::coef(a);
         let (kb, cb, sb0, sb1) = Self::coef(b);
         let imm = AxpbyImm {
@@ -417,10 +466,14 @@ impl VectorOps for GpuOps<'_> {
             bytemuck::bytes_of(&imm),
             (gx, gy, 1),
         );
+        Ok(())
     }
 
-    fn dot(&self, x: &GpuVector, y: &GpuVector, slot: Slot) {
-        let total = (x.len.min(y.len).min(self.total)) as u32;
+    fn dot(&self, x: &GpuVector, y: &GpuVector, slot: Slot) -> Result<(), FitError> {
+        self.check("x", x)?;
+        self.check("y", y)?;
+        check_slot(slot)?;
+        let total = self.total as u32;
         self.dispatch(
             &self.kernels.dot1,
             &[&self.partials_bg, &x.ro, &y.ro],
@@ -434,9 +487,11 @@ impl VectorOps for GpuOps<'_> {
             bytemuck::cast_slice(&imm),
             (1, 1, 1),
         );
+        Ok(())
     }
 
-    fn set_slot(&self, slot: Slot, value: f64) {
+    fn set_slot(&self, slot: Slot, value: f64) -> Result<(), FitError> {
+        check_slot(slot)?;
         let imm: [u32; 2] = [Self::slot_index(slot), (value as f32).to_bits()];
         self.dispatch(
             &self.kernels.set_slot,
@@ -444,9 +499,11 @@ impl VectorOps for GpuOps<'_> {
             bytemuck::cast_slice(&imm),
             (1, 1, 1),
         );
+        Ok(())
     }
 
-    fn read_slot(&self, slot: Slot) -> f64 {
+    fn read_slot(&self, slot: Slot) -> Result<f64, FitError> {
+        check_slot(slot)?;
         let i = Self::slot_index(slot) as u64;
         {
             let mut pending = self.encoder.borrow_mut();
@@ -455,9 +512,7 @@ impl VectorOps for GpuOps<'_> {
         }
         self.flush();
         let mut v = [f32::NAN];
-        match self.ctx.read_mapped(&self.readback, 4, &mut v) {
-            Ok(()) => v[0] as f64,
-            Err(_) => f64::NAN,
-        }
+        self.ctx.read_mapped(&self.readback, 4, &mut v)?;
+        Ok(v[0] as f64)
     }
 }

@@ -8,16 +8,20 @@
 //! compiler then strength-reduces the index arithmetic); its pipelines are
 //! cached per shape.
 //!
-//! # Why the `trusted` kernels are in range
-//! The host binds, for a grid of shape `[n0, n1, n2]`, vectors of exactly
-//! `n0·n1·n2` elements and passes that shape in the immediates. Each kernel
-//! returns early for threads outside the grid; every neighbour index comes from
-//! [`NB`], which maps an out-of-range neighbour back into `[0, n)` (wrap,
-//! reflection, or the centre itself with weight 0 for `Zero`), so every flat
-//! index formed is `< n0·n1·n2`. Slot indices are validated on the host (an
-//! invalid slot is replaced by a slot that holds NaN), partial-sum indices are
-//! `< partials` by the dispatch size. Workgroup arrays are indexed by the local
-//! invocation id or by `line < COLS`, `k < N`, both baked.
+//! # Why the kernels are in range (they run without runtime bounds checks)
+//! For a grid of shape `[n0, n1, n2]` the host binds only vectors it has
+//! checked to hold exactly `n0·n1·n2` elements of the same context (every
+//! plan, operator and `VectorOps` method checks before it records; a
+//! mismatch is an error and nothing is recorded) and passes that shape in
+//! the immediates or bakes it into the source. Each kernel returns early for
+//! threads outside the grid; every neighbour index comes from [`NB`], which
+//! maps an out-of-range neighbour back into `[0, n)` (wrap, reflection, or
+//! the centre itself with weight 0 for `Zero`), so every flat index formed is
+//! `< n0·n1·n2`. Slot indices are checked on the host (a slot `≥ MIN_SLOTS`
+//! is an error), partial-sum indices are `< partials` by the dispatch size.
+//! Workgroup arrays are indexed by the local invocation id or by
+//! `line < COLS`, `k < N`, both baked. Each pipeline's `SAFETY` comment (at
+//! its `pipeline_unchecked` call) names the checks it relies on.
 
 use super::direct::ContiguousLoad;
 

@@ -47,7 +47,7 @@ pub fn solve(
         let v = ops.upload(&f)?;
         ops.finish()?;
         let start = Instant::now();
-        DirectPlan::new(ctx, shape, boundary)?.record(&ops, &v);
+        DirectPlan::new(ctx, shape, boundary)?.record(&ops, &v)?;
         ops.finish()?;
         let seconds = start.elapsed().as_secs_f64();
         let info = SolveInfo::direct();

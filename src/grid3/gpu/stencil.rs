@@ -70,8 +70,13 @@ struct BandImm {
 
 /// A separable stencil `M₀ ⊗ M₁ ⊗ M₂` on the device, each factor given by its
 /// rows; applied as three one-axis passes through a temporary.
+///
+/// It remembers the shape and context of the [`GpuOps`] it was built on, and
+/// its `apply` refuses other backends and vectors with an error before
+/// recording anything.
 pub struct GpuBand {
     shape: [usize; 3],
+    ctx: u64,
     table: GpuVector,
     width: [u32; 3],
     offsets: [u32; 3],
@@ -147,6 +152,15 @@ impl GpuBand {
         let mut offsets = [0u32; 3];
         for a in 0..3 {
             let n = shape[a];
+            // Columns travel as f32 in the table: exact integers up to 2^24.
+            if n > 1 << 24 {
+                return Err(FitError::InvalidParameter {
+                    name: "shape",
+                    reason: format!(
+                        "axis {a} of {n} points; a separable stencil takes at most 2^24"
+                    ),
+                });
+            }
             if rows[a].len() != n {
                 return Err(FitError::InvalidParameter {
                     name: "rows",
@@ -182,9 +196,20 @@ impl GpuBand {
         let tv = GpuVector::new(ctx, table.len(), "band table")?;
         ctx.upload(&tv.buffer, 0, &table);
         let l = &ctx.layouts;
-        let pipeline = ctx.pipeline(&shaders::band_axis(), &[&l.ro, &l.ro, &l.rw], 24, true);
+        // SAFETY: recorded only by `run`, which first checks (`check`) that
+        // the backend has this band's shape and context and that `x` and `y`
+        // hold n0·n1·n2 elements of it; the temporaries are allocated here
+        // with that length. A thread returns unless its (i0, i1, i2) is inside
+        // the shape passed as immediates (this band's shape), so `o` is below
+        // n0·n1·n2; the table index `off + i·2w + t` (t < w, i < the axis
+        // length) stays inside the table built above with exactly w entries of
+        // each kind per row, and every column in it is below the axis length
+        // (checked above), so `line + col·stride` is below n0·n1·n2 too.
+        let pipeline =
+            unsafe { ctx.pipeline_unchecked(&shaders::band_axis(), &[&l.ro, &l.ro, &l.rw], 24) };
         Ok(Self {
             shape,
+            ctx: ctx.id(),
             table: tv,
             width,
             offsets,
@@ -213,19 +238,21 @@ impl GpuBand {
         );
     }
 
-    fn run(&self, ops: &GpuOps<'_>, x: &GpuVector, y: &GpuVector) {
-        if ops.shape() != self.shape || x.len != y.len {
-            return;
-        }
+    /// Checks the backend and both vectors, then records the three passes.
+    fn run(&self, ops: &GpuOps<'_>, x: &GpuVector, y: &GpuVector) -> Result<(), FitError> {
+        check_backend(ops, self.ctx, self.shape, "the separable stencil")?;
+        ops.check("x", x)?;
+        ops.check("y", y)?;
         self.pass(ops, 2, x, &self.tmp[0]);
         self.pass(ops, 1, &self.tmp[0], &self.tmp[1]);
         self.pass(ops, 0, &self.tmp[1], y);
+        Ok(())
     }
 }
 
 impl<'c> LinearOperator<GpuOps<'c>> for GpuBand {
-    fn apply(&self, ops: &GpuOps<'c>, x: &GpuVector, y: &mut GpuVector) {
-        self.run(ops, x, y);
+    fn apply(&self, ops: &GpuOps<'c>, x: &GpuVector, y: &mut GpuVector) -> Result<(), FitError> {
+        self.run(ops, x, y)
     }
 
     fn diagonal(&self) -> f64 {
@@ -238,9 +265,35 @@ impl<'c> LinearOperator<GpuOps<'c>> for GpuBand {
 }
 
 impl<'c> Preconditioner<GpuOps<'c>> for GpuBand {
-    fn apply(&self, ops: &GpuOps<'c>, r: &GpuVector, z: &mut GpuVector) {
-        self.run(ops, r, z);
+    fn apply(&self, ops: &GpuOps<'c>, r: &GpuVector, z: &mut GpuVector) -> Result<(), FitError> {
+        self.run(ops, r, z)
     }
+}
+
+/// [`FitError::InvalidParameter`] unless `ops` is a backend of context `ctx`
+/// and shape `shape` (those of the operator `what` was built on).
+fn check_backend(
+    ops: &GpuOps<'_>,
+    ctx: u64,
+    shape: [usize; 3],
+    what: &str,
+) -> Result<(), FitError> {
+    if ops.context().id() != ctx {
+        return Err(FitError::InvalidParameter {
+            name: "ops",
+            reason: format!("a backend of another GPU context than {what}"),
+        });
+    }
+    if ops.shape() != shape {
+        return Err(FitError::InvalidParameter {
+            name: "ops",
+            reason: format!(
+                "a backend of shape {:?} for {what} of shape {shape:?}",
+                ops.shape()
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[repr(C)]
@@ -256,7 +309,13 @@ struct StencilImm {
 }
 
 /// The B-spline operator `B = b ⊗ b ⊗ b` on the device.
+///
+/// It remembers the shape and context of the [`GpuOps`] it was built on, and
+/// its `apply` refuses other backends and vectors with an error before
+/// recording anything.
 pub struct GpuStencil {
+    shape: [usize; 3],
+    ctx: u64,
     imm: StencilImm,
     form: GpuForm,
     fused: Arc<wgpu::ComputePipeline>,
@@ -307,15 +366,27 @@ impl GpuStencil {
             sym: mask,
         };
         let l = &ctx.layouts;
-        let fused = ctx.pipeline(&shaders::stencil27(), &[&l.ro, &l.rw], 28, true);
-        let fused4 = n2
-            .is_multiple_of(4)
-            .then(|| ctx.pipeline(&shaders::stencil27x4(), &[&l.ro, &l.rw], 28, true));
+        // SAFETY: recorded only by `apply`, which first checks that the
+        // backend has this operator's shape and context and that `x` and `y`
+        // hold n0·n1·n2 elements of it; the immediates carry that shape. Each
+        // thread returns unless its output point lies inside the shape, and
+        // every neighbour index comes from `nb`, which maps it into [0, n) on
+        // its axis (wrap, reflection, or the centre itself with weight 0), so
+        // every flat index is below n0·n1·n2 (`shaders` module note). The
+        // four-output kernel is used only when n2 is a multiple of 4, so its
+        // quads never straddle a row.
+        let fused = unsafe { ctx.pipeline_unchecked(&shaders::stencil27(), &[&l.ro, &l.rw], 28) };
+        let fused4 = n2.is_multiple_of(4).then(|| {
+            // SAFETY: as `fused` above.
+            unsafe { ctx.pipeline_unchecked(&shaders::stencil27x4(), &[&l.ro, &l.rw], 28) }
+        });
         let band = match form {
             GpuForm::Fused27 => None,
             GpuForm::Separable => Some(GpuBand::new(ops, &BSPLINE_TAPS, bc, sym, bounds)?),
         };
         Ok(Self {
+            shape: [n0, n1, n2],
+            ctx: ctx.id(),
             imm,
             form,
             fused,
@@ -349,14 +420,10 @@ impl GpuStencil {
 }
 
 impl<'c> LinearOperator<GpuOps<'c>> for GpuStencil {
-    fn apply(&self, ops: &GpuOps<'c>, x: &GpuVector, y: &mut GpuVector) {
-        let s = ops.shape();
-        if [self.imm.n0, self.imm.n1, self.imm.n2] != [s[0] as u32, s[1] as u32, s[2] as u32]
-            || x.len != ops.len()
-            || y.len != ops.len()
-        {
-            return;
-        }
+    fn apply(&self, ops: &GpuOps<'c>, x: &GpuVector, y: &mut GpuVector) -> Result<(), FitError> {
+        check_backend(ops, self.ctx, self.shape, "the B-spline operator")?;
+        ops.check("x", x)?;
+        ops.check("y", y)?;
         match &self.band {
             Some(b) => b.run(ops, x, y),
             None => {
@@ -376,7 +443,8 @@ impl<'c> LinearOperator<GpuOps<'c>> for GpuStencil {
                     &[&x.ro, &y.rw],
                     bytemuck::bytes_of(&self.imm),
                     (gx, gy, gz),
-                )
+                );
+                Ok(())
             }
         }
     }

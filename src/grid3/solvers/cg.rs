@@ -45,44 +45,44 @@ pub fn solve<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized>(
         Some(_) => Some(ops.alloc()?),
         None => None,
     };
-    residual(ops, a, b, x, &mut r);
+    residual(ops, a, b, x, &mut r)?;
     let mut cur = 0usize;
     match (m, z.as_mut()) {
         (Some(m), Some(z)) => {
-            m.apply(ops, &r, z);
-            ops.dot(&r, z, S_RZ[cur]);
-            ops.copy(z, &mut p);
+            m.apply(ops, &r, z)?;
+            ops.dot(&r, z, S_RZ[cur])?;
+            ops.copy(z, &mut p)?;
         }
         _ => {
-            ops.dot(&r, &r, S_RZ[cur]);
-            ops.copy(&r, &mut p);
+            ops.dot(&r, &r, S_RZ[cur])?;
+            ops.copy(&r, &mut p)?;
         }
     }
     iterate!(mon, ops, x, r, it, {
-        a.apply(ops, &p, &mut ap);
-        ops.dot(&p, &ap, S_PAP);
-        ops.axpby(Coef::Ratio(S_RZ[cur], S_PAP), &p, Coef::Const(1.0), x);
+        a.apply(ops, &p, &mut ap)?;
+        ops.dot(&p, &ap, S_PAP)?;
+        ops.axpby(Coef::Ratio(S_RZ[cur], S_PAP), &p, Coef::Const(1.0), x)?;
         ops.axpby(
             Coef::NegRatio(S_RZ[cur], S_PAP),
             &ap,
             Coef::Const(1.0),
             &mut r,
-        );
+        )?;
         let next = 1 - cur;
         let zr: &B::Vector = match (m, z.as_mut()) {
             (Some(m), Some(z)) => {
-                m.apply(ops, &r, z);
+                m.apply(ops, &r, z)?;
                 z
             }
             _ => &r,
         };
-        ops.dot(&r, zr, S_RZ[next]);
+        ops.dot(&r, zr, S_RZ[next])?;
         ops.axpby(
             Coef::Const(1.0),
             zr,
             Coef::Ratio(S_RZ[next], S_RZ[cur]),
             &mut p,
-        );
+        )?;
         cur = next;
     })
 }

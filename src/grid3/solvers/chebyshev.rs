@@ -51,19 +51,19 @@ pub fn solve<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized>(
     let mut r = ops.alloc()?;
     let mut d = ops.alloc()?;
     let mut ad = ops.alloc()?;
-    residual(ops, a, b, x, &mut r);
-    ops.axpby(Coef::Const(1.0 / theta), &r, Coef::Const(0.0), &mut d);
+    residual(ops, a, b, x, &mut r)?;
+    ops.axpby(Coef::Const(1.0 / theta), &r, Coef::Const(0.0), &mut d)?;
     iterate!(mon, ops, x, r, it, {
-        ops.axpby(Coef::Const(1.0), &d, Coef::Const(1.0), x);
-        a.apply(ops, &d, &mut ad);
-        ops.axpby(Coef::Const(-1.0), &ad, Coef::Const(1.0), &mut r);
+        ops.axpby(Coef::Const(1.0), &d, Coef::Const(1.0), x)?;
+        a.apply(ops, &d, &mut ad)?;
+        ops.axpby(Coef::Const(-1.0), &ad, Coef::Const(1.0), &mut r)?;
         let rho_new = 1.0 / (2.0 * sigma - rho);
         ops.axpby(
             Coef::Const(2.0 * rho_new / delta),
             &r,
             Coef::Const(rho_new * rho),
             &mut d,
-        );
+        )?;
         rho = rho_new;
     })
 }

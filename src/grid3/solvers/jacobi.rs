@@ -65,9 +65,9 @@ pub fn solve<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized>(
     }
     let mut mon = Monitor::new(ops, check, b, params.common, "jacobi")?;
     let mut r = ops.alloc()?;
-    residual(ops, a, b, x, &mut r);
+    residual(ops, a, b, x, &mut r)?;
     iterate!(mon, ops, x, r, it, {
-        ops.axpby(Coef::Const(step), &r, Coef::Const(1.0), x);
-        residual(ops, a, b, x, &mut r);
+        ops.axpby(Coef::Const(step), &r, Coef::Const(1.0), x)?;
+        residual(ops, a, b, x, &mut r)?;
     })
 }

@@ -2,7 +2,9 @@
 //! ([`VectorOps`], [`LinearOperator`], [`Preconditioner`](super::backend::Preconditioner)) so the CPU and GPU backends
 //! run the same code.
 //!
-//! Rules every solver here follows (they matter on a GPU): all vectors are allocated
+//! Rules every solver here follows (they matter on a GPU): every operation is
+//! checked by the backend before it runs (a vector of another shape or
+//! device is an error, returned before anything is recorded); all vectors are allocated
 //! before the loop; scalars from reductions stay in backend [`Slot`]s and reach the
 //! update coefficients through [`Coef`]; the host reads a slot only at a convergence
 //! check, every `check_every` iterations. Each solver has a `Params` struct
@@ -126,15 +128,15 @@ impl<'a, B: VectorOps + ?Sized> Monitor<'a, B> {
         common.validate()?;
         let tmp = match residual {
             Residual::System => {
-                ops.dot(rhs, rhs, S_REF);
+                ops.dot(rhs, rhs, S_REF)?;
                 None
             }
             Residual::Data { data, .. } => {
-                ops.dot(data, data, S_REF);
+                ops.dot(data, data, S_REF)?;
                 Some(ops.alloc()?)
             }
         };
-        let ref_norm = ops.read_slot(S_REF).sqrt();
+        let ref_norm = ops.read_slot(S_REF)?.sqrt();
         if !ref_norm.is_finite() {
             return Err(FitError::Diverged {
                 solver,
@@ -171,14 +173,14 @@ impl<'a, B: VectorOps + ?Sized> Monitor<'a, B> {
         }
         match (self.residual, self.tmp.as_mut()) {
             (Residual::Data { op, data }, Some(t)) => {
-                op.apply(ops, x, t);
-                ops.axpby(Coef::Const(1.0), data, Coef::Const(-1.0), t);
-                ops.dot(t, t, S_RES);
+                op.apply(ops, x, t)?;
+                ops.axpby(Coef::Const(1.0), data, Coef::Const(-1.0), t)?;
+                ops.dot(t, t, S_RES)?;
             }
-            _ => ops.dot(r, r, S_RES),
+            _ => ops.dot(r, r, S_RES)?,
         }
         // One read per check: on a GPU each read is a host round trip.
-        let res2 = ops.read_slot(S_RES);
+        let res2 = ops.read_slot(S_RES)?;
         let rel = if res2.is_nan() {
             f64::NAN
         } else if self.ref_norm == 0.0 {
@@ -225,9 +227,9 @@ fn residual<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized>(
     b: &B::Vector,
     x: &B::Vector,
     r: &mut B::Vector,
-) {
-    a.apply(ops, x, r);
-    ops.axpby(Coef::Const(1.0), b, Coef::Const(-1.0), r);
+) -> Result<(), FitError> {
+    a.apply(ops, x, r)?;
+    ops.axpby(Coef::Const(1.0), b, Coef::Const(-1.0), r)
 }
 
 /// Runs `body(it)` for `it = 0, 1, …`, checking convergence before each step.

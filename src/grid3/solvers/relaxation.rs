@@ -52,15 +52,15 @@ pub fn solve<B: VectorOps + ?Sized, A: LinearOperator<B> + ?Sized>(
     let mut mon = Monitor::new(ops, check, b, params.common, "relaxation")?;
     let mut r = ops.alloc()?;
     let mut v = ops.alloc()?;
-    residual(ops, a, b, x, &mut r);
+    residual(ops, a, b, x, &mut r)?;
     iterate!(mon, ops, x, r, it, {
         ops.axpby(
             Coef::Const(params.dt),
             &r,
             Coef::Const(1.0 - params.damp),
             &mut v,
-        );
-        ops.axpby(Coef::Const(params.dt), &v, Coef::Const(1.0), x);
-        residual(ops, a, b, x, &mut r);
+        )?;
+        ops.axpby(Coef::Const(params.dt), &v, Coef::Const(1.0), x)?;
+        residual(ops, a, b, x, &mut r)?;
     })
 }

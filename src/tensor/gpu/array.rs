@@ -70,13 +70,17 @@ pub(crate) fn check_precision<T: GpuReal>(ctx: &GpuContext) -> Result<(), FitErr
 /// the coefficients of a fit.
 ///
 /// Created once and reused: evaluation and fitting calls that take device
-/// arrays record work on them without allocating or uploading.
+/// arrays record work on them without allocating or uploading. An array
+/// remembers its length and context; a call handed an array that is too
+/// short or of another context returns an error before recording anything.
 #[derive(Debug)]
 pub struct DeviceArray<T: GpuReal> {
     pub(crate) buffer: wgpu::Buffer,
     pub(crate) ro: wgpu::BindGroup,
     pub(crate) rw: wgpu::BindGroup,
     pub(crate) len: usize,
+    /// The id of the context that created it.
+    pub(crate) ctx: u64,
     _t: std::marker::PhantomData<T>,
 }
 
@@ -108,6 +112,7 @@ impl<T: GpuReal> DeviceArray<T> {
             ro,
             rw,
             len,
+            ctx: ctx.id(),
             _t: std::marker::PhantomData,
         })
     }
@@ -136,8 +141,10 @@ impl<T: GpuReal> DeviceArray<T> {
     /// the work already submitted).
     ///
     /// # Errors
-    /// [`FitError::InvalidParameter`] if `data` is longer than the array.
+    /// [`FitError::InvalidParameter`] if `data` is longer than the array or
+    /// `ctx` is not the array's context.
     pub fn write(&self, ctx: &GpuContext, data: &[T]) -> Result<(), FitError> {
+        self.check_context(ctx, "data")?;
         if data.len() > self.len {
             return Err(FitError::InvalidParameter {
                 name: "data",
@@ -152,8 +159,10 @@ impl<T: GpuReal> DeviceArray<T> {
     /// trip; allocates a read-back buffer).
     ///
     /// # Errors
+    /// [`FitError::InvalidParameter`] if `ctx` is not the array's context;
     /// [`FitError::Gpu`] if the device fails.
     pub fn read(&self, ctx: &GpuContext) -> Result<Vec<T>, FitError> {
+        self.check_context(ctx, "ctx")?;
         let mut out = vec![T::from_f64(0.0); self.len];
         let staging = ctx.staging((self.len * size_of::<T>()) as u64);
         self.read_into(ctx, &staging, &mut out)?;
@@ -177,6 +186,23 @@ impl<T: GpuReal> DeviceArray<T> {
         enc.copy_buffer_to_buffer(&self.buffer, 0, staging, 0, bytes);
         ctx.submit(enc);
         ctx.read_mapped_pod(staging, bytes, &mut out[..n])
+    }
+
+    /// [`FitError::InvalidParameter`] naming `name` unless the array was
+    /// created on `ctx`.
+    pub(crate) fn check_context(
+        &self,
+        ctx: &GpuContext,
+        name: &'static str,
+    ) -> Result<(), FitError> {
+        if self.ctx == ctx.id() {
+            Ok(())
+        } else {
+            Err(FitError::InvalidParameter {
+                name,
+                reason: "a device array of another GPU context".into(),
+            })
+        }
     }
 
     /// Records a copy of `src` into this array (same length) on `enc`.

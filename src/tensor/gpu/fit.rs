@@ -16,7 +16,7 @@ use ndarray::{ArrayView, Dim, Dimension};
 const TILE_BYTES: usize = 32 * 1024;
 
 /// Loads in flight per thread on the global-memory passes
-/// (`BSFIT_GPU_FIT_CHUNK` overrides, for measurements).
+/// ([`GpuTuning::fit_chunk`](crate::gpu::GpuTuning::fit_chunk) overrides, for measurements).
 const CHUNK: usize = 8;
 
 /// Lines along axes whose elements are at least this many apart are solved
@@ -143,11 +143,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
                     total,
                     fac_off: offsets[k],
                     tile_blocks,
-                    chunk: std::env::var("BSFIT_GPU_FIT_CHUNK")
-                        .ok()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(CHUNK)
-                        .clamp(1, 32),
+                    chunk: ctx.tuning().fit_chunk.unwrap_or(CHUNK).clamp(1, 32),
                 };
                 let nwg = if tile_blocks == 0 {
                     (total / n).div_ceil(FIT_WG as usize)
@@ -155,8 +151,17 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
                     blocks.div_ceil(tile_blocks)
                 };
                 let gx = nwg.clamp(1, 32_768);
+                // SAFETY: the passes are recorded only on this plan's
+                // coefficient and batch arrays, allocated here with `total`
+                // elements (and padding), and after `fit_device` has checked
+                // that its values hold `total` elements of this context: a
+                // line `g < lines` and a tile of blocks stay below `total`,
+                // and factor reads below the offsets of the table built here
+                // (`wgsl` module note, "Fit passes").
                 Pass {
-                    pipeline: ctx.pipeline(&wgsl::pass(&spec), &[&l.ro, &l.rw], 4, true),
+                    pipeline: unsafe {
+                        ctx.pipeline_unchecked(&wgsl::pass(&spec), &[&l.ro, &l.rw], 4)
+                    },
                     groups: (gx as u32, nwg.div_ceil(gx).max(1) as u32),
                 }
             })
@@ -345,9 +350,14 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     /// the coefficient array and submits the passes. Nothing is uploaded or
     /// allocated, and the values are not checked for finiteness.
     ///
+    /// `values` may be [`coefficients`](Self::coefficients) itself (values
+    /// written there by the caller are then solved in place).
+    ///
     /// # Errors
-    /// [`FitError::InvalidParameter`] if `values` has the wrong length.
+    /// [`FitError::InvalidParameter`] if `values` has the wrong length or
+    /// belongs to another context (nothing is recorded).
     pub fn fit_device(&self, values: &DeviceArray<T>) -> Result<(), FitError> {
+        values.check_context(self.ctx, "values")?;
         if values.len != self.total {
             return Err(FitError::InvalidParameter {
                 name: "values",
@@ -355,7 +365,9 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             });
         }
         let mut enc = self.ctx.encoder();
-        self.coefs.copy_from(&mut enc, values);
+        if values.buffer != self.coefs.buffer {
+            self.coefs.copy_from(&mut enc, values);
+        }
         self.record_passes(&mut enc);
         self.ctx.submit(enc);
         Ok(())

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::array::{DeviceArray, GpuReal, check_precision};
 use super::wgsl::{self, EVAL_WG, EvalSpec};
 use crate::FitError;
-use crate::gpu::GpuContext;
 use crate::gpu::context::Counters;
+use crate::gpu::{GpuContext, GpuTuning};
 use crate::tensor::{Extrapolate, MAX_DIM, TensorSpline};
 
 /// Most outputs per point of one evaluation ([`Derivs`]).
@@ -169,6 +169,8 @@ pub struct GpuSpline<'c, const D: usize, T: GpuReal> {
     policy: Extrapolate,
     knots_bg: wgpu::BindGroup,
     coefs_bg: wgpu::BindGroup,
+    /// The coefficient array's buffer (an output must not be it).
+    coefs_buffer: wgpu::Buffer,
     _knots: wgpu::Buffer,
     unroll: bool,
     lanes: usize,
@@ -228,27 +230,25 @@ pub(crate) fn knot_table<const D: usize, T: GpuReal>(
 /// `vec4<f32>` loads took the f32 value from 6.28–6.32 ms to 5.46–5.49 ms,
 /// while `vec2<f64>` and `vec4<f64>` loads made the f64 kernels slower
 /// (9.1 ms against 7.7 ms; two or three vectors per row read 48–64 bytes
-/// for 32 used). `BSFIT_GPU_EVAL_LANES` (1, 2 or 4) overrides the choice,
+/// for 32 used). [`GpuTuning::eval_lanes`] (1, 2 or 4) overrides the choice,
 /// for comparing the layouts on one device (and selects
 /// [`RowLayout::Packed`] under [`RowLayout::Auto`]).
-fn eval_lanes<T: GpuReal>() -> usize {
+fn eval_lanes<T: GpuReal>(tuning: &GpuTuning) -> usize {
     let native = if size_of::<T>() == 4 { 4 } else { 1 };
-    match std::env::var("BSFIT_GPU_EVAL_LANES").as_deref() {
-        Ok("1") => 1,
-        Ok("2") => 2,
-        Ok("4") => 4,
+    match tuning.eval_lanes {
+        Some(l @ (1 | 2 | 4)) => l,
         _ => native,
     }
 }
 
 /// What [`RowLayout::Auto`] resolves to, before the size checks:
-/// `BSFIT_GPU_EVAL_LANES=expanded` gives [`RowLayout::Expanded`] and `1`,
-/// `2` or `4` [`RowLayout::Packed`] (for comparing the layouts on one
+/// [`GpuTuning::eval_expanded`] if set, packed rows if
+/// [`GpuTuning::eval_lanes`] is set (for comparing the layouts on one
 /// device); otherwise expanded for a spline owning its coefficients.
-fn auto_expanded(shared: bool) -> bool {
-    match std::env::var("BSFIT_GPU_EVAL_LANES").as_deref() {
-        Ok("expanded") => true,
-        Ok("1" | "2" | "4") => false,
+fn auto_expanded(tuning: &GpuTuning, shared: bool) -> bool {
+    match (tuning.eval_expanded, tuning.eval_lanes) {
+        (Some(e), _) => e,
+        (None, Some(1 | 2 | 4)) => false,
         _ => !shared,
     }
 }
@@ -313,7 +313,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                 true
             }
             RowLayout::Auto => {
-                auto_expanded(self.shared)
+                auto_expanded(&self.ctx.tuning(), self.shared)
                     && fits
                     && bytes.is_some_and(|b| b <= EXPANDED_AUTO_MAX_BYTES)
             }
@@ -325,9 +325,16 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         if self.rows.is_none() {
             let table = DeviceArray::<T>::zeroed(self.ctx, 4 * total)?;
             let l = &self.ctx.layouts;
-            let expand = self
-                .ctx
-                .pipeline(&wgsl::expand(T::WGSL), &[&l.ro, &l.rw], 8, true);
+            // SAFETY: recorded only by `record_expand` with the count `total`
+            // of this spline, from its coefficient array (checked to hold
+            // `total` elements plus the padding of at least 3 that every
+            // `DeviceArray` has) into the table allocated here with 4·total:
+            // the reads `j..=j + 3` and the write `j` of thread `j < total`
+            // are in range (`wgsl` module note).
+            let expand = unsafe {
+                self.ctx
+                    .pipeline_unchecked(&wgsl::expand(T::WGSL), &[&l.ro, &l.rw], 8)
+            };
             self.rows = Some(ExpandedRows { table, expand });
             if !self.shared {
                 // Built once: the coefficients never change.
@@ -422,9 +429,10 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             policy,
             knots_bg,
             coefs_bg,
+            coefs_buffer: coefs.buffer.clone(),
             _knots: kbuf,
-            unroll: std::env::var("BSFIT_GPU_UNROLL").map_or(D <= 4, |v| v == "1"),
-            lanes: eval_lanes::<T>(),
+            unroll: ctx.tuning().eval_unroll.unwrap_or(D <= 4),
+            lanes: eval_lanes::<T>(&ctx.tuning()),
             shared: true,
             rows: None,
             _t: std::marker::PhantomData,
@@ -482,8 +490,17 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             expanded: self.rows.is_some(),
         };
         let l = &self.ctx.layouts;
-        self.ctx
-            .pipeline(&wgsl::eval(&spec), &[&l.ro, &l.ro, &l.ro, &l.rw], 8, true)
+        // SAFETY: recorded only by `record` with a point count that
+        // `check_sizes` bounded by the points bound (at least count·D
+        // coordinates) and the outputs bound (at least count·M), both checked
+        // to be of this context, and with this spline's own knot table and
+        // coefficient (or expanded) array; spans, knot and coefficient
+        // indices stay in range whatever the points hold (`wgsl` module note,
+        // "Evaluation").
+        unsafe {
+            self.ctx
+                .pipeline_unchecked(&wgsl::eval(&spec), &[&l.ro, &l.ro, &l.ro, &l.rw], 8)
+        }
     }
 
     /// Records the evaluation of `derivs` at the first `count` points of
@@ -527,7 +544,9 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     ///
     /// # Errors
     /// [`FitError::InvalidParameter`] if `points.len()` is not a multiple of
-    /// `D`, `out` is too short, or the count overflows `u32`.
+    /// `D`, `out` is too short, the count overflows `u32`, an array belongs
+    /// to another context, or `out` is `points` or the array this spline
+    /// evaluates (nothing is recorded then).
     pub fn eval_device(
         &self,
         points: &DeviceArray<T>,
@@ -552,6 +571,16 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         derivs: &Derivs<D>,
         out: &DeviceArray<T>,
     ) -> Result<(), FitError> {
+        points.check_context(self.ctx, "points")?;
+        out.check_context(self.ctx, "out")?;
+        if out.buffer == points.buffer || out.buffer == self.coefs_buffer {
+            return Err(FitError::InvalidParameter {
+                name: "out",
+                reason: "the output array is also read by the evaluation (the points or the \
+                         spline's coefficients)"
+                    .into(),
+            });
+        }
         let count = self.check_sizes(points.len, derivs, out.len)?;
         let pipeline = self.pipeline(derivs);
         self.record(enc, &pipeline, &points.ro, &out.rw, count);
