@@ -298,8 +298,9 @@ impl<const D: usize> TensorSpline<D> {
     ///
     /// One-shot calls are as fast as a reused [`Fitter`] plan from the second
     /// call on: the fit's workspace and the coefficient arrays of dropped
-    /// splines (from 512 KiB; at most 4 arrays and 1 GiB together) are kept
-    /// for the next call, and [`crate::release_cached_memory`] lets them go.
+    /// splines (from 512 KiB; at most 4 arrays and 64 MiB together by
+    /// default, see [`crate::set_cache_limit`]) are kept for the next call,
+    /// and [`crate::release_cached_memory`] lets them go.
     /// Fresh arrays from 4 MiB get transparent huge pages on Linux.
     ///
     /// Errors: [`FitError::AxisTooShort`],
