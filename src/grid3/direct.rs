@@ -800,7 +800,8 @@ mod tests {
                 a[0] = 0.0;
                 c[n - 1] = 0.0;
                 match bc {
-                    Boundary::Mirror if n == 1 => d[0] = 1.0,
+                    // Every tap folds onto the single point (summed in tap order).
+                    Boundary::Mirror if n == 1 => d[0] = 1.0 / 6.0 + 2.0 / 3.0 + 1.0 / 6.0,
                     Boundary::Mirror => {
                         c[0] = 1.0 / 3.0;
                         a[n - 1] = 1.0 / 3.0;
