@@ -2,7 +2,11 @@
 //! calling the entry points as C would.
 
 use super::*;
-use crate::status::{Error, guard};
+use crate::fitter::*;
+use crate::prefilter::*;
+use crate::spline::*;
+use crate::status::{Error, compact_numbers, guard};
+use bsfit_core::FitError;
 use std::ffi::CStr;
 use std::ptr::{null, null_mut};
 
@@ -26,15 +30,15 @@ fn status_name(s: Status) -> String {
 #[test]
 fn a_panic_inside_the_guard_comes_back_as_a_status() {
     let s = guard(|| -> Result<(), Error> { panic!("kaboom {}", 42) });
-    assert_eq!(s, Status::Panic);
+    assert_eq!(s, Status::InternalError);
     let msg = last_error();
     assert!(msg.contains("panic") && msg.contains("kaboom 42"), "{msg}");
     // A `&'static str` payload, and a payload of another type.
-    assert_eq!(guard(|| panic!("static")), Status::Panic);
+    assert_eq!(guard(|| panic!("static")), Status::InternalError);
     assert!(last_error().contains("static"));
     assert_eq!(
         guard(|| std::panic::panic_any(17u8)),
-        Status::Panic,
+        Status::InternalError,
         "non-string payload"
     );
     // The thread (and the library) remain usable, and success clears the message.
@@ -108,46 +112,40 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
             Status::NonFiniteResult,
         ),
         (
-            FitError::IsaUnavailable { isa: "avx512" },
-            Status::IsaUnavailable,
-        ),
-        (
             FitError::InvalidParameter {
                 name: "axis",
                 reason: "too big".into(),
             },
-            Status::InvalidParameter,
+            Status::InvalidArgument,
         ),
-        (
-            FitError::NoConvergence {
-                solver: "cg",
-                iterations: 10,
-                residual: 1e-3,
-                tolerance: 1e-6,
-            },
-            Status::NoConvergence,
-        ),
-        (
-            FitError::Diverged {
-                solver: "jacobi",
-                iteration: 3,
-                residual: 1e9,
-            },
-            Status::Diverged,
-        ),
-        (FitError::Gpu("lost".into()), Status::Gpu),
         (
             FitError::InvalidData("bad knots".into()),
             Status::InvalidData,
         ),
         (
-            FitError::OutsideDomain {
-                axis: 1,
-                value: 7.5,
-                lo: 0.0,
-                hi: 2.0,
+            FitError::InvalidBoundary {
+                axis: 0,
+                reason: "half periodic".into(),
             },
-            Status::OutsideDomain,
+            Status::InvalidBoundary,
+        ),
+        (
+            FitError::PeriodicMismatch {
+                axis: 0,
+                index: vec![],
+                first: 1.0,
+                last: 2.0,
+            },
+            Status::PeriodicMismatch,
+        ),
+        (
+            FitError::EndValuesShape {
+                axis: 0,
+                end: "left",
+                expected: vec![3],
+                got: 2,
+            },
+            Status::EndValuesShape,
         ),
     ];
     let mut codes = std::collections::HashSet::new();
@@ -161,7 +159,21 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
         let name = status_name(got);
         assert!(name.starts_with("BSFIT_STATUS_"), "{name}");
     }
-    assert_eq!(codes.len(), 15);
+    assert_eq!(codes.len(), 13);
+    // Library errors no C function can cause are internal errors, not codes
+    // of their own.
+    for e in [
+        FitError::IsaUnavailable { isa: "avx512" },
+        FitError::Gpu("lost".into()),
+        FitError::OutsideDomain {
+            axis: 1,
+            value: 7.5,
+            lo: 0.0,
+            hi: 2.0,
+        },
+    ] {
+        assert_eq!(guard(|| Err(Error::Fit(e))), Status::InternalError);
+    }
     assert_eq!(Status::Ok as i32, 0);
     assert_eq!(
         status_name(Status::NullPointer),
@@ -281,7 +293,12 @@ fn null_pointers_are_reported_not_dereferenced() {
         let odd = bytes.as_ptr().wrapping_add(1).cast::<f64>();
         assert_eq!(
             bsfit_spline_eval(spline, odd, 2, &mut v),
-            Status::NullPointer
+            Status::MisalignedPointer
+        );
+        assert!(
+            last_error().contains("`x` is not aligned"),
+            "{}",
+            last_error()
         );
         let mut f = null_mut();
         assert_eq!(
@@ -383,7 +400,8 @@ fn bad_dimensions_and_overflowing_sizes_are_invalid_arguments() {
             Status::InvalidArgument
         );
         assert!(last_error().contains("boundary[1] = 7"), "{}", last_error());
-        assert_eq!(outv, [0.0; 8], "written on failure");
+        // The prefilter's output is NaN after any failure.
+        assert!(outv.iter().all(|v| v.is_nan()), "{outv:?}");
         assert!(s.is_null());
 
         // Points of the wrong dimension, and n * ndim overflowing.
@@ -412,12 +430,13 @@ fn bad_dimensions_and_overflowing_sizes_are_invalid_arguments() {
         // A buffer too short.
         assert_eq!(
             bsfit_spline_eval_many(spline, x.as_ptr(), 1, 2, null(), true, many.as_mut_ptr(), 0),
-            Status::InvalidArgument
+            Status::BufferTooSmall
         );
         assert_eq!(
             bsfit_spline_grad(spline, x.as_ptr(), 2, many.as_mut_ptr(), 1),
-            Status::InvalidArgument
+            Status::BufferTooSmall
         );
+        assert_eq!(last_error(), "`out` holds 1 elements; 2 are needed");
         bsfit_spline_free(spline);
     }
 }
@@ -561,8 +580,121 @@ fn refits_through_the_c_api_allocate_nothing() {
         assert_eq!(allocs, 0, "{allocs} allocations in 20 refits");
         // The count does see allocations: a failing call formats its message.
         let before = counting::count();
-        assert_eq!(refit(&mut coefs[..1]), Status::InvalidArgument);
+        assert_eq!(refit(&mut coefs[..1]), Status::BufferTooSmall);
         assert!(counting::count() > before);
         bsfit_fitter_free(f);
     }
+}
+
+#[test]
+fn sequential_refits_of_large_grids_stay_on_the_calling_thread_and_allocate_nothing() {
+    // 40 × 30 × 20 = 24,000 points: above the parallel threshold, so a fitter
+    // with one thread is what keeps the refit on this thread.
+    let axes: Vec<Vec<f64>> = [40usize, 30, 20]
+        .iter()
+        .map(|&n| (0..n).map(|i| (i as f64).powf(1.2)).collect())
+        .collect();
+    let ptrs: Vec<*const f64> = axes.iter().map(|a| a.as_ptr()).collect();
+    let lens: Vec<usize> = axes.iter().map(|a| a.len()).collect();
+    let total: usize = lens.iter().product();
+    let values: Vec<f64> = (0..total).map(|i| (i as f64 * 0.11).cos()).collect();
+    let mut coefs = vec![0.0; total];
+    let mut f = null_mut();
+    // SAFETY: for all calls below, every pointer is valid for its length.
+    unsafe {
+        assert_eq!(
+            bsfit_fitter_new(3, ptrs.as_ptr(), lens.as_ptr(), &mut f),
+            Status::Ok
+        );
+        assert_eq!(bsfit_fitter_set_threads(f, 1), Status::Ok);
+        let mut t = 9;
+        assert_eq!(bsfit_fitter_get_threads(f, &mut t), Status::Ok);
+        assert_eq!(t, 1);
+        let refit =
+            |c: &mut [f64]| bsfit_fitter_refit(f, values.as_ptr(), total, c.as_mut_ptr(), c.len());
+        // The first refit after the change re-sizes the scratch.
+        assert_eq!(refit(&mut coefs), Status::Ok);
+        let first = coefs.clone();
+        let before = counting::count();
+        for _ in 0..10 {
+            assert_eq!(refit(&mut coefs), Status::Ok);
+        }
+        assert_eq!(counting::count() - before, 0);
+        // The same coefficients as a parallel refit.
+        assert_eq!(bsfit_fitter_set_threads(f, 3), Status::Ok);
+        assert_eq!(refit(&mut coefs), Status::Ok);
+        assert_eq!(coefs, first);
+        assert_eq!(bsfit_fitter_set_threads(f, 5000), Status::InvalidArgument);
+        bsfit_fitter_free(f);
+    }
+}
+
+#[test]
+fn long_numbers_in_messages_are_written_in_exponent_form() {
+    let huge = format!("x = {} and y = {} at [1, 2]", 1e308, -1e-300);
+    assert!(huge.len() > 600);
+    assert_eq!(
+        compact_numbers(&huge),
+        "x = 1e308 and y = -1e-300 at [1, 2]"
+    );
+    // Numbers Display prints in at most 21 characters stay as they are.
+    for msg in [
+        "x[3] = 0.5",
+        "0.30000000000000004",
+        "1.5e-7",
+        "123456789012345680000",
+    ] {
+        assert_eq!(compact_numbers(msg), msg);
+    }
+    assert_eq!(compact_numbers("é 1000000000000000000000000 ü"), "é 1e24 ü");
+}
+
+#[test]
+fn sites_whose_extent_overflows_are_an_invalid_argument_with_a_short_message() {
+    let x = [-1e308, -5e307, 0.0, 5e307, 1e308];
+    let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let p = [x.as_ptr()];
+    let mut s = null_mut();
+    // SAFETY: the arrays match their lengths.
+    let st = unsafe { bsfit_spline_fit(1, p.as_ptr(), [5].as_ptr(), v.as_ptr(), &mut s) };
+    assert_eq!(st, Status::InvalidArgument);
+    let msg = last_error();
+    assert!(msg.len() < 150 && msg.contains("1e308"), "{msg}");
+}
+
+#[test]
+fn panics_write_nothing_to_stderr() {
+    if std::env::var_os("BSFIT_CAPI_PANIC_CHILD").is_some() {
+        // In the child: a panic on this thread and one on a pool worker.
+        assert_eq!(bsfit_debug_panic(0), Status::InternalError);
+        let msg = last_error();
+        assert!(
+            msg.contains("deliberate panic") && msg.contains("lib.rs:"),
+            "{msg}"
+        );
+        assert_eq!(bsfit_debug_panic(1), Status::InternalError);
+        assert!(last_error().contains("on a worker"), "{}", last_error());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "tests::panics_write_nothing_to_stderr",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BSFIT_CAPI_PANIC_CHILD", "1")
+        .env("RUST_BACKTRACE", "full")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
