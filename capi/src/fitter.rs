@@ -191,7 +191,8 @@ fn code(e: EndCondition) -> Result<End, Error> {
 /// `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6, the product of
 /// `lens` overflows, an axis' extent `x[n-1] - x[0]` overflows),
 /// `BSFIT_STATUS_AXIS_TOO_SHORT`, `BSFIT_STATUS_NON_FINITE_SITE`,
-/// `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_THREADS_UNAVAILABLE`.
+/// `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_SINGULAR_MATRIX` (sites
+/// too close together for their spread), `BSFIT_STATUS_THREADS_UNAVAILABLE`.
 ///
 /// Thread safety: reentrant. The new fitter must then be used by one thread
 /// at a time.

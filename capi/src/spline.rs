@@ -106,7 +106,8 @@ fn check_spacing(knots: &[&[f64]]) -> Result<(), Error> {
 /// `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6, the product of
 /// `lens` overflows, an axis' extent `x[n-1] - x[0]` overflows),
 /// `BSFIT_STATUS_AXIS_TOO_SHORT`, `BSFIT_STATUS_NON_FINITE_SITE`,
-/// `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_NON_FINITE_VALUE`,
+/// `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_SINGULAR_MATRIX` (sites
+/// too close together for their spread), `BSFIT_STATUS_NON_FINITE_VALUE`,
 /// `BSFIT_STATUS_NON_FINITE_RESULT`, `BSFIT_STATUS_THREADS_UNAVAILABLE`.
 ///
 /// Thread safety: reentrant; the inputs are only read.

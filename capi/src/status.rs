@@ -334,7 +334,7 @@ where
                 .unwrap_or_default();
             let msg = format!("internal error (panic{at}): {}", panic_message(&*payload));
             // Dropping a payload can itself panic; do not let that escape either.
-            let _ = exec::quiet(|| {
+            exec::quiet(|| {
                 if let Err(inner) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
                     std::mem::forget(inner);
                 }

@@ -698,3 +698,140 @@ fn panics_write_nothing_to_stderr() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The statuses listed in the "Errors" paragraph of each function's comment
+/// in the generated header (following "as `bsfit_...`" references).
+fn listed_statuses(header: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    use std::collections::BTreeMap;
+    let mut direct: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    let mut doc = String::new();
+    for line in header.lines() {
+        let t = line.trim();
+        if t.starts_with("/**") {
+            doc.clear();
+        } else if let Some(rest) = t.strip_prefix('*') {
+            doc.push_str(rest.trim_start_matches('/'));
+            doc.push('\n');
+        } else if let Some(paren) = t.find('(')
+            && (t.starts_with("bsfit_status ")
+                || t.starts_with("void ")
+                || t.starts_with("const char"))
+        {
+            // The declared name: the word before the parenthesis.
+            let name = t[..paren]
+                .rsplit([' ', '*'])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            // The paragraph that starts with "Errors".
+            let mut statuses = Vec::new();
+            let mut refs = Vec::new();
+            if let Some(start) = doc.find("Errors") {
+                let para = doc[start..].split("\n \n").next().unwrap_or("");
+                let para = para.split("\n\n").next().unwrap_or(para);
+                for (i, _) in para.match_indices("BSFIT_STATUS_") {
+                    let code: String = para[i..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    statuses.push(code);
+                }
+                for (i, _) in para.match_indices("as `bsfit_") {
+                    let f: String = para[i + 4..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    refs.push(f);
+                }
+            }
+            direct.insert(name, (statuses, refs));
+            doc.clear();
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, (statuses, refs)) in &direct {
+        let mut all = statuses.clone();
+        for r in refs {
+            all.extend(direct.get(r).map(|d| d.0.clone()).unwrap_or_default());
+        }
+        all.sort();
+        all.dedup();
+        out.insert(name.clone(), all);
+    }
+    out
+}
+
+/// `(function, status)` for every `EXPECT(bsfit_f(...), BSFIT_STATUS_X)` (and
+/// the tests' other expectation macros) in a C test.
+fn tested_statuses(src: &str) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for mac in ["EXPECT(", "NAN_AFTER(", "EXPECT_NAN_OUT("] {
+        for (i, _) in src.match_indices(mac) {
+            // The macro's arguments: up to the matching parenthesis.
+            let body = &src[i + mac.len()..];
+            let mut depth = 1;
+            let end = body
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map_or(body.len(), |(k, _)| k);
+            let args = &body[..end];
+            let Some(f) = args.trim_start().strip_prefix("bsfit_") else {
+                continue;
+            };
+            let f: String = f
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if let Some(k) = args.rfind("BSFIT_STATUS_") {
+                let code: String = args[k..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                out.insert((format!("bsfit_{f}"), code));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_c_tests_cover_every_status_the_header_lists() {
+    let header = include_str!("../../include/bsfit.h");
+    let listed = listed_statuses(header);
+    assert!(listed.len() >= 45, "{} functions parsed", listed.len());
+    let mut tested = tested_statuses(include_str!("../tests/test_capi.c"));
+    tested.extend(tested_statuses(include_str!("../tests/test_contract.c")));
+    let mut missing = Vec::new();
+    for (f, statuses) in &listed {
+        for s in statuses {
+            if s == "BSFIT_STATUS_OK" || s == "BSFIT_STATUS_INTERNAL_ERROR" {
+                continue;
+            }
+            if !tested.contains(&(f.clone(), s.clone())) {
+                missing.push(format!("{f}: {s}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "listed but never tested:\n{}",
+        missing.join("\n")
+    );
+    // And the C tests expect no status that a function does not list.
+    let unlisted: Vec<_> = tested
+        .iter()
+        .filter(|(f, s)| {
+            s != "BSFIT_STATUS_OK"
+                && s != "BSFIT_STATUS_INTERNAL_ERROR"
+                && listed.get(f).is_some_and(|l| !l.contains(s))
+        })
+        .collect();
+    assert!(unlisted.is_empty(), "tested but not listed: {unlisted:?}");
+}

@@ -31,13 +31,13 @@
 //! version rotated the axes through three leading-axis passes with transposed writes; at
 //! 128³ it was an order of magnitude slower here, dominated by the strided writes.)
 //!
-//! **Bounded scratch, whatever the shape.** No worker buffer exceeds [`WORKER_CAP`]
+//! **Bounded scratch, whatever the shape.** No worker buffer exceeds `WORKER_CAP`
 //! values (1 MiB in f64), so the scratch is at most `threads × 1 MiB` and the plan's
 //! factors a few hundred values, also for degenerate shapes such as `1 × 1 × 4·2²⁰`:
 //! * a leading axis so long that a block of 32 lanes would not fit is solved in place in
 //!   the output instead (the forward sweep reads the samples and writes the output rows,
-//!   the backward sweep runs on the output), on blocks of at most [`LANE_CAP`] lanes;
-//! * the axis-1 solve runs on blocks of at most [`LANE_CAP`] of the plane's columns;
+//!   the backward sweep runs on the output), on blocks of at most `LANE_CAP` (4096) lanes;
+//! * the axis-1 solve runs on blocks of at most `LANE_CAP` of the plane's columns;
 //! * the axis-2 solve gathers fewer rows when they are long, and solves each row in
 //!   place when even two would not fit;
 //! * the tridiagonal factors (`Zero`, `Mirror`) become constant after a few dozen rows
@@ -388,7 +388,13 @@ impl<T: Real> DirectPlan<T> {
                 if buffered {
                     let (tmp, acc) = buf[..(n0 + 1) * lanes].split_at_mut(n0 * lanes);
                     let tmp = &mut tmp[..n0 * w];
-                    solve_lanes(isa, ax0, Lines::of(tmp, n0, w, 0, w), acc, Some((&f[m0..], m)));
+                    solve_lanes(
+                        isa,
+                        ax0,
+                        Lines::of(tmp, n0, w, 0, w),
+                        acc,
+                        Some((&f[m0..], m)),
+                    );
                     for (i, r) in tmp.chunks_exact(w).enumerate() {
                         // SAFETY: `i < n0` and `m0 + w <= m`, so `[i·m + m0, i·m + m0 + w)` lies
                         // in the output (length `n0·m`); the lanes `[m0, m0 + w)` of block `b`
@@ -718,7 +724,11 @@ mod tests {
                 Boundary::Zero => None,
                 // c[-1] = c[1], c[n] = c[n-2]; a single point mirrors onto itself.
                 Boundary::Mirror if n == 1 => Some(0),
-                Boundary::Mirror => Some(if i < 0 { (-i) as usize } else { (2 * ni - 2 - i) as usize }),
+                Boundary::Mirror => Some(if i < 0 {
+                    (-i) as usize
+                } else {
+                    (2 * ni - 2 - i) as usize
+                }),
             }
         };
         let mut out = vec![0.0; c.len()];
@@ -740,14 +750,19 @@ mod tests {
             bcv = apply_axis(&bcv, shape, axis, bc[axis]);
         }
         let scale = f.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        bcv.iter().zip(f).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale
+        bcv.iter()
+            .zip(f)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+            / scale
     }
 
     fn samples(len: usize, seed: u64) -> Vec<f64> {
         let mut s = seed;
         (0..len)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
             })
             .collect()
@@ -796,7 +811,8 @@ mod tests {
             for n in [1, 2, 3, 4, 5, 8, 40, 1000] {
                 let t = thomas::<f64>(n, bc);
                 // Full elimination of the rows, written out here.
-                let (mut a, mut d, mut c) = (vec![1.0 / 6.0; n], vec![2.0 / 3.0; n], vec![1.0 / 6.0; n]);
+                let (mut a, mut d, mut c) =
+                    (vec![1.0 / 6.0; n], vec![2.0 / 3.0; n], vec![1.0 / 6.0; n]);
                 a[0] = 0.0;
                 c[n - 1] = 0.0;
                 match bc {
@@ -828,7 +844,15 @@ mod tests {
     fn degenerate_and_long_shapes_solve_exactly() {
         // 70,000 > WORKER_CAP / 2: the in-place axis-0 pass, and rows solved in place.
         let n = 70_000;
-        for shape in [[1, 1, n], [n, 1, 1], [1, n, 1], [3, 2, n], [n, 2, 3], [2, n, 2], [5000, 7, 3]] {
+        for shape in [
+            [1, 1, n],
+            [n, 1, 1],
+            [1, n, 1],
+            [3, 2, n],
+            [n, 2, 3],
+            [2, n, 2],
+            [5000, 7, 3],
+        ] {
             let len: usize = shape.iter().product();
             let f = samples(len, len as u64);
             for bc in BCS {
