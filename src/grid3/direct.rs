@@ -388,13 +388,7 @@ impl<T: Real> DirectPlan<T> {
                 if buffered {
                     let (tmp, acc) = buf[..(n0 + 1) * lanes].split_at_mut(n0 * lanes);
                     let tmp = &mut tmp[..n0 * w];
-                    solve_lanes(
-                        isa,
-                        ax0,
-                        Lines::of(tmp, n0, w, 0, w),
-                        acc,
-                        Some((&f[m0..], m)),
-                    );
+                    solve_lanes(isa, ax0, Dense::new(tmp, n0, w), acc, Some((&f[m0..], m)));
                     for (i, r) in tmp.chunks_exact(w).enumerate() {
                         // SAFETY: `i < n0` and `m0 + w <= m`, so `[i·m + m0, i·m + m0 + w)` lies
                         // in the output (length `n0·m`); the lanes `[m0, m0 + w)` of block `b`
@@ -432,12 +426,16 @@ impl<T: Real> DirectPlan<T> {
             for p in planes.chunks_exact_mut(plane) {
                 for c0 in (0..n2).step_by(LANE_CAP) {
                     let w = LANE_CAP.min(n2 - c0);
-                    solve_lanes(isa, ax1, Lines::of(p, n1, n2, c0, w), acc_r, None);
+                    if w == n2 {
+                        solve_lanes(isa, ax1, Dense::new(p, n1, n2), acc_r, None);
+                    } else {
+                        solve_lanes(isa, ax1, Lines::of(p, n1, n2, c0, w), acc_r, None);
+                    }
                 }
                 if rows == 1 {
                     // Rows too long to gather: each is one line, solved where it is.
                     for r in p.chunks_exact_mut(n2) {
-                        solve_lanes(isa, ax2, Lines::of(r, n2, 1, 0, 1), acc_g, None);
+                        solve_lanes(isa, ax2, Dense::new(r, n2, 1), acc_g, None);
                     }
                 } else {
                     for j0 in (0..n1).step_by(rows) {
@@ -448,7 +446,7 @@ impl<T: Real> DirectPlan<T> {
                                 g[k * w + l] = p[(j0 + l) * n2 + k];
                             }
                         }
-                        solve_lanes(isa, ax2, Lines::of(g, n2, w, 0, w), acc_g, None);
+                        solve_lanes(isa, ax2, Dense::new(g, n2, w), acc_g, None);
                         for l in 0..w {
                             let row = &mut p[(j0 + l) * n2..(j0 + l + 1) * n2];
                             for (k, v) in row.iter_mut().enumerate() {
@@ -473,9 +471,56 @@ impl<T: Real> DirectPlan<T> {
     }
 }
 
+/// The rows of the right-hand sides of a line solve: `n` rows of `w` lanes.
+trait Lanes<T> {
+    /// Rows.
+    fn n(&self) -> usize;
+    /// Lanes per row.
+    fn w(&self) -> usize;
+    /// Row `i`.
+    fn row(&mut self, i: usize) -> &mut [T];
+    /// Rows `i` and `i + 1`.
+    fn pair(&mut self, i: usize) -> (&mut [T], &mut [T]);
+}
+
+/// A contiguous `[n][w]` buffer (the blocks, the gathered rows, a whole plane).
+struct Dense<'a, T> {
+    buf: &'a mut [T],
+    w: usize,
+}
+
+impl<'a, T> Dense<'a, T> {
+    /// The first `n · w` values of `buf` as `n` rows of `w`.
+    fn new(buf: &'a mut [T], n: usize, w: usize) -> Self {
+        Dense {
+            buf: &mut buf[..n * w],
+            w,
+        }
+    }
+}
+
+impl<T> Lanes<T> for Dense<'_, T> {
+    #[inline(always)]
+    fn n(&self) -> usize {
+        self.buf.len().checked_div(self.w).unwrap_or(0)
+    }
+    #[inline(always)]
+    fn w(&self) -> usize {
+        self.w
+    }
+    #[inline(always)]
+    fn row(&mut self, i: usize) -> &mut [T] {
+        &mut self.buf[i * self.w..(i + 1) * self.w]
+    }
+    #[inline(always)]
+    fn pair(&mut self, i: usize) -> (&mut [T], &mut [T]) {
+        self.buf[i * self.w..(i + 2) * self.w].split_at_mut(self.w)
+    }
+}
+
 /// `n` lines of `w` lanes at a fixed stride: row `i` holds lanes `[i·stride, i·stride + w)`
-/// from `ptr`, for `i < n`, with `w <= stride` (rows never overlap). A contiguous
-/// `[n][w]` buffer is the case `stride == w`; the in-place passes use longer strides.
+/// from `ptr`, for `i < n`, with `w <= stride` (rows never overlap): the in-place axis-0
+/// pass (columns of the output that other tasks interleave) and column blocks of a plane.
 struct Lines<'a, T> {
     ptr: *mut T,
     n: usize,
@@ -509,8 +554,17 @@ impl<'a, T> Lines<'a, T> {
             _borrow: std::marker::PhantomData,
         }
     }
+}
 
-    /// Row `i`.
+impl<T> Lanes<T> for Lines<'_, T> {
+    #[inline(always)]
+    fn n(&self) -> usize {
+        self.n
+    }
+    #[inline(always)]
+    fn w(&self) -> usize {
+        self.w
+    }
     #[inline(always)]
     fn row(&mut self, i: usize) -> &mut [T] {
         assert!(i < self.n);
@@ -518,17 +572,15 @@ impl<'a, T> Lines<'a, T> {
         // `&mut self` prevents a second live borrow.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(i * self.stride), self.w) }
     }
-
-    /// Rows `i` and `j` (`i != j`).
     #[inline(always)]
-    fn two(&mut self, i: usize, j: usize) -> (&mut [T], &mut [T]) {
-        assert!(i < self.n && j < self.n && i != j);
+    fn pair(&mut self, i: usize) -> (&mut [T], &mut [T]) {
+        assert!(i + 1 < self.n);
         // SAFETY: two distinct rows of the view: valid, exclusive, and disjoint
         // (`w <= stride`); `&mut self` prevents a second live borrow.
         unsafe {
             (
                 std::slice::from_raw_parts_mut(self.ptr.add(i * self.stride), self.w),
-                std::slice::from_raw_parts_mut(self.ptr.add(j * self.stride), self.w),
+                std::slice::from_raw_parts_mut(self.ptr.add((i + 1) * self.stride), self.w),
             )
         }
     }
@@ -574,20 +626,20 @@ type Rows<'a, T> = Option<(&'a [T], usize)>;
 /// generic code has no `mul_add` and Rust does not contract `a * b + c`, so results are
 /// bit-identical across ISAs (and between the buffered and in-place layouts).
 #[inline]
-fn solve_lanes<T: Real>(
+fn solve_lanes<T: Real, L: Lanes<T>>(
     kernels: Kernels,
     ax: &AxisSolver<T>,
-    buf: Lines<'_, T>,
+    buf: L,
     acc: &mut [T],
     src: Rows<'_, T>,
 ) {
-    struct Job<'a, T: Real> {
+    struct Job<'a, T: Real, L> {
         ax: &'a AxisSolver<T>,
-        buf: Lines<'a, T>,
+        buf: L,
         acc: &'a mut [T],
         src: Rows<'a, T>,
     }
-    impl<T: Real> WithSimd for Job<'_, T> {
+    impl<T: Real, L: Lanes<T>> WithSimd for Job<'_, T, L> {
         type Output = ();
         #[inline(always)]
         fn run<V: Vf64>(self) {
@@ -598,13 +650,13 @@ fn solve_lanes<T: Real>(
 }
 
 #[inline(always)]
-fn solve_lanes_generic<T: Real>(
+fn solve_lanes_generic<T: Real, L: Lanes<T>>(
     ax: &AxisSolver<T>,
-    mut buf: Lines<'_, T>,
+    mut buf: L,
     acc: &mut [T],
     src: Rows<'_, T>,
 ) {
-    let (n, w) = (buf.n, buf.w);
+    let (n, w) = (buf.n(), buf.w());
     if n == 0 {
         return;
     }
@@ -629,7 +681,7 @@ fn solve_lanes_generic<T: Real>(
                 Some((s, stride)) => {
                     for i in 1..n {
                         prefetch_row(s, (i + PREFETCH_ROWS) * stride, w);
-                        let (prev, cur) = buf.two(i - 1, i);
+                        let (prev, cur) = buf.pair(i - 1);
                         let fr = &s[i * stride..i * stride + w];
                         for ((y, &yp), &f) in cur.iter_mut().zip(prev.iter()).zip(fr) {
                             *y = f + p * yp;
@@ -638,7 +690,7 @@ fn solve_lanes_generic<T: Real>(
                 }
                 None => {
                     for i in 1..n {
-                        let (prev, cur) = buf.two(i - 1, i);
+                        let (prev, cur) = buf.pair(i - 1);
                         for (y, &yp) in cur.iter_mut().zip(prev.iter()) {
                             *y += p * yp;
                         }
@@ -657,7 +709,7 @@ fn solve_lanes_generic<T: Real>(
                 *c = gain * a;
             }
             for i in (0..n - 1).rev() {
-                let (cur, next) = buf.two(i, i + 1);
+                let (cur, next) = buf.pair(i);
                 for (c, &cn) in cur.iter_mut().zip(next.iter()) {
                     *c = p * cn + gain * *c;
                 }
@@ -672,7 +724,7 @@ fn solve_lanes_generic<T: Real>(
                     for i in 1..n {
                         prefetch_row(s, (i + PREFETCH_ROWS) * stride, w);
                         let li = l[t.at(i)];
-                        let (prev, cur) = buf.two(i - 1, i);
+                        let (prev, cur) = buf.pair(i - 1);
                         let fr = &s[i * stride..i * stride + w];
                         for ((y, &yp), &f) in cur.iter_mut().zip(prev.iter()).zip(fr) {
                             *y = f - li * yp;
@@ -682,7 +734,7 @@ fn solve_lanes_generic<T: Real>(
                 None => {
                     for i in 1..n {
                         let li = l[t.at(i)];
-                        let (prev, cur) = buf.two(i - 1, i);
+                        let (prev, cur) = buf.pair(i - 1);
                         for (y, &yp) in cur.iter_mut().zip(prev.iter()) {
                             *y -= li * yp;
                         }
@@ -696,7 +748,7 @@ fn solve_lanes_generic<T: Real>(
             for i in (0..n - 1).rev() {
                 let k = t.at(i);
                 let (ui, di) = (u[k], inv_d[k]);
-                let (cur, next) = buf.two(i, i + 1);
+                let (cur, next) = buf.pair(i);
                 for (c, &cn) in cur.iter_mut().zip(next.iter()) {
                     *c = (*c - ui * cn) * di;
                 }
