@@ -4,8 +4,9 @@
 #   capi/gen_header.sh           write include/bsfit.h
 #   capi/gen_header.sh --check   fail if include/bsfit.h differs from a fresh generation
 #
-# Installs the pinned cbindgen with `cargo install` if it is missing or
-# another version (another version may format the header differently).
+# The version macros (BSFIT_VERSION_MAJOR/MINOR/PATCH/STRING) come from
+# capi/Cargo.toml. Installs the pinned cbindgen with `cargo install` if it is
+# missing or another version (another version may format the header differently).
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.2
@@ -19,15 +20,21 @@ if [[ -z "$cbindgen_bin" ]] || [[ "$("$cbindgen_bin" --version)" != "cbindgen $C
     cbindgen_bin="${CARGO_HOME:-$HOME/.cargo}/bin/cbindgen"
 fi
 
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/capi/Cargo.toml" | head -1)"
+IFS=. read -r major minor patch <<<"${version%%-*}"
+tmpdir="$(mktemp -d)"
+trap 'rm -rf "$tmpdir"' EXIT
+sed -e "s/@VERSION_MAJOR@/$major/" -e "s/@VERSION_MINOR@/$minor/" \
+    -e "s/@VERSION_PATCH@/$patch/" -e "s/@VERSION@/$version/" \
+    "$root/capi/cbindgen.toml" > "$tmpdir/cbindgen.toml"
+
 generate() {
-    (cd "$root/capi" && "$cbindgen_bin" --quiet --config cbindgen.toml --output "$1" .)
+    (cd "$root/capi" && "$cbindgen_bin" --quiet --config "$tmpdir/cbindgen.toml" --output "$1" .)
 }
 
 if [[ "${1:-}" == "--check" ]]; then
-    tmp="$(mktemp)"
-    trap 'rm -f "$tmp"' EXIT
-    generate "$tmp"
-    if ! diff -u "$header" "$tmp"; then
+    generate "$tmpdir/bsfit.h"
+    if ! diff -u "$header" "$tmpdir/bsfit.h"; then
         echo "gen_header: include/bsfit.h is stale; run capi/gen_header.sh and commit it" >&2
         exit 1
     fi

@@ -1,13 +1,37 @@
 /*
  * bsfit: exact cubic B-spline fitting on tensor-product grids (1-6 D,
- * non-uniform axes, scipy's not-a-knot knots) and the uniform 3D prefilter.
+ * non-uniform axes, scipy's make_interp_spline knots and boundary
+ * conditions) and the uniform 3D prefilter. C++: include/bsfit.hpp.
  *
- * Conventions: every function that can fail returns a bsfit_status
- * (BSFIT_STATUS_OK == 0 on success) and, on failure, leaves a message for
- * bsfit_last_error_message(). Out-parameters are written only on success
- * unless a function says otherwise. Arrays are row-major (last axis fastest).
- * A bsfit_spline is immutable and may be shared between threads; a
- * bsfit_fitter must be used by one thread at a time.
+ * Errors: every function that can fail returns a bsfit_status
+ * (BSFIT_STATUS_OK == 0 on success) and lists the other codes it can
+ * return; BSFIT_STATUS_INTERNAL_ERROR (a bug) can come from any of them.
+ * On failure bsfit_last_error_message() describes the error. Handles and
+ * scalars are written only on success; output buffers are left untouched
+ * by a failed call, except those of bsfit_fitter_refit(_ends) and the
+ * prefilters, which are filled with NaN. Nothing is ever written to stdout
+ * or stderr.
+ *
+ * Arrays are row-major (last axis fastest). Pointers must be aligned for
+ * their type; lengths are element counts.
+ *
+ * Ownership and memory: handles belong to the caller until bsfit_*_free;
+ * the library keeps no pointer to caller memory after a call returns.
+ * One-shot calls keep recent scratch and freed coefficient arrays for
+ * their next call (bsfit_release_cached_memory returns them). The
+ * prefilter needs about 1 MiB of scratch per thread besides its output.
+ *
+ * Threads: a bsfit_spline may be evaluated from any number of threads at
+ * once; a bsfit_fitter must be used by one thread at a time. Parallel work
+ * (fits, large refits, batch evaluation, the prefilter) runs on thread
+ * pools owned by the library, sized by bsfit_set_threads (default:
+ * RAYON_NUM_THREADS, else all CPUs) or per handle by
+ * bsfit_spline_set_threads / bsfit_fitter_set_threads; 1 thread means the
+ * call never shares a worker with another caller.
+ *
+ * fork(): a child can use every function; the library starts new pools in
+ * the child. fork() waits (pthread_atfork) for bsfit calls in flight in
+ * other threads to return, so the child inherits no lock held mid-call.
  */
 
 #ifndef BSFIT_H
@@ -18,17 +42,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* The version of this header; bsfit_version() gives the library's. */
+#define BSFIT_VERSION_MAJOR 0
+#define BSFIT_VERSION_MINOR 1
+#define BSFIT_VERSION_PATCH 0
+#define BSFIT_VERSION_STRING "0.1.0"
+
 /* Alias of BSFIT_STATUS_OK. */
 #define BSFIT_OK BSFIT_STATUS_OK
 
 /**
  * The result of every `bsfit_*` call that can fail.
  *
- * `BSFIT_STATUS_OK` (0) is success. Codes 1-18 are the library's error
- * kinds; codes from 100 come from the C layer itself. After any code other
- * than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the full message
- * (naming the axis, index or value at fault). New codes may be added in later
- * versions: treat an unknown code as a failure.
+ * `BSFIT_STATUS_OK` (0) is success. Every other code is one kind of fault;
+ * each function's documentation lists the codes it can return. After any
+ * code other than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the
+ * message (naming the axis, index or value at fault). Codes 9-13 and 15 were
+ * used by earlier versions and are not reused; new codes may be added in
+ * later versions: treat an unknown code as a failure.
  */
 typedef enum {
   /**
@@ -36,8 +67,8 @@ typedef enum {
    */
   BSFIT_STATUS_OK = 0,
   /**
-   * An axis has fewer sites than a cubic not-a-knot spline needs (4), or a
-   * 3D grid has an empty axis.
+   * An axis has fewer sites than its spline needs (4), or a 3D grid has an
+   * empty axis.
    */
   BSFIT_STATUS_AXIS_TOO_SHORT = 1,
   /**
@@ -49,11 +80,14 @@ typedef enum {
    */
   BSFIT_STATUS_NON_INCREASING_SITES = 3,
   /**
-   * A data value is NaN or infinite.
+   * A data value (a sample, or an explicit end-derivative value) is NaN or
+   * infinite.
    */
   BSFIT_STATUS_NON_FINITE_VALUE = 4,
   /**
-   * The length of an axis does not match the values' extent along it.
+   * An input array's length does not match the handle it is given to: the
+   * values of a refit (`n_values` is not `bsfit_fitter_len`), the
+   * coefficients of `bsfit_fitter_spline` (not `bsfit_fitter_coefs_len`).
    */
   BSFIT_STATUS_SHAPE_MISMATCH = 5,
   /**
@@ -63,47 +97,24 @@ typedef enum {
   BSFIT_STATUS_DIMENSION_MISMATCH = 6,
   /**
    * The collocation matrix of an axis is numerically singular (sites too
-   * close together).
+   * close together for their spread).
    */
   BSFIT_STATUS_SINGULAR_MATRIX = 7,
   /**
-   * The solve produced a non-finite coefficient (overflow).
+   * The solve produced a non-finite coefficient (the result overflows).
    */
   BSFIT_STATUS_NON_FINITE_RESULT = 8,
   /**
-   * The requested instruction set is not available on this CPU.
-   */
-  BSFIT_STATUS_ISA_UNAVAILABLE = 9,
-  /**
-   * A parameter checked by the library is out of range (for example an
-   * axis index, or a buffer length the library checks).
-   */
-  BSFIT_STATUS_INVALID_PARAMETER = 10,
-  /**
-   * An iterative solver did not converge.
-   */
-  BSFIT_STATUS_NO_CONVERGENCE = 11,
-  /**
-   * An iterative solver diverged.
-   */
-  BSFIT_STATUS_DIVERGED = 12,
-  /**
-   * The GPU backend failed.
-   */
-  BSFIT_STATUS_GPU = 13,
-  /**
-   * Knots or coefficients passed to a constructor are inconsistent.
+   * Knots or coefficients passed to a constructor do not describe a
+   * spline this library can evaluate exactly (the message names the knot,
+   * coefficient or count at fault).
    */
   BSFIT_STATUS_INVALID_DATA = 14,
   /**
-   * A point lies outside the spline's domain where the call requires it
-   * inside (checked evaluation).
-   */
-  BSFIT_STATUS_OUTSIDE_DOMAIN = 15,
-  /**
-   * A boundary condition cannot be used on an axis (a not-a-knot end
-   * paired with a derivative end, a derivative order other than 1 or 2,
-   * explicit end values on a second axis, an unknown condition code).
+   * A boundary condition cannot be used on an axis: `BSFIT_END_PERIODIC`
+   * on one end only, a not-a-knot end paired with another condition,
+   * explicit end values on a second axis, a periodic axis with fewer than
+   * 4 sites.
    */
   BSFIT_STATUS_INVALID_BOUNDARY = 16,
   /**
@@ -116,24 +127,37 @@ typedef enum {
    */
   BSFIT_STATUS_END_VALUES_SHAPE = 18,
   /**
-   * A required pointer argument is NULL (or misaligned for its type).
+   * A required pointer argument is NULL.
    */
   BSFIT_STATUS_NULL_POINTER = 100,
   /**
-   * An argument checked by the C layer is invalid: `ndim` outside 1-6, a
-   * buffer shorter than needed, a size product that overflows, an unknown
-   * boundary code.
+   * An argument is outside its range: `ndim` outside 1-6, `axis >= ndim`,
+   * an unknown `bsfit_end` or `bsfit_boundary` code, a thread count above
+   * 1024, sizes whose product overflows `size_t`, or sites whose extent
+   * `x[n-1] - x[0]` overflows a double.
    */
   BSFIT_STATUS_INVALID_ARGUMENT = 101,
   /**
-   * An internal error (a Rust panic) was caught at the boundary. Please
-   * report it; the library remains usable.
+   * An internal error: a Rust panic caught at the boundary, or a library
+   * error the C layer does not expect. Please report it (with the
+   * message); the library remains usable.
    */
-  BSFIT_STATUS_PANIC = 102,
+  BSFIT_STATUS_INTERNAL_ERROR = 102,
   /**
-   * An error kind this version of the C layer does not know.
+   * A pointer argument is not aligned for its type (a `double *` not on an
+   * 8-byte boundary, ...).
    */
-  BSFIT_STATUS_UNKNOWN = 103,
+  BSFIT_STATUS_MISALIGNED_POINTER = 104,
+  /**
+   * An output buffer is shorter than the result (its length argument is
+   * less than the number of elements to write; the message says how many).
+   */
+  BSFIT_STATUS_BUFFER_TOO_SMALL = 105,
+  /**
+   * The library's thread pool could not be started (the system refused to
+   * create threads).
+   */
+  BSFIT_STATUS_THREADS_UNAVAILABLE = 106,
 } bsfit_status;
 
 /**
@@ -247,8 +271,8 @@ typedef uint32_t bsfit_policy;
  * values on the same grid skip the per-axis factorisations and allocate
  * nothing.
  *
- * Created by `bsfit_fitter_new`, released by `bsfit_fitter_free`. Not safe
- * to use from two threads at the same time.
+ * Created by `bsfit_fitter_new` or `bsfit_fitter_new_bc`, released by
+ * `bsfit_fitter_free`. Not safe to use from two threads at the same time.
  */
 typedef struct bsfit_fitter bsfit_fitter;
 
@@ -256,8 +280,10 @@ typedef struct bsfit_fitter bsfit_fitter;
  * A fitted cubic tensor-product spline of 1-6 dimensions (opaque).
  *
  * Created by `bsfit_spline_fit`, `bsfit_spline_from_parts`,
- * `bsfit_fitter_fit` or `bsfit_fitter_spline`; released by
- * `bsfit_spline_free`. Immutable: safe to evaluate from many threads at once.
+ * `bsfit_spline_from_parts_periodic`, `bsfit_fitter_fit`,
+ * `bsfit_fitter_fit_ends` or `bsfit_fitter_spline`; released by
+ * `bsfit_spline_free`. Immutable apart from its thread setting: safe to
+ * evaluate from many threads at once.
  */
 typedef struct bsfit_spline bsfit_spline;
 
@@ -266,7 +292,9 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The version of the library, e.g. `"0.1.0"` (a static string; never free it).
+ * The version of the library, e.g. `"0.1.0"` (a static string; never free
+ * it), equal to `BSFIT_VERSION_MAJOR.BSFIT_VERSION_MINOR.BSFIT_VERSION_PATCH`
+ * of the header it was built with.
  *
  * Thread safety: may be called from any thread.
  */
@@ -286,7 +314,8 @@ void bsfit_release_cached_memory(void);
  * The message of the last failed `bsfit_*` call on the calling thread, or
  * `""` if the last call succeeded. The message names the axis, index or
  * value at fault, e.g. `"axis 1: sites must be strictly increasing, but
- * x[3] = 0.5 <= x[2] = 0.5"`.
+ * x[3] = 0.5 <= x[2] = 0.5"`; numbers too long to print in full are
+ * written in exponent form (`1e308`).
  *
  * Never NULL. The string belongs to the library: it stays valid until the
  * next `bsfit_*` call on the same thread (other than this function,
@@ -305,9 +334,40 @@ const char *bsfit_last_error_message(void);
 const char *bsfit_status_name(int32_t status);
 
 /**
+ * Sets the number of threads the library's parallel calls use in this
+ * process, for every handle without a setting of its own
+ * (`bsfit_spline_set_threads`, `bsfit_fitter_set_threads`): 1 runs every
+ * call on one thread (callers on different threads still run side by
+ * side), `n > 1` uses a pool of `n` threads shared by all callers, 0
+ * restores the default (`RAYON_NUM_THREADS` if set to a positive number,
+ * else every CPU the process may use). Calls already running keep the
+ * count they started with; fitters re-size their scratch on their next
+ * refit. Pools are started on first use.
+ *
+ * Errors: `BSFIT_STATUS_INVALID_ARGUMENT` (`threads > 1024`).
+ *
+ * Thread safety: may be called from any thread, at any time.
+ */
+bsfit_status bsfit_set_threads(size_t threads);
+
+/**
+ * The number of threads a call on a handle without its own setting uses
+ * now (`bsfit_set_threads`, or the default when that is 0) into `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
+ *
+ * Thread safety: may be called from any thread.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+bsfit_status bsfit_get_threads(size_t *out);
+
+/**
  * Fits the interpolating cubic spline (not-a-knot end conditions on every
  * axis, as scipy's `make_interp_spline(x, y, k=3)` per axis) to values on
- * the grid `sites[0] x ... x sites[ndim-1]`.
+ * the grid `sites[0] x ... x sites[ndim-1]`. Runs on the library's thread
+ * pool (`bsfit_set_threads`).
  *
  * * `ndim`: number of dimensions, 1 to 6.
  * * `sites[k]`: the `lens[k]` strictly increasing, finite sites of axis `k`
@@ -316,11 +376,13 @@ const char *bsfit_status_name(int32_t status);
  * * `out`: receives the new spline on success (free it with
  *   `bsfit_spline_free`); left untouched on failure.
  *
- * Errors: `BSFIT_STATUS_INVALID_ARGUMENT` (ndim, size overflow),
- * `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_AXIS_TOO_SHORT`,
- * `BSFIT_STATUS_NON_FINITE_SITE`, `BSFIT_STATUS_NON_INCREASING_SITES`,
- * `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_SINGULAR_MATRIX`,
- * `BSFIT_STATUS_NON_FINITE_RESULT`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6, the product of
+ * `lens` overflows, an axis' extent `x[n-1] - x[0]` overflows),
+ * `BSFIT_STATUS_AXIS_TOO_SHORT`, `BSFIT_STATUS_NON_FINITE_SITE`,
+ * `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_SINGULAR_MATRIX` (sites
+ * too close together for their spread), `BSFIT_STATUS_NON_FINITE_VALUE`,
+ * `BSFIT_STATUS_NON_FINITE_RESULT`, `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: reentrant; the inputs are only read.
  *
@@ -339,14 +401,23 @@ bsfit_status bsfit_spline_fit(size_t ndim,
  * e.g. by scipy), after checking that they describe a clamped cubic spline:
  * every knot vector has `n + 4 >= 8` finite knots, four equal knots at each
  * end and strictly increasing knots in between; `n_coefs` is the product of
- * the `n`s; every coefficient is finite.
+ * the `n`s; every coefficient is finite. Periodic splines (whose outer
+ * knots are not clamped) are rebuilt with `bsfit_spline_from_parts_periodic`.
+ *
+ * Knot vectors whose smallest positive spacing is less than 2^-300 (about
+ * 4.9e-91) times their extent `t[last] - t[0]` are refused
+ * (`BSFIT_STATUS_INVALID_DATA`): the evaluation cannot represent the basis
+ * weights of such a span exactly, and would return 0 for derivatives whose
+ * true value is finite.
  *
  * * `knots[k]`: the `knot_lens[k]` knots of axis `k`, `k < ndim`.
  * * `coefs`: `n_coefs` coefficients, row-major.
  * * `out`: receives the new spline on success; untouched on failure.
  *
- * Errors: `BSFIT_STATUS_INVALID_ARGUMENT`, `BSFIT_STATUS_NULL_POINTER`,
- * `BSFIT_STATUS_INVALID_DATA` (naming the inconsistency).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6),
+ * `BSFIT_STATUS_INVALID_DATA` (naming the knot, coefficient or count at
+ * fault).
  *
  * Thread safety: reentrant; the inputs are only read (and copied).
  *
@@ -361,6 +432,34 @@ bsfit_status bsfit_spline_from_parts(size_t ndim,
                                      bsfit_spline **out);
 
 /**
+ * `bsfit_spline_from_parts` with periodic axes: `periodic[k]` (`k < ndim`)
+ * says whether axis `k` is periodic, as `bsfit_spline_periodic` reports it
+ * for a spline fitted with `BSFIT_END_PERIODIC`. The knot vector of a
+ * periodic axis need not be clamped (its three outer knots at each end need
+ * only not decrease); evaluation wraps its coordinate into the domain
+ * `[t[3], t[n]]`. The knots, coefficients and flags read back from any
+ * spline rebuild it exactly.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6),
+ * `BSFIT_STATUS_INVALID_DATA` (naming the knot, coefficient or count at
+ * fault).
+ *
+ * Thread safety: reentrant; the inputs are only read (and copied).
+ *
+ * # Safety
+ * Non-NULL pointers must point to as many elements as described above
+ * (`periodic`: `ndim` values).
+ */
+bsfit_status bsfit_spline_from_parts_periodic(size_t ndim,
+                                              const double *const *knots,
+                                              const size_t *knot_lens,
+                                              const bool *periodic,
+                                              const double *coefs,
+                                              size_t n_coefs,
+                                              bsfit_spline **out);
+
+/**
  * Releases a spline. NULL is allowed (nothing happens).
  *
  * Thread safety: no other thread may use the spline during or after this call.
@@ -373,7 +472,7 @@ void bsfit_spline_free(bsfit_spline *spline);
 /**
  * Number of dimensions of the spline (1-6) into `*out`.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -384,11 +483,14 @@ bsfit_status bsfit_spline_ndim(const bsfit_spline *spline,
                                size_t *out);
 
 /**
- * The spline's shape (coefficients per axis, equal to the fitted grid's
- * sites per axis) into `out[0 .. ndim]`; `out_len` must be at least `ndim`.
+ * The spline's shape, its number of coefficients per axis, into
+ * `out[0 .. ndim]` (`out_len >= ndim`). For a fitted spline an axis of `n`
+ * sites has `n` coefficients under not-a-knot ends and `n + 2` under any
+ * other condition (natural, clamped, explicit derivatives, periodic); for a
+ * spline built from parts it is the axis' number of knots minus 4.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
- * (buffer too short).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -400,10 +502,47 @@ bsfit_status bsfit_spline_shape(const bsfit_spline *spline,
                                 size_t out_len);
 
 /**
- * Number of knots of `axis` (`n + 4` for `n` sites) into `*out`.
+ * The domain of every axis, `out[2k] = lo`, `out[2k + 1] = hi` for axis
+ * `k < ndim` (`out_len >= 2 * ndim`): the first and last site of a fitted
+ * axis (`t[3]` and `t[n]` of its knots). Outside it, evaluation follows the
+ * boundary polynomials (or wraps, on a periodic axis).
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_PARAMETER`
- * (`axis >= ndim`).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
+ *
+ * Thread safety: safe to call concurrently on the same spline.
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline; `out` NULL or writable for `out_len` elements.
+ */
+bsfit_status bsfit_spline_domain(const bsfit_spline *spline,
+                                 double *out,
+                                 size_t out_len);
+
+/**
+ * Which axes are periodic (fitted with `BSFIT_END_PERIODIC`, or built with
+ * `bsfit_spline_from_parts_periodic`), into `out[0 .. ndim]`
+ * (`out_len >= ndim`).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
+ *
+ * Thread safety: safe to call concurrently on the same spline.
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline; `out` NULL or writable for `out_len` elements.
+ */
+bsfit_status bsfit_spline_periodic(const bsfit_spline *spline,
+                                   bool *out,
+                                   size_t out_len);
+
+/**
+ * Number of knots of `axis` into `*out`: the axis' number of coefficients
+ * (`bsfit_spline_shape`) plus 4. For a fitted axis of `n` sites that is
+ * `n + 4` under not-a-knot ends and `n + 6` under any other condition.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`axis >= ndim`).
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -416,12 +555,19 @@ bsfit_status bsfit_spline_knots_len(const bsfit_spline *spline,
 
 /**
  * Copies the knots of `axis` into `out` (`out_len` at least
- * `bsfit_spline_knots_len`). They equal scipy's `make_interp_spline(x, y,
- * k=3).t` for the axis' sites: `x0` four times, `x2 ... x(n-3)`, `x(n-1)` four
- * times.
+ * `bsfit_spline_knots_len`). For a fitted axis of sites `x0 ... x(n-1)`
+ * they are scipy's `make_interp_spline(x, y, k=3, bc_type=...).t`:
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_PARAMETER`
- * (`axis >= ndim`), `BSFIT_STATUS_INVALID_ARGUMENT` (buffer too short).
+ * * not-a-knot: `x0` four times, `x2 ... x(n-3)`, `x(n-1)` four times;
+ * * natural, clamped, explicit derivatives: `x0` four times,
+ *   `x1 ... x(n-2)`, `x(n-1)` four times;
+ * * periodic: `x0 ... x(n-1)` with three knots added at each end by
+ *   periodic extension of the spacings, `t[2-i] = t[3-i] - (x(n-1-i) -
+ *   x(n-2-i))` and `t[n+3+i] = t[n+2+i] + (x(i+1) - x(i))`, `i = 0, 1, 2`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`axis >= ndim`),
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -436,7 +582,7 @@ bsfit_status bsfit_spline_knots(const bsfit_spline *spline,
 /**
  * Number of coefficients (the product of the shape) into `*out`.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -450,8 +596,8 @@ bsfit_status bsfit_spline_coefs_len(const bsfit_spline *spline,
  * Copies the row-major coefficients into `out` (`out_len` at least
  * `bsfit_spline_coefs_len`).
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
- * (buffer too short).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -466,10 +612,12 @@ bsfit_status bsfit_spline_coefs(const bsfit_spline *spline,
  * The spline's value at the point `x[0 .. ndim]` into `*out`.
  *
  * `ndim` must equal the spline's dimension. Outside the fitted domain the
- * boundary polynomial pieces continue (scipy's `extrapolate=True`); a NaN
- * coordinate gives NaN.
+ * boundary polynomial pieces continue (scipy's `extrapolate=True`), except
+ * on periodic axes, which wrap; a NaN coordinate gives NaN. Runs on the
+ * calling thread.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH`. `*out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -486,9 +634,10 @@ bsfit_status bsfit_spline_eval(const bsfit_spline *spline,
  * The mixed partial derivative `d^(o0+...+o(ndim-1)) s / dx0^o0 ... dx(ndim-1)^o(ndim-1)`
  * at `x` into `*out`, with the per-axis orders `orders[0 .. ndim]` (all 0:
  * the value). Orders up to 3 per axis are exact (the third derivative is
- * piecewise constant); higher orders give 0.
+ * piecewise constant); higher orders give 0. Runs on the calling thread.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH`. `*out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -504,10 +653,11 @@ bsfit_status bsfit_spline_eval_deriv(const bsfit_spline *spline,
 
 /**
  * The gradient `[ds/dx0, ..., ds/dx(ndim-1)]` at `x[0 .. ndim]` into
- * `out[0 .. ndim]` (`out_len >= ndim`).
+ * `out[0 .. ndim]` (`out_len >= ndim`). Runs on the calling thread.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
- * `BSFIT_STATUS_INVALID_ARGUMENT` (buffer too short).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_BUFFER_TOO_SMALL`.
+ * `out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -524,9 +674,11 @@ bsfit_status bsfit_spline_grad(const bsfit_spline *spline,
 /**
  * The Hessian `H[i][j] = d2s/dxi dxj` at `x[0 .. ndim]` into
  * `out[0 .. ndim*ndim]`, row-major (`out_len >= ndim*ndim`; symmetric).
+ * Runs on the calling thread.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
- * `BSFIT_STATUS_INVALID_ARGUMENT` (buffer too short).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_BUFFER_TOO_SMALL`.
+ * `out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -544,16 +696,19 @@ bsfit_status bsfit_spline_hessian(const bsfit_spline *spline,
  * Batch evaluation: the values (`orders == NULL`) or the mixed partial
  * derivative of orders `orders[0 .. ndim]` at `n` points, given row-major in
  * `points[0 .. n*ndim]` (point `i` is `points[i*ndim .. i*ndim + ndim]`),
- * into `out[0 .. n]` (`out_len >= n`). Runs in parallel.
+ * into `out[0 .. n]` (`out_len >= n`). Runs on the library's thread pool
+ * with the spline's thread count (`bsfit_spline_set_threads`).
  *
- * With `extrapolate` false, a point outside the fitted domain on any axis
- * gives NaN (scipy's `extrapolate=False`); with `extrapolate` true the
- * boundary polynomials continue. `n == 0` succeeds without reading or
- * writing anything (the pointers may then be NULL).
+ * With `extrapolate` false, a point outside the fitted domain on any
+ * non-periodic axis gives NaN (scipy's `extrapolate=False`); with
+ * `extrapolate` true the boundary polynomials continue. `n == 0` succeeds
+ * without reading or writing anything (the pointers may then be NULL).
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`
- * (`ndim` is not the spline's), `BSFIT_STATUS_INVALID_ARGUMENT` (buffer
- * too short, `n*ndim` overflows).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH` (`ndim` is not the spline's),
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`n*ndim` overflows),
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_THREADS_UNAVAILABLE`.
+ * `out` is untouched on failure.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -572,17 +727,54 @@ bsfit_status bsfit_spline_eval_many(const bsfit_spline *spline,
                                     size_t out_len);
 
 /**
+ * Sets the number of threads the spline's parallel calls
+ * (`bsfit_spline_eval_many`) use: 1 runs them on one thread at a time (the
+ * calls of one host thread never wait for another's), `n > 1` on the
+ * library's pool of `n` threads, 0 (the initial setting) follows
+ * `bsfit_set_threads`. Single-point calls always run on the calling thread.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`threads > 1024`).
+ *
+ * Thread safety: may be called while other threads evaluate the spline;
+ * calls already running keep the count they started with.
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline.
+ */
+bsfit_status bsfit_spline_set_threads(bsfit_spline *spline,
+                                      size_t threads);
+
+/**
+ * The spline's thread setting (`bsfit_spline_set_threads`; 0: follows
+ * `bsfit_set_threads`) into `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
+ *
+ * Thread safety: safe to call concurrently on the same spline.
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline; `out` NULL or writable.
+ */
+bsfit_status bsfit_spline_get_threads(const bsfit_spline *spline,
+                                      size_t *out);
+
+/**
  * Creates a fit plan for the grid `sites[0] x ... x sites[ndim-1]` (same
  * arguments and checks as `bsfit_spline_fit`): validates the sites,
  * factors each axis' collocation matrix once, and allocates the scratch
- * memory every later refit reuses.
+ * memory every later refit reuses (sized for the thread count in force,
+ * `bsfit_set_threads`).
  *
  * `out` receives the new fitter on success (free it with
  * `bsfit_fitter_free`); it is left untouched on failure.
  *
- * Errors: `BSFIT_STATUS_INVALID_ARGUMENT`, `BSFIT_STATUS_NULL_POINTER`,
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6, the product of
+ * `lens` overflows, an axis' extent `x[n-1] - x[0]` overflows),
  * `BSFIT_STATUS_AXIS_TOO_SHORT`, `BSFIT_STATUS_NON_FINITE_SITE`,
- * `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_SINGULAR_MATRIX`.
+ * `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_SINGULAR_MATRIX` (sites
+ * too close together for their spread), `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: reentrant. The new fitter must then be used by one thread
  * at a time.
@@ -600,14 +792,15 @@ bsfit_status bsfit_fitter_new(size_t ndim,
  * `right[k]` are the `bsfit_end` codes of the ends of axis `k` (both
  * `BSFIT_END_PERIODIC` for a periodic axis; not-a-knot on both ends or
  * neither). Axes whose condition is not not-a-knot have `n + 2`
- * coefficients (`bsfit_fitter_coefs_len`); knots and coefficients are
- * those of scipy's `make_interp_spline(x, y, k=3, bc_type=...)` per axis.
- * `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2` take their values with each fit
- * (`bsfit_fitter_refit_ends`), on one axis only.
+ * coefficients and `n + 6` knots; knots and coefficients are those of
+ * scipy's `make_interp_spline(x, y, k=3, bc_type=...)` per axis (see
+ * `bsfit_spline_knots`). `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2` take their
+ * values with each fit (`bsfit_fitter_refit_ends`), on one axis only.
  *
- * Errors: as `bsfit_fitter_new`, and `BSFIT_STATUS_INVALID_BOUNDARY`
- * (an unknown code, `BSFIT_END_PERIODIC` on one end only, not-a-knot with
- * a derivative end, derivative values on two axes).
+ * Errors: as `bsfit_fitter_new`; `BSFIT_STATUS_INVALID_ARGUMENT` also for
+ * a code that is not a `bsfit_end`; `BSFIT_STATUS_INVALID_BOUNDARY`
+ * (`BSFIT_END_PERIODIC` on one end only, not-a-knot with another condition,
+ * derivative values on two axes, a periodic axis with fewer than 4 sites).
  *
  * Thread safety: reentrant.
  *
@@ -623,20 +816,6 @@ bsfit_status bsfit_fitter_new_bc(size_t ndim,
                                  bsfit_fitter **out);
 
 /**
- * Number of coefficients per fit into `*out`: the grid points, with `n + 2`
- * on the axes whose condition is not not-a-knot.
- *
- * Errors: `BSFIT_STATUS_NULL_POINTER`.
- *
- * Thread safety: read-only, but a fitter must not be used by two threads at once.
- *
- * # Safety
- * `fitter` must be NULL or a live fitter; `out` NULL or writable.
- */
-bsfit_status bsfit_fitter_coefs_len(const bsfit_fitter *fitter,
-                                    size_t *out);
-
-/**
  * Releases a fitter. NULL is allowed (nothing happens).
  *
  * Thread safety: no other thread may use the fitter during or after this call.
@@ -649,7 +828,7 @@ void bsfit_fitter_free(bsfit_fitter *fitter);
 /**
  * Number of dimensions of the fitter's grid into `*out`.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
  *
  * Thread safety: read-only, but a fitter must not be used by two threads at once.
  *
@@ -660,9 +839,10 @@ bsfit_status bsfit_fitter_ndim(const bsfit_fitter *fitter,
                                size_t *out);
 
 /**
- * Number of grid points (values per fit, coefficients per refit) into `*out`.
+ * Number of grid points into `*out`: the values each fit takes
+ * (`n_values`), the product of `bsfit_fitter_shape`.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
  *
  * Thread safety: read-only, but a fitter must not be used by two threads at once.
  *
@@ -673,22 +853,129 @@ bsfit_status bsfit_fitter_len(const bsfit_fitter *fitter,
                               size_t *out);
 
 /**
+ * Number of coefficients each fit produces into `*out`: the product of
+ * `bsfit_fitter_coefs_shape` (equal to `bsfit_fitter_len` when every axis
+ * is not-a-knot).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `out` NULL or writable.
+ */
+bsfit_status bsfit_fitter_coefs_len(const bsfit_fitter *fitter,
+                                    size_t *out);
+
+/**
+ * The grid's shape, the number of sites of each axis, into `out[0 .. ndim]`
+ * (`out_len >= ndim`).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `out` NULL or writable for `out_len` elements.
+ */
+bsfit_status bsfit_fitter_shape(const bsfit_fitter *fitter,
+                                size_t *out,
+                                size_t out_len);
+
+/**
+ * The coefficients of each axis into `out[0 .. ndim]` (`out_len >= ndim`):
+ * `n` for an axis of `n` sites under not-a-knot ends, `n + 2` under any
+ * other condition. The spline of a fit has this shape (`bsfit_spline_shape`).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `out` NULL or writable for `out_len` elements.
+ */
+bsfit_status bsfit_fitter_coefs_shape(const bsfit_fitter *fitter,
+                                      size_t *out,
+                                      size_t out_len);
+
+/**
+ * Copies the sites of `axis` (as given to the constructor) into `out`
+ * (`out_len` at least the axis' entry of `bsfit_fitter_shape`).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`axis >= ndim`),
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `out` NULL or writable for `out_len` elements.
+ */
+bsfit_status bsfit_fitter_sites(const bsfit_fitter *fitter,
+                                size_t axis,
+                                double *out,
+                                size_t out_len);
+
+/**
+ * The end conditions of every axis: `left[k]` and `right[k]` receive the
+ * `bsfit_end` codes of axis `k` (`len >= ndim`); both are
+ * `BSFIT_END_PERIODIC` on a periodic axis.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `left` and `right` are untouched on
+ * failure.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `left` and `right` NULL or
+ * writable for `len` elements each.
+ */
+bsfit_status bsfit_fitter_ends(const bsfit_fitter *fitter,
+                               bsfit_end *left,
+                               bsfit_end *right,
+                               size_t len);
+
+/**
+ * How many end-derivative values each fit takes at the left and at the
+ * right end (`*n_left`, `*n_right`): the product of the other axes' sites
+ * (1 in 1D) at an end with `BSFIT_END_DERIV1` or `BSFIT_END_DERIV2`, 0 at
+ * every other end. Pass exactly these counts to `bsfit_fitter_refit_ends`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
+ * Nothing is written on failure.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `n_left`, `n_right` NULL or writable.
+ */
+bsfit_status bsfit_fitter_end_values_len(const bsfit_fitter *fitter,
+                                         size_t *n_left,
+                                         size_t *n_right);
+
+/**
  * Refits: solves for the coefficients of row-major `values` (`n_values`
  * must equal `bsfit_fitter_len`) and writes them, row-major, to
- * `coefs[0 .. m]`, `m = bsfit_fitter_coefs_len` (`coefs_len >= m`; `m` is
- * `n_values` unless an axis has another condition than not-a-knot). The
+ * `coefs[0 .. m]`, `m = bsfit_fitter_coefs_len` (`coefs_len >= m`). The
  * plan's factorisations and scratch are reused: the refit allocates no
- * memory (on grids of 16384 points or more it runs in parallel and hands
- * one job to the thread pool, whose queue allocates one block per 63 jobs).
+ * memory. A fitter whose fits use one worker (one thread, or a grid below
+ * 16384 points) runs on the calling thread; otherwise the refit runs on
+ * the library's pool, handing it one job (whose queue allocates one block
+ * per 63 jobs).
  *
- * The solve runs in `coefs` itself (no copy): if it fails after the argument
- * checks (`BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`),
- * `coefs[0 .. m]` is filled with NaN rather than left half-written.
+ * On failure, `coefs[0 .. coefs_len]` is filled with NaN, whatever the
+ * error, so a failed refit never leaves stale or half-solved coefficients
+ * behind; only a `coefs` that is NULL or misaligned is left alone.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
- * (length), `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`,
- * `BSFIT_STATUS_PERIODIC_MISMATCH`, `BSFIT_STATUS_END_VALUES_SHAPE` (an
- * axis takes end values: use `bsfit_fitter_refit_ends`).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_SHAPE_MISMATCH` (`n_values`), `BSFIT_STATUS_BUFFER_TOO_SMALL`
+ * (`coefs_len`), `BSFIT_STATUS_NON_FINITE_VALUE`,
+ * `BSFIT_STATUS_NON_FINITE_RESULT`, `BSFIT_STATUS_PERIODIC_MISMATCH`,
+ * `BSFIT_STATUS_END_VALUES_SHAPE` (an axis takes end values: use
+ * `bsfit_fitter_refit_ends`), `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: mutates the fitter's scratch: one thread at a time per fitter.
  *
@@ -708,10 +995,14 @@ bsfit_status bsfit_fitter_refit(bsfit_fitter *fitter,
  * are `BSFIT_END_DERIV1`/`BSFIT_END_DERIV2`: `left[0 .. n_left]` and
  * `right[0 .. n_right]`, each row-major over the other axes' sites (one
  * value in 1D); an end that takes none has `n = 0` (the pointer may then
- * be NULL).
+ * be NULL). `bsfit_fitter_end_values_len` gives the counts.
+ *
+ * On failure, `coefs[0 .. coefs_len]` is filled with NaN (as for
+ * `bsfit_fitter_refit`).
  *
  * Errors: as `bsfit_fitter_refit`; `BSFIT_STATUS_END_VALUES_SHAPE` for a
- * wrong `n_left`/`n_right`.
+ * wrong `n_left`/`n_right`; `BSFIT_STATUS_NON_FINITE_VALUE` for a non-finite
+ * end value.
  *
  * Thread safety: mutates the fitter's scratch: one thread at a time per fitter.
  *
@@ -734,8 +1025,11 @@ bsfit_status bsfit_fitter_refit_ends(bsfit_fitter *fitter,
  * a new spline (`*out`, untouched on failure), reusing the plan and its
  * scratch; only the spline's own memory is allocated.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
- * (length), `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_SHAPE_MISMATCH` (`n_values`), `BSFIT_STATUS_NON_FINITE_VALUE`,
+ * `BSFIT_STATUS_NON_FINITE_RESULT`, `BSFIT_STATUS_PERIODIC_MISMATCH`,
+ * `BSFIT_STATUS_END_VALUES_SHAPE` (an axis takes end values: use
+ * `bsfit_fitter_fit_ends`), `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: mutates the fitter's scratch: one thread at a time per
  * fitter. The new spline may be shared freely.
@@ -750,12 +1044,36 @@ bsfit_status bsfit_fitter_fit(bsfit_fitter *fitter,
                               bsfit_spline **out);
 
 /**
+ * `bsfit_fitter_fit` with end-derivative values, as `bsfit_fitter_refit_ends`
+ * takes them.
+ *
+ * Errors: as `bsfit_fitter_fit`; `BSFIT_STATUS_END_VALUES_SHAPE` for a
+ * wrong `n_left`/`n_right`; `BSFIT_STATUS_NON_FINITE_VALUE` for a non-finite
+ * end value. `*out` is untouched on failure.
+ *
+ * Thread safety: as `bsfit_fitter_fit`.
+ *
+ * # Safety
+ * As `bsfit_fitter_fit`; `left`/`right` NULL or readable for
+ * `n_left`/`n_right` values.
+ */
+bsfit_status bsfit_fitter_fit_ends(bsfit_fitter *fitter,
+                                   const double *values,
+                                   size_t n_values,
+                                   const double *left,
+                                   size_t n_left,
+                                   const double *right,
+                                   size_t n_right,
+                                   bsfit_spline **out);
+
+/**
  * The spline on the fitter's grid and knots with row-major coefficients
  * `coefs[0 .. n_coefs]` (`n_coefs` equal to `bsfit_fitter_coefs_len`), e.g. as
  * written by `bsfit_fitter_refit`, into `*out` (untouched on failure).
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_PARAMETER`
- * (length), `BSFIT_STATUS_INVALID_DATA` (a non-finite coefficient).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_SHAPE_MISMATCH` (`n_coefs`), `BSFIT_STATUS_INVALID_DATA` (a
+ * non-finite coefficient, e.g. from a failed refit).
  *
  * Thread safety: reads the plan only; a fitter must still not be used by two
  * threads at once.
@@ -770,6 +1088,37 @@ bsfit_status bsfit_fitter_spline(const bsfit_fitter *fitter,
                                  bsfit_spline **out);
 
 /**
+ * Sets the number of threads the fitter's refits and fits use: 1 runs them
+ * on the calling thread, `n > 1` on the library's pool of `n` threads, 0
+ * (the initial setting) follows `bsfit_set_threads`. The next refit after a
+ * change that alters the count re-sizes the scratch (allocates once).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`threads > 1024`).
+ *
+ * Thread safety: a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter.
+ */
+bsfit_status bsfit_fitter_set_threads(bsfit_fitter *fitter,
+                                      size_t threads);
+
+/**
+ * The fitter's thread setting (`bsfit_fitter_set_threads`; 0: follows
+ * `bsfit_set_threads`) into `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`.
+ *
+ * Thread safety: read-only, but a fitter must not be used by two threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `out` NULL or writable.
+ */
+bsfit_status bsfit_fitter_get_threads(const bsfit_fitter *fitter,
+                                      size_t *out);
+
+/**
  * The 3D prefilter, f64: the cubic B-spline coefficients `c` that
  * interpolate the samples `values` on a uniform `n0 x n1 x n2` grid
  * (row-major, axis 2 contiguous), i.e. `B c = values` with the 27-point
@@ -778,18 +1127,23 @@ bsfit_status bsfit_fitter_spline(const bsfit_fitter *fitter,
  * separable solve. Periodic axes give `scipy.ndimage.spline_filter(values,
  * order=3, mode='grid-wrap')`, mirror axes `mode='mirror'`.
  *
- * Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). Non-finite samples
- * are detected with the solve (a NaN or infinite sample always leaves a
- * non-finite coefficient), so there is no separate pass over the samples:
- * on `BSFIT_STATUS_NON_FINITE_VALUE`, and when the solve itself overflows
- * (`BSFIT_STATUS_NON_FINITE_RESULT`, samples within a factor ~27 of the
- * largest float), that range is filled with NaN. The other errors are
- * found before anything is written. Runs in parallel.
+ * Writes `out[0 .. n0*n1*n2]` (`out_len >= n0*n1*n2`). Runs on the
+ * library's thread pool (`bsfit_set_threads`; one thread: on the calling
+ * thread). Besides the output it needs at most about 1 MiB of scratch per
+ * thread, whatever the shape (a 1 x 1 x 4194304 grid included).
+ * Non-finite samples are detected with the solve (a NaN or infinite sample
+ * always leaves a non-finite coefficient), so there is no separate pass
+ * over the samples.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
- * (unknown boundary code, buffer too short, size overflow),
- * `BSFIT_STATUS_AXIS_TOO_SHORT` (an extent is 0),
- * `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`.
+ * On failure, `out[0 .. out_len]` is filled with NaN, whatever the error;
+ * only an `out` that is NULL or misaligned is left alone.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (unknown boundary code, `n0*n1*n2`
+ * overflows), `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_AXIS_TOO_SHORT`
+ * (an extent is 0), `BSFIT_STATUS_NON_FINITE_VALUE`,
+ * `BSFIT_STATUS_NON_FINITE_RESULT` (the coefficients overflow: samples
+ * within a factor ~27 of the largest float), `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: reentrant; `values` is only read.
  *
@@ -810,7 +1164,7 @@ bsfit_status bsfit_prefilter3d_f64(const double *values,
  * The 3D prefilter in single precision: as `bsfit_prefilter3d_f64`, with
  * `float` samples and coefficients (relative accuracy ~1e-7).
  *
- * Errors and thread safety: as `bsfit_prefilter3d_f64`.
+ * Errors, output on failure and thread safety: as `bsfit_prefilter3d_f64`.
  *
  * # Safety
  * As `bsfit_prefilter3d_f64`, with `float` elements.

@@ -1,5 +1,5 @@
-// Black–Scholes price table through the bsfit C API (C++17, no other
-// dependencies).
+// Black–Scholes price table through bsfit's C++ header (include/bsfit.hpp
+// over the C API; C++17, no other dependencies).
 //
 // Tabulates the European call price C(m, tau, sigma, r) (strike 1, spot = m)
 // on a non-uniform 4D grid, fits the interpolating cubic spline, evaluates
@@ -13,7 +13,7 @@
 //   g++ -std=c++17 -O2 -Iinclude capi/examples/price_table.cpp
 //       target/release/libbsfit.a -lpthread -ldl -lm -o price_table
 
-#include "bsfit.h"
+#include "bsfit.hpp"
 
 #include <algorithm>
 #include <array>
@@ -27,25 +27,6 @@
 #include <vector>
 
 namespace {
-
-// ---------------------------------------------------------------------------
-// Thin RAII over the C handles
-// ---------------------------------------------------------------------------
-
-void check(bsfit_status st, const char *what) {
-    if (st != BSFIT_STATUS_OK)
-        throw std::runtime_error(std::string(what) + ": " + bsfit_status_name(st) + ": " +
-                                 bsfit_last_error_message());
-}
-
-struct SplineFree {
-    void operator()(bsfit_spline *s) const noexcept { bsfit_spline_free(s); }
-};
-struct FitterFree {
-    void operator()(bsfit_fitter *f) const noexcept { bsfit_fitter_free(f); }
-};
-using Spline = std::unique_ptr<bsfit_spline, SplineFree>;
-using Fitter = std::unique_ptr<bsfit_fitter, FitterFree>;
 
 // ---------------------------------------------------------------------------
 // Black–Scholes call, strike 1 (m = S/K), no dividends
@@ -182,7 +163,7 @@ struct Quantity {
 
 int main() try {
     const auto axes = make_axes();
-    const double *sites[4] = {axes[0].data(), axes[1].data(), axes[2].data(), axes[3].data()};
+    const bsfit::Axes sites = {axes[0], axes[1], axes[2], axes[3]};
     size_t total = 1;
     for (size_t n : kShape) total *= n;
 
@@ -194,25 +175,20 @@ int main() try {
             for (double s : axes[2])
                 for (double r : axes[3]) table.push_back(price(m, t, s, r));
 
-    // One-shot fit.
-    bsfit_spline *raw = nullptr;
+    // One-shot fit (errors throw bsfit::Error, with the status and message).
     auto t0 = std::chrono::steady_clock::now();
-    check(bsfit_spline_fit(4, sites, kShape, table.data(), &raw), "fit");
+    bsfit::Spline spline = bsfit::Spline::fit(sites, table);
     auto t1 = std::chrono::steady_clock::now();
-    Spline spline(raw);
 
     // A pricing engine refits on the same grid when prices move: the fitter
     // keeps the factorisations and scratch, and refits allocate nothing.
-    bsfit_fitter *rawf = nullptr;
-    check(bsfit_fitter_new(4, sites, kShape, &rawf), "fitter");
-    Fitter fitter(rawf);
-    std::vector<double> coefs(total), coefs_fit(total);
-    check(bsfit_fitter_refit(fitter.get(), table.data(), total, coefs.data(), total), "refit");
+    bsfit::Fitter fitter(sites);
+    std::vector<double> coefs(fitter.coefs_len());
+    fitter.refit(table, coefs);
     auto t2 = std::chrono::steady_clock::now();
-    check(bsfit_fitter_refit(fitter.get(), table.data(), total, coefs.data(), total), "refit");
+    fitter.refit(table, coefs);
     auto t3 = std::chrono::steady_clock::now();
-    check(bsfit_spline_coefs(spline.get(), coefs_fit.data(), total), "coefs");
-    if (coefs != coefs_fit) throw std::runtime_error("refit coefficients differ from the fit's");
+    if (coefs != spline.coefs()) throw std::runtime_error("refit coefficients differ from the fit's");
 
     // Random points inside the domain, row-major n x 4.
     constexpr size_t kPoints = 200;
@@ -232,7 +208,7 @@ int main() try {
     };
 
     std::printf("bsfit %s: Black-Scholes call table %zux%zux%zux%zu = %zu values\n",
-                bsfit_version(), kShape[0], kShape[1], kShape[2], kShape[3], total);
+                bsfit::version(), kShape[0], kShape[1], kShape[2], kShape[3], total);
     std::printf("  fit %.3f ms, refit %.3f ms; %zu random points, errors vs closed form\n\n",
                 std::chrono::duration<double, std::milli>(t1 - t0).count(),
                 std::chrono::duration<double, std::milli>(t3 - t2).count(), kPoints);
@@ -242,10 +218,8 @@ int main() try {
     bool ok = true;
     std::vector<double> got(kPoints);
     for (const auto &q : quantities) {
-        // Batch evaluation of the derivative (NULL orders would give values).
-        check(bsfit_spline_eval_many(spline.get(), flat.data(), kPoints, 4, q.orders.data(), false,
-                                     got.data(), kPoints),
-              q.name);
+        // Batch evaluation of the derivative (outside the domain: NaN).
+        spline.eval_many(flat, q.orders, got, false);
         double max_err = 0, sum_sq = 0, max_ref = 0, worst = 0;
         for (size_t i = 0; i < kPoints; ++i) {
             const Point &p = pts[i];
@@ -277,15 +251,9 @@ int main() try {
 
     // Single-point calls agree with the batch: gradient and Hessian.
     const Point &p = pts[0];
-    double g[4], h[16], v = 0;
-    check(bsfit_spline_eval(spline.get(), p.data(), 4, &v), "eval");
-    check(bsfit_spline_grad(spline.get(), p.data(), 4, g, 4), "grad");
-    check(bsfit_spline_hessian(spline.get(), p.data(), 4, h, 16), "hessian");
-    double dd = 0;
-    const size_t o_delta[4] = {1, 0, 0, 0}, o_gamma[4] = {2, 0, 0, 0};
-    check(bsfit_spline_eval_deriv(spline.get(), p.data(), o_delta, 4, &dd), "deriv");
-    double dg = 0;
-    check(bsfit_spline_eval_deriv(spline.get(), p.data(), o_gamma, 4, &dg), "deriv");
+    std::vector<double> g = spline.grad(p), h = spline.hessian(p);
+    double dd = spline.deriv(p, std::array<size_t, 4>{1, 0, 0, 0});
+    double dg = spline.deriv(p, std::array<size_t, 4>{2, 0, 0, 0});
     if (std::fabs(g[0] - dd) > 1e-12 * (1 + std::fabs(dd)) || std::fabs(h[0] - dg) > 1e-12 * (1 + std::fabs(dg))) {
         std::fprintf(stderr, "FAIL gradient/Hessian disagree with eval_deriv\n");
         ok = false;

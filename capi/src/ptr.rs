@@ -8,9 +8,12 @@ use crate::status::{Error, arg_err};
 use bsfit_core::tensor::MAX_DIM;
 
 /// Fails unless `p` is non-NULL and aligned for `T`.
-fn check_ptr<T>(p: *const T, name: &'static str) -> Result<(), Error> {
-    if p.is_null() || !p.is_aligned() {
+pub(crate) fn check_ptr<T>(p: *const T, name: &'static str) -> Result<(), Error> {
+    if p.is_null() {
         return Err(Error::Null(name));
+    }
+    if !p.is_aligned() {
+        return Err(Error::Misaligned(name));
     }
     Ok(())
 }
@@ -124,7 +127,7 @@ pub(crate) fn checked_product(lens: &[usize], name: &'static str) -> Result<usiz
 /// Fails unless an output buffer of `len` elements holds `need`.
 pub(crate) fn check_capacity(len: usize, need: usize, name: &'static str) -> Result<(), Error> {
     if len < need {
-        return arg_err(format!("`{name}` holds {len} elements; {need} are needed"));
+        return Err(Error::Short { name, len, need });
     }
     Ok(())
 }
@@ -158,4 +161,32 @@ pub(crate) unsafe fn axes<'a>(
         // SAFETY: each `ptrs[k]` points to `lens[k]` values (caller's contract).
         .map(|(&p, &n)| unsafe { slice(p, n, names.0) })
         .collect()
+}
+
+/// `n` C `bool` flags at `p`, read as bytes (any non-zero byte is true), so
+/// that a byte other than 0 or 1 never becomes an invalid Rust `bool`.
+///
+/// # Safety
+/// If `p` is non-NULL, it must point to `n` readable bytes.
+pub(crate) unsafe fn flags(
+    p: *const bool,
+    n: usize,
+    name: &'static str,
+) -> Result<Vec<bool>, Error> {
+    // SAFETY: forwarded contract; `u8` has the size and alignment of `bool`.
+    let bytes = unsafe { slice(p.cast::<u8>(), n, name) }?;
+    Ok(bytes.iter().map(|&b| b != 0).collect())
+}
+
+/// Fills the caller's output buffer with NaN after a failed call, if the
+/// buffer itself is usable (non-NULL, aligned, `len` elements within the
+/// address space); otherwise leaves it alone.
+///
+/// # Safety
+/// If `p` is non-NULL and aligned, it must be writable for `len` elements.
+pub(crate) unsafe fn fill_nan<T: bsfit_core::Real>(p: *mut T, len: usize) {
+    // SAFETY: forwarded contract.
+    if let Ok(out) = unsafe { slice_mut(p, len, "out") } {
+        out.fill(T::from_f64(f64::NAN));
+    }
 }

@@ -3,12 +3,15 @@
 //! Each call builds one `Query` and runs the library's driver; nothing here
 //! loops over points or applies a policy.
 
-use super::{Spline, check_point_dim, emit_spline};
-use crate::ptr::{Out, axes, check_capacity, checked_product, get, slice, slice_mut};
-use crate::status::{Error, arg_err, guard};
 use crate::Status;
+use crate::exec;
+use crate::ptr::{Out, axes, check_capacity, check_ptr, checked_product, get, slice, slice_mut};
+use crate::spline::{Spline, check_point_dim, emit_spline};
+use crate::status::{Error, arg_err, gated};
+use std::sync::atomic::Ordering;
 use bsfit_core::tensor::{MAX_DIM, Partial, Query};
 use bsfit_core::{DynFitter, DynSpline, Extrapolate};
+
 
 /// What evaluation does outside the domain along one axis
 /// (`bsfit_spline_evaluate`, `bsfit_spline_evaluate_grid`).
@@ -98,21 +101,23 @@ unsafe fn partials(
         .collect()
 }
 
-/// Runs `q` (with the per-axis policies, if any) into `out`.
+/// Runs `q` (with the per-axis policies, if any) into `out`, on the
+/// spline's thread setting.
 fn run(
-    s: &DynSpline,
+    s: &Spline,
     q: Query<'_>,
     policy: Option<[Extrapolate; MAX_DIM]>,
     out: &mut [f64],
 ) -> Result<(), Error> {
-    let ndim = s.ndim();
+    let ndim = s.inner.ndim();
     let q = match policy {
         Some(p) => q.policy_axes(&p[..ndim]),
         None => q,
     };
-    let need: usize = s.output_shape(&q)?.iter().product();
+    let need: usize = s.inner.output_shape(&q)?.iter().product();
     check_capacity(out.len(), need, "out")?;
-    s.evaluate_into(&q, &mut out[..need])?;
+    let threads = s.threads.load(Ordering::Relaxed);
+    exec::install(threads, || s.inner.evaluate_into(&q, &mut out[..need]))??;
     Ok(())
 }
 
@@ -135,11 +140,13 @@ fn run(
 /// On any error `out` is left untouched. `n == 0` succeeds without reading
 /// `points` or writing `out`.
 ///
-/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`
-/// (`ndim` is not the spline's), `BSFIT_STATUS_INVALID_ARGUMENT` (buffer
-/// too short, a size overflows, an unknown policy code, `orders == NULL`
-/// with several outputs, `n_outputs == 0`, an order above 255),
-/// `BSFIT_STATUS_OUTSIDE_DOMAIN` (an axis under `BSFIT_POLICY_ERROR`).
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_DIMENSION_MISMATCH` (`ndim` is not the spline's),
+/// `BSFIT_STATUS_INVALID_ARGUMENT` (a size overflows, an unknown policy
+/// code, `orders == NULL` with several outputs, `n_outputs == 0`, an order
+/// above 255), `BSFIT_STATUS_BUFFER_TOO_SMALL`,
+/// `BSFIT_STATUS_OUTSIDE_DOMAIN` (an axis under `BSFIT_POLICY_ERROR`),
+/// `BSFIT_STATUS_THREADS_UNAVAILABLE`.
 ///
 /// Thread safety: safe to call concurrently on the same spline.
 ///
@@ -160,7 +167,7 @@ pub unsafe extern "C" fn bsfit_spline_evaluate(
     out: *mut f64,
     out_len: usize,
 ) -> Status {
-    guard(|| {
+    gated(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
         check_point_dim(s, ndim)?;
@@ -176,10 +183,11 @@ pub unsafe extern "C" fn bsfit_spline_evaluate(
         };
         // SAFETY: `n * ndim` values (caller's contract).
         let pts = unsafe { slice(points, len, "points") }?;
+        check_ptr(out.cast_const(), "out")?;
         // SAFETY: `out_len` writable elements, disjoint from the inputs.
         let out = unsafe { slice_mut(out, out_len, "out") }?;
         let q = Query::at_slice(pts, ndim)?.outputs(&partials);
-        run(&s.inner, q, policy, out)
+        run(s, q, policy, out)
     })
 }
 
@@ -193,9 +201,10 @@ pub unsafe extern "C" fn bsfit_spline_evaluate(
 /// error it is left untouched. An empty coordinate list gives an empty
 /// result (nothing is read or written).
 ///
-/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
-/// `BSFIT_STATUS_INVALID_ARGUMENT` (as `bsfit_spline_evaluate`),
-/// `BSFIT_STATUS_OUTSIDE_DOMAIN`.
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_INVALID_ARGUMENT` (as
+/// `bsfit_spline_evaluate`), `BSFIT_STATUS_BUFFER_TOO_SMALL`,
+/// `BSFIT_STATUS_OUTSIDE_DOMAIN`, `BSFIT_STATUS_THREADS_UNAVAILABLE`.
 ///
 /// Thread safety: safe to call concurrently on the same spline.
 ///
@@ -216,7 +225,7 @@ pub unsafe extern "C" fn bsfit_spline_evaluate_grid(
     out: *mut f64,
     out_len: usize,
 ) -> Status {
-    guard(|| {
+    gated(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
         check_point_dim(s, ndim)?;
@@ -230,10 +239,11 @@ pub unsafe extern "C" fn bsfit_spline_evaluate_grid(
         if checked_product(&lens, "lens")? == 0 {
             return Ok(());
         }
+        check_ptr(out.cast_const(), "out")?;
         // SAFETY: `out_len` writable elements (caller's contract).
         let out = unsafe { slice_mut(out, out_len, "out") }?;
         let q = Query::grid(&grid).outputs(&partials);
-        run(&s.inner, q, policy, out)
+        run(s, q, policy, out)
     })
 }
 
@@ -244,7 +254,8 @@ pub unsafe extern "C" fn bsfit_spline_evaluate_grid(
 /// when it is not NULL.
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER` (`spline` or `vndim`),
-/// `BSFIT_STATUS_INVALID_ARGUMENT` (`shape_len` too small).
+/// `BSFIT_STATUS_MISALIGNED_POINTER`, `BSFIT_STATUS_BUFFER_TOO_SMALL`
+/// (`shape_len` too small).
 ///
 /// # Safety
 /// `spline` must be NULL or a live spline; `vndim` NULL or writable;
@@ -258,7 +269,7 @@ pub unsafe extern "C" fn bsfit_spline_value_shape(
     shape_len: usize,
     n_components: *mut usize,
 ) -> Status {
-    guard(|| {
+    gated(|| {
         // SAFETY: a live spline (caller's contract).
         let s = unsafe { get(spline, "spline") }?;
         let vndim = Out::new(vndim, "vndim")?;
@@ -286,8 +297,13 @@ pub unsafe extern "C" fn bsfit_spline_value_shape(
 /// value dimension of 2 (`double _Complex` / `std::complex<double>` arrays
 /// have exactly this layout). Every component is solved in the same passes.
 ///
-/// Errors: as `bsfit_spline_fit`; `BSFIT_STATUS_INVALID_ARGUMENT` for
-/// `vndim > 0` with `vshape == NULL` or a size overflow.
+/// Errors: `BSFIT_STATUS_NULL_POINTER` (also `vndim > 0` with
+/// `vshape == NULL`), `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6, a size overflows),
+/// `BSFIT_STATUS_AXIS_TOO_SHORT`, `BSFIT_STATUS_NON_FINITE_SITE`,
+/// `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_SINGULAR_MATRIX`,
+/// `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`,
+/// `BSFIT_STATUS_THREADS_UNAVAILABLE`.
 ///
 /// Thread safety: reentrant; the inputs are only read.
 ///
@@ -303,7 +319,7 @@ pub unsafe extern "C" fn bsfit_spline_fit_vector(
     vndim: usize,
     out: *mut *mut Spline,
 ) -> Status {
-    guard(|| {
+    gated(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: `ndim` arrays of `lens[k]` sites (caller's contract).
         let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
@@ -318,7 +334,7 @@ pub unsafe extern "C" fn bsfit_spline_fit_vector(
         let total = checked_product(&dims, "values")?;
         // SAFETY: `total` values (caller's contract).
         let values = unsafe { slice(values, total, "values") }?;
-        let spline = DynFitter::new(&axes)?.fit_vector(values, vshape)?;
+        let spline = exec::install(0, || DynFitter::new(&axes)?.fit_vector(values, vshape))??;
         // SAFETY: `out` is a valid slot (caller's contract).
         unsafe { emit_spline(out, spline) };
         Ok(())

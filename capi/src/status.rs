@@ -1,6 +1,7 @@
 //! Status codes, the thread-local error message, and the guard every entry
 //! point runs its body in.
 
+use crate::exec;
 use bsfit_core::FitError;
 use std::cell::RefCell;
 use std::ffi::c_char;
@@ -8,76 +9,102 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// The result of every `bsfit_*` call that can fail.
 ///
-/// `BSFIT_STATUS_OK` (0) is success. Codes 1-18 are the library's error
-/// kinds; codes from 100 come from the C layer itself. After any code other
-/// than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the full message
-/// (naming the axis, index or value at fault). New codes may be added in later
-/// versions: treat an unknown code as a failure.
+/// `BSFIT_STATUS_OK` (0) is success. Every other code is one kind of fault;
+/// each function's documentation lists the codes it can return. After any
+/// code other than `BSFIT_STATUS_OK`, `bsfit_last_error_message()` gives the
+/// message (naming the axis, index or value at fault). Codes 9-13 and 15 were
+/// used by earlier versions and are not reused; new codes may be added in
+/// later versions: treat an unknown code as a failure.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
     /// Success.
     Ok = 0,
-    /// An axis has fewer sites than a cubic not-a-knot spline needs (4), or a
-    /// 3D grid has an empty axis.
+    /// An axis has fewer sites than its spline needs (4), or a 3D grid has an
+    /// empty axis.
     AxisTooShort = 1,
     /// A site coordinate is NaN or infinite.
     NonFiniteSite = 2,
     /// Sites are not strictly increasing (duplicate or out of order).
     NonIncreasingSites = 3,
-    /// A data value is NaN or infinite.
+    /// A data value (a sample, or an explicit end-derivative value) is NaN or
+    /// infinite.
     NonFiniteValue = 4,
-    /// The length of an axis does not match the values' extent along it.
+    /// An input array's length does not match the handle it is given to: the
+    /// values of a refit (`n_values` is not `bsfit_fitter_len`), the
+    /// coefficients of `bsfit_fitter_spline` (not `bsfit_fitter_coefs_len`).
     ShapeMismatch = 5,
     /// The number of dimensions does not match the spline's (a point, an
     /// `orders` array or a batch of points of the wrong dimension).
     DimensionMismatch = 6,
     /// The collocation matrix of an axis is numerically singular (sites too
-    /// close together).
+    /// close together for their spread).
     SingularMatrix = 7,
-    /// The solve produced a non-finite coefficient (overflow).
+    /// The solve produced a non-finite coefficient (the result overflows).
     NonFiniteResult = 8,
-    /// The requested instruction set is not available on this CPU.
-    IsaUnavailable = 9,
-    /// A parameter checked by the library is out of range (for example an
-    /// axis index, or a buffer length the library checks).
-    InvalidParameter = 10,
-    /// An iterative solver did not converge.
-    NoConvergence = 11,
-    /// An iterative solver diverged.
-    Diverged = 12,
-    /// The GPU backend failed.
-    Gpu = 13,
-    /// Knots or coefficients passed to a constructor are inconsistent.
+    /// Knots or coefficients passed to a constructor do not describe a
+    /// spline this library can evaluate exactly (the message names the knot,
+    /// coefficient or count at fault).
     InvalidData = 14,
-    /// A point lies outside the spline's domain where the call requires it
-    /// inside (checked evaluation).
-    OutsideDomain = 15,
-    /// A boundary condition cannot be used on an axis (a not-a-knot end
-    /// paired with a derivative end, a derivative order other than 1 or 2,
-    /// explicit end values on a second axis, an unknown condition code).
+    /// A boundary condition cannot be used on an axis: `BSFIT_END_PERIODIC`
+    /// on one end only, a not-a-knot end paired with another condition,
+    /// explicit end values on a second axis, a periodic axis with fewer than
+    /// 4 sites.
     InvalidBoundary = 16,
     /// The values at the two ends of a periodic axis differ.
     PeriodicMismatch = 17,
     /// Explicit end-derivative values of the wrong length, missing, or given
     /// for an end that takes none.
     EndValuesShape = 18,
-    /// A required pointer argument is NULL (or misaligned for its type).
+    /// A required pointer argument is NULL.
     NullPointer = 100,
-    /// An argument checked by the C layer is invalid: `ndim` outside 1-6, a
-    /// buffer shorter than needed, a size product that overflows, an unknown
-    /// boundary code.
+    /// An argument is outside its range: `ndim` outside 1-6, `axis >= ndim`,
+    /// an unknown `bsfit_end` or `bsfit_boundary` code, a thread count above
+    /// 1024, sizes whose product overflows `size_t`, or sites whose extent
+    /// `x[n-1] - x[0]` overflows a double.
     InvalidArgument = 101,
-    /// An internal error (a Rust panic) was caught at the boundary. Please
-    /// report it; the library remains usable.
-    Panic = 102,
-    /// An error kind this version of the C layer does not know.
-    Unknown = 103,
+    /// An internal error: a Rust panic caught at the boundary, or a library
+    /// error the C layer does not expect. Please report it (with the
+    /// message); the library remains usable.
+    InternalError = 102,
+    /// A pointer argument is not aligned for its type (a `double *` not on an
+    /// 8-byte boundary, ...).
+    MisalignedPointer = 104,
+    /// An output buffer is shorter than the result (its length argument is
+    /// less than the number of elements to write; the message says how many).
+    BufferTooSmall = 105,
+    /// The library's thread pool could not be started (the system refused to
+    /// create threads).
+    ThreadsUnavailable = 106,
 }
 
+/// Every status, in code order.
+const ALL: [Status; 19] = [
+    Status::Ok,
+    Status::AxisTooShort,
+    Status::NonFiniteSite,
+    Status::NonIncreasingSites,
+    Status::NonFiniteValue,
+    Status::ShapeMismatch,
+    Status::DimensionMismatch,
+    Status::SingularMatrix,
+    Status::NonFiniteResult,
+    Status::InvalidData,
+    Status::InvalidBoundary,
+    Status::PeriodicMismatch,
+    Status::EndValuesShape,
+    Status::NullPointer,
+    Status::InvalidArgument,
+    Status::InternalError,
+    Status::MisalignedPointer,
+    Status::BufferTooSmall,
+    Status::ThreadsUnavailable,
+];
+
 impl Status {
-    /// The code of a library error.
-    pub fn of(e: &FitError) -> Status {
+    /// The code of a library error. Library errors no C function can cause
+    /// (solver, GPU and instruction-set errors) are internal errors here.
+    pub(crate) fn of(e: &FitError) -> Status {
         match e {
             FitError::AxisTooShort { .. } => Status::AxisTooShort,
             FitError::NonFiniteSite { .. } => Status::NonFiniteSite,
@@ -87,17 +114,12 @@ impl Status {
             FitError::DimensionMismatch { .. } => Status::DimensionMismatch,
             FitError::SingularMatrix { .. } => Status::SingularMatrix,
             FitError::NonFiniteResult { .. } => Status::NonFiniteResult,
-            FitError::IsaUnavailable { .. } => Status::IsaUnavailable,
-            FitError::InvalidParameter { .. } => Status::InvalidParameter,
-            FitError::NoConvergence { .. } => Status::NoConvergence,
-            FitError::Diverged { .. } => Status::Diverged,
-            FitError::Gpu(_) => Status::Gpu,
+            FitError::InvalidParameter { .. } => Status::InvalidArgument,
             FitError::InvalidData(_) => Status::InvalidData,
-            FitError::OutsideDomain { .. } => Status::OutsideDomain,
             FitError::InvalidBoundary { .. } => Status::InvalidBoundary,
             FitError::PeriodicMismatch { .. } => Status::PeriodicMismatch,
             FitError::EndValuesShape { .. } => Status::EndValuesShape,
-            _ => Status::Unknown,
+            _ => Status::InternalError,
         }
     }
 
@@ -113,50 +135,21 @@ impl Status {
             Status::DimensionMismatch => "BSFIT_STATUS_DIMENSION_MISMATCH\0",
             Status::SingularMatrix => "BSFIT_STATUS_SINGULAR_MATRIX\0",
             Status::NonFiniteResult => "BSFIT_STATUS_NON_FINITE_RESULT\0",
-            Status::IsaUnavailable => "BSFIT_STATUS_ISA_UNAVAILABLE\0",
-            Status::InvalidParameter => "BSFIT_STATUS_INVALID_PARAMETER\0",
-            Status::NoConvergence => "BSFIT_STATUS_NO_CONVERGENCE\0",
-            Status::Diverged => "BSFIT_STATUS_DIVERGED\0",
-            Status::Gpu => "BSFIT_STATUS_GPU\0",
             Status::InvalidData => "BSFIT_STATUS_INVALID_DATA\0",
-            Status::OutsideDomain => "BSFIT_STATUS_OUTSIDE_DOMAIN\0",
             Status::InvalidBoundary => "BSFIT_STATUS_INVALID_BOUNDARY\0",
             Status::PeriodicMismatch => "BSFIT_STATUS_PERIODIC_MISMATCH\0",
             Status::EndValuesShape => "BSFIT_STATUS_END_VALUES_SHAPE\0",
             Status::NullPointer => "BSFIT_STATUS_NULL_POINTER\0",
             Status::InvalidArgument => "BSFIT_STATUS_INVALID_ARGUMENT\0",
-            Status::Panic => "BSFIT_STATUS_PANIC\0",
-            Status::Unknown => "BSFIT_STATUS_UNKNOWN\0",
+            Status::InternalError => "BSFIT_STATUS_INTERNAL_ERROR\0",
+            Status::MisalignedPointer => "BSFIT_STATUS_MISALIGNED_POINTER\0",
+            Status::BufferTooSmall => "BSFIT_STATUS_BUFFER_TOO_SMALL\0",
+            Status::ThreadsUnavailable => "BSFIT_STATUS_THREADS_UNAVAILABLE\0",
         }
     }
 
     /// The status with code `code`, if there is one.
     pub(crate) fn from_code(code: i32) -> Option<Status> {
-        const ALL: [Status; 23] = [
-            Status::Ok,
-            Status::AxisTooShort,
-            Status::NonFiniteSite,
-            Status::NonIncreasingSites,
-            Status::NonFiniteValue,
-            Status::ShapeMismatch,
-            Status::DimensionMismatch,
-            Status::SingularMatrix,
-            Status::NonFiniteResult,
-            Status::IsaUnavailable,
-            Status::InvalidParameter,
-            Status::NoConvergence,
-            Status::Diverged,
-            Status::Gpu,
-            Status::InvalidData,
-            Status::OutsideDomain,
-            Status::InvalidBoundary,
-            Status::PeriodicMismatch,
-            Status::EndValuesShape,
-            Status::NullPointer,
-            Status::InvalidArgument,
-            Status::Panic,
-            Status::Unknown,
-        ];
         ALL.into_iter().find(|s| *s as i32 == code)
     }
 }
@@ -167,10 +160,27 @@ impl Status {
 pub(crate) enum Error {
     /// From the library.
     Fit(FitError),
-    /// A NULL (or misaligned) pointer argument, by parameter name.
+    /// A NULL pointer argument, by parameter name.
     Null(&'static str),
-    /// An invalid argument, with the message.
+    /// A misaligned pointer argument, by parameter name.
+    Misaligned(&'static str),
+    /// An argument outside its range, with the message.
     Arg(String),
+    /// An output buffer `name` of `len` elements where `need` are written.
+    Short {
+        /// Parameter name.
+        name: &'static str,
+        /// Elements the caller's buffer holds.
+        len: usize,
+        /// Elements the call writes.
+        need: usize,
+    },
+    /// An input array whose length does not match the handle, with the message.
+    Shape(String),
+    /// The thread pool could not be started, with the message.
+    Threads(String),
+    /// A state the C layer does not expect (a bug), with the message.
+    Internal(String),
 }
 
 impl From<FitError> for Error {
@@ -183,12 +193,20 @@ impl Error {
     /// The status code and the message.
     fn into_parts(self) -> (Status, String) {
         match self {
-            Error::Fit(e) => (Status::of(&e), e.to_string()),
-            Error::Null(name) => (
-                Status::NullPointer,
-                format!("argument `{name}` is NULL or misaligned"),
+            Error::Fit(e) => (Status::of(&e), compact_numbers(&e.to_string())),
+            Error::Null(name) => (Status::NullPointer, format!("argument `{name}` is NULL")),
+            Error::Misaligned(name) => (
+                Status::MisalignedPointer,
+                format!("argument `{name}` is not aligned for its type"),
             ),
-            Error::Arg(msg) => (Status::InvalidArgument, msg),
+            Error::Arg(msg) => (Status::InvalidArgument, compact_numbers(&msg)),
+            Error::Short { name, len, need } => (
+                Status::BufferTooSmall,
+                format!("`{name}` holds {len} elements; {need} are needed"),
+            ),
+            Error::Shape(msg) => (Status::ShapeMismatch, msg),
+            Error::Threads(msg) => (Status::ThreadsUnavailable, msg),
+            Error::Internal(msg) => (Status::InternalError, format!("internal error: {msg}")),
         }
     }
 }
@@ -196,6 +214,46 @@ impl Error {
 /// Shorthand for an [`Error::Arg`].
 pub(crate) fn arg_err<T>(msg: String) -> Result<T, Error> {
     Err(Error::Arg(msg))
+}
+
+/// Numbers written out in full (`1e308` prints as a 1 and 308 zeros with
+/// Rust's `Display`, `1e-300` as 300 zeros and a 1) rewritten in exponent
+/// form: every run of digits (with an optional fraction) longer than 21
+/// characters becomes its shortest `{:e}` form. Shorter numbers, which
+/// include every double between 1e-7 and 1e21 in its shortest form, are kept.
+pub(crate) fn compact_numbers(msg: &str) -> String {
+    let b = msg.as_bytes();
+    let mut out = String::with_capacity(msg.len());
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            // Copy up to the next digit (char boundaries: digits are ASCII).
+            let j = b[i..]
+                .iter()
+                .position(u8::is_ascii_digit)
+                .map_or(b.len(), |k| i + k);
+            out.push_str(&msg[i..j]);
+            i = j;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j + 1 < b.len() && b[j] == b'.' && b[j + 1].is_ascii_digit() {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+        }
+        let token = &msg[i..j];
+        match token.parse::<f64>() {
+            Ok(v) if token.len() > 21 => out.push_str(&format!("{v:e}")),
+            _ => out.push_str(token),
+        }
+        i = j;
+    }
+    out
 }
 
 thread_local! {
@@ -246,11 +304,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs the body of an entry point: catches any panic (reported as
-/// [`Status::Panic`]), maps errors to their status code, and records the
+/// [`Status::InternalError`], and silent: nothing reaches stderr, see
+/// [`exec::quiet`]), maps errors to their status code, and records the
 /// thread's last error message (cleared on success).
 ///
 /// Every `extern "C"` function of this crate that can fail is one call to
-/// this guard, so no panic unwinds into the caller.
+/// this guard or to [`gated`], so no panic unwinds into the caller.
 pub(crate) fn guard<F>(body: F) -> Status
 where
     F: FnOnce() -> Result<(), Error>,
@@ -258,7 +317,8 @@ where
     // The body only touches caller memory through checked pointers and
     // writes its outputs last; a panic leaves nothing half-built that a later
     // call could observe through a handle, so asserting unwind safety is sound.
-    match panic::catch_unwind(AssertUnwindSafe(body)) {
+    let result = exec::quiet(|| panic::catch_unwind(AssertUnwindSafe(body)));
+    match result {
         Ok(Ok(())) => {
             clear_last_error();
             Status::Ok
@@ -269,13 +329,30 @@ where
             status
         }
         Err(payload) => {
-            let msg = format!("internal error (panic): {}", panic_message(&*payload));
+            let at = exec::take_panic_location()
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default();
+            let msg = format!("internal error (panic{at}): {}", panic_message(&*payload));
             // Dropping a payload can itself panic; do not let that escape either.
-            if let Err(inner) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-                std::mem::forget(inner);
-            }
+            exec::quiet(|| {
+                if let Err(inner) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+                    std::mem::forget(inner);
+                }
+            });
             set_last_error(&msg);
-            Status::Panic
+            Status::InternalError
         }
     }
+}
+
+/// [`guard`] for the entry points that may run on the thread pool, take the
+/// library's process-wide locks or allocate: the call also holds the fork
+/// gate ([`exec::enter`]), so a `fork()` in another thread waits until it
+/// has returned and the child never inherits a lock held mid-call.
+pub(crate) fn gated<F>(body: F) -> Status
+where
+    F: FnOnce() -> Result<(), Error>,
+{
+    let _pass = exec::enter();
+    guard(body)
 }

@@ -2,7 +2,11 @@
 //! calling the entry points as C would.
 
 use super::*;
-use crate::status::{Error, guard};
+use crate::fitter::*;
+use crate::prefilter::*;
+use crate::spline::*;
+use crate::status::{Error, compact_numbers, guard};
+use bsfit_core::FitError;
 use std::ffi::CStr;
 use std::ptr::{null, null_mut};
 
@@ -26,15 +30,15 @@ fn status_name(s: Status) -> String {
 #[test]
 fn a_panic_inside_the_guard_comes_back_as_a_status() {
     let s = guard(|| -> Result<(), Error> { panic!("kaboom {}", 42) });
-    assert_eq!(s, Status::Panic);
+    assert_eq!(s, Status::InternalError);
     let msg = last_error();
     assert!(msg.contains("panic") && msg.contains("kaboom 42"), "{msg}");
     // A `&'static str` payload, and a payload of another type.
-    assert_eq!(guard(|| panic!("static")), Status::Panic);
+    assert_eq!(guard(|| panic!("static")), Status::InternalError);
     assert!(last_error().contains("static"));
     assert_eq!(
         guard(|| std::panic::panic_any(17u8)),
-        Status::Panic,
+        Status::InternalError,
         "non-string payload"
     );
     // The thread (and the library) remain usable, and success clears the message.
@@ -108,47 +112,40 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
             Status::NonFiniteResult,
         ),
         (
-            FitError::IsaUnavailable { isa: "avx512" },
-            Status::IsaUnavailable,
-        ),
-        (
             FitError::InvalidParameter {
                 name: "axis",
                 reason: "too big".into(),
             },
-            Status::InvalidParameter,
+            Status::InvalidArgument,
         ),
-        (
-            FitError::NoConvergence {
-                solver: "cg",
-                iterations: 10,
-                residual: 1e-3,
-                tolerance: 1e-6,
-            },
-            Status::NoConvergence,
-        ),
-        (
-            FitError::Diverged {
-                solver: "jacobi",
-                iteration: 3,
-                residual: 1e9,
-            },
-            Status::Diverged,
-        ),
-        (FitError::Gpu("lost".into()), Status::Gpu),
         (
             FitError::InvalidData("bad knots".into()),
             Status::InvalidData,
         ),
         (
-            FitError::OutsideDomain {
-                point: None,
-                axis: 1,
-                value: 7.5,
-                lo: 0.0,
-                hi: 2.0,
+            FitError::InvalidBoundary {
+                axis: 0,
+                reason: "half periodic".into(),
             },
-            Status::OutsideDomain,
+            Status::InvalidBoundary,
+        ),
+        (
+            FitError::PeriodicMismatch {
+                axis: 0,
+                index: vec![],
+                first: 1.0,
+                last: 2.0,
+            },
+            Status::PeriodicMismatch,
+        ),
+        (
+            FitError::EndValuesShape {
+                axis: 0,
+                end: "left",
+                expected: vec![3],
+                got: 2,
+            },
+            Status::EndValuesShape,
         ),
     ];
     let mut codes = std::collections::HashSet::new();
@@ -162,7 +159,22 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
         let name = status_name(got);
         assert!(name.starts_with("BSFIT_STATUS_"), "{name}");
     }
-    assert_eq!(codes.len(), 15);
+    assert_eq!(codes.len(), 13);
+    // Library errors no C function can cause are internal errors, not codes
+    // of their own.
+    for e in [
+        FitError::IsaUnavailable { isa: "avx512" },
+        FitError::Gpu("lost".into()),
+        FitError::OutsideDomain {
+            point: None,
+            axis: 1,
+            value: 7.5,
+            lo: 0.0,
+            hi: 2.0,
+        },
+    ] {
+        assert_eq!(guard(|| Err(Error::Fit(e))), Status::InternalError);
+    }
     assert_eq!(Status::Ok as i32, 0);
     assert_eq!(
         status_name(Status::NullPointer),
@@ -282,7 +294,12 @@ fn null_pointers_are_reported_not_dereferenced() {
         let odd = bytes.as_ptr().wrapping_add(1).cast::<f64>();
         assert_eq!(
             bsfit_spline_eval(spline, odd, 2, &mut v),
-            Status::NullPointer
+            Status::MisalignedPointer
+        );
+        assert!(
+            last_error().contains("`x` is not aligned"),
+            "{}",
+            last_error()
         );
         let mut f = null_mut();
         assert_eq!(
@@ -384,7 +401,8 @@ fn bad_dimensions_and_overflowing_sizes_are_invalid_arguments() {
             Status::InvalidArgument
         );
         assert!(last_error().contains("boundary[1] = 7"), "{}", last_error());
-        assert_eq!(outv, [0.0; 8], "written on failure");
+        // The prefilter's output is NaN after any failure.
+        assert!(outv.iter().all(|v| v.is_nan()), "{outv:?}");
         assert!(s.is_null());
 
         // Points of the wrong dimension, and n * ndim overflowing.
@@ -413,12 +431,13 @@ fn bad_dimensions_and_overflowing_sizes_are_invalid_arguments() {
         // A buffer too short.
         assert_eq!(
             bsfit_spline_eval_many(spline, x.as_ptr(), 1, 2, null(), true, many.as_mut_ptr(), 0),
-            Status::InvalidArgument
+            Status::BufferTooSmall
         );
         assert_eq!(
             bsfit_spline_grad(spline, x.as_ptr(), 2, many.as_mut_ptr(), 1),
-            Status::InvalidArgument
+            Status::BufferTooSmall
         );
+        assert_eq!(last_error(), "`out` holds 1 elements; 2 are needed");
         bsfit_spline_free(spline);
     }
 }
@@ -562,8 +581,258 @@ fn refits_through_the_c_api_allocate_nothing() {
         assert_eq!(allocs, 0, "{allocs} allocations in 20 refits");
         // The count does see allocations: a failing call formats its message.
         let before = counting::count();
-        assert_eq!(refit(&mut coefs[..1]), Status::InvalidArgument);
+        assert_eq!(refit(&mut coefs[..1]), Status::BufferTooSmall);
         assert!(counting::count() > before);
         bsfit_fitter_free(f);
     }
+}
+
+#[test]
+fn sequential_refits_of_large_grids_stay_on_the_calling_thread_and_allocate_nothing() {
+    // 40 × 30 × 20 = 24,000 points: above the parallel threshold, so a fitter
+    // with one thread is what keeps the refit on this thread.
+    let axes: Vec<Vec<f64>> = [40usize, 30, 20]
+        .iter()
+        .map(|&n| (0..n).map(|i| (i as f64).powf(1.2)).collect())
+        .collect();
+    let ptrs: Vec<*const f64> = axes.iter().map(|a| a.as_ptr()).collect();
+    let lens: Vec<usize> = axes.iter().map(|a| a.len()).collect();
+    let total: usize = lens.iter().product();
+    let values: Vec<f64> = (0..total).map(|i| (i as f64 * 0.11).cos()).collect();
+    let mut coefs = vec![0.0; total];
+    let mut f = null_mut();
+    // SAFETY: for all calls below, every pointer is valid for its length.
+    unsafe {
+        assert_eq!(
+            bsfit_fitter_new(3, ptrs.as_ptr(), lens.as_ptr(), &mut f),
+            Status::Ok
+        );
+        assert_eq!(bsfit_fitter_set_threads(f, 1), Status::Ok);
+        let mut t = 9;
+        assert_eq!(bsfit_fitter_get_threads(f, &mut t), Status::Ok);
+        assert_eq!(t, 1);
+        let refit =
+            |c: &mut [f64]| bsfit_fitter_refit(f, values.as_ptr(), total, c.as_mut_ptr(), c.len());
+        // The first refit after the change re-sizes the scratch.
+        assert_eq!(refit(&mut coefs), Status::Ok);
+        let first = coefs.clone();
+        let before = counting::count();
+        for _ in 0..10 {
+            assert_eq!(refit(&mut coefs), Status::Ok);
+        }
+        assert_eq!(counting::count() - before, 0);
+        // The same coefficients as a parallel refit.
+        assert_eq!(bsfit_fitter_set_threads(f, 3), Status::Ok);
+        assert_eq!(refit(&mut coefs), Status::Ok);
+        assert_eq!(coefs, first);
+        assert_eq!(bsfit_fitter_set_threads(f, 5000), Status::InvalidArgument);
+        bsfit_fitter_free(f);
+    }
+}
+
+#[test]
+fn long_numbers_in_messages_are_written_in_exponent_form() {
+    let huge = format!("x = {} and y = {} at [1, 2]", 1e308, -1e-300);
+    assert!(huge.len() > 600);
+    assert_eq!(
+        compact_numbers(&huge),
+        "x = 1e308 and y = -1e-300 at [1, 2]"
+    );
+    // Numbers Display prints in at most 21 characters stay as they are.
+    for msg in [
+        "x[3] = 0.5",
+        "0.30000000000000004",
+        "1.5e-7",
+        "123456789012345680000",
+    ] {
+        assert_eq!(compact_numbers(msg), msg);
+    }
+    assert_eq!(compact_numbers("é 1000000000000000000000000 ü"), "é 1e24 ü");
+}
+
+#[test]
+fn sites_whose_extent_overflows_are_an_invalid_argument_with_a_short_message() {
+    let x = [-1e308, -5e307, 0.0, 5e307, 1e308];
+    let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let p = [x.as_ptr()];
+    let mut s = null_mut();
+    // SAFETY: the arrays match their lengths.
+    let st = unsafe { bsfit_spline_fit(1, p.as_ptr(), [5].as_ptr(), v.as_ptr(), &mut s) };
+    assert_eq!(st, Status::InvalidArgument);
+    let msg = last_error();
+    assert!(msg.len() < 150 && msg.contains("1e308"), "{msg}");
+}
+
+#[test]
+fn panics_write_nothing_to_stderr() {
+    if std::env::var_os("BSFIT_CAPI_PANIC_CHILD").is_some() {
+        // In the child: a panic on this thread and one on a pool worker.
+        assert_eq!(bsfit_debug_panic(0), Status::InternalError);
+        let msg = last_error();
+        assert!(
+            msg.contains("deliberate panic") && msg.contains("lib.rs:"),
+            "{msg}"
+        );
+        assert_eq!(bsfit_debug_panic(1), Status::InternalError);
+        assert!(last_error().contains("on a worker"), "{}", last_error());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "tests::panics_write_nothing_to_stderr",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BSFIT_CAPI_PANIC_CHILD", "1")
+        .env("RUST_BACKTRACE", "full")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The statuses listed in the "Errors" paragraph of each function's comment
+/// in the generated header (following "as `bsfit_...`" references).
+fn listed_statuses(header: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    use std::collections::BTreeMap;
+    let mut direct: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    let mut doc = String::new();
+    for line in header.lines() {
+        let t = line.trim();
+        if t.starts_with("/**") {
+            doc.clear();
+        } else if let Some(rest) = t.strip_prefix('*') {
+            doc.push_str(rest.trim_start_matches('/'));
+            doc.push('\n');
+        } else if let Some(paren) = t.find('(')
+            && (t.starts_with("bsfit_status ")
+                || t.starts_with("void ")
+                || t.starts_with("const char"))
+        {
+            // The declared name: the word before the parenthesis.
+            let name = t[..paren]
+                .rsplit([' ', '*'])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            // The paragraph that starts with "Errors".
+            let mut statuses = Vec::new();
+            let mut refs = Vec::new();
+            if let Some(start) = doc.find("Errors") {
+                let para = doc[start..].split("\n \n").next().unwrap_or("");
+                let para = para.split("\n\n").next().unwrap_or(para);
+                for (i, _) in para.match_indices("BSFIT_STATUS_") {
+                    let code: String = para[i..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    statuses.push(code);
+                }
+                for (i, _) in para.match_indices("as `bsfit_") {
+                    let f: String = para[i + 4..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    refs.push(f);
+                }
+            }
+            direct.insert(name, (statuses, refs));
+            doc.clear();
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (name, (statuses, refs)) in &direct {
+        let mut all = statuses.clone();
+        for r in refs {
+            all.extend(direct.get(r).map(|d| d.0.clone()).unwrap_or_default());
+        }
+        all.sort();
+        all.dedup();
+        out.insert(name.clone(), all);
+    }
+    out
+}
+
+/// `(function, status)` for every `EXPECT(bsfit_f(...), BSFIT_STATUS_X)` (and
+/// the tests' other expectation macros) in a C test.
+fn tested_statuses(src: &str) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for mac in ["EXPECT(", "NAN_AFTER(", "EXPECT_NAN_OUT("] {
+        for (i, _) in src.match_indices(mac) {
+            // The macro's arguments: up to the matching parenthesis.
+            let body = &src[i + mac.len()..];
+            let mut depth = 1;
+            let end = body
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map_or(body.len(), |(k, _)| k);
+            let args = &body[..end];
+            let Some(f) = args.trim_start().strip_prefix("bsfit_") else {
+                continue;
+            };
+            let f: String = f
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if let Some(k) = args.rfind("BSFIT_STATUS_") {
+                let code: String = args[k..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                out.insert((format!("bsfit_{f}"), code));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_c_tests_cover_every_status_the_header_lists() {
+    let header = include_str!("../../include/bsfit.h");
+    let listed = listed_statuses(header);
+    assert!(listed.len() >= 45, "{} functions parsed", listed.len());
+    let mut tested = tested_statuses(include_str!("../tests/test_capi.c"));
+    tested.extend(tested_statuses(include_str!("../tests/test_contract.c")));
+    let mut missing = Vec::new();
+    for (f, statuses) in &listed {
+        for s in statuses {
+            if s == "BSFIT_STATUS_OK" || s == "BSFIT_STATUS_INTERNAL_ERROR" {
+                continue;
+            }
+            if !tested.contains(&(f.clone(), s.clone())) {
+                missing.push(format!("{f}: {s}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "listed but never tested:\n{}",
+        missing.join("\n")
+    );
+    // And the C tests expect no status that a function does not list.
+    let unlisted: Vec<_> = tested
+        .iter()
+        .filter(|(f, s)| {
+            s != "BSFIT_STATUS_OK"
+                && s != "BSFIT_STATUS_INTERNAL_ERROR"
+                && listed.get(f).is_some_and(|l| !l.contains(s))
+        })
+        .collect();
+    assert!(unlisted.is_empty(), "tested but not listed: {unlisted:?}");
 }
