@@ -303,12 +303,25 @@ const char *bsfit_version(void);
 /**
  * Returns to the allocator the memory the one-shot fits and prefilters
  * keep for their next call: the workspaces of recent calls and the
- * coefficient arrays of freed splines (at most 4 x 32 MiB and 1 GiB).
+ * coefficient arrays of freed splines (at most 4 arrays and, together, the limit of `bsfit_set_cache_limit`).
  * Nothing else changes; the next call allocates afresh.
  *
  * Thread safety: may be called from any thread, at any time.
  */
 void bsfit_release_cached_memory(void);
+
+/**
+ * Sets the most memory, in bytes, that the one-shot calls keep cached for
+ * their next call (workspaces and the coefficient arrays of freed splines;
+ * 64 MiB by default) and returns the previous limit. 0 turns the cache off
+ * and frees what it holds; a smaller limit frees the oldest entries at
+ * once. A freed spline's array is kept only if it fits in the limit, and
+ * a kept array is reused only for a spline of nearly its size (never
+ * holding more memory than the spline needs).
+ *
+ * Thread safety: may be called from any thread, at any time.
+ */
+size_t bsfit_set_cache_limit(size_t bytes);
 
 /**
  * The message of the last failed `bsfit_*` call on the calling thread, or
@@ -1197,11 +1210,13 @@ bsfit_status bsfit_prefilter3d_f32(const float *values,
  * On any error `out` is left untouched. `n == 0` succeeds without reading
  * `points` or writing `out`.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`
- * (`ndim` is not the spline's), `BSFIT_STATUS_INVALID_ARGUMENT` (buffer
- * too short, a size overflows, an unknown policy code, `orders == NULL`
- * with several outputs, `n_outputs == 0`, an order above 255),
- * `BSFIT_STATUS_OUTSIDE_DOMAIN` (an axis under `BSFIT_POLICY_ERROR`).
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH` (`ndim` is not the spline's),
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (a size overflows, an unknown policy
+ * code, `orders == NULL` with several outputs, `n_outputs == 0`, an order
+ * above 255), `BSFIT_STATUS_BUFFER_TOO_SMALL`,
+ * `BSFIT_STATUS_OUTSIDE_DOMAIN` (an axis under `BSFIT_POLICY_ERROR`),
+ * `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -1232,9 +1247,10 @@ bsfit_status bsfit_spline_evaluate(const bsfit_spline *spline,
  * error it is left untouched. An empty coordinate list gives an empty
  * result (nothing is read or written).
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
- * `BSFIT_STATUS_INVALID_ARGUMENT` (as `bsfit_spline_evaluate`),
- * `BSFIT_STATUS_OUTSIDE_DOMAIN`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_INVALID_ARGUMENT` (as
+ * `bsfit_spline_evaluate`), `BSFIT_STATUS_BUFFER_TOO_SMALL`,
+ * `BSFIT_STATUS_OUTSIDE_DOMAIN`, `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: safe to call concurrently on the same spline.
  *
@@ -1262,7 +1278,8 @@ bsfit_status bsfit_spline_evaluate_grid(const bsfit_spline *spline,
  * when it is not NULL.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER` (`spline` or `vndim`),
- * `BSFIT_STATUS_INVALID_ARGUMENT` (`shape_len` too small).
+ * `BSFIT_STATUS_MISALIGNED_POINTER`, `BSFIT_STATUS_BUFFER_TOO_SMALL`
+ * (`shape_len` too small).
  *
  * # Safety
  * `spline` must be NULL or a live spline; `vndim` NULL or writable;
@@ -1283,8 +1300,13 @@ bsfit_status bsfit_spline_value_shape(const bsfit_spline *spline,
  * value dimension of 2 (`double _Complex` / `std::complex<double>` arrays
  * have exactly this layout). Every component is solved in the same passes.
  *
- * Errors: as `bsfit_spline_fit`; `BSFIT_STATUS_INVALID_ARGUMENT` for
- * `vndim > 0` with `vshape == NULL` or a size overflow.
+ * Errors: `BSFIT_STATUS_NULL_POINTER` (also `vndim > 0` with
+ * `vshape == NULL`), `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`ndim` outside 1-6, a size overflows),
+ * `BSFIT_STATUS_AXIS_TOO_SHORT`, `BSFIT_STATUS_NON_FINITE_SITE`,
+ * `BSFIT_STATUS_NON_INCREASING_SITES`, `BSFIT_STATUS_SINGULAR_MATRIX`,
+ * `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_NON_FINITE_RESULT`,
+ * `BSFIT_STATUS_THREADS_UNAVAILABLE`.
  *
  * Thread safety: reentrant; the inputs are only read.
  *

@@ -35,7 +35,8 @@
 //! they are kept). Strings returned by the library belong to it. The
 //! one-shot calls (`bsfit_spline_fit`, the prefilters) keep recently used
 //! scratch and the coefficient arrays of freed splines for their next call
-//! (at most 4 x 32 MiB and 1 GiB); `bsfit_release_cached_memory` returns
+//! (at most 4 arrays and 64 MiB together by default, `bsfit_set_cache_limit`);
+//! `bsfit_release_cached_memory` returns
 //! them. The prefilter needs at most about 1 MiB of scratch per thread
 //! besides its output, whatever the grid's shape. Memory exhaustion aborts
 //! the process, as in C++ code built without exceptions.
@@ -104,7 +105,7 @@ pub extern "C" fn bsfit_version() -> *const c_char {
 
 /// Returns to the allocator the memory the one-shot fits and prefilters
 /// keep for their next call: the workspaces of recent calls and the
-/// coefficient arrays of freed splines (at most 4 x 32 MiB and 1 GiB).
+/// coefficient arrays of freed splines (at most 4 arrays and, together, the limit of `bsfit_set_cache_limit`).
 /// Nothing else changes; the next call allocates afresh.
 ///
 /// Thread safety: may be called from any thread, at any time.
@@ -114,6 +115,20 @@ pub extern "C" fn bsfit_release_cached_memory() {
         bsfit_core::release_cached_memory();
         Ok(())
     });
+}
+
+/// Sets the most memory, in bytes, that the one-shot calls keep cached for
+/// their next call (workspaces and the coefficient arrays of freed splines;
+/// 64 MiB by default) and returns the previous limit. 0 turns the cache off
+/// and frees what it holds; a smaller limit frees the oldest entries at
+/// once. A freed spline's array is kept only if it fits in the limit, and
+/// a kept array is reused only for a spline of nearly its size (never
+/// holding more memory than the spline needs).
+///
+/// Thread safety: may be called from any thread, at any time.
+#[unsafe(no_mangle)]
+pub extern "C" fn bsfit_set_cache_limit(bytes: usize) -> usize {
+    bsfit_core::set_cache_limit(bytes)
 }
 
 /// The message of the last failed `bsfit_*` call on the calling thread, or

@@ -150,6 +150,11 @@ int main(void) {
     CLOSE(cimag(z), 0.5 * f(1.2, 0.3) - 1.0);
     bsfit_spline_free(s);
 
+    /* The cache limit: the previous one comes back. */
+    size_t prev = bsfit_set_cache_limit((size_t)1 << 20);
+    CHECK(prev > 0);
+    CHECK(bsfit_set_cache_limit(prev) == ((size_t)1 << 20));
+
     if (failures) {
         printf("%d check(s) failed\n", failures);
         return 1;
