@@ -55,6 +55,7 @@ pub mod error;
 pub mod gpu;
 pub mod grid3;
 pub mod isa;
+pub mod ndimage;
 pub mod par;
 pub mod real;
 mod recycle;
