@@ -66,6 +66,7 @@ pub mod error;
 pub mod gpu;
 pub mod grid3;
 pub mod isa;
+pub mod ndimage;
 pub mod par;
 pub mod real;
 mod recycle;

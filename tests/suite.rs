@@ -23,6 +23,7 @@ mod grid3_operator;
 mod grid3_prefilter;
 mod grid3_solvers;
 mod isa_equivalence;
+mod ndimage;
 mod oneshot_recycle;
 mod properties;
 mod scipy_parity;

@@ -36,6 +36,7 @@ import numpy as np
 
 from . import _bsfit
 from ._bsfit import FitError
+from . import ndimage  # noqa: E402,F401  (scipy.ndimage's spline functions)
 
 __all__ = [
     "FitError",
