@@ -85,7 +85,7 @@ class BSpline(_ScipyBSpline):
     def _bsfit_spline(self):
         """The bsfit spline of the current ``t`` and ``c``, or None where
         bsfit cannot represent it (then scipy's code evaluates)."""
-        t, c = self._t, self._c
+        t, c = self.t, self.c
         cache = self.__dict__.get("_bsfit_cache")
         if cache is not None and cache[0] is t and cache[1] is c:
             return cache[2]
@@ -146,13 +146,13 @@ class BSpline(_ScipyBSpline):
         pts = np.asarray(x_arr, dtype=np.float64).reshape(-1, 1)
         # One policy per axis: a periodic knot vector evaluates as asked.
         out = native._evaluate(pts, [(int(nu),)], [policy], ())
-        out = out.reshape(x_shape + self._c.shape[1:])
+        out = out.reshape(x_shape + self.c.shape[1:])
         if self.axis != 0:
             # The interpolation axis goes where it was in the data (scipy's rule).
             order = list(range(out.ndim))
             order = order[x_ndim:x_ndim + self.axis] + order[:x_ndim] + order[x_ndim + self.axis:]
             out = out.transpose(order)
-        return self._asarray(out)
+        return getattr(self, "_asarray", np.asarray)(out)
 
 
 # --------------------------------------------------------------------------
@@ -365,7 +365,7 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     b = BSpline.construct_fast(
         knots, coefs, 3, extrapolate="periodic" if periodic else True, axis=axis
     )
-    b._bsfit_cache = (b._t, b._c, spline)
+    b._bsfit_cache = (b.t, b.c, spline)
     return b
 
 
@@ -485,4 +485,4 @@ class RegularGridInterpolator(_ScipyRGI):
                 outside = np.any((pts < lo) | (pts > hi), axis=1)
             outside &= ~np.any(np.isnan(pts), axis=1)
             out[outside] = fill
-        return self._asarray(out.reshape(xi_shape[:-1] + out.shape[1:]))
+        return getattr(self, "_asarray", np.asarray)(out.reshape(xi_shape[:-1] + out.shape[1:]))
