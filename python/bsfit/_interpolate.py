@@ -160,7 +160,7 @@ class BSpline(_ScipyBSpline):
 # --------------------------------------------------------------------------
 
 
-def _end_spec(deriv, end):
+def _end_spec(deriv):
     """One end of scipy's ``bc_type`` after its string aliases: None, a
     name bsfit takes as it is, or a list of ``(order, value)``."""
     if deriv is None:
@@ -249,6 +249,8 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     periodic = isinstance(bc_type, str) and bc_type == "periodic"
 
     x = _float_array(x, check_finite)
+    if x.dtype.kind == "c":
+        raise TypeError("x must be real")
     y = _float_array(y, check_finite)
     axis = _normalize_axis(axis, y.ndim)
     y = np.moveaxis(y, axis, 0)
@@ -261,8 +263,6 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
         raise ValueError("Expect x to not have duplicates")
     if x.ndim != 1 or np.any(x[1:] < x[:-1]):
         raise ValueError("Expect x to be a 1D strictly increasing sequence.")
-    if x.dtype.kind == "c":
-        raise TypeError("x must be real")
 
     k = operator.index(k)
     if k < 0:
@@ -281,12 +281,10 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     left = right = None
     if periodic:
         names = ("periodic", "periodic")
-        nt = n + 2
     elif deriv_l is None and deriv_r is None:
         names = ("not-a-knot", "not-a-knot")
-        nt = max(n, 4)
     else:
-        specs = [_end_spec(deriv_l, "left"), _end_spec(deriv_r, "right")]
+        specs = [_end_spec(deriv_l), _end_spec(deriv_r)]
         counts = [1 if isinstance(s, str) else len(s) for s in specs]
         for side, s in enumerate(specs):
             if isinstance(s, str):
