@@ -164,6 +164,11 @@ def _as_orders(nu, ndim):
     return tuple(int(v) for v in arr)
 
 
+def _is_flag(e):
+    """Whether ``e`` is a truth value in scipy's sense (a bool or an integer)."""
+    return isinstance(e, (bool, np.bool_, int, np.integer))
+
+
 def _policy(extrapolate, ndim):
     """scipy's ``extrapolate`` spellings -> the library's policy names.
 
@@ -172,7 +177,7 @@ def _policy(extrapolate, ndim):
     ``"clamp"``, ``"nan"``, ``"periodic"``, ``"raise"``); a sequence gives
     one policy per axis.
     """
-    if isinstance(extrapolate, (bool, np.bool_)):
+    if _is_flag(extrapolate):
         return "polynomial" if extrapolate else "nan"
     if isinstance(extrapolate, str):
         return extrapolate
@@ -187,7 +192,7 @@ def _policy(extrapolate, ndim):
         raise ValueError(f"extrapolate has {len(per_axis)} entries for {ndim} axes")
     names = []
     for e in per_axis:
-        if not isinstance(e, (bool, np.bool_, str)):
+        if not (_is_flag(e) or isinstance(e, str)):
             raise TypeError(f"extrapolate: per-axis entries must be bools or names, got {e!r}")
         names.append(_policy(e, ndim))
     return names
@@ -195,11 +200,11 @@ def _policy(extrapolate, ndim):
 
 def _normalized_extrapolate(extrapolate):
     """The ``extrapolate`` attribute as stored: a bool, a name or a tuple."""
-    if isinstance(extrapolate, (bool, np.bool_)):
+    if _is_flag(extrapolate):
         return bool(extrapolate)
     if isinstance(extrapolate, str):
         return extrapolate
-    return tuple(bool(e) if isinstance(e, (bool, np.bool_)) else e for e in extrapolate)
+    return tuple(bool(e) if _is_flag(e) else e for e in extrapolate)
 
 
 def _is_end(e):

@@ -226,6 +226,10 @@ def test_policy_values_are_checked():
     with pytest.raises(ValueError):
         s.extrapolate = "nope"
     assert s.extrapolate == "clamp"
+    # Truth values as scipy reads them.
+    s.extrapolate = 0
+    assert s.extrapolate is False
+    assert np.isfinite(s([[axes[0][-1] + 1, axes[1][0]]], extrapolate=1))[0]
     # Names are case-insensitive, as the library parses them.
     assert np.isnan(s([[axes[0][-1] + 1, axes[1][0]]], extrapolate="NaN"))[0]
 
