@@ -247,3 +247,20 @@ def test_fitter_with_value_shapes():
     assert ends.fit(values).c.shape == (7, 8, 5, 2)
     np.testing.assert_allclose(ends.fit(values)([[axes[0][2], axes[1][0], axes[2][1]]],
                                                 nu=(0, 1, 0)), 0.0, atol=1e-12)
+
+
+def test_to_scipy_with_value_shape_and_any_point_layout():
+    rng, axes, values = case((7, 6, 5), (2, 3), 29)
+    s = bsfit.TensorSpline(axes, values)
+    ref = s.to_scipy()
+    assert isinstance(ref, NdBSpline) and ref.c.shape == (7, 6, 5, 2, 3)
+    pts, _ = random_points(rng, axes)
+    assert rel_err(s(pts), ref(pts)) <= 1e-12
+    # Points of any memory layout (negative and non-unit strides, Fortran order).
+    wide = np.repeat(pts, 2, axis=1)[::-1, ::-2]
+    assert not wide.flags.c_contiguous
+    np.testing.assert_array_equal(s(wide), s(np.ascontiguousarray(wide)))
+    np.testing.assert_array_equal(s.grad(np.asfortranarray(pts)), s.grad(pts))
+    coords = [a[::-1] for a in axes]
+    np.testing.assert_array_equal(s.eval_grid(coords),
+                                  s.eval_grid([np.ascontiguousarray(c) for c in coords]))
