@@ -202,6 +202,47 @@ typedef uint32_t bsfit_boundary;
 #endif // __cplusplus
 
 /**
+ * What evaluation does outside the domain along one axis
+ * (`bsfit_spline_evaluate`, `bsfit_spline_evaluate_grid`).
+ */
+enum bsfit_policy
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * The spline's own policy on this axis (the boundary polynomial unless
+   * the spline says otherwise; periodic axes wrap).
+   */
+  BSFIT_POLICY_SPLINE = 0,
+  /**
+   * Continue with the polynomial of the boundary piece (scipy's
+   * `extrapolate=True`).
+   */
+  BSFIT_POLICY_POLYNOMIAL = 1,
+  /**
+   * Evaluate at the nearest point of the domain.
+   */
+  BSFIT_POLICY_CLAMP = 2,
+  /**
+   * NaN for every output of a point outside (scipy's `extrapolate=False`).
+   */
+  BSFIT_POLICY_NAN = 3,
+  /**
+   * Wrap the coordinate into the domain (any axis).
+   */
+  BSFIT_POLICY_PERIODIC = 4,
+  /**
+   * Fail with `BSFIT_STATUS_OUTSIDE_DOMAIN` naming the first point
+   * outside; `out` is then left untouched.
+   */
+  BSFIT_POLICY_ERROR = 5,
+};
+#ifndef __cplusplus
+typedef uint32_t bsfit_policy;
+#endif // __cplusplus
+
+/**
  * A fit plan for one grid plus its scratch memory (opaque): refits of new
  * values on the same grid skip the per-axis factorisations and allocate
  * nothing.
@@ -781,6 +822,128 @@ bsfit_status bsfit_prefilter3d_f32(const float *values,
                                    const bsfit_boundary *boundary,
                                    float *out,
                                    size_t out_len);
+
+/**
+ * Evaluates `n_outputs` mixed partial derivatives at `n` points, all from
+ * one basis computation per point, in parallel.
+ *
+ * * `points[0 .. n*ndim]`: the points, row-major (point `i` is
+ *   `points[i*ndim .. i*ndim + ndim]`).
+ * * `orders[0 .. n_outputs*ndim]`: output `j` is the partial of orders
+ *   `orders[j*ndim .. j*ndim + ndim]` (all 0: the value; above 3 along an
+ *   axis: 0). `NULL` with `n_outputs == 1`: the value. Price, delta, gamma
+ *   and vega of a 4D table are one call with four rows of orders.
+ * * `policy[0 .. ndim]`: a `bsfit_policy` per axis, or `NULL` for the
+ *   spline's own.
+ * * `out[0 .. out_len]`: receives `n * n_outputs * n_components` values,
+ *   row-major `(point, output, component)` (`n_components` from
+ *   `bsfit_spline_value_shape`; 1 for scalar values, the real and imaginary
+ *   parts for complex values fitted as a trailing dimension of 2).
+ *
+ * On any error `out` is left untouched. `n == 0` succeeds without reading
+ * `points` or writing `out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`
+ * (`ndim` is not the spline's), `BSFIT_STATUS_INVALID_ARGUMENT` (buffer
+ * too short, a size overflows, an unknown policy code, `orders == NULL`
+ * with several outputs, `n_outputs == 0`, an order above 255),
+ * `BSFIT_STATUS_OUTSIDE_DOMAIN` (an axis under `BSFIT_POLICY_ERROR`).
+ *
+ * Thread safety: safe to call concurrently on the same spline.
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline; `points` NULL or `n*ndim`
+ * readable values; `orders` NULL or `n_outputs*ndim` readable values;
+ * `policy` NULL or `ndim` readable codes; `out` NULL or writable for
+ * `out_len` elements, not overlapping the inputs.
+ */
+bsfit_status bsfit_spline_evaluate(const bsfit_spline *spline,
+                                   const double *points,
+                                   size_t n,
+                                   size_t ndim,
+                                   const size_t *orders,
+                                   size_t n_outputs,
+                                   const uint32_t *policy,
+                                   double *out,
+                                   size_t out_len);
+
+/**
+ * Evaluates `n_outputs` mixed partial derivatives on the grid
+ * `coords[0] x ... x coords[ndim-1]` (coordinate lists of `lens[k]`
+ * values, any order), separably: O(4 * ndim) per output value instead of
+ * O(4^ndim). `orders` and `policy` as in `bsfit_spline_evaluate`.
+ *
+ * `out` receives `lens[0] * ... * lens[ndim-1] * n_outputs * n_components`
+ * values, row-major `(i_0, ..., i_(ndim-1), output, component)`; on any
+ * error it is left untouched. An empty coordinate list gives an empty
+ * result (nothing is read or written).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (as `bsfit_spline_evaluate`),
+ * `BSFIT_STATUS_OUTSIDE_DOMAIN`.
+ *
+ * Thread safety: safe to call concurrently on the same spline.
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline; `coords` NULL or `ndim` pointers,
+ * each NULL or `lens[k]` readable values; `lens` NULL or `ndim` values;
+ * `orders`, `policy` as in `bsfit_spline_evaluate`; `out` NULL or
+ * writable for `out_len` elements.
+ */
+bsfit_status bsfit_spline_evaluate_grid(const bsfit_spline *spline,
+                                        const double *const *coords,
+                                        const size_t *lens,
+                                        size_t ndim,
+                                        const size_t *orders,
+                                        size_t n_outputs,
+                                        const uint32_t *policy,
+                                        double *out,
+                                        size_t out_len);
+
+/**
+ * The value shape of the spline: writes its number of dimensions to
+ * `*vndim` (0 for scalar values) and, when `shape` is not NULL, the
+ * dimensions to `shape[0 .. vndim]` (`shape_len >= vndim`), and the number
+ * of components (their product, 1 for scalar values) to `*n_components`
+ * when it is not NULL.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER` (`spline` or `vndim`),
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`shape_len` too small).
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline; `vndim` NULL or writable;
+ * `shape` NULL or writable for `shape_len` elements; `n_components` NULL
+ * or writable.
+ */
+bsfit_status bsfit_spline_value_shape(const bsfit_spline *spline,
+                                      size_t *vndim,
+                                      size_t *shape,
+                                      size_t shape_len,
+                                      size_t *n_components);
+
+/**
+ * Fits vector-valued data: like `bsfit_spline_fit` with
+ * `lens[0] * ... * lens[ndim-1] * vshape[0] * ... * vshape[vndim-1]`
+ * values, row-major with the value dimensions last (scipy's `NdBSpline`
+ * layout). Complex data: interleaved real and imaginary parts, i.e. a last
+ * value dimension of 2 (`double _Complex` / `std::complex<double>` arrays
+ * have exactly this layout). Every component is solved in the same passes.
+ *
+ * Errors: as `bsfit_spline_fit`; `BSFIT_STATUS_INVALID_ARGUMENT` for
+ * `vndim > 0` with `vshape == NULL` or a size overflow.
+ *
+ * Thread safety: reentrant; the inputs are only read.
+ *
+ * # Safety
+ * Non-NULL pointers must point to as many elements as described above.
+ */
+bsfit_status bsfit_spline_fit_vector(size_t ndim,
+                                     const double *const *sites,
+                                     const size_t *lens,
+                                     const double *values,
+                                     const size_t *vshape,
+                                     size_t vndim,
+                                     bsfit_spline **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -31,11 +31,13 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod ptr;
+mod query;
 mod status;
 
 #[cfg(test)]
 mod tests;
 
+pub use query::Policy;
 pub use status::Status;
 
 use bsfit_core::grid3::{self, Boundary as CoreBoundary};

@@ -73,8 +73,10 @@ pub(crate) fn basis_batch(
     }
 }
 
-/// Scalar reference of the tensor evaluation's `4^D` contraction: odometer over the first `D − 1` digits,
-/// rows of four contiguous coefficients.
+/// Scalar reference of the tensor evaluation's `4^D` contraction: odometer
+/// over the first `D − 1` digits, rows of four coefficients at the innermost
+/// stride `strides[D−1]` (1 for scalar values; the number of components for
+/// one component of a vector-valued spline).
 pub(crate) fn contract<const D: usize>(
     coefs: &[f64],
     strides: &[usize; D],
@@ -82,7 +84,8 @@ pub(crate) fn contract<const D: usize>(
     w: &[[f64; ORDER]; D],
 ) -> f64 {
     let last = D - 1;
-    let outer = 1usize << (2 * last); // 4^(D-1) rows of 4 contiguous coefficients
+    let sl = strides[last];
+    let outer = 1usize << (2 * last); // 4^(D-1) rows of 4 coefficients
     let mut digits = [0usize; D];
     let mut total = 0.0;
     for _ in 0..outer {
@@ -92,7 +95,7 @@ pub(crate) fn contract<const D: usize>(
             weight *= w[k][digits[k]];
             off += digits[k] * strides[k];
         }
-        let row = &coefs[off..off + 4];
+        let row = [coefs[off], coefs[off + sl], coefs[off + 2 * sl], coefs[off + 3 * sl]];
         let wl = &w[last];
         let inner = row[0] * wl[0] + row[1] * wl[1] + row[2] * wl[2] + row[3] * wl[3];
         total += weight * inner;

@@ -9,56 +9,16 @@
 //! the components are contracted together with the lanes of a vector
 //! holding consecutive components ([`contract_vec`]).
 //!
-//! [`contract_strided`] is the scalar reference: one component, any
-//! innermost stride, the summation order of the scalar-valued reference
-//! (`crate::isa::contract_scalar`), to which it is equal bit for bit when
-//! the innermost stride is 1.
+//! The scalar reference is `crate::isa::contract_scalar`, one component
+//! at any innermost stride.
 
 use crate::bspline::ORDER;
-use crate::isa::Vf64;
-
-/// `Σ_r Π_k w[k][r_k] · c[base + Σ_k r_k·strides[k]]` over the `4^D` block,
-/// the innermost axis at stride `strides[D-1]` (the scalar reference).
-///
-/// Callers guarantee `base + Σ_k 3·strides[k] < c.len()` (checked anyway:
-/// an out-of-range block panics, it cannot read out of bounds).
-pub(crate) fn contract_strided<const D: usize>(
-    c: &[f64],
-    strides: &[usize; D],
-    base: usize,
-    w: &[[f64; ORDER]; D],
-) -> f64 {
-    let last = D - 1;
-    let sl = strides[last];
-    let outer = 1usize << (2 * last);
-    let mut digits = [0usize; D];
-    let mut total = 0.0;
-    for _ in 0..outer {
-        let mut weight = 1.0;
-        let mut off = base;
-        for k in 0..last {
-            weight *= w[k][digits[k]];
-            off += digits[k] * strides[k];
-        }
-        let wl = &w[last];
-        let inner =
-            c[off] * wl[0] + c[off + sl] * wl[1] + c[off + 2 * sl] * wl[2] + c[off + 3 * sl] * wl[3];
-        total += weight * inner;
-        for k in (0..last).rev() {
-            digits[k] += 1;
-            if digits[k] < ORDER {
-                break;
-            }
-            digits[k] = 0;
-        }
-    }
-    total
-}
+use crate::isa::{Vf64, contract_scalar as contract_strided};
 
 /// Every component of the contraction at `base`: `dst[j]` for `j < nc =
 /// dst.len()`, the components of one coefficient contiguous
 /// (`strides[D-1] == nc`), with the lanes of `V` over components. Equal to
-/// [`contract_strided`] at `base + j` up to rounding (a different
+/// the scalar reference at `base + j` up to rounding (a different
 /// summation order).
 ///
 /// # Safety

@@ -49,7 +49,15 @@ impl<const D: usize> TensorSpline<D> {
         let mut shape = query.points_shape();
         shape.push(nout);
         shape.extend_from_slice(&self.vshape);
-        checked_len(&shape)?;
+        checked_len(&shape).map_err(|e| match (e, query.points()) {
+            (FitError::InvalidParameter { reason, .. }, Points::Grid(_)) => {
+                FitError::InvalidParameter {
+                    name: "coords",
+                    reason,
+                }
+            }
+            (e, _) => e,
+        })?;
         Ok(shape)
     }
 
@@ -65,33 +73,21 @@ impl<const D: usize> TensorSpline<D> {
     /// point outside the domain on an axis under [`Extrapolate::Error`]
     /// (`out` is then left as it was).
     pub fn evaluate_into(&self, query: &Query<'_>, out: &mut [f64]) -> Result<(), FitError> {
-        match query.points() {
-            Points::Rows(points) if points.ncols() != D => {
-                return Err(FitError::DimensionMismatch {
-                    expected: D,
-                    got: points.ncols(),
-                });
-            }
-            Points::Grid(axes) if axes.len() != D => {
-                return Err(FitError::DimensionMismatch {
-                    expected: D,
-                    got: axes.len(),
-                });
-            }
-            _ => {}
-        }
+        let shape = self.check_query(query)?;
         let policy = query.resolve_policy(self.extrapolate, &self.periodic)?;
         let policy: [Extrapolate; D] = std::array::from_fn(|k| policy[k]);
         let partials = query.partials(D)?;
-        let shape = self.output_shape(query)?;
         let want = checked_len(&shape)?;
         if out.len() != want {
+            let what = match query.points() {
+                Points::Rows(p) => format!("{} points", p.nrows()),
+                Points::Grid(_) => format!("a grid of shape {:?}", query.points_shape()),
+            };
             return Err(FitError::InvalidParameter {
                 name: "out",
                 reason: format!(
-                    "length {} for {} points (the result has shape {shape:?})",
-                    out.len(),
-                    query.len()?
+                    "length {} for {what} (the result has shape {shape:?})",
+                    out.len()
                 ),
             });
         }
@@ -115,6 +111,30 @@ impl<const D: usize> TensorSpline<D> {
             }
         }
         Ok(())
+    }
+
+    /// Checks everything about `query` but the output buffer and the
+    /// points under [`Extrapolate::Error`]: the points' columns or the
+    /// grid's axes, the policy list, the outputs and the result's size;
+    /// returns the result's shape.
+    pub(super) fn check_query(&self, query: &Query<'_>) -> Result<Vec<usize>, FitError> {
+        match query.points() {
+            Points::Rows(points) if points.ncols() != D => {
+                return Err(FitError::DimensionMismatch {
+                    expected: D,
+                    got: points.ncols(),
+                });
+            }
+            Points::Grid(axes) if axes.len() != D => {
+                return Err(FitError::DimensionMismatch {
+                    expected: D,
+                    got: axes.len(),
+                });
+            }
+            _ => {}
+        }
+        query.resolve_policy(self.extrapolate, &self.periodic)?;
+        self.output_shape(query)
     }
 
     /// The first point of `points` outside the domain on an axis under

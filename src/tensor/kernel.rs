@@ -10,7 +10,7 @@
 //! ([`basis`], [`basis_derivs`], the scalar contraction), which every fast
 //! path is tested against.
 
-use super::contract::{contract_strided, contract_vec};
+use super::contract::contract_vec;
 use super::{Extrapolate, TensorSpline};
 use crate::bspline::{
     ORDER,
@@ -189,10 +189,9 @@ impl<const D: usize> TensorSpline<D> {
     #[inline(always)]
     unsafe fn contract_v<V: Vf64>(&self, base: usize, w: &[[f64; ORDER]; D]) -> f64 {
         let last = base + (0..D).map(|k| 3 * self.strides[k]).sum::<usize>();
-        if self.ncomp != 1 {
-            // Component 0 of a vector-valued spline (innermost stride nc).
-            contract_strided(&self.coefs, &self.strides, base, w)
-        } else if V::W > 1 && last < self.coefs.len() {
+        // (Vector-valued splines: component 0, at innermost stride nc, by
+        // the scalar reference.)
+        if self.ncomp == 1 && V::W > 1 && last < self.coefs.len() {
             // SAFETY: the block's last element is in bounds (checked just
             // above); the ISA by the caller's contract.
             unsafe { V::contract_block(&self.coefs, &self.strides, base, w) }
@@ -271,7 +270,7 @@ impl<const D: usize> PointOp<D> for Grad {
             std::array::from_fn(|k| {
                 let mut wk = w0;
                 wk[k] = w1[k];
-                contract_strided(&s.coefs, &s.strides, base, &wk)
+                contract_scalar(&s.coefs, &s.strides, base, &wk)
             })
         } else if V::W > 1 && last < s.coefs.len() {
             // SAFETY: the block is in bounds (checked just above); the ISA

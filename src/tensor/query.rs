@@ -301,7 +301,7 @@ impl<'a> Query<'a> {
                 .iter()
                 .try_fold(1usize, |a, c| a.checked_mul(c.len()))
                 .ok_or_else(|| FitError::InvalidParameter {
-                    name: "grid",
+                    name: "coords",
                     reason: format!(
                         "the grid of shape {:?} has more points than fit in memory",
                         axes.iter().map(|a| a.len()).collect::<Vec<_>>()

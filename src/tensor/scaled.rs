@@ -27,7 +27,7 @@
 
 use super::TensorSpline;
 use crate::bspline::{ORDER, basis::basis_derivs_scaled};
-use super::contract::contract_strided;
+use crate::isa::contract_scalar;
 
 /// Binary exponent of a finite non-zero `v`: `2^e ≤ |v| < 2^{e+1}`.
 fn exponent(v: f64) -> i32 {
@@ -117,7 +117,7 @@ impl<const D: usize> TensorSpline<D> {
             w[k] = row.map(|v| v * norm);
             total_exp += i64::from(f) - i64::from(g) * o as i64 + i64::from(e) * (3 - o) as i64;
         }
-        let acc = contract_strided(&self.coefs, &self.strides, base + comp, &w);
+        let acc = contract_scalar(&self.coefs, &self.strides, base + comp, &w);
         scale2(acc, total_exp)
     }
 

@@ -16,11 +16,12 @@ fn run_into<const D: usize, E: Dimension>(
     q: &Query<'_>,
     mut out: ArrayViewMut<'_, f64, E>,
 ) -> Result<(), FitError> {
-    let want: usize = s.output_shape(q)?.iter().product();
+    let want: usize = s.check_query(q)?.iter().product();
     if out.len() != want {
-        // The driver's error (dimension checks first, then the length).
-        let mut none: [f64; 0] = [];
-        s.evaluate_into(q, &mut none)?;
+        return Err(FitError::InvalidParameter {
+            name: "out",
+            reason: format!("length {} for {} points", out.len(), q.len()?),
+        });
     }
     match out.as_slice_mut() {
         Some(o) => s.evaluate_into(q, o),
