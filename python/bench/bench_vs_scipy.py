@@ -18,6 +18,10 @@ scipy called as users call them):
     (and its default iterative solver inexact); timed on a small grid only.
 * evaluation of 1,000,000 random points of that spline:
   bsfit TensorSpline(xi) vs scipy NdBSpline(xi) (on a subset, scaled up).
+* RegularGridInterpolator(method="cubic") on that grid: construction, and
+  evaluation of the 1,000,000 points (bounds_error=True, and fill_value=None),
+  bsfit.RegularGridInterpolator vs scipy's (make_ndbspl + gcrotmk).
+* value + gradient + Hessian (15 outputs) through TensorSpline.partials.
 * the 3D prefilter of a 128^3 float64 array, periodic: bsfit.spline_filter
   vs scipy.ndimage.spline_filter(mode="grid-wrap").
 * peak memory of a 30M-point fit (200x100x50x30, 240 MB of float64) in a
@@ -135,6 +139,11 @@ def main():
 
     import bsfit
 
+    # The memory child first: a child's peak RSS starts at its parent's RSS
+    # when it is forked, so it must start before this process grows.
+    mem = subprocess.run([sys.executable, __file__, "--memory-child"],
+                         capture_output=True, text=True, check=True)
+
     reps = 5 if args.quick else 15
     print(f"bsfit {bsfit.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
@@ -190,6 +199,37 @@ def main():
     t_grad = median_time(lambda: s.grad(xi), max(3, reps // 3))
     rows.append(("grad 1M points (4 partials)", t_grad, 4 * t_ev_d_sp))
 
+    # ---- RegularGridInterpolator(method="cubic"), same grid and points -----
+    # scipy builds it with make_ndbspl and its default iterative solver
+    # (gcrotmk, atol 1e-6: approximate); bsfit solves exactly. Both with
+    # the default bounds_error=True, and with fill_value=None (extrapolate).
+    from scipy.interpolate import RegularGridInterpolator as ScipyRGI
+
+    t_rgi_sp = median_time(lambda: ScipyRGI(points, values, method="cubic"), 1, warmup=0)
+    t_rgi_bs = median_time(
+        lambda: bsfit.RegularGridInterpolator(points, values, method="cubic"), reps * 20)
+    rows.append(("RGI cubic build 50x30x20x10", t_rgi_bs, t_rgi_sp))
+    rgi_sp = ScipyRGI(points, values, method="cubic")
+    rgi_bs = bsfit.RegularGridInterpolator(points, values, method="cubic")
+    grid_pts = np.stack(np.meshgrid(*points, indexing="ij"), axis=-1).reshape(-1, 4)
+    rgi_err_sp = np.max(np.abs(rgi_sp(grid_pts) - values.ravel()))
+    rgi_err_bs = np.max(np.abs(rgi_bs(grid_pts) - values.ravel()))
+    t_rgi_ev = median_time(lambda: rgi_bs(xi), reps)
+    t_rgi_ev_sp = median_time(lambda: rgi_sp(xi[:sub]), max(3, reps // 3)) * (n / sub)
+    rows.append(("RGI cubic eval 1M points (bounds_error)", t_rgi_ev, t_rgi_ev_sp))
+    rgi_sp.bounds_error = rgi_bs.bounds_error = False
+    rgi_sp.fill_value = rgi_bs.fill_value = None
+    t_rgi_ex = median_time(lambda: rgi_bs(xi), reps)
+    t_rgi_ex_sp = median_time(lambda: rgi_sp(xi[:sub]), max(3, reps // 3)) * (n / sub)
+    rows.append(("RGI cubic eval 1M points (fill_value=None)", t_rgi_ex, t_rgi_ex_sp))
+    del rgi_sp, rgi_bs, grid_pts
+
+    # Value, gradient and Hessian (15 outputs) in one call vs one value.
+    hd = [(0, 0, 0, 0)] + [tuple(int(a == i) for a in range(4)) for i in range(4)] + [
+        tuple(int(a == i) + int(a == j) for a in range(4)) for i in range(4) for j in range(i, 4)]
+    t_part = median_time(lambda: s.partials(xi, hd), max(3, reps // 3))
+    rows.append((f"partials 1M points ({len(hd)} outputs)", t_part, len(hd) * t_ev_d_sp))
+
     # One point per call: the Python-call overhead of each library.
     x1 = xi[0].copy()
     calls = 2000
@@ -221,12 +261,13 @@ def main():
           f"{n / t_ev_d / 1e6:.1f} M points/s (d/dx0), "
           f"{small_n / t_small / 1e6:.1f} M points/s (values, 50,000 points as in `bsfit bench`)")
     print("scipy NdBSpline timed on 100,000 points and scaled to 1M; "
-          "'grad' scipy column = 4 x its d/dx0 time.")
+          "'grad' scipy column = 4 x its d/dx0 time, 'partials' = outputs x it.")
+    print(f"RGI cubic on the grid: max |interpolant - data| scipy {rgi_err_sp:.1e} "
+          f"(iterative solver), bsfit {rgi_err_bs:.1e}; scipy's RGI evaluation timed on "
+          "100,000 points and scaled to 1M.")
 
     # ---- memory of a 30M-point fit (fresh process) ------------------------
-    res = subprocess.run([sys.executable, __file__, "--memory-child"],
-                         capture_output=True, text=True, check=True)
-    m = json.loads(res.stdout.strip().splitlines()[-1])
+    m = json.loads(mem.stdout.strip().splitlines()[-1])
     gib = 1024.0 ** 2
     inp = m["input_bytes"]
     print(f"\n30M-point fit {'x'.join(map(str, big))} (fresh process):")

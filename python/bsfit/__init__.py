@@ -4,19 +4,34 @@ A Python front end to the Rust library ``bsfit``, speaking scipy's vocabulary:
 
 * :class:`TensorSpline` -- the interpolating cubic tensor-product spline of
   values on a rectilinear grid in 1 to 6 dimensions (non-uniform axes,
-  not-a-knot end conditions: exactly ``scipy.interpolate.make_interp_spline(x,
-  y, k=3)`` along every axis). Called like ``scipy.interpolate.NdBSpline``.
-* :func:`make_ndbspl` -- drop-in for ``scipy.interpolate._ndbspline.make_ndbspl``
-  with ``k=3`` (exact direct solve, no iterative solver).
+  scipy's ``bc_type`` end conditions, not-a-knot by default: exactly
+  ``scipy.interpolate.make_interp_spline(x, y, k=3)`` along every axis).
+  Values may be scalars, vectors or arrays per grid point (trailing
+  dimensions, as ``scipy.interpolate.NdBSpline``) and real or complex.
+  Called like ``NdBSpline``; also :meth:`~TensorSpline.grad`,
+  :meth:`~TensorSpline.hessian`, :meth:`~TensorSpline.partials` (several
+  derivatives from one basis computation) and :meth:`~TensorSpline.eval_grid`.
+* :func:`make_ndbspl` -- ``scipy.interpolate._ndbspline.make_ndbspl`` for
+  ``k=3`` (exact direct solve, no iterative solver).
 * :class:`Fitter` -- a fit plan for refitting new values on a fixed grid.
+* :func:`make_interp_spline`, :class:`BSpline`, :class:`RegularGridInterpolator`
+  -- scipy's signatures on top of bsfit's cubic fit (these three need scipy:
+  they return or extend scipy's own classes).
 * :func:`spline_filter` -- ``scipy.ndimage.spline_filter`` for 3-D arrays,
   ``order=3``, ``mode='mirror'`` or ``'grid-wrap'``; :func:`prefilter` is the
   same solve with a boundary per axis, including bsfit's ``'zero'`` boundary.
 
 Errors on bad input are :class:`FitError` (a subclass of :class:`ValueError`)
-carrying the Rust library's message, or :class:`TypeError` for wrong types.
-Fits and batch evaluations release the GIL and run in parallel; splines are
+carrying the Rust library's message, :class:`ValueError` or :class:`TypeError`
+with scipy's message where a scipy signature is implemented; what bsfit does
+not implement (another spline degree, a boundary condition scipy accepts but
+bsfit does not) raises :class:`NotImplementedError` naming the feature.
+Fits and evaluations release the GIL and run in parallel; splines are
 immutable and can be used from many threads at once.
+
+Memory: a spline holds its knots and its coefficients, nothing else;
+``del spline`` hands the coefficient array back at once (to the library's
+bounded cache of recent buffers, see :func:`release_cached_memory`).
 
 Examples
 --------
@@ -32,6 +47,8 @@ Examples
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import _bsfit
@@ -39,10 +56,13 @@ from ._bsfit import FitError
 from . import ndimage  # noqa: E402,F401  (scipy.ndimage's spline functions)
 
 __all__ = [
+    "BSpline",
     "FitError",
     "Fitter",
     "MAX_DIM",
+    "RegularGridInterpolator",
     "TensorSpline",
+    "make_interp_spline",
     "make_ndbspl",
     "prefilter",
     "release_cached_memory",
@@ -82,6 +102,36 @@ def _as_real(a, name, dtype=np.float64):
     return np.asarray(arr, dtype=dtype)
 
 
+def _pairs(c):
+    """A complex array as float64 (real, imaginary) pairs along a new last
+    axis: a view of a C-contiguous complex128 array, no copy."""
+    c = np.ascontiguousarray(c, dtype=np.complex128)
+    return c.view(np.float64).reshape(c.shape + (2,))
+
+
+def _as_values(a, name):
+    """``(array, is_complex)``: real data as float64; complex data as float64
+    pairs (a trailing dimension of 2 the library fits as two components)."""
+    arr = a if isinstance(a, np.ndarray) else np.asarray(a)
+    if arr.dtype.kind == "c":
+        return _pairs(arr), True
+    if arr.dtype.kind == "O":
+        try:
+            return _as_real(arr, name), False
+        except TypeError:
+            try:
+                return _pairs(arr.astype(np.complex128)), True
+            except (TypeError, ValueError):
+                pass
+            raise
+    return _as_real(arr, name), False
+
+
+def _unpair(a):
+    """The inverse of :func:`_pairs` for a result whose last axis is 2."""
+    return a.view(np.complex128)[..., 0]
+
+
 def _as_points(points):
     """A list of 1-D float64 arrays, one per axis."""
     if isinstance(points, np.ndarray) or not hasattr(points, "__len__"):
@@ -99,9 +149,9 @@ def _as_points(points):
 
 
 def _as_orders(nu, ndim):
-    """Derivative orders as a list of ints, or None when all are zero."""
+    """Derivative orders as a tuple of ``ndim`` ints (zeros for None)."""
     if nu is None:
-        return None
+        return (0,) * ndim
     arr = np.asarray(nu)
     if arr.dtype.kind not in "iub":
         if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
@@ -112,11 +162,50 @@ def _as_orders(nu, ndim):
         raise ValueError(f"invalid number of derivative orders nu={nu!r} for ndim = {ndim}")
     if np.any(arr < 0):
         raise ValueError(f"derivative orders must be non-negative, got nu={nu!r}")
-    orders = [int(v) for v in arr]
-    return orders if any(orders) else None
+    return tuple(int(v) for v in arr)
 
 
-_AXIS_NAMES = ("not-a-knot", "natural", "clamped", "periodic")
+def _is_flag(e):
+    """Whether ``e`` is a truth value in scipy's sense (a bool or an integer)."""
+    return isinstance(e, (bool, np.bool_, int, np.integer))
+
+
+def _policy(extrapolate, ndim):
+    """scipy's ``extrapolate`` spellings -> the library's policy names.
+
+    True is ``"polynomial"`` (the boundary pieces continue), False ``"nan"``;
+    a name is passed on as it is (the library parses it: ``"polynomial"``,
+    ``"clamp"``, ``"nan"``, ``"periodic"``, ``"raise"``); a sequence gives
+    one policy per axis.
+    """
+    if _is_flag(extrapolate):
+        return "polynomial" if extrapolate else "nan"
+    if isinstance(extrapolate, str):
+        return extrapolate
+    try:
+        per_axis = list(extrapolate)
+    except TypeError:
+        raise TypeError(
+            "extrapolate must be a bool, a policy name or a sequence of them "
+            f"(one per axis), got {extrapolate!r}"
+        ) from None
+    if len(per_axis) != ndim:
+        raise ValueError(f"extrapolate has {len(per_axis)} entries for {ndim} axes")
+    names = []
+    for e in per_axis:
+        if not (_is_flag(e) or isinstance(e, str)):
+            raise TypeError(f"extrapolate: per-axis entries must be bools or names, got {e!r}")
+        names.append(_policy(e, ndim))
+    return names
+
+
+def _normalized_extrapolate(extrapolate):
+    """The ``extrapolate`` attribute as stored: a bool, a name or a tuple."""
+    if _is_flag(extrapolate):
+        return bool(extrapolate)
+    if isinstance(extrapolate, str):
+        return extrapolate
+    return tuple(bool(e) if _is_flag(e) else e for e in extrapolate)
 
 
 def _is_end(e):
@@ -140,65 +229,101 @@ def _is_axis(a):
         return False
 
 
-def _parse_bc(bc_type, shape):
-    """scipy's ``bc_type`` spellings -> per-axis ``(left, right)`` names for
-    the native layer and the explicit end arrays ``(left, right)``."""
+def _end_values(value, target, is_complex, what):
+    """Explicit end values as float64 (pairs for complex data) of ``target``
+    shape (a scalar broadcasts; any array of ``prod(target)`` values is
+    reshaped, as scipy does)."""
+    v = np.asarray(value)
+    if is_complex:
+        v = v.astype(np.complex128)
+    else:
+        v = _as_real(v, "bc_type value")
+    if v.shape != target:
+        if v.size == int(np.prod(target)) and v.size > 1:
+            v = v.reshape(target)
+        else:
+            try:
+                v = np.broadcast_to(v, target)
+            except ValueError:
+                raise ValueError(
+                    f"{what} values of shape {v.shape}; expected shape {target} "
+                    "(the other axes' sites and the value shape)"
+                ) from None
+    return _pairs(v) if is_complex else np.ascontiguousarray(v, dtype=np.float64)
+
+
+def _bc_per_axis(bc_type, ndim):
+    """scipy's ``bc_type`` forms -> one entry per axis."""
+    if bc_type is None:
+        return [None] * ndim
+    if isinstance(bc_type, str):
+        return [bc_type] * ndim
+    try:
+        n = len(bc_type)
+    except TypeError:
+        raise ValueError(f"Unknown boundary condition: {bc_type!r}") from None
+    if not (n == ndim and all(a is None or _is_axis(a) for a in bc_type)) and _is_axis(bc_type):
+        return [bc_type] * ndim
+    if n != ndim:
+        raise ValueError(
+            f"bc_type has {n} entries for {ndim} axes "
+            "(give one bc_type for all axes or one per axis)"
+        )
+    return list(bc_type)
+
+
+def _parse_bc(bc_type, shape, vshape=(), is_complex=False, values=True):
+    """scipy's ``bc_type`` spellings -> per-axis ``(left, right)`` names of
+    the library (``BoundaryCondition::from_names`` parses them) and the
+    explicit end arrays ``(left, right)``.
+
+    Structured ends ``[(order, value)]`` become the names ``"d1"`` / ``"d2"``
+    plus the values, of shape ``shape`` without the axis, then ``vshape``.
+    With ``values=False`` only the names are returned (and the end arrays
+    are None).
+    """
     ndim = len(shape)
     if bc_type is None:
         return None, (None, None)
-    if isinstance(bc_type, str) or (
-        not (len(bc_type) == ndim and all(_is_axis(a) for a in bc_type))
-        and _is_axis(bc_type)
-    ):
-        per_axis = [bc_type] * ndim
-    else:
-        per_axis = list(bc_type)
-        if len(per_axis) != ndim:
-            raise ValueError(
-                f"bc_type has {len(per_axis)} entries for {ndim} axes "
-                "(give one bc_type for all axes or one per axis)"
-            )
+    per_axis = _bc_per_axis(bc_type, ndim)
     names, ends = [], [None, None]
     for axis, a in enumerate(per_axis):
         if a is None:
             a = "not-a-knot"
         if isinstance(a, str):
-            if a not in _AXIS_NAMES:
-                raise ValueError(f"axis {axis}: unknown bc_type {a!r}; expected one of {_AXIS_NAMES}")
             names.append((a, a))
             continue
         if not _is_axis(a):
             raise ValueError(f"axis {axis}: bc_type {a!r} is not a name or a (left, right) pair")
         pair = []
         for side, e in enumerate(a):
+            end = ("left", "right")[side]
             if e is None:
                 e = "not-a-knot"
             if isinstance(e, str):
-                if e not in ("not-a-knot", "natural", "clamped"):
-                    raise ValueError(f"axis {axis}: unknown end condition {e!r}")
                 pair.append(e)
                 continue
             e = list(e)
             if len(e) != 1:
-                raise ValueError(
-                    f"axis {axis}: {len(e)} conditions at the {('left', 'right')[side]} end; "
-                    "one (order, value) per end is supported"
+                raise NotImplementedError(
+                    f"axis {axis}: {len(e)} conditions at the {end} end; bsfit "
+                    "implements one (order, value) per end of a cubic spline"
                 )
             order, value = e[0]
+            if not isinstance(order, (int, np.integer)) or not 0 <= order <= 3:
+                raise ValueError(
+                    f"axis {axis}: derivative order {order!r} at the {end} end; "
+                    "a cubic spline has orders 0 to 3"
+                )
             if order not in (1, 2):
-                raise ValueError(f"axis {axis}: derivative order {order!r}; 1 or 2 are supported")
-            other = tuple(n for k, n in enumerate(shape) if k != axis)
-            v = _as_real(value, "bc_type value")
-            if v.shape != other:
-                try:
-                    v = np.broadcast_to(v, other)
-                except ValueError:
-                    raise ValueError(
-                        f"axis {axis}: {('left', 'right')[side]} end values of shape {v.shape}; "
-                        f"expected shape {other} (the other axes' sites)"
-                    ) from None
-            ends[side] = np.ascontiguousarray(v, dtype=np.float64)
-            pair.append(f"d{order}")
+                raise NotImplementedError(
+                    f"axis {axis}: a condition on derivative order {order} at the {end} "
+                    "end is not implemented in bsfit (orders 1 and 2 are)"
+                )
+            if values:
+                other = tuple(n for k, n in enumerate(shape) if k != axis) + tuple(vshape)
+                ends[side] = _end_values(value, other, is_complex, f"axis {axis}: {end} end")
+            pair.append(f"d{int(order)}")
         names.append(tuple(pair))
     return names, tuple(ends)
 
@@ -217,20 +342,28 @@ class TensorSpline:
     """Interpolating cubic tensor-product B-spline on a rectilinear grid.
 
     Fits the cubic spline through ``values`` on the grid
-    ``points[0] x points[1] x ... x points[ndim-1]`` with not-a-knot end
-    conditions along every axis: the knots of each axis are those of
-    ``scipy.interpolate.make_interp_spline(points[k], ..., k=3)``, and the
-    coefficients equal scipy's separable fit to rounding. The solve is exact
-    (banded LU per axis, factored once), in parallel, with the GIL released.
+    ``points[0] x points[1] x ... x points[ndim-1]``, with scipy's end
+    conditions per axis (not-a-knot by default): the knots of each axis are
+    those of ``scipy.interpolate.make_interp_spline(points[k], ..., k=3,
+    bc_type=...)``, and the coefficients equal scipy's separable fit to
+    rounding. The solve is exact (banded LU per axis, factored once), in
+    parallel, with the GIL released.
+
+    Values may carry trailing dimensions (``scipy.interpolate.NdBSpline``'s
+    semantics): every component is fitted in the same passes and evaluated
+    from one basis computation per point. Complex values are fitted as two
+    real components.
 
     Parameters
     ----------
     points : tuple of ndarray of float, shapes (m1,), ..., (mN,)
         Strictly increasing sites of each axis, at least 4 per axis,
         1 <= N <= 6. Uniform or not.
-    values : array_like, shape (m1, ..., mN)
-        Values on the grid, any memory layout and any real dtype (converted
-        to float64; a C-contiguous float64 array is used without a copy).
+    values : array_like, shape (m1, ..., mN, \\*vshape)
+        Values on the grid, any memory layout, any real dtype (converted to
+        float64; a C-contiguous float64 array is used without a copy) or
+        complex (complex128 results). Trailing dimensions ``vshape`` make a
+        vector- (or array-) valued spline.
     bc_type : optional
         End conditions, in the spellings of
         ``scipy.interpolate.make_interp_spline``: ``"not-a-knot"`` (the
@@ -240,14 +373,20 @@ class TensorSpline:
         axis; a sequence with one entry per axis sets each axis (in 2-D, two
         names are read per axis: write a pair of names for both axes as
         ``[(l, r), (l, r)]``). Explicit ``value`` s in N-D are arrays over the
-        other axes' sites (shape ``points`` without that axis; scalars
-        broadcast), allowed on one axis. Natural, clamped, explicit and
-        periodic axes have ``m + 2`` coefficients; periodic axes need equal
-        values at both ends and wrap on evaluation.
-    extrapolate : bool, optional
-        Default of :meth:`__call__`: whether points outside the domain get
-        the boundary polynomial pieces (True, the default) or NaN (periodic
-        axes always wrap).
+        other axes' sites and the value shape (shape ``points`` without that
+        axis, then ``vshape``; scalars broadcast), allowed on one axis.
+        Natural, clamped, explicit and periodic axes have ``m + 2``
+        coefficients; periodic axes need equal values at both ends and wrap
+        on evaluation. Other orders (0, 3) or several conditions at one end
+        raise NotImplementedError.
+    extrapolate : bool, str or sequence, optional
+        The default policy of every evaluation outside the domain:
+        True (the boundary polynomial pieces continue, scipy's default),
+        False or ``"nan"`` (NaN), ``"clamp"`` (the value at the projection
+        onto the domain), ``"periodic"`` (wrap into the domain), ``"raise"``
+        (a :class:`FitError` naming the first point outside), or a sequence
+        of those, one per axis. Periodic axes always wrap unless the policy
+        is given per axis.
 
     Attributes
     ----------
@@ -255,13 +394,14 @@ class TensorSpline:
         Knot vector of each axis (coefficients + 4 knots, as scipy chooses
         them for the axis' ``bc_type``), read-only.
     c : ndarray
-        B-spline coefficients, read-only (``m_k`` or ``m_k + 2`` per axis).
+        B-spline coefficients, shape ``shape + value_shape``, read-only
+        (``m_k`` or ``m_k + 2`` per axis); complex128 for complex values.
     periodic : tuple of bool
         Which axes are periodic.
     k : int
         The degree, 3.
-    extrapolate : bool
-        Default extrapolation mode.
+    extrapolate : bool, str or tuple
+        Default extrapolation policy (assignable).
 
     Raises
     ------
@@ -270,7 +410,9 @@ class TensorSpline:
         sites, NaN or infinite values, a shape that does not match the
         points, or more than 6 dimensions.
     TypeError
-        For complex, string or otherwise non-numeric input.
+        For string or otherwise non-numeric input.
+    NotImplementedError
+        For a ``bc_type`` scipy accepts that bsfit does not implement.
 
     See Also
     --------
@@ -281,8 +423,15 @@ class TensorSpline:
     -----
     A spline is immutable; one instance may be evaluated from many threads
     at once. It pickles as its knots and coefficients (validated on load).
-    Fits and batch evaluations release the GIL: other threads must not write
+    Fits and evaluations release the GIL: other threads must not write
     to the arrays passed in until the call returns.
+
+    Memory: the spline owns exactly its coefficients (``c`` is a view of
+    them, no copy). When the last reference goes (``del spline``, and no
+    ``spline.c`` kept elsewhere) they are handed back at once: arrays of
+    512 KiB and more go to the library's bounded cache of recent buffers,
+    which the next fit of that size reuses; see
+    :func:`release_cached_memory` to empty it.
 
     Examples
     --------
@@ -294,28 +443,43 @@ class TensorSpline:
     >>> grid = np.stack(np.meshgrid(*pts, indexing="ij"), axis=-1)
     >>> bool(np.allclose(s(grid), vals))
     True
+
+    A vector-valued spline (two components per grid point) and its
+    gradient, NaN outside the domain:
+
+    >>> v = np.stack([vals, 2 * vals], axis=-1)
+    >>> s2 = bsfit.TensorSpline(pts, v, extrapolate=False)
+    >>> s2([[0.5, 0.5, 0.5], [2.0, 0.5, 0.5]]).shape
+    (2, 2)
+    >>> g = s2.grad([[0.5, 0.5, 0.5], [2.0, 0.5, 0.5]])
+    >>> g.shape, bool(np.isnan(g[1]).all())
+    ((2, 3, 2), True)
     """
 
-    __slots__ = ("_s", "_t", "_c", "extrapolate", "__weakref__")
+    __slots__ = ("_s", "_t", "_c", "_complex", "_extrapolate", "__weakref__")
 
     k = 3
 
     def __init__(self, points, values, bc_type=None, *, extrapolate=True):
         axes = _as_points(points)
-        vals = _as_real(values, "values")
-        bc, ends = _parse_bc(bc_type, tuple(len(a) for a in axes))
-        self._init(_bsfit._Spline.fit(axes, vals, bc, ends), extrapolate)
+        vals, is_complex = _as_values(values, "values")
+        shape = tuple(len(a) for a in axes)
+        vshape = vals.shape[len(axes):len(vals.shape) - is_complex]
+        bc, ends = _parse_bc(bc_type, shape, vshape, is_complex)
+        self._init(_bsfit._Spline.fit(axes, vals, bc, ends), is_complex, extrapolate)
 
-    def _init(self, native, extrapolate):
+    def _init(self, native, is_complex, extrapolate):
         self._s = native
         self._t = None
         self._c = None
-        self.extrapolate = bool(extrapolate)
+        self._complex = bool(is_complex)
+        self._extrapolate = True
+        self.extrapolate = extrapolate
 
     @classmethod
-    def _wrap(cls, native, extrapolate=True):
+    def _wrap(cls, native, is_complex=False, extrapolate=True):
         self = cls.__new__(cls)
-        self._init(native, extrapolate)
+        self._init(native, is_complex, extrapolate)
         return self
 
     @classmethod
@@ -328,10 +492,11 @@ class TensorSpline:
             Clamped cubic knot vectors, one per axis: ``n_k + 4 >= 8``
             finite knots, four equal knots at each end, strictly increasing
             in between.
-        c : array_like, shape (n_1, ..., n_N)
-            Finite coefficients.
-        extrapolate : bool, optional
-            Default extrapolation mode.
+        c : array_like, shape (n_1, ..., n_N, \\*vshape)
+            Finite coefficients, real or complex; trailing dimensions are
+            the value shape.
+        extrapolate : bool, str or sequence, optional
+            Default extrapolation policy (see :class:`TensorSpline`).
         periodic : sequence of bool, optional
             Axes whose coordinates evaluation wraps into the domain (their
             knots need not be clamped). Default: none.
@@ -342,12 +507,27 @@ class TensorSpline:
             If the knots and coefficients are inconsistent.
         """
         knots = _as_points(t)
-        coefs = _as_real(c, "c")
+        coefs, is_complex = _as_values(c, "c")
         if periodic is not None:
             periodic = [bool(p) for p in periodic]
-        return cls._wrap(_bsfit._Spline.from_parts(knots, coefs, periodic), extrapolate)
+        native = _bsfit._Spline.from_parts(knots, coefs, periodic)
+        return cls._wrap(native, is_complex, extrapolate)
 
     # -- attributes ---------------------------------------------------------
+
+    @property
+    def extrapolate(self):
+        """Default extrapolation policy: True, False, a name (``"clamp"``,
+        ``"nan"``, ``"periodic"``, ``"raise"``) or one entry per axis.
+        Assigning checks the value."""
+        return self._extrapolate
+
+    @extrapolate.setter
+    def extrapolate(self, value):
+        # An evaluation at no point: the library parses the policy.
+        ndim = self._s.ndim
+        self._s.evaluate(np.empty((0, ndim)), [(0,) * ndim], _policy(value, ndim))
+        self._extrapolate = _normalized_extrapolate(value)
 
     @property
     def t(self):
@@ -358,10 +538,12 @@ class TensorSpline:
 
     @property
     def c(self):
-        """Coefficients: a read-only ndarray of the grid's shape (a view of the
-        spline's own buffer, not a copy)."""
+        """Coefficients: a read-only ndarray of shape ``shape + value_shape``
+        (a view of the spline's own buffer, not a copy; complex128 for
+        complex values)."""
         if self._c is None:
-            self._c = self._s.coefficients()
+            c = self._s.coefficients()
+            self._c = _unpair(c) if self._complex else c
         return self._c
 
     @property
@@ -380,6 +562,17 @@ class TensorSpline:
         return tuple(self._s.shape)
 
     @property
+    def value_shape(self):
+        """Shape of the value at one point: ``()`` for scalar values."""
+        vs = tuple(self._s.value_shape)
+        return vs[:-1] if self._complex else vs
+
+    @property
+    def dtype(self):
+        """``float64``, or ``complex128`` for complex values."""
+        return np.dtype(np.complex128 if self._complex else np.float64)
+
+    @property
     def domain(self):
         """``((lo_0, hi_0), ..., (lo_N, hi_N))``: the first and last site of each axis."""
         return tuple((float(t[3]), float(t[-4])) for t in self.t)
@@ -391,7 +584,24 @@ class TensorSpline:
         ndim = self._s.ndim
         if xi.ndim == 0 or xi.shape[-1] != ndim:
             raise ValueError(f"Shapes: xi.shape={xi.shape} and ndim={ndim}")
-        return xi.shape[:-1], np.ascontiguousarray(xi.reshape(-1, ndim))
+        return xi.shape[:-1], xi.reshape(-1, ndim)
+
+    def _policy(self, extrapolate):
+        if extrapolate is None:
+            extrapolate = self._extrapolate
+        return _policy(extrapolate, self._s.ndim)
+
+    def _finish(self, out, lead, tail=()):
+        """A native result as ``lead + tail + value_shape`` (complex128 for
+        complex values: a view of the (real, imaginary) pairs)."""
+        if self._complex:
+            out = _unpair(out)
+        return out.reshape(tuple(lead) + tuple(tail) + self.value_shape)
+
+    def _evaluate(self, xi, orders, extrapolate, tail):
+        lead, pts = self._points(xi)
+        out = self._s.evaluate(pts, orders, self._policy(extrapolate))
+        return self._finish(out, lead, tail)
 
     def __call__(self, xi, nu=None, extrapolate=None):
         """Evaluate the spline or one of its mixed partial derivatives.
@@ -402,85 +612,168 @@ class TensorSpline:
             Points, one per row.
         nu : sequence of int, length ndim, optional
             Derivative order along each axis (0 = value). Orders above 3 give 0.
-        extrapolate : bool, optional
-            Outside the domain: the boundary polynomial pieces (True) or NaN
-            (False). Default: ``self.extrapolate``.
+        extrapolate : bool, str or sequence, optional
+            The policy outside the domain (see :class:`TensorSpline`):
+            True, False, ``"clamp"``, ``"nan"``, ``"periodic"``, ``"raise"``,
+            or one per axis. Default: ``self.extrapolate``.
 
         Returns
         -------
-        ndarray, shape (...)
+        ndarray, shape (...) + value_shape
             Same semantics as ``scipy.interpolate.NdBSpline.__call__``.
         """
-        if extrapolate is None:
-            extrapolate = self.extrapolate
-        lead, pts = self._points(xi)
-        orders = _as_orders(nu, self._s.ndim)
-        return self._s.eval_many(pts, orders, bool(extrapolate)).reshape(lead)
+        orders = [_as_orders(nu, self._s.ndim)]
+        return self._evaluate(xi, orders, extrapolate, ())
 
-    def grad(self, xi):
+    def partials(self, xi, orders, extrapolate=None):
+        """Several mixed partial derivatives at each point, from one basis
+        computation per point.
+
+        Parameters
+        ----------
+        xi : array_like, shape (..., ndim)
+            Points, one per row.
+        orders : sequence of sequences of int
+            The derivatives, each as per-axis orders like ``nu`` of
+            :meth:`__call__` (``(0,) * ndim`` is the value).
+        extrapolate : bool, str or sequence, optional
+            As for :meth:`__call__`.
+
+        Returns
+        -------
+        ndarray, shape (...) + (len(orders),) + value_shape
+            ``out[..., j, ...]`` equals ``self(xi, nu=orders[j])``.
+
+        Examples
+        --------
+        >>> import numpy as np, bsfit
+        >>> x = np.linspace(0.0, 3.0, 7)
+        >>> s = bsfit.TensorSpline((x, x), np.add.outer(x**3, x**2))
+        >>> p = s.partials([[1.0, 2.0]], [(0, 0), (1, 0), (0, 2)])
+        >>> np.round(p, 12).tolist()   # x^3 + y^2, 3x^2, 2
+        [[5.0, 3.0, 2.0]]
+        """
+        ndim = self._s.ndim
+        orders = [_as_orders(o, ndim) for o in orders]
+        if not orders:
+            lead, _ = self._points(xi)
+            return np.empty(tuple(lead) + (0,) + self.value_shape, dtype=self.dtype)
+        return self._evaluate(xi, orders, extrapolate, (len(orders),))
+
+    def grad(self, xi, extrapolate=None):
         """Gradient at each point.
 
         Parameters
         ----------
         xi : array_like, shape (..., ndim)
+        extrapolate : bool, str or sequence, optional
+            As for :meth:`__call__` (default ``self.extrapolate``).
 
         Returns
         -------
-        ndarray, shape (..., ndim)
-            ``[d/dx_0, ..., d/dx_{ndim-1}]``; extrapolates outside the domain.
+        ndarray, shape (..., ndim) + value_shape
+            ``[d/dx_0, ..., d/dx_{ndim-1}]``.
         """
-        lead, pts = self._points(xi)
         d = self._s.ndim
-        return self._s.grad_many(pts).reshape(lead + (d,))
+        orders = [tuple(int(i == k) for i in range(d)) for k in range(d)]
+        return self._evaluate(xi, orders, extrapolate, (d,))
 
-    def hessian(self, xi):
+    def hessian(self, xi, extrapolate=None):
         """Hessian at each point.
 
         Parameters
         ----------
         xi : array_like, shape (..., ndim)
+        extrapolate : bool, str or sequence, optional
+            As for :meth:`__call__` (default ``self.extrapolate``).
 
         Returns
         -------
-        ndarray, shape (..., ndim, ndim)
-            ``H[..., i, j] = d2/dx_i dx_j`` (symmetric); extrapolates outside
-            the domain.
+        ndarray, shape (..., ndim, ndim) + value_shape
+            ``H[..., i, j] = d2/dx_i dx_j`` (symmetric).
         """
-        lead, pts = self._points(xi)
         d = self._s.ndim
-        return self._s.hessian_many(pts).reshape(lead + (d, d))
+        orders = [
+            tuple(int(a == i) + int(a == j) for a in range(d)) for i in range(d) for j in range(d)
+        ]
+        return self._evaluate(xi, orders, extrapolate, (d, d))
+
+    def eval_grid(self, axes, nu=None, extrapolate=None):
+        """Values (or one mixed partial derivative) on the grid
+        ``axes[0] x ... x axes[ndim-1]``, computed separably (a few
+        operations per grid point instead of a full evaluation each).
+
+        Parameters
+        ----------
+        axes : sequence of 1-D array_like
+            One coordinate array per axis (any order, any length).
+        nu : sequence of int, length ndim, optional
+            Derivative order along each axis.
+        extrapolate : bool, str or sequence, optional
+            As for :meth:`__call__`.
+
+        Returns
+        -------
+        ndarray, shape (len(axes[0]), ..., len(axes[ndim-1])) + value_shape
+            Equal to evaluating at every grid point.
+
+        Examples
+        --------
+        >>> import numpy as np, bsfit
+        >>> x = np.linspace(0.0, 3.0, 7)
+        >>> s = bsfit.TensorSpline((x, x), np.add.outer(x**3, x**2))
+        >>> np.round(s.eval_grid(([1.0, 2.0], [0.5])), 12).tolist()
+        [[1.25], [8.25]]
+        """
+        grid = _as_points(axes)
+        ndim = self._s.ndim
+        if len(grid) != ndim:
+            raise ValueError(f"eval_grid: {len(grid)} coordinate arrays for ndim = {ndim}")
+        orders = [_as_orders(nu, ndim)]
+        out = self._s.evaluate(grid, orders, self._policy(extrapolate))
+        return self._finish(out, tuple(len(a) for a in grid))
 
     # -- interop ------------------------------------------------------------
 
     def to_scipy(self):
         """The equivalent ``scipy.interpolate.NdBSpline(t, c, 3)`` (imports scipy).
 
-        ``NdBSpline`` has no periodic extrapolation: on periodic axes it
-        agrees with this spline inside the domain only."""
+        ``NdBSpline`` knows only ``extrapolate`` True or False: False and
+        ``"nan"`` map to False, every other policy to True (so on periodic
+        axes, or under ``"clamp"``, it agrees with this spline inside the
+        domain only)."""
         from scipy.interpolate import NdBSpline
 
+        ext = self._extrapolate
         return NdBSpline(
             tuple(np.array(t) for t in self.t),
             np.array(self.c),
             3,
-            extrapolate=self.extrapolate,
+            extrapolate=not (ext is False or ext == "nan"),
         )
 
     def __reduce__(self):
-        if any(self.periodic):
-            return (_from_parts, (self.t, self.c, self.extrapolate, self.periodic))
-        return (_from_parts, (self.t, self.c, self.extrapolate))
+        return (_from_parts, (self.t, self.c, self._extrapolate, self.periodic))
 
     def __eq__(self, other):
         if not isinstance(other, TensorSpline):
             return NotImplemented
-        return self._s.equals(other._s) and self.extrapolate == other.extrapolate
+        return (
+            self._complex == other._complex
+            and self._s.equals(other._s)
+            and self._extrapolate == other._extrapolate
+        )
 
     __hash__ = None
 
     def __repr__(self):
         dom = ", ".join(f"({lo:.6g}, {hi:.6g})" for lo, hi in self.domain)
-        return f"TensorSpline(ndim={self.ndim}, shape={self.shape}, domain=[{dom}], k=3)"
+        extra = ""
+        if self.value_shape:
+            extra += f", value_shape={self.value_shape}"
+        if self._complex:
+            extra += ", dtype=complex128"
+        return f"TensorSpline(ndim={self.ndim}, shape={self.shape}{extra}, domain=[{dom}], k=3)"
 
 
 def _from_parts(t, c, extrapolate=True, periodic=None):
@@ -491,21 +784,23 @@ def _from_parts(t, c, extrapolate=True, periodic=None):
 def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
     """Interpolating cubic spline on a regular grid: scipy's ``make_ndbspl``.
 
-    Drop-in for ``scipy.interpolate._ndbspline.make_ndbspl(points, values,
-    k=3)`` with not-a-knot end conditions along every axis. bsfit solves the
-    collocation system exactly and separably, so ``solver`` and
-    ``solver_args`` are accepted and ignored (scipy's default iterative
-    solver is only approximate; this result equals scipy's direct solve).
+    ``scipy.interpolate._ndbspline.make_ndbspl(points, values, k=3)`` with
+    not-a-knot end conditions along every axis, solved exactly and
+    separably: ``solver`` and ``solver_args`` are accepted and not used
+    (scipy's default iterative solver is approximate; this result equals
+    scipy's direct ``spsolve`` to rounding, and no solver can fail to
+    converge).
 
     Parameters
     ----------
     points : tuple of ndarray of float, shapes (m1,), ..., (mN,)
-        Strictly increasing sites, at least 4 per axis, 1 <= N <= 6
-        (scipy also accepts descending sites; bsfit reports them as an error).
-    values : array_like, shape (m1, ..., mN)
-        Data on the grid (scipy's trailing batch dimensions are not supported).
+        Strictly increasing sites, at least 4 per axis, 1 <= N <= 6 (as in
+        scipy 1.17, descending sites are an error).
+    values : array_like, shape (m1, ..., mN, \\*vshape)
+        Data on the grid; trailing dimensions and complex values as scipy.
     k : int or sequence of int, optional
-        Spline degree: 3 only.
+        Spline degree, one for all axes or one per axis: 3. Other degrees
+        raise NotImplementedError (bsfit fits cubic splines only).
 
     Returns
     -------
@@ -515,12 +810,38 @@ def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
     Raises
     ------
     ValueError
-        For a degree other than 3, and as :class:`TensorSpline`.
+        For a ``k`` of another length than ``points``, fewer than ``k + 1``
+        points on an axis (scipy's message), and as :class:`TensorSpline`.
+    TypeError
+        For a non-integer degree.
+    NotImplementedError
+        For a degree other than 3.
     """
     del solver, solver_args
-    ks = np.atleast_1d(np.asarray(k))
-    if ks.dtype.kind not in "iu" or np.any(ks != 3):
-        raise ValueError(f"bsfit fits cubic splines only (k=3), got k={k!r}")
+    if isinstance(points, np.ndarray) and points.ndim == 2:
+        points = list(points)
+    points = _as_points(points)
+    ndim = len(points)
+    try:
+        ks = tuple(k)
+    except TypeError:
+        ks = (k,) * ndim
+    if len(ks) != ndim:
+        raise ValueError(f"k has {len(ks)} entries for {ndim} dimensions (k={k!r})")
+    ks = tuple(operator.index(kk) for kk in ks)
+    for d, kk in enumerate(ks):
+        numpts = len(points[d])
+        if numpts <= kk:
+            raise ValueError(
+                f"There are {numpts} points in dimension {d}, but order {kk} "
+                f"requires at least  {kk + 1} points per dimension."
+            )
+    for d, kk in enumerate(ks):
+        if kk != 3:
+            raise NotImplementedError(
+                f"make_ndbspl: degree k={kk} (axis {d}) is not implemented in bsfit; "
+                "it fits cubic splines (k=3) only"
+            )
     return TensorSpline(points, values)
 
 
@@ -535,13 +856,16 @@ class Fitter:
     Validates the sites and factors each axis' collocation matrix once, and
     keeps a workspace reused by every :meth:`fit` (a fit from a second thread
     while one is running uses a temporary workspace instead of waiting).
+    Each fit may have its own value shape and be real or complex.
 
     Parameters
     ----------
     points : tuple of ndarray of float, shapes (m1,), ..., (mN,)
         As for :class:`TensorSpline`.
     bc_type : optional
-        As for :class:`TensorSpline`; explicit end values are used by every fit.
+        As for :class:`TensorSpline`; explicit end values are used by every
+        fit (their shape: the other axes' sites, then the value shape of the
+        values fitted).
 
     Examples
     --------
@@ -553,16 +877,32 @@ class Fitter:
     >>> c = f.fit(np.zeros((6, 5)), out=buf)        # coefficients into buf
     >>> c is buf
     True
+    >>> f.fit(np.ones((6, 5, 3))).value_shape       # three components per point
+    (3,)
     """
 
-    __slots__ = ("_f", "_points", "_bc_type", "__weakref__")
+    __slots__ = ("_f", "_points", "_bc_type", "_ends", "__weakref__")
 
     def __init__(self, points, bc_type=None):
         axes = _as_points(points)
-        bc, ends = _parse_bc(bc_type, tuple(len(a) for a in axes))
-        self._f = _bsfit._Fitter(axes, bc, ends)
+        shape = tuple(len(a) for a in axes)
+        bc, _ = _parse_bc(bc_type, shape, values=False)
+        self._f = _bsfit._Fitter(axes, bc)
         self._points = tuple(_readonly(np.array(a)) for a in axes)
         self._bc_type = bc_type
+        self._ends = None
+
+    def _end_arrays(self, vshape, is_complex):
+        """The explicit end values for values of ``vshape`` (cached per shape)."""
+        if self._bc_type is None:
+            return None
+        key = (tuple(vshape), is_complex)
+        cached = self._ends
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        _, ends = _parse_bc(self._bc_type, self.shape, vshape, is_complex)
+        self._ends = (key, ends)
+        return ends
 
     @property
     def points(self):
@@ -581,8 +921,9 @@ class Fitter:
 
     @property
     def coef_shape(self):
-        """Shape of the coefficients (``m + 2`` on axes whose ``bc_type`` is
-        not not-a-knot); the shape of ``out`` in :meth:`fit`."""
+        """Shape of the coefficients of a scalar fit (``m + 2`` on axes whose
+        ``bc_type`` is not not-a-knot); a fit of values with trailing
+        dimensions has those after it."""
         return tuple(self._f.coef_shape)
 
     @property
@@ -595,10 +936,11 @@ class Fitter:
 
         Parameters
         ----------
-        c : array_like, shape ``self.coef_shape``
-            Coefficients, e.g. filled by ``fit(values, out=c)`` (copied).
-        extrapolate : bool, optional
-            Default extrapolation mode of the spline.
+        c : array_like, shape ``self.coef_shape + vshape``
+            Coefficients, e.g. filled by ``fit(values, out=c)`` (copied);
+            real or complex.
+        extrapolate : bool, str or sequence, optional
+            Default extrapolation policy of the spline.
 
         Returns
         -------
@@ -609,19 +951,20 @@ class Fitter:
         FitError
             For a wrong shape or a non-finite coefficient.
         """
-        return TensorSpline._wrap(self._f.spline_from(_as_real(c, "c")), extrapolate)
+        coefs, is_complex = _as_values(c, "c")
+        return TensorSpline._wrap(self._f.spline_from(coefs), is_complex, extrapolate)
 
     def fit(self, values, out=None):
         """Fit ``values`` on this grid.
 
         Parameters
         ----------
-        values : array_like, shape ``self.shape``
-            Any layout, any real dtype (converted to float64).
+        values : array_like, shape ``self.shape + vshape``
+            Any layout, any real dtype (converted to float64) or complex.
         out : ndarray, optional
-            A writeable, C-contiguous float64 array of shape
-            ``self.coef_shape`` that receives the coefficients (no
-            allocation of the result).
+            A writeable, C-contiguous array of shape ``self.coef_shape +
+            vshape`` (float64; complex128 for complex values) that receives
+            the coefficients (no allocation of the result).
 
         Returns
         -------
@@ -635,7 +978,7 @@ class Fitter:
         FitError
             For non-finite values or a wrong shape.
         TypeError
-            If ``out`` is not a float64 ndarray.
+            If ``out`` is not an ndarray of the right dtype.
         ValueError
             If ``out`` is not C-contiguous and writeable, or overlaps ``values``.
 
@@ -644,16 +987,19 @@ class Fitter:
         The GIL is released while fitting: other Python threads must not
         write to ``values`` or touch ``out`` until the call returns.
         """
-        vals = _as_real(values, "values")
+        vals, is_complex = _as_values(values, "values")
+        vshape = vals.shape[self._f.ndim:len(vals.shape) - is_complex]
+        ends = self._end_arrays(vshape, is_complex)
         if out is None:
-            return TensorSpline._wrap(self._f.fit(vals))
-        if not isinstance(out, np.ndarray) or out.dtype != np.float64:
-            raise TypeError("out must be a float64 ndarray")
+            return TensorSpline._wrap(self._f.fit(vals, ends), is_complex)
+        want = np.complex128 if is_complex else np.float64
+        if not isinstance(out, np.ndarray) or out.dtype != want:
+            raise TypeError(f"out must be a {np.dtype(want).name} ndarray")
         if not (out.flags.c_contiguous and out.flags.writeable):
             raise ValueError("out must be C-contiguous and writeable")
-        if np.may_share_memory(vals, out):
+        if np.may_share_memory(vals, out) or np.may_share_memory(values, out):
             raise ValueError("out must not overlap values (the fit reads all values first)")
-        self._f.fit_into(vals, out)
+        self._f.fit_into(vals, _pairs(out) if is_complex else out, ends)
         return out
 
     def __reduce__(self):
@@ -801,15 +1147,39 @@ def spline_filter(input, order=3, output=np.float64, mode="mirror"):
 
 
 def release_cached_memory():
-    """Return the memory that one-shot fits and prefilters keep for their next
-    call to the allocator.
+    """Return the memory the library's cache of recent buffers holds to the
+    allocator.
 
     To make repeated one-shot calls as fast as a reused :class:`Fitter`, the
-    library keeps the workspaces of recent fits and the coefficient arrays of
-    dropped splines (at most 4 x 32 MiB and 1 GiB). Call this after the last
-    large fit to let that memory go; nothing else changes.
+    library keeps the workspaces of recent fits and prefilters and the
+    coefficient arrays of dropped splines (from 512 KiB; at most four of
+    each kind, within a bounded budget) for the next call of that size.
+    Call this after the last large fit to let that memory go; nothing else
+    changes.
 
     >>> import bsfit
     >>> bsfit.release_cached_memory()
     """
     _bsfit.release_cached_memory()
+
+
+# --------------------------------------------------------------------------
+# scipy's interpolate signatures (bsfit._interpolate imports scipy: loaded
+# on first use, so that `import bsfit` needs numpy only)
+# --------------------------------------------------------------------------
+
+_SCIPY_NAMES = ("BSpline", "RegularGridInterpolator", "make_interp_spline")
+
+
+def __getattr__(name):
+    if name in _SCIPY_NAMES:
+        from . import _interpolate
+
+        value = getattr(_interpolate, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bsfit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SCIPY_NAMES))

@@ -6,12 +6,18 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ._bsfit import FitError as FitError
+from ._interpolate import BSpline as BSpline
+from ._interpolate import RegularGridInterpolator as RegularGridInterpolator
+from ._interpolate import make_interp_spline as make_interp_spline
 
 __all__ = [
+    "BSpline",
     "FitError",
     "Fitter",
     "MAX_DIM",
+    "RegularGridInterpolator",
     "TensorSpline",
+    "make_interp_spline",
     "make_ndbspl",
     "prefilter",
     "release_cached_memory",
@@ -27,17 +33,20 @@ _BoundaryName = Literal["periodic", "zero", "mirror"]
 _EndSpec = Union[None, str, Sequence[Tuple[int, ArrayLike]]]
 _AxisBc = Union[str, Tuple[_EndSpec, _EndSpec]]
 _BcType = Union[None, _AxisBc, Sequence[Optional[_AxisBc]]]
+_PolicyName = Literal["polynomial", "clamp", "nan", "periodic", "raise", "error", "extrapolate"]
+_Extrapolate = Union[bool, str, Sequence[Union[bool, str]]]
+_Orders = Sequence[int]
+_Result = NDArray[Any]
 
 class TensorSpline:
     k: int
-    extrapolate: bool
     def __init__(
         self,
         points: _Points,
         values: ArrayLike,
         bc_type: _BcType = None,
         *,
-        extrapolate: bool = True,
+        extrapolate: _Extrapolate = True,
     ) -> None: ...
     @classmethod
     def from_parts(
@@ -45,13 +54,17 @@ class TensorSpline:
         t: Sequence[ArrayLike],
         c: ArrayLike,
         *,
-        extrapolate: bool = True,
+        extrapolate: _Extrapolate = True,
         periodic: Optional[Sequence[bool]] = None,
     ) -> TensorSpline: ...
     @property
+    def extrapolate(self) -> Union[bool, str, Tuple[Union[bool, str], ...]]: ...
+    @extrapolate.setter
+    def extrapolate(self, value: _Extrapolate) -> None: ...
+    @property
     def t(self) -> Tuple[NDArray[np.float64], ...]: ...
     @property
-    def c(self) -> NDArray[np.float64]: ...
+    def c(self) -> _Result: ...
     @property
     def ndim(self) -> int: ...
     @property
@@ -59,15 +72,31 @@ class TensorSpline:
     @property
     def shape(self) -> Tuple[int, ...]: ...
     @property
+    def value_shape(self) -> Tuple[int, ...]: ...
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+    @property
     def domain(self) -> Tuple[Tuple[float, float], ...]: ...
     def __call__(
         self,
         xi: ArrayLike,
-        nu: Optional[Sequence[int]] = None,
-        extrapolate: Optional[bool] = None,
-    ) -> NDArray[np.float64]: ...
-    def grad(self, xi: ArrayLike) -> NDArray[np.float64]: ...
-    def hessian(self, xi: ArrayLike) -> NDArray[np.float64]: ...
+        nu: Optional[_Orders] = None,
+        extrapolate: Optional[_Extrapolate] = None,
+    ) -> _Result: ...
+    def partials(
+        self,
+        xi: ArrayLike,
+        orders: Sequence[_Orders],
+        extrapolate: Optional[_Extrapolate] = None,
+    ) -> _Result: ...
+    def grad(self, xi: ArrayLike, extrapolate: Optional[_Extrapolate] = None) -> _Result: ...
+    def hessian(self, xi: ArrayLike, extrapolate: Optional[_Extrapolate] = None) -> _Result: ...
+    def eval_grid(
+        self,
+        axes: Sequence[ArrayLike],
+        nu: Optional[_Orders] = None,
+        extrapolate: Optional[_Extrapolate] = None,
+    ) -> _Result: ...
     def to_scipy(self) -> Any: ...
     def __reduce__(self) -> Tuple[Any, ...]: ...
     def __eq__(self, other: object) -> bool: ...
@@ -93,11 +122,11 @@ class Fitter:
     def coef_shape(self) -> Tuple[int, ...]: ...
     @property
     def t(self) -> Tuple[NDArray[np.float64], ...]: ...
-    def spline_from(self, c: ArrayLike, *, extrapolate: bool = True) -> TensorSpline: ...
+    def spline_from(self, c: ArrayLike, *, extrapolate: _Extrapolate = True) -> TensorSpline: ...
     @overload
     def fit(self, values: ArrayLike, out: None = None) -> TensorSpline: ...
     @overload
-    def fit(self, values: ArrayLike, out: NDArray[np.float64]) -> NDArray[np.float64]: ...
+    def fit(self, values: ArrayLike, out: _Result) -> _Result: ...
 
 def prefilter(
     input: ArrayLike,

@@ -1,32 +1,36 @@
 //! `bsfit._bsfit`: the native half of the `bsfit` Python package.
 //!
-//! A thin layer over bsfit's runtime-dimension API ([`DynSpline`],
+//! Marshalling only, over bsfit's runtime-dimension API ([`DynSpline`],
 //! [`DynFitter`]) and the uniform 3D prefilter
-//! ([`bsfit::grid3::prefilter_into`]). It holds no numerical logic: it checks
-//! shapes (the Rust API takes flat row-major slices), borrows numpy buffers
-//! without copying when they are C-contiguous, writes results straight into
-//! new numpy arrays, releases the GIL around every fit and batch evaluation,
-//! and turns [`bsfit::FitError`] into `bsfit.FitError` (a `ValueError`).
+//! ([`bsfit::grid3::prefilter_into`]): it checks array shapes (the Rust API
+//! takes flat row-major slices), borrows numpy buffers without copying,
+//! builds the library's evaluation request ([`Query`]) from its arguments,
+//! writes results straight into new numpy arrays, releases the GIL around
+//! every fit and evaluation, and turns [`bsfit::FitError`] into
+//! `bsfit.FitError` (a `ValueError`). Names (boundary conditions,
+//! extrapolation policies) are parsed by the library's own `FromStr`
+//! implementations; there is no loop over points here.
 //!
-//! The scipy vocabulary (`TensorSpline`, `make_ndbspl`, `spline_filter`, dtype
-//! conversion, `xi` of shape `(..., ndim)`) lives in the pure-Python package
+//! The scipy vocabulary (`TensorSpline`, `make_ndbspl`, `spline_filter`,
+//! dtype conversion, complex values as pairs of real components, `xi` of
+//! shape `(..., ndim)`) lives in the pure-Python package
 //! `python/bsfit/__init__.py`.
 
 use std::borrow::Cow;
 use std::sync::Mutex;
 
 use bsfit::grid3::Boundary;
-use bsfit::{BoundaryCondition, DynFitter, DynSpline, EndCondition, Real, Workspace};
-use numpy::ndarray::{ArrayView, Dimension, IxDyn};
+use bsfit::tensor::{Partial, Query};
+use bsfit::{BoundaryCondition, DynFitter, DynSpline, Extrapolate, Real, Workspace};
+use numpy::ndarray::{ArrayView, ArrayView2, Dimension, IxDyn};
 use numpy::{
-    Element, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray,
-    PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
+    Element, PyArray1, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1,
+    PyReadonlyArray2, PyReadonlyArray3, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
     PyUntypedArrayMethods,
 };
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use rayon::prelude::*;
 
 mod ndimage;
 
@@ -36,15 +40,32 @@ create_exception!(
     PyValueError,
     "Raised when bsfit rejects its input (a subclass of ValueError).\n\n\
      The message is the one of the Rust library's `FitError`: it names the axis,\n\
-     index or value at fault."
+     index or value at fault. A point outside the domain under the 'raise'\n\
+     policy also carries the attributes `axis`, `point` (the index of the point,\n\
+     or None) and `value` (the coordinate)."
 );
 
-/// Points per rayon task in the batch gradient and Hessian.
-const CHUNK: usize = 256;
-
-/// Converts a library error into `bsfit.FitError` (a `ValueError`).
+/// Converts a library error into `bsfit.FitError` (a `ValueError`); a point
+/// outside the domain also gets the attributes `axis`, `point` and `value`.
 fn fit_err(e: bsfit::FitError) -> PyErr {
-    FitError::new_err(e.to_string())
+    let where_ = match e {
+        bsfit::FitError::OutsideDomain {
+            point, axis, value, ..
+        } => Some((axis, point, value)),
+        _ => None,
+    };
+    let err = FitError::new_err(e.to_string());
+    if let Some((axis, point, value)) = where_ {
+        Python::attach(|py| {
+            let v = err.value(py);
+            // Setting attributes on a fresh exception instance cannot fail
+            // in practice; if it did, the message still says it all.
+            let _ = v.setattr("axis", axis);
+            let _ = v.setattr("point", point);
+            let _ = v.setattr("value", value);
+        });
+    }
+    err
 }
 
 /// A `bsfit.FitError` with a message of the binding's own (shape checks).
@@ -97,9 +118,10 @@ fn py_shape(shape: &[usize]) -> String {
     }
 }
 
-/// Checks that `shape` (of a values or coefficient array) is the grid's shape.
-fn check_grid_shape(what: &str, shape: &[usize], grid: &[usize]) -> PyResult<()> {
-    if shape.len() != grid.len() {
+/// Checks that `shape` (of a values, coefficient or output array) starts
+/// with the grid's shape and returns the rest: the value shape.
+fn value_shape<'s>(what: &str, shape: &'s [usize], grid: &[usize]) -> PyResult<&'s [usize]> {
+    if shape.len() < grid.len() {
         return Err(value_err(format!(
             "{what} of shape {} for a grid of shape {}: {}",
             py_shape(shape),
@@ -111,21 +133,22 @@ fn check_grid_shape(what: &str, shape: &[usize], grid: &[usize]) -> PyResult<()>
         )));
     }
     for (axis, (&v, &g)) in shape.iter().zip(grid).enumerate() {
-        if v != g && what != "values" {
-            return Err(value_err(format!(
-                "{what} has extent {v} along axis {axis}, the grid {g} (grid shape {})",
-                py_shape(grid)
-            )));
+        if v == g {
+            continue;
         }
-        if v != g {
+        if what == "values" {
             return Err(fit_err(bsfit::FitError::ShapeMismatch {
                 axis,
                 axis_len: g,
                 values_len: v,
             }));
         }
+        return Err(value_err(format!(
+            "{what} has extent {v} along axis {axis}, the grid {g} (grid shape {})",
+            py_shape(grid)
+        )));
     }
-    Ok(())
+    Ok(&shape[grid.len()..])
 }
 
 /// Explicit end-derivative values (left, right), each optional.
@@ -134,71 +157,65 @@ type EndArrays<'py> = (
     Option<PyReadonlyArrayDyn<'py, f64>>,
 );
 
-/// One end's condition from its name: `"not-a-knot"`, `"natural"`,
-/// `"clamped"`, or `"d1"` / `"d2"` for a derivative of that order whose
-/// values come with the fit.
-fn end_condition(name: &str) -> PyResult<EndCondition> {
-    Ok(match name {
-        "not-a-knot" => EndCondition::NotAKnot,
-        "natural" => EndCondition::Natural,
-        "clamped" => EndCondition::Clamped,
-        "d1" => EndCondition::Derivative { order: 1 },
-        "d2" => EndCondition::Derivative { order: 2 },
-        other => {
-            return Err(value_err(format!(
-                "unknown end condition {other:?}: expected \"not-a-knot\", \"natural\", \"clamped\", \"d1\" or \"d2\""
-            )));
-        }
-    })
+/// The owned row-major end values (empty where there are none).
+fn owned_ends(ends: Option<EndArrays<'_>>) -> [Vec<f64>; 2] {
+    let (left, right) = ends.unwrap_or((None, None));
+    let owned = |a: &Option<PyReadonlyArrayDyn<'_, f64>>| {
+        a.as_ref()
+            .map(|a| slice_or_copy(a).into_owned())
+            .unwrap_or_default()
+    };
+    [owned(&left), owned(&right)]
 }
 
-/// Per-axis conditions from `(left, right)` names (`("periodic", "periodic")`
-/// for a periodic axis); `None`: not-a-knot everywhere.
+/// Per-axis conditions from `(left, right)` names, parsed by the library
+/// ([`BoundaryCondition::from_names`]); `None`: not-a-knot everywhere.
 fn conditions(bc: Option<Vec<(String, String)>>, ndim: usize) -> PyResult<Vec<BoundaryCondition>> {
     let Some(bc) = bc else {
         return Ok(vec![BoundaryCondition::NOT_A_KNOT; ndim]);
     };
     bc.iter()
-        .map(|(l, r)| match (l.as_str(), r.as_str()) {
-            ("periodic", "periodic") => Ok(BoundaryCondition::PERIODIC),
-            ("periodic", _) | (_, "periodic") => Err(value_err(
-                "\"periodic\" applies to both ends of an axis".into(),
-            )),
-            (l, r) => Ok(BoundaryCondition::ends(
-                end_condition(l)?,
-                end_condition(r)?,
-            )),
-        })
+        .map(|(l, r)| BoundaryCondition::from_names(l, r).map_err(fit_err))
         .collect()
 }
 
-/// Checks that `points` has shape `(n, ndim)`.
-fn check_points(points: &PyReadonlyArray2<'_, f64>, ndim: usize) -> PyResult<usize> {
-    let shape = points.shape();
-    if shape[1] != ndim {
-        return Err(value_err(format!(
-            "points have {} coordinates but the spline has {ndim} dimensions",
-            shape[1]
-        )));
-    }
-    Ok(shape[0])
+/// Where an evaluation runs: the rows of an `(n, ndim)` array (any layout)
+/// or the grid of per-axis coordinate arrays.
+#[derive(FromPyObject)]
+enum Where<'py> {
+    /// Points as rows.
+    Rows(PyReadonlyArray2<'py, f64>),
+    /// Per-axis coordinates of a grid.
+    Grid(Vec<PyReadonlyArray1<'py, f64>>),
 }
 
-/// A fitted cubic tensor-product spline (immutable; shareable between threads).
+/// The policy argument: one name for every axis, or one per axis.
+#[derive(FromPyObject)]
+enum PolicyArg {
+    /// The same policy on every axis (periodic axes keep wrapping).
+    One(String),
+    /// One policy per axis.
+    Axes(Vec<String>),
+}
+
+/// A fitted cubic tensor-product spline (immutable; shareable between
+/// threads), scalar- or vector-valued.
 ///
 /// Wrapped by `bsfit.TensorSpline`, which adds scipy's calling conventions.
-#[pyclass(frozen, module = "bsfit._bsfit", name = "_Spline")]
+#[pyclass(frozen, weakref, module = "bsfit._bsfit", name = "_Spline")]
 pub struct PySpline {
     inner: DynSpline,
 }
 
 #[pymethods]
 impl PySpline {
-    /// Fits the interpolating spline to `values` (shape: the lengths of
-    /// `axes`, any layout) on the grid `axes[0] × … × axes[ndim-1]`.
-    /// `bc`: per axis `(left, right)` condition names (see
-    /// [`conditions`]); `ends`: the explicit derivative values of the left
-    /// and right end (arrays over the other axes' sites, row-major).
+    /// Fits the interpolating spline to `values` on the grid
+    /// `axes[0] × … × axes[ndim-1]`. `values` has shape
+    /// `(len(axes[0]), …, len(axes[ndim-1]), *vshape)` in any layout; the
+    /// trailing dimensions are the value shape. `bc`: per axis
+    /// `(left, right)` condition names (see [`conditions`]); `ends`: the
+    /// explicit derivative values of the left and right end (arrays over the
+    /// other axes' sites and the value shape, row-major).
     #[staticmethod]
     #[pyo3(signature = (axes, values, bc=None, ends=None))]
     fn fit(
@@ -210,30 +227,26 @@ impl PySpline {
     ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let grid: Vec<usize> = axes.iter().map(|a| a.len()).collect();
-        check_grid_shape("values", values.shape(), &grid)?;
+        let vshape = value_shape("values", values.shape(), &grid)?.to_vec();
         let bc = conditions(bc, axes.len())?;
         let values = RowMajor::new(&values);
-        let (left, right) = ends.unwrap_or((None, None));
-        let left = left.as_ref().map(slice_or_copy);
-        let right = right.as_ref().map(slice_or_copy);
+        let ends = owned_ends(ends);
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let inner = py
             .detach(|| {
-                DynFitter::with_boundary(&refs, &bc)?.fit_with_ends(
+                DynFitter::with_boundary(&refs, &bc)?.fit_vector_with_ends(
                     &values.get(),
-                    [
-                        left.as_deref().unwrap_or(&[]),
-                        right.as_deref().unwrap_or(&[]),
-                    ],
+                    &vshape,
+                    [&ends[0], &ends[1]],
                 )
             })
             .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
 
-    /// Builds a spline from knot vectors and a coefficient array whose shape
-    /// is `(len(t) - 4 for t in knots)`; every consistency condition is
-    /// checked (with the GIL released: this is how a pickle is loaded).
+    /// Builds a spline from knot vectors and a coefficient array of shape
+    /// `(len(t) - 4 for t in knots) + vshape`; every consistency condition
+    /// is checked (with the GIL released: this is how a pickle is loaded).
     /// `periodic`: per axis, whether evaluation wraps it (default: none).
     #[staticmethod]
     #[pyo3(signature = (knots, coefs, periodic=None))]
@@ -249,16 +262,20 @@ impl PySpline {
             .map(|t| slice_or_copy(t).into_owned())
             .collect();
         let grid: Vec<usize> = knots.iter().map(|t| t.len().saturating_sub(4)).collect();
-        if coefs.shape() != grid.as_slice() {
+        let shape = coefs.shape();
+        if shape.len() < grid.len() || shape[..grid.len()] != grid[..] {
             return Err(fit_err(bsfit::FitError::InvalidData(format!(
                 "coefficients of shape {} for knot vectors implying the shape {}",
-                py_shape(coefs.shape()),
+                py_shape(shape),
                 py_shape(&grid)
             ))));
         }
+        let vshape = shape[grid.len()..].to_vec();
         let coefs = RowMajor::new(&coefs);
         let inner = py
-            .detach(|| DynSpline::from_parts_periodic(knots, coefs.get().into_owned(), &periodic))
+            .detach(|| {
+                DynSpline::from_parts_vector(knots, coefs.get().into_owned(), &periodic, &vshape)
+            })
             .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
@@ -281,17 +298,25 @@ impl PySpline {
         self.inner.shape()
     }
 
+    /// The value shape (`[]` for scalar values).
+    #[getter]
+    fn value_shape(&self) -> Vec<usize> {
+        self.inner.value_shape().to_vec()
+    }
+
     /// Knot vector of `axis` (a new array).
     fn knots<'py>(&self, py: Python<'py>, axis: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let t = self.inner.knots(axis).map_err(fit_err)?;
         Ok(PyArray1::from_slice(py, t))
     }
 
-    /// Coefficients, with the grid's shape: a read-only view of the spline's
-    /// own buffer (no copy), which keeps the spline alive.
+    /// Coefficients, of shape `shape + value_shape`: a read-only view of the
+    /// spline's own buffer (no copy), which keeps the spline alive.
     fn coefficients<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
         let spline = &slf.get().inner;
-        let view = ArrayView::from_shape(IxDyn(&spline.shape()), spline.coefficients())
+        let mut dims = spline.shape();
+        dims.extend_from_slice(spline.value_shape());
+        let view = ArrayView::from_shape(IxDyn(&dims), spline.coefficients())
             .map_err(|e| value_err(format!("coefficient view: {e}")))?;
         // SAFETY: the array's base object is `slf`, which owns `spline`; the
         // class is frozen and `DynSpline` never changes its coefficients, so
@@ -303,91 +328,80 @@ impl PySpline {
         Ok(array)
     }
 
-    /// Values (or the mixed partial derivative of orders `nu`) at the rows of
-    /// `points` (shape `(n, ndim)`); `extrapolate=False` gives NaN outside
-    /// the domain. Runs in parallel with the GIL released.
-    #[pyo3(signature = (points, nu=None, extrapolate=true))]
-    fn eval_many<'py>(
+    /// Runs one evaluation request: the partial derivatives `orders` (one
+    /// tuple of per-axis orders each) at `at` — the rows of an `(n, ndim)`
+    /// float64 array of any layout, or the grid of a list of per-axis 1-D
+    /// float64 arrays — under `policy` (a name for every axis, a list of one
+    /// name per axis, or None for the spline's own; names as the library's
+    /// `Extrapolate` parses them: polynomial, clamp, nan, periodic, error).
+    /// Returns a new array of shape `(n, len(orders), *value_shape)` for
+    /// points and `(m_0, …, m_{ndim-1}, len(orders), *value_shape)` for a
+    /// grid. Runs in parallel with the GIL released.
+    #[pyo3(signature = (at, orders, policy=None))]
+    fn evaluate<'py>(
         &self,
         py: Python<'py>,
-        points: PyReadonlyArray2<'py, f64>,
-        nu: Option<Vec<usize>>,
-        extrapolate: bool,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let n = check_points(&points, self.inner.ndim())?;
-        let pts = RowMajor::new(&points);
-        let out = PyArray1::<f64>::zeros(py, n, false);
+        at: &Bound<'py, PyAny>,
+        orders: Vec<Vec<usize>>,
+        policy: Option<PolicyArg>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        let at: Where<'py> = at.extract().map_err(|_| {
+            PyTypeError::new_err(
+                "evaluation points must be a float64 array of shape (n, ndim) \
+                 or a list of 1-D float64 arrays (a grid)",
+            )
+        })?;
+        let partials: Vec<Partial> = orders
+            .iter()
+            .map(|o| Partial::new(o))
+            .collect::<Result<_, _>>()
+            .map_err(fit_err)?;
+        let rows: Option<ArrayView2<'_, f64>>;
+        let grid: Vec<Cow<'_, [f64]>>;
+        match &at {
+            Where::Rows(p) => {
+                rows = Some(p.as_array());
+                grid = Vec::new();
+            }
+            Where::Grid(axes) => {
+                rows = None;
+                grid = axes.iter().map(slice_or_copy).collect();
+            }
+        }
+        let refs: Vec<&[f64]> = grid.iter().map(|a| &a[..]).collect();
+        let mut query = match rows {
+            Some(view) => Query::at(view),
+            None => Query::grid(&refs),
+        }
+        .outputs(&partials);
+        match policy {
+            None => {}
+            Some(PolicyArg::One(name)) => {
+                query = query.policy(name.parse::<Extrapolate>().map_err(fit_err)?);
+            }
+            Some(PolicyArg::Axes(names)) => {
+                let list = names
+                    .iter()
+                    .map(|n| n.parse::<Extrapolate>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(fit_err)?;
+                query = query.policy_axes(&list);
+            }
+        }
+        let spline = &self.inner;
+        let shape = spline.output_shape(&query).map_err(fit_err)?;
+        let out = PyArrayDyn::<f64>::zeros(py, IxDyn(&shape), false);
         {
             let mut rw = out.readwrite();
             let o = rw.as_slice_mut()?;
-            let spline = &self.inner;
-            py.detach(|| spline.eval_many_into(&pts.get(), nu.as_deref(), extrapolate, o))
+            py.detach(|| spline.evaluate_into(&query, o))
                 .map_err(fit_err)?;
         }
         Ok(out)
     }
 
-    /// Gradients at the rows of `points` (shape `(n, ndim)`), as an array of
-    /// shape `(n, ndim)`. Runs in parallel with the GIL released.
-    fn grad_many<'py>(
-        &self,
-        py: Python<'py>,
-        points: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let d = self.inner.ndim();
-        let n = check_points(&points, d)?;
-        let pts = RowMajor::new(&points);
-        let out = PyArray2::<f64>::zeros(py, [n, d], false);
-        {
-            let mut rw = out.readwrite();
-            let o = rw.as_slice_mut()?;
-            let spline = &self.inner;
-            py.detach(|| {
-                let pts = pts.get();
-                o.par_chunks_mut(d * CHUNK)
-                    .zip(pts.par_chunks(d * CHUNK))
-                    .try_for_each(|(o, p)| {
-                        o.chunks_exact_mut(d)
-                            .zip(p.chunks_exact(d))
-                            .try_for_each(|(o, x)| spline.grad_into(x, o))
-                    })
-            })
-            .map_err(fit_err)?;
-        }
-        Ok(out)
-    }
-
-    /// Hessians at the rows of `points` (shape `(n, ndim)`), as an array of
-    /// shape `(n, ndim, ndim)`. Runs in parallel with the GIL released.
-    fn hessian_many<'py>(
-        &self,
-        py: Python<'py>,
-        points: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray3<f64>>> {
-        let d = self.inner.ndim();
-        let n = check_points(&points, d)?;
-        let pts = RowMajor::new(&points);
-        let out = PyArray3::<f64>::zeros(py, [n, d, d], false);
-        {
-            let mut rw = out.readwrite();
-            let o = rw.as_slice_mut()?;
-            let spline = &self.inner;
-            py.detach(|| {
-                let pts = pts.get();
-                o.par_chunks_mut(d * d * CHUNK)
-                    .zip(pts.par_chunks(d * CHUNK))
-                    .try_for_each(|(o, p)| {
-                        o.chunks_exact_mut(d * d)
-                            .zip(p.chunks_exact(d))
-                            .try_for_each(|(o, x)| spline.hessian_into(x, o))
-                    })
-            })
-            .map_err(fit_err)?;
-        }
-        Ok(out)
-    }
-
-    /// Whether both splines have the same knots and coefficients.
+    /// Whether both splines have the same knots, coefficients, value shape
+    /// and periodic axes.
     fn equals(&self, other: &PySpline) -> bool {
         self.inner == other.inner
     }
@@ -395,11 +409,9 @@ impl PySpline {
 
 /// A fit plan for one grid: factors the per-axis collocation matrices once
 /// and keeps a reusable workspace.
-#[pyclass(frozen, module = "bsfit._bsfit", name = "_Fitter")]
+#[pyclass(frozen, weakref, module = "bsfit._bsfit", name = "_Fitter")]
 pub struct PyFitter {
     inner: DynFitter,
-    /// Explicit end-derivative values (left, right) used by every fit.
-    ends: [Vec<f64>; 2],
     /// Reused by fits; a fit that finds it busy (another thread) uses a fresh one.
     ws: Mutex<Workspace>,
 }
@@ -417,28 +429,19 @@ impl PyFitter {
 #[pymethods]
 impl PyFitter {
     /// Validates the sites of every axis and factors their collocation matrices.
-    /// `bc`: per axis `(left, right)` condition names; `ends`: the explicit
-    /// derivative values every fit uses (see `_Spline.fit`).
+    /// `bc`: per axis `(left, right)` condition names.
     #[new]
-    #[pyo3(signature = (axes, bc=None, ends=None))]
+    #[pyo3(signature = (axes, bc=None))]
     fn new(
         axes: Vec<PyReadonlyArray1<'_, f64>>,
         bc: Option<Vec<(String, String)>>,
-        ends: Option<EndArrays<'_>>,
     ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let bc = conditions(bc, refs.len())?;
         let inner = DynFitter::with_boundary(&refs, &bc).map_err(fit_err)?;
-        let (left, right) = ends.unwrap_or((None, None));
-        let owned = |a: &Option<PyReadonlyArrayDyn<'_, f64>>| {
-            a.as_ref()
-                .map(|a| slice_or_copy(a).into_owned())
-                .unwrap_or_default()
-        };
-        let ends = [owned(&left), owned(&right)];
         let ws = Mutex::new(inner.workspace());
-        Ok(PyFitter { inner, ws, ends })
+        Ok(PyFitter { inner, ws })
     }
 
     /// Coefficient shape (`n + 2` on the axes whose condition is not not-a-knot).
@@ -465,49 +468,66 @@ impl PyFitter {
         Ok(PyArray1::from_slice(py, t))
     }
 
-    /// The spline on this grid's knots with coefficients `coefs` (the grid's
-    /// shape; copied), e.g. written by `fit_into`.
+    /// The spline on this grid's knots with coefficients `coefs` (shape
+    /// `coef_shape + value_shape`; copied), e.g. written by `fit_into`.
     fn spline_from(
         &self,
         py: Python<'_>,
         coefs: PyReadonlyArrayDyn<'_, f64>,
     ) -> PyResult<PySpline> {
-        check_grid_shape("coefficients", coefs.shape(), &self.inner.coef_shape())?;
+        let vshape = value_shape("coefficients", coefs.shape(), &self.inner.coef_shape())?.to_vec();
         let coefs = RowMajor::new(&coefs);
         let inner = py
-            .detach(|| self.inner.spline_from(coefs.get().into_owned()))
-            .map_err(fit_err)?;
-        Ok(PySpline { inner })
-    }
-
-    /// Fits `values` (the grid's shape, any layout) into a new spline, with
-    /// the GIL released.
-    fn fit(&self, py: Python<'_>, values: PyReadonlyArrayDyn<'_, f64>) -> PyResult<PySpline> {
-        check_grid_shape("values", values.shape(), &self.inner.shape())?;
-        let values = RowMajor::new(&values);
-        let inner = py
             .detach(|| {
-                let values = values.get();
-                let mut coefs = vec![0.0; self.inner.coef_shape().iter().product()];
-                let ends = [&self.ends[0][..], &self.ends[1][..]];
-                self.with_workspace(|ws| self.inner.fit_into_ends(&values, ends, &mut coefs, ws))?;
-                self.inner.spline_from(coefs)
+                self.inner
+                    .spline_from_vector(coefs.get().into_owned(), &vshape)
             })
             .map_err(fit_err)?;
         Ok(PySpline { inner })
     }
 
-    /// Fits `values` and writes the coefficients into `out` (the grid's
-    /// shape, C-contiguous, float64, writeable), with the GIL released.
+    /// Fits `values` (shape `shape + value_shape`, any layout) into a new
+    /// spline, with the GIL released; `ends`: explicit end values as for
+    /// `_Spline.fit`.
+    #[pyo3(signature = (values, ends=None))]
+    fn fit(
+        &self,
+        py: Python<'_>,
+        values: PyReadonlyArrayDyn<'_, f64>,
+        ends: Option<EndArrays<'_>>,
+    ) -> PyResult<PySpline> {
+        let vshape = value_shape("values", values.shape(), &self.inner.shape())?.to_vec();
+        let values = RowMajor::new(&values);
+        let ends = owned_ends(ends);
+        let inner = py
+            .detach(|| {
+                self.inner
+                    .fit_vector_with_ends(&values.get(), &vshape, [&ends[0], &ends[1]])
+            })
+            .map_err(fit_err)?;
+        Ok(PySpline { inner })
+    }
+
+    /// Fits `values` and writes the coefficients into `out` (shape
+    /// `coef_shape + value_shape`, C-contiguous, float64, writeable), with
+    /// the GIL released.
+    #[pyo3(signature = (values, out, ends=None))]
     fn fit_into(
         &self,
         py: Python<'_>,
         values: PyReadonlyArrayDyn<'_, f64>,
         mut out: PyReadwriteArrayDyn<'_, f64>,
+        ends: Option<EndArrays<'_>>,
     ) -> PyResult<()> {
-        let grid = self.inner.shape();
-        check_grid_shape("values", values.shape(), &grid)?;
-        check_grid_shape("out", out.shape(), &self.inner.coef_shape())?;
+        let vshape = value_shape("values", values.shape(), &self.inner.shape())?.to_vec();
+        let out_vshape = value_shape("out", out.shape(), &self.inner.coef_shape())?;
+        if out_vshape != vshape.as_slice() {
+            return Err(value_err(format!(
+                "out has the value shape {}, the values {}",
+                py_shape(out_vshape),
+                py_shape(&vshape)
+            )));
+        }
         let values = RowMajor::new(&values);
         if !out.is_c_contiguous() {
             return Err(value_err("out must be C-contiguous".into()));
@@ -515,9 +535,14 @@ impl PyFitter {
         let o = out
             .as_slice_mut()
             .map_err(|_| value_err("out must be C-contiguous".into()))?;
-        let ends = [&self.ends[0][..], &self.ends[1][..]];
-        py.detach(|| self.with_workspace(|ws| self.inner.fit_into_ends(&values.get(), ends, o, ws)))
-            .map_err(fit_err)
+        let ends = owned_ends(ends);
+        py.detach(|| {
+            self.with_workspace(|ws| {
+                self.inner
+                    .fit_into_vector(&values.get(), &vshape, [&ends[0], &ends[1]], o, ws)
+            })
+        })
+        .map_err(fit_err)
     }
 }
 

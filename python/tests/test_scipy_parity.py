@@ -108,9 +108,18 @@ def test_make_ndbspl_matches_scipy_direct_solve():
     # Drop-in: scipy-only keywords are accepted.
     again = bsfit.make_ndbspl(axes, values, 3, solver=spsolve)
     assert again == ours
-    for k in (1, 2, 5, (3, 3, 1), 3.5):
-        with pytest.raises(ValueError, match="k=3"):
+    # Other degrees are not implemented; k of the wrong length or type is bad input.
+    for k in (1, 2, 4, (3, 3, 1), (5, 3, 3)):
+        with pytest.raises(NotImplementedError, match="k=3"):
             bsfit.make_ndbspl(axes, values, k=k)
+    with pytest.raises(ValueError, match="5 points in dimension 2, but order 5"):
+        bsfit.make_ndbspl(axes, values, k=5)  # checked first, as scipy does
+    for k in ((3, 3), (3, 3, 3, 3)):
+        with pytest.raises(ValueError, match="entries for 3 dimensions"):
+            bsfit.make_ndbspl(axes, values, k=k)
+    with pytest.raises(TypeError):
+        bsfit.make_ndbspl(axes, values, k=3.5)
+    assert bsfit.make_ndbspl(axes, values, k=(3, 3, 3)) == ours
 
 
 def test_to_scipy_is_equivalent():

@@ -111,7 +111,7 @@ def test_pickle_round_trip(spline4, rng):
 
 def test_pickle_is_validated_on_load(spline4):
     _, _, s = spline4
-    func, (t, c, ext) = s.__reduce__()
+    func, (t, c, ext, periodic) = s.__reduce__()
     bad = np.array(c)
     bad[0, 0, 0, 0] = np.inf
     payload = pickle.dumps(s).replace(np.asarray(c).tobytes(), bad.tobytes())

@@ -1,0 +1,486 @@
+"""scipy's interpolate signatures on top of bsfit's cubic fit.
+
+:func:`make_interp_spline`, :class:`BSpline` and
+:class:`RegularGridInterpolator` return or extend scipy's own classes, so
+that the objects work wherever scipy's do; this module imports scipy (the
+``bsfit`` package loads it on first use of one of these names).
+
+The argument checks and their messages follow scipy 1.17's
+``scipy/interpolate/_bsplines.py`` and ``_rgi.py`` (BSD-3-Clause,
+Copyright (c) 2001-2002 Enthought, Inc. 2003, SciPy Developers), so that a
+caller sees the same errors as with scipy.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+from scipy.interpolate import BSpline as _ScipyBSpline
+from scipy.interpolate import RegularGridInterpolator as _ScipyRGI
+
+from . import FitError, TensorSpline, _bsfit, _end_values, _pairs, make_ndbspl
+
+__all__ = ["BSpline", "RegularGridInterpolator", "make_interp_spline"]
+
+try:  # numpy >= 1.25
+    from numpy.exceptions import AxisError as _AxisError
+except ImportError:  # pragma: no cover
+    _AxisError = np.AxisError
+
+
+def _float_array(a, check_finite):
+    """scipy's ``_as_float_array``: C-contiguous float64 (complex128 for
+    complex input), optionally checked for NaN and infinity."""
+    a = np.ascontiguousarray(a)
+    dtype = np.complex128 if np.issubdtype(a.dtype, np.complexfloating) else np.float64
+    a = a.astype(dtype, copy=False)
+    if check_finite and not np.isfinite(a).all():
+        raise ValueError("Array must not contain infs or nans.")
+    return a
+
+
+def _normalize_axis(axis, ndim):
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise _AxisError(axis, ndim)
+    return axis % ndim
+
+
+def _is_clamped(t):
+    """Whether the cubic knot vector ``t`` has four equal knots at each end."""
+    return bool(np.all(t[:4] == t[0]) and np.all(t[-4:] == t[-1]))
+
+
+# --------------------------------------------------------------------------
+# BSpline
+# --------------------------------------------------------------------------
+
+
+class BSpline(_ScipyBSpline):
+    """``scipy.interpolate.BSpline`` whose cubic evaluation runs on bsfit.
+
+    A subclass of scipy's class, so it works wherever a ``BSpline`` does
+    (``t``, ``c``, ``k``, ``extrapolate``, ``axis``, ``tck``,
+    ``derivative``, ``antiderivative``, ``integrate``, ``insert_knot``,
+    ``PPoly.from_spline``, pickling). :func:`make_interp_spline` returns
+    one.
+
+    Calls ``self(x, nu, extrapolate)`` of a cubic spline (``k == 3``)
+    whose knots bsfit can represent (four equal knots at each end and
+    strictly increasing interior knots, or a periodic knot vector) and
+    whose ``c`` has one coefficient per basis function are evaluated by
+    bsfit (the same numbers as scipy's, to rounding; ``extrapolate`` True,
+    False or ``"periodic"``). Everything else -- other degrees (such as the
+    quadratic spline ``derivative()`` returns), other knot vectors,
+    ``derivative``, ``antiderivative``, ``integrate`` and the other
+    methods -- is scipy's own code on the same ``t`` and ``c``, which is
+    exact.
+
+    ``t`` and ``c`` of a spline from :func:`make_interp_spline` are
+    read-only (bsfit's fitted arrays, shared without a copy); assign new
+    arrays to change them.
+    """
+
+    def _bsfit_spline(self):
+        """The bsfit spline of the current ``t`` and ``c``, or None where
+        bsfit cannot represent it (then scipy's code evaluates)."""
+        t, c = self.t, self.c
+        cache = self.__dict__.get("_bsfit_cache")
+        if cache is not None and cache[0] is t and cache[1] is c:
+            return cache[2]
+        native = None
+        if (
+            self.k == 3
+            and isinstance(t, np.ndarray)
+            and isinstance(c, np.ndarray)
+            and t.ndim == 1
+            and c.ndim >= 1
+            and t.size >= 8
+            and c.shape[0] == t.size - 4
+            and c.dtype.kind in "fc"
+            and c.size > 0
+        ):
+            try:
+                native = TensorSpline.from_parts((t,), c, periodic=[not _is_clamped(t)])
+            except (FitError, TypeError, ValueError):
+                native = None
+        self._bsfit_cache = (t, c, native)
+        return native
+
+    def __call__(self, x, nu=0, extrapolate=None):
+        """Evaluate the spline (or its derivative of order ``nu``) at ``x``,
+        as ``scipy.interpolate.BSpline.__call__``.
+
+        Parameters
+        ----------
+        x : array_like
+            Points.
+        nu : int, optional
+            Derivative order (default 0).
+        extrapolate : bool or 'periodic', optional
+            Outside the base interval: the boundary pieces (True), NaN
+            (False) or periodic wrapping. Default: ``self.extrapolate``.
+
+        Returns
+        -------
+        ndarray
+            Shape: the interpolation axis of ``c`` replaced by ``x``'s shape.
+        """
+        native = self._bsfit_spline()
+        x_arr = np.asarray(x)
+        if (
+            native is None
+            or x_arr.dtype.kind not in "biuf"
+            or not isinstance(nu, (int, np.integer))
+            or nu < 0
+        ):
+            return super().__call__(x, nu, extrapolate)
+        if extrapolate is None:
+            extrapolate = self.extrapolate
+        if isinstance(extrapolate, str) and extrapolate == "periodic":
+            policy = "periodic"
+        else:
+            policy = "polynomial" if extrapolate else "nan"
+        x_shape, x_ndim = x_arr.shape, x_arr.ndim
+        pts = np.asarray(x_arr, dtype=np.float64).reshape(-1, 1)
+        # One policy per axis: a periodic knot vector evaluates as asked.
+        out = native._evaluate(pts, [(int(nu),)], [policy], ())
+        out = out.reshape(x_shape + self.c.shape[1:])
+        if self.axis != 0:
+            # The interpolation axis goes where it was in the data (scipy's rule).
+            order = list(range(out.ndim))
+            order = order[x_ndim:x_ndim + self.axis] + order[:x_ndim] + order[x_ndim + self.axis:]
+            out = out.transpose(order)
+        return getattr(self, "_asarray", np.asarray)(out)
+
+
+# --------------------------------------------------------------------------
+# make_interp_spline
+# --------------------------------------------------------------------------
+
+
+def _end_spec(deriv):
+    """One end of scipy's ``bc_type`` after its string aliases: None, a
+    name bsfit takes as it is, or a list of ``(order, value)``."""
+    if deriv is None:
+        return []
+    if isinstance(deriv, str):
+        if deriv in ("clamped", "natural"):
+            return deriv
+        raise ValueError(f"Unknown boundary condition : {deriv}")
+    try:
+        pairs = [tuple(p) for p in deriv]
+        for p in pairs:
+            if len(p) != 2:
+                raise TypeError
+    except TypeError as e:
+        raise ValueError(
+            "Derivatives, `bc_type`, should be specified as a pair of "
+            "iterables of pairs of (order, value)."
+        ) from e
+    return pairs
+
+
+def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=True):
+    """Interpolating cubic B-spline: ``scipy.interpolate.make_interp_spline``.
+
+    The interpolating spline of degree 3 through ``(x, y)`` along ``axis``,
+    fitted by bsfit (exact banded solve, every trailing component in the
+    same passes, complex values as two real components), returned as a
+    :class:`BSpline` -- a subclass of ``scipy.interpolate.BSpline`` -- so it
+    stands in wherever scipy's result does.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Strictly increasing abscissas, at least 4 of them.
+    y : array_like, shape (..., n, ...)
+        Ordinates, real or complex; ``n`` along ``axis``.
+    k : int, optional
+        Degree: 3. Other degrees raise NotImplementedError.
+    t : array_like, optional
+        Knots: accepted when equal to the knots bsfit builds for
+        ``bc_type`` (scipy's defaults); other knot vectors raise
+        NotImplementedError.
+    bc_type : optional
+        As in scipy: None or ``"not-a-knot"``, ``"periodic"``,
+        ``"natural"``, ``"clamped"``, or ``(deriv_l, deriv_r)`` with each
+        end a name or ``[(order, value)]``. One condition of order 1 or 2
+        per end is implemented; the other forms scipy accepts for ``k=3``
+        (two conditions at one end, orders 0 or 3) raise NotImplementedError.
+    axis : int, optional
+        Interpolation axis of ``y``.
+    check_finite : bool, optional
+        Whether to reject NaN and infinity (bsfit rejects them in any case).
+
+    Returns
+    -------
+    BSpline
+
+    Raises
+    ------
+    ValueError
+        For inconsistent input, with scipy's messages.
+    TypeError
+        For a non-integer ``k``.
+    NotImplementedError
+        For a degree other than 3, other knots, fewer than 4 sites with
+        derivative or periodic ends, or an unimplemented ``bc_type`` form.
+
+    Examples
+    --------
+    >>> import numpy as np, bsfit
+    >>> x = np.linspace(0.0, 2.0, 9)
+    >>> b = bsfit.make_interp_spline(x, x**3)
+    >>> round(float(b(1.5)), 12), round(float(b.derivative()(1.5)), 12)
+    (3.375, 6.75)
+    """
+    # The bc_type spellings, as scipy reads them.
+    if bc_type is None or (isinstance(bc_type, str) and bc_type in ("not-a-knot", "periodic")):
+        deriv_l = deriv_r = None
+    elif isinstance(bc_type, str):
+        deriv_l = deriv_r = bc_type
+    else:
+        try:
+            deriv_l, deriv_r = bc_type
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"Unknown boundary condition: {bc_type}") from e
+    periodic = isinstance(bc_type, str) and bc_type == "periodic"
+
+    x = _float_array(x, check_finite)
+    if x.dtype.kind == "c":
+        raise TypeError("x must be real")
+    y = _float_array(y, check_finite)
+    axis = _normalize_axis(axis, y.ndim)
+    y = np.moveaxis(y, axis, 0)
+
+    if periodic and not np.allclose(y[0], y[-1], atol=1e-15):
+        raise ValueError("First and last points does not match while periodic case expected")
+    if x.size != y.shape[0]:
+        raise ValueError(f"Shapes of x {x.shape} and y {y.shape} are incompatible")
+    if np.any(x[1:] == x[:-1]):
+        raise ValueError("Expect x to not have duplicates")
+    if x.ndim != 1 or np.any(x[1:] < x[:-1]):
+        raise ValueError("Expect x to be a 1D strictly increasing sequence.")
+
+    k = operator.index(k)
+    if k < 0:
+        raise ValueError("Expect non-negative k.")
+    if k != 3:
+        raise NotImplementedError(
+            f"make_interp_spline(k={k}): degree {k} is not implemented in bsfit; "
+            "it fits cubic splines (k=3) only"
+        )
+    if periodic and t is not None:
+        raise NotImplementedError(
+            "For periodic case t is constructed automatically and can not be passed manually"
+        )
+
+    n = x.size
+    left = right = None
+    if periodic:
+        names = ("periodic", "periodic")
+    elif deriv_l is None and deriv_r is None:
+        names = ("not-a-knot", "not-a-knot")
+    else:
+        specs = [_end_spec(deriv_l), _end_spec(deriv_r)]
+        counts = [1 if isinstance(s, str) else len(s) for s in specs]
+        for side, s in enumerate(specs):
+            if isinstance(s, str):
+                continue
+            if not all(0 <= int(order) <= k for order, _ in s):
+                raise ValueError(f"Bad boundary conditions at {x[0] if side == 0 else x[-1]}.")
+        nt = n + 2
+        if t is not None:
+            nt = np.asarray(t).size - k - 1
+        if nt - n != counts[0] + counts[1]:
+            raise ValueError(
+                "The number of derivatives at boundaries does not "
+                f"match: expected {nt - n}, got {counts[0]}+{counts[1]}"
+            )
+        if counts != [1, 1]:
+            raise NotImplementedError(
+                f"make_interp_spline: {counts[0]} condition(s) at the left end and "
+                f"{counts[1]} at the right are not implemented in bsfit (one per end is)"
+            )
+        names, ends = [], []
+        for side, s in enumerate(specs):
+            if isinstance(s, str):
+                names.append(s)
+                ends.append(None)
+                continue
+            order, value = s[0]
+            order = int(order)
+            if order not in (1, 2):
+                raise NotImplementedError(
+                    f"make_interp_spline: a condition on derivative order {order} at the "
+                    f"{('left', 'right')[side]} end is not implemented in bsfit (orders 1 "
+                    "and 2 are)"
+                )
+            names.append(f"d{order}")
+            ends.append(_end_values(value, y.shape[1:], y.dtype.kind == "c", "end"))
+        left, right = ends
+        names = tuple(names)
+
+    if t is not None:
+        t = _float_array(t, check_finite)
+        if t.ndim != 1 or np.any(t[1:] < t[:-1]):
+            raise ValueError("Expect t to be a 1-D sorted array_like.")
+        if t.size < x.size + k + 1:
+            raise ValueError(f"Got {t.size} knots, need at least {x.size + k + 1}.")
+        if (x[0] < t[k]) or (x[-1] > t[-k]):
+            raise ValueError(f"Out of bounds w/ x = {x}.")
+        if names == ("not-a-knot", "not-a-knot") and t.size - k - 1 != n:
+            raise ValueError(
+                "The number of derivatives at boundaries does not "
+                f"match: expected {t.size - k - 1 - n}, got 0+0"
+            )
+
+    if names == ("not-a-knot", "not-a-knot") and n < 4:
+        raise ValueError(
+            "The number of derivatives at boundaries does not "
+            f"match: expected {4 - n}, got 0+0"
+        )
+    if n < 4:
+        raise NotImplementedError(
+            f"make_interp_spline: {n} sites with bc_type={bc_type!r}; bsfit fits at "
+            "least 4 sites per axis"
+        )
+    if y.size == 0:
+        raise NotImplementedError("make_interp_spline: values with an empty trailing dimension")
+
+    is_complex = y.dtype.kind == "c"
+    values = _pairs(y) if is_complex else y
+    native = _bsfit._Spline.fit([x], values, [names], (left, right))
+    spline = TensorSpline._wrap(native, is_complex)
+    knots, coefs = spline.t[0], spline.c
+    if t is not None and not np.array_equal(t, knots):
+        raise NotImplementedError(
+            "make_interp_spline: knots t other than the ones scipy and bsfit build "
+            f"for bc_type={bc_type!r} are not implemented in bsfit"
+        )
+    b = BSpline.construct_fast(
+        knots, coefs, 3, extrapolate="periodic" if periodic else True, axis=axis
+    )
+    b._bsfit_cache = (b.t, b.c, spline)
+    return b
+
+
+# --------------------------------------------------------------------------
+# RegularGridInterpolator
+# --------------------------------------------------------------------------
+
+
+def _ndim_coords(points, ndim):
+    """scipy's ``_ndim_coords_from_arrays``: points as an array of shape
+    ``(..., ndim)`` (a tuple of coordinate arrays is broadcast and stacked)."""
+    if isinstance(points, tuple) and len(points) == 1:
+        points = points[0]
+    if isinstance(points, tuple):
+        p = np.broadcast_arrays(*points)
+        for j in range(1, len(p)):
+            if p[j].shape != p[0].shape:
+                raise ValueError("coordinate arrays do not have the same shape")
+        out = np.empty(p[0].shape + (len(points),), dtype=float)
+        for j, item in enumerate(p):
+            out[..., j] = item
+        return out
+    points = np.asanyarray(points)
+    if points.ndim == 1:
+        points = points.reshape(-1, ndim)
+    return points
+
+
+class RegularGridInterpolator(_ScipyRGI):
+    """``scipy.interpolate.RegularGridInterpolator`` with bsfit's cubic spline.
+
+    A subclass of scipy's class with the same signature and behaviour:
+
+    * ``method="cubic"`` is bsfit's exact not-a-knot cubic fit (what scipy
+      builds with ``make_ndbspl`` and an iterative solver; ``solver`` and
+      ``solver_args`` are accepted and not used) and bsfit's evaluation,
+      with ``bounds_error`` (the library's ``"raise"`` policy) and
+      ``fill_value`` (``None``: the boundary polynomials; NaN: the
+      ``"nan"`` policy) applied by the library. Values may have trailing
+      dimensions and be complex; descending axes are flipped as scipy does.
+    * ``"linear"``, ``"nearest"``, ``"pchip"`` and the ``*_legacy`` methods
+      are scipy's own code (inherited, unchanged).
+    * ``"slinear"`` (degree 1) and ``"quintic"`` (degree 5) raise
+      NotImplementedError: bsfit fits cubic splines only.
+
+    Parameters
+    ----------
+    points, values, method, bounds_error, fill_value, solver, solver_args
+        As scipy's.
+
+    Examples
+    --------
+    >>> import numpy as np, bsfit
+    >>> x, y = np.linspace(0, 3, 7), np.linspace(0, 2, 5)
+    >>> rgi = bsfit.RegularGridInterpolator((x, y), np.add.outer(x**3, y), method="cubic")
+    >>> round(float(rgi([1.5, 0.25])[0]), 12)
+    3.625
+    """
+
+    def _construct_spline(self, method, solver=None, **solver_args):
+        k = self._SPLINE_DEGREE_MAP[method]
+        if k != 3:
+            raise NotImplementedError(
+                f"RegularGridInterpolator(method={method!r}): degree {k} splines are "
+                "not implemented in bsfit (method='cubic' is)"
+            )
+        return make_ndbspl(self._grid, self._values, 3)
+
+    def __call__(self, xi, method=None, *, nu=None):
+        """Interpolate at ``xi`` (shape ``(..., ndim)``), as scipy's
+        ``RegularGridInterpolator.__call__``; ``nu`` (derivative orders)
+        with ``method="cubic"``."""
+        method = self.method if method is None else method
+        if method not in self._ALL_METHODS:
+            raise ValueError(f"Method '{method}' is not defined")
+        if method in ("slinear", "quintic"):
+            raise NotImplementedError(
+                f"RegularGridInterpolator: method={method!r} (degree "
+                f"{self._SPLINE_DEGREE_MAP[method]}) is not implemented in bsfit "
+                "(method='cubic' is)"
+            )
+        if method != "cubic":
+            return super().__call__(xi, method, nu=nu)
+        spline = self._spline
+        if self.method != "cubic":
+            self._validate_grid_dimensions(self._grid, method)
+            spline = self._construct_spline(method)
+        ndim = len(self._grid)
+        xi = _ndim_coords(xi, ndim)
+        if xi.shape[-1] != ndim:
+            raise ValueError(
+                "The requested sample points xi have dimension "
+                f"{xi.shape[-1]} but this RegularGridInterpolator has dimension {ndim}"
+            )
+        xi_shape = xi.shape
+        pts = np.asarray(xi.reshape(-1, ndim), dtype=float)
+        fill = self.fill_value
+        if self.bounds_error:
+            policy = "raise"
+        elif fill is None:
+            policy = "polynomial"
+        else:
+            policy = "nan"
+        try:
+            out = spline(pts, nu=nu, extrapolate=policy)
+        except FitError as e:
+            axis = getattr(e, "axis", None)
+            if axis is None:
+                raise
+            raise ValueError(
+                f"One of the requested xi is out of bounds in dimension {axis}"
+            ) from None
+        if policy == "nan" and not (np.isscalar(fill) and np.isnan(fill)):
+            lo = np.array([g[0] for g in self._grid])
+            hi = np.array([g[-1] for g in self._grid])
+            with np.errstate(invalid="ignore"):
+                outside = np.any((pts < lo) | (pts > hi), axis=1)
+            outside &= ~np.any(np.isnan(pts), axis=1)
+            out[outside] = fill
+        return getattr(self, "_asarray", np.asarray)(out.reshape(xi_shape[:-1] + out.shape[1:]))
