@@ -528,7 +528,7 @@ mod serde_impl {
                 &data.value_shape,
             )
             .map(|s| s.with_extrapolate(data.extrapolate))
-                .map_err(serde::de::Error::custom)
+            .map_err(serde::de::Error::custom)
         }
     }
 }
