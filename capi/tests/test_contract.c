@@ -635,6 +635,16 @@ static void test_statuses_of_every_function(void) {
         EXPECT(bsfit_spline_value_shape(s, MISALIGN(size_t *, &vd), sz, 8, NULL),
                BSFIT_STATUS_MISALIGNED_POINTER);
         EXPECT(bsfit_spline_value_shape(s, NULL, sz, 8, NULL), BSFIT_STATUS_NULL_POINTER);
+        size_t vsv[1];
+        const size_t vs3[1] = {3};
+        double v3[90];
+        for (int i = 0; i < 90; ++i) v3[i] = v[i / 3] * (1 + i % 3);
+        bsfit_spline *s3 = NULL;
+        OK(bsfit_spline_fit_vector(2, GSITES, GLENS, v3, vs3, 1, &s3));
+        EXPECT(bsfit_spline_value_shape(s3, &vd, vsv, 0, NULL), BSFIT_STATUS_BUFFER_TOO_SMALL);
+        OK(bsfit_spline_value_shape(s3, &vd, vsv, 1, NULL));
+        CHECK(vd == 1 && vsv[0] == 3, "value shape");
+        bsfit_spline_free(s3);
         const size_t vs1[1] = {1};
         EXPECT(bsfit_spline_fit_vector(2, GSITES, GLENS, v, NULL, 1, &keep), BSFIT_STATUS_NULL_POINTER);
         EXPECT(bsfit_spline_fit_vector(2, GSITES, GLENS, MISALIGN(const double *, v), vs1, 1, &keep),

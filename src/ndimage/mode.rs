@@ -202,6 +202,10 @@ pub(crate) fn map_coordinate(x: f64, len: usize, ext: Ext) -> f64 {
                 };
                 if x < -n {
                     x + sz2
+                } else if x >= 0.0 {
+                    // A multiple of the period reduces to 0 exactly (scipy
+                    // would map it to -1, outside the array).
+                    x
                 } else {
                     // scipy: `-1e-15` check so that (-x - 1) is never -1.
                     (if x > -1e-15 { 1e-15 } else { -x }) - 1.0

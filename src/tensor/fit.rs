@@ -622,19 +622,24 @@ impl<const D: usize> Fitter<D> {
                         .map(|j| self.shape[j])
                         .product::<usize>()
                         * nc;
-                    let mut shape = self.end_values_shape(k);
-                    if nc > 1 {
-                        shape.push(nc);
-                    }
+                    // (Built on the error paths only: a refit allocates nothing.)
+                    let shape = || {
+                        let mut shape = self.end_values_shape(k);
+                        if nc > 1 {
+                            shape.push(nc);
+                        }
+                        shape
+                    };
                     if vals.len() != want {
                         return Err(FitError::EndValuesShape {
                             axis: k,
                             end,
-                            expected: shape,
+                            expected: shape(),
                             got: vals.len(),
                         });
                     }
                     if let Some(i) = vals.iter().position(|v| !v.is_finite()) {
+                        let shape = shape();
                         return Err(FitError::NonFiniteValue {
                             index: unravel(i, &shape),
                             value: vals[i],
