@@ -200,7 +200,7 @@ fn sampling_the_filtered_line_gives_back_the_samples() {
                     // largest pole: visible on short lines only.
                     let tol = match mode {
                         Mode::Reflect | Mode::GridMirror | Mode::Nearest => {
-                            1e-13 + 20.0 * POLE[order].powi(2 * n as i32 - 1)
+                            1e-13 + 20.0 * POLE[order].powi(2 * n - 1)
                         }
                         _ => 1e-13,
                     };

@@ -191,7 +191,10 @@ fn vector_fit_equals_componentwise_scalar_fits() {
             let rs = sj.evaluate(&q).unwrap();
             let got = component(rv.as_slice().unwrap(), nc, j);
             let e = rel_err(&got, rs.as_slice().unwrap());
-            assert!(e < 1e-13, "{name}: evaluation of component {j} off by {e:e}");
+            assert!(
+                e < 1e-13,
+                "{name}: evaluation of component {j} off by {e:e}"
+            );
         }
     }
 }
@@ -299,7 +302,11 @@ fn grid_queries_equal_point_queries() {
             })
             .collect();
         let refs: Vec<&[f64]> = gx.iter().map(|a| &a[..]).collect();
-        for policy in [Extrapolate::Polynomial, Extrapolate::Clamp, Extrapolate::Nan] {
+        for policy in [
+            Extrapolate::Polynomial,
+            Extrapolate::Clamp,
+            Extrapolate::Nan,
+        ] {
             let partials = [Partial::VALUE, Partial::d(1), Partial::d2(0, 2)];
             let grid = s
                 .evaluate(&Query::grid(&refs).outputs(&partials).policy(policy))
@@ -429,7 +436,11 @@ fn periodic_policy_wraps_any_axis() {
     let dom = s.domain();
     let period = dom[2].1 - dom[2].0;
     let x = [dom[0].0 + 0.3, dom[1].0 + 0.2, dom[2].0 + 0.1];
-    let pts = Array2::from_shape_vec((2, 3), vec![x[0], x[1], x[2], x[0], x[1], x[2] + 3.0 * period]).unwrap();
+    let pts = Array2::from_shape_vec(
+        (2, 3),
+        vec![x[0], x[1], x[2], x[0], x[1], x[2] + 3.0 * period],
+    )
+    .unwrap();
     let q = Query::at(pts.view()).policy_axes(&[
         Extrapolate::Polynomial,
         Extrapolate::Polynomial,
@@ -455,7 +466,9 @@ fn a_fitted_periodic_axis_wraps_in_every_path() {
         .unwrap();
     assert_eq!(s.periodic_axes(), [true, false]);
     let pts = Array2::from_shape_vec((2, 2), vec![1.1, 0.5, 1.1 + 12.0, 0.5]).unwrap();
-    let r = s.evaluate(&Query::at(pts.view()).value().gradient()).unwrap();
+    let r = s
+        .evaluate(&Query::at(pts.view()).value().gradient())
+        .unwrap();
     for j in 0..3 {
         for c in 0..2 {
             assert!((r[[0, j, c]] - r[[1, j, c]]).abs() < 1e-11);
@@ -474,7 +487,10 @@ fn queries_report_bad_requests() {
     let two = Array2::<f64>::zeros((3, 2));
     assert!(matches!(
         s.evaluate(&Query::at(two.view())),
-        Err(FitError::DimensionMismatch { expected: 3, got: 2 })
+        Err(FitError::DimensionMismatch {
+            expected: 3,
+            got: 2
+        })
     ));
     assert!(matches!(
         s.evaluate(&Query::at(pts.view()).outputs(&[Partial::d(3)])),
@@ -503,7 +519,10 @@ fn queries_report_bad_requests() {
     assert!(Partial::new(&[300]).is_err());
     // Empty queries.
     let none = Array2::<f64>::zeros((0, 3));
-    assert_eq!(s.evaluate(&Query::at(none.view())).unwrap().shape(), &[0, 1, 2]);
+    assert_eq!(
+        s.evaluate(&Query::at(none.view())).unwrap().shape(),
+        &[0, 1, 2]
+    );
     let r = s
         .evaluate(&Query::grid(&[&[][..], &[0.0][..], &[0.0][..]]).gradient())
         .unwrap();
@@ -513,9 +532,18 @@ fn queries_report_bad_requests() {
     let f = Fitter::new([&x[..]]).unwrap();
     let mut out = vec![0.0; 8];
     let mut ws = bsfit::Workspace::new();
-    assert!(f.fit_into_vector(&[0.0; 7], &[2], [&[], &[]], &mut out, &mut ws).is_err());
-    assert!(f.fit_into_vector(&[0.0; 8], &[2], [&[], &[]], &mut out[..7], &mut ws).is_err());
-    assert!(f.fit_into_vector(&[0.0; 0], &[0], [&[], &[]], &mut [], &mut ws).is_err());
+    assert!(
+        f.fit_into_vector(&[0.0; 7], &[2], [&[], &[]], &mut out, &mut ws)
+            .is_err()
+    );
+    assert!(
+        f.fit_into_vector(&[0.0; 8], &[2], [&[], &[]], &mut out[..7], &mut ws)
+            .is_err()
+    );
+    assert!(
+        f.fit_into_vector(&[0.0; 0], &[0], [&[], &[]], &mut [], &mut ws)
+            .is_err()
+    );
     let mut bad = vec![0.0; 8];
     bad[5] = f64::NAN;
     match f.fit_into_vector(&bad, &[2], [&[], &[]], &mut out, &mut ws) {
@@ -523,13 +551,10 @@ fn queries_report_bad_requests() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(f.spline_from_vector(vec![0.0; 7], &[2]).is_err());
-    assert!(TensorSpline::<1>::from_parts_vector(
-        [f.knots(0).to_vec()],
-        vec![0.0; 8],
-        [false],
-        &[3]
-    )
-    .is_err());
+    assert!(
+        TensorSpline::<1>::from_parts_vector([f.knots(0).to_vec()], vec![0.0; 8], [false], &[3])
+            .is_err()
+    );
 }
 
 #[test]
@@ -565,7 +590,15 @@ fn explicit_end_values_with_vector_values() {
 #[test]
 fn simd_contractions_match_the_scalar_reference() {
     let mut rng = Rng::new(23);
-    for vshape in [vec![1], vec![3], vec![4], vec![5], vec![8], vec![17], vec![2, 9]] {
+    for vshape in [
+        vec![1],
+        vec![3],
+        vec![4],
+        vec![5],
+        vec![8],
+        vec![17],
+        vec![2, 9],
+    ] {
         let (s, pts) = spline3(&mut rng, &vshape);
         let q = Query::at(pts.view()).value().gradient().hessian();
         let reference = s
@@ -578,7 +611,10 @@ fn simd_contractions_match_the_scalar_reference() {
             let r = s.clone().with_isa(isa).unwrap().evaluate(&q).unwrap();
             let scale = max_abs(reference.as_slice().unwrap()).max(1.0);
             for (a, b) in r.iter().zip(reference.iter()) {
-                assert!((a - b).abs() <= 1e-14 * scale, "{isa} {vshape:?}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-14 * scale,
+                    "{isa} {vshape:?}: {a} vs {b}"
+                );
             }
         }
     }

@@ -8,10 +8,9 @@ use crate::exec;
 use crate::ptr::{Out, axes, check_capacity, check_ptr, checked_product, get, slice, slice_mut};
 use crate::spline::{Spline, check_point_dim, emit_spline};
 use crate::status::{Error, arg_err, gated};
-use std::sync::atomic::Ordering;
 use bsfit_core::tensor::{MAX_DIM, Partial, Query};
 use bsfit_core::{DynFitter, DynSpline, Extrapolate};
-
+use std::sync::atomic::Ordering;
 
 /// What evaluation does outside the domain along one axis
 /// (`bsfit_spline_evaluate`, `bsfit_spline_evaluate_grid`).
@@ -92,7 +91,9 @@ unsafe fn partials(
         return arg_err("n_outputs is 0".into());
     }
     let Some(len) = n_outputs.checked_mul(ndim) else {
-        return arg_err(format!("n_outputs * ndim = {n_outputs} * {ndim} overflows size_t"));
+        return arg_err(format!(
+            "n_outputs * ndim = {n_outputs} * {ndim} overflows size_t"
+        ));
     };
     // SAFETY: `n_outputs * ndim` values (caller's contract).
     let o = unsafe { slice(orders, len, "orders") }?;

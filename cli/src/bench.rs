@@ -222,8 +222,17 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
     let machine = machine_name();
     if o.only == Some(Only::Query) {
         let mut table = format!("machine: {machine}\n");
-        let pts = workloads::unit_points(workloads::EVAL_BATCH_SIZES[workloads::EVAL_BATCH_SIZES.len() - 1]);
-        query_rows(&pool(1, o.pin)?, &pool(2, o.pin)?, if o.quick { 3 } else { 10 }, o.quick, &pts, &mut table)?;
+        let pts = workloads::unit_points(
+            workloads::EVAL_BATCH_SIZES[workloads::EVAL_BATCH_SIZES.len() - 1],
+        );
+        query_rows(
+            &pool(1, o.pin)?,
+            &pool(2, o.pin)?,
+            if o.quick { 3 } else { 10 },
+            o.quick,
+            &pts,
+            &mut table,
+        )?;
         print!("{table}");
         return Ok(());
     }
@@ -532,8 +541,12 @@ fn query_rows(
     fitter
         .fit_into_vector(&vec_vals, &[nc], [&[], &[]], &mut c8, &mut ws)
         .map_err(|e| e.to_string())?;
-    let s1 = fitter.spline_from_vector(c1.clone(), &[]).map_err(|e| e.to_string())?;
-    let s8 = fitter.spline_from_vector(c8.clone(), &[nc]).map_err(|e| e.to_string())?;
+    let s1 = fitter
+        .spline_from_vector(c1.clone(), &[])
+        .map_err(|e| e.to_string())?;
+    let s8 = fitter
+        .spline_from_vector(c8.clone(), &[nc])
+        .map_err(|e| e.to_string())?;
     let _ = writeln!(
         table,
         "\nquery {}x{}x{}x{}: ratio to the scalar baseline in the same loop (median of alternating samples)",
@@ -541,24 +554,25 @@ fn query_rows(
     );
     let samples = if quick { 5 } else { reps.max(5) };
     // Alternating samples of two closures; the median of each.
-    let pair = |pool: &rayon::ThreadPool, a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| {
-        let (mut ta, mut tb) = (Vec::new(), Vec::new());
-        pool.install(|| {
-            a();
-            b();
-            for _ in 0..samples {
-                let t = std::time::Instant::now();
+    let pair =
+        |pool: &rayon::ThreadPool, a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| {
+            let (mut ta, mut tb) = (Vec::new(), Vec::new());
+            pool.install(|| {
                 a();
-                ta.push(t.elapsed().as_secs_f64());
-                let t = std::time::Instant::now();
                 b();
-                tb.push(t.elapsed().as_secs_f64());
-            }
-        });
-        ta.sort_by(f64::total_cmp);
-        tb.sort_by(f64::total_cmp);
-        (ta[ta.len() / 2], tb[tb.len() / 2])
-    };
+                for _ in 0..samples {
+                    let t = std::time::Instant::now();
+                    a();
+                    ta.push(t.elapsed().as_secs_f64());
+                    let t = std::time::Instant::now();
+                    b();
+                    tb.push(t.elapsed().as_secs_f64());
+                }
+            });
+            ta.sort_by(f64::total_cmp);
+            tb.sort_by(f64::total_cmp);
+            (ta[ta.len() / 2], tb[tb.len() / 2])
+        };
     let n = all_pts.len();
     let flat: &[f64] = all_pts.as_flattened();
     let q = Query::at_slice(flat, 4).map_err(|e| e.to_string())?;
@@ -572,7 +586,11 @@ fn query_rows(
     let _ = writeln!(
         table,
         "{:<28} {:>3} {:>9.1} ns/point scalar {:>9.1} ns/point 8 components  ratio {:>5.2} (bar 3)",
-        "vector values, 1M points", 2, t1 * 1e9 / n as f64, t8 * 1e9 / n as f64, t8 / t1
+        "vector values, 1M points",
+        2,
+        t1 * 1e9 / n as f64,
+        t8 * 1e9 / n as f64,
+        t8 / t1
     );
     let m = 100_000.min(n);
     let qv = Query::at_slice(&flat[..4 * m], 4).map_err(|e| e.to_string())?;
@@ -591,7 +609,11 @@ fn query_rows(
     let _ = writeln!(
         table,
         "{:<28} {:>3} {:>9.1} ns/point value  {:>9.1} ns/point value+grad+hess ratio {:>5.2} (bar 3.5)",
-        "partials, 100k points", 1, tv * 1e9 / m as f64, th * 1e9 / m as f64, th / tv
+        "partials, 100k points",
+        1,
+        tv * 1e9 / m as f64,
+        th * 1e9 / m as f64,
+        th / tv
     );
     let mut ws8 = fitter.workspace();
     let (f1, f8) = pair(
@@ -606,7 +628,11 @@ fn query_rows(
     let _ = writeln!(
         table,
         "{:<28} {:>3} {:>9.3} ms scalar        {:>9.3} ms 8 components       ratio {:>5.2} (bar 8)",
-        "fit, 8 components", 2, f1 * 1e3, f8 * 1e3, f8 / f1
+        "fit, 8 components",
+        2,
+        f1 * 1e3,
+        f8 * 1e3,
+        f8 / f1
     );
     Ok(())
 }

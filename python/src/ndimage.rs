@@ -48,7 +48,7 @@ fn mode(m: &Bound<'_, PyAny>) -> PyResult<Mode> {
 /// into a new one.
 trait Op: Sync {
     fn into(&self, v: View<'_>, out: ArrayViewMutD<'_, f64>) -> Result<(), FitError>;
-    fn new(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError>;
+    fn fresh(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError>;
 }
 
 /// Runs `op` on `input` with the GIL released, into `out` or a new array.
@@ -76,7 +76,7 @@ fn run<'py>(
         }
         None => {
             let v = view();
-            let a = py.detach(|| op.new(v)).map_err(err)?;
+            let a = py.detach(|| op.fresh(v)).map_err(err)?;
             Ok(PyArrayDyn::from_owned_array(py, a))
         }
     }
@@ -96,7 +96,7 @@ impl Op for Filter1d {
             View::F32(v) => nd::spline_filter1d_into(v, order, axis, mode, o, par),
         }
     }
-    fn new(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError> {
+    fn fresh(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError> {
         match v {
             View::F64(v) => nd::spline_filter1d(v, self.order, self.axis, self.mode),
             View::F32(v) => nd::spline_filter1d(v, self.order, self.axis, self.mode),
@@ -116,7 +116,7 @@ impl Op for Filter {
             View::F32(v) => nd::spline_filter_into(v, self.order, self.mode, o, Par::auto()),
         }
     }
-    fn new(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError> {
+    fn fresh(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError> {
         match v {
             View::F64(v) => nd::spline_filter(v, self.order, self.mode),
             View::F32(v) => nd::spline_filter(v, self.order, self.mode),
@@ -146,7 +146,7 @@ impl Op for Map<'_> {
             View::F32(v) => nd::map_coordinates_into(v, c, k, m, cv, pf, o, Par::auto()),
         }
     }
-    fn new(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError> {
+    fn fresh(&self, v: View<'_>) -> Result<ArrayD<f64>, FitError> {
         let (c, k, m, cv, pf) = (
             self.coords.view(),
             self.order,

@@ -95,7 +95,12 @@ pub(crate) fn contract<const D: usize>(
             weight *= w[k][digits[k]];
             off += digits[k] * strides[k];
         }
-        let row = [coefs[off], coefs[off + sl], coefs[off + 2 * sl], coefs[off + 3 * sl]];
+        let row = [
+            coefs[off],
+            coefs[off + sl],
+            coefs[off + 2 * sl],
+            coefs[off + 3 * sl],
+        ];
         let wl = &w[last];
         let inner = row[0] * wl[0] + row[1] * wl[1] + row[2] * wl[2] + row[3] * wl[3];
         total += weight * inner;

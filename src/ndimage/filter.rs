@@ -843,6 +843,5 @@ fn filter_all<T: Real>(
                 .for_each(|(c, b)| rest(c, b));
         }
     }
-    drop(slots);
     crate::recycle::give_workspace(ws);
 }

@@ -102,7 +102,7 @@ fn first_tap(x: f64, order: usize) -> i64 {
         (x + 0.5).floor()
     };
     const LIM: f64 = 9_223_372_036_854_775_808.0; // 2^63
-    if f >= -LIM && f < LIM {
+    if (-LIM..LIM).contains(&f) {
         f as i64 - (order / 2) as i64
     } else {
         i64::MIN

@@ -32,7 +32,7 @@
 
 mod filter;
 mod interp;
-mod mode;
+pub mod mode;
 
 pub use filter::{spline_filter, spline_filter_into, spline_filter1d, spline_filter1d_into};
 pub use interp::{MAX_DIMS, map_coordinates, map_coordinates_into};

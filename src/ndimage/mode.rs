@@ -289,7 +289,7 @@ mod tests {
                 let n = len as i64;
                 if len > 1 {
                     let m = map_coordinate(x, len, Ext::Mirror) as i64;
-                    let p = (2 * n - 2) as i64;
+                    let p = 2 * n - 2;
                     let r = i.rem_euclid(p);
                     assert_eq!(m, if r < n { r } else { p - r });
                 }

@@ -85,15 +85,17 @@ pub(crate) unsafe fn contract_vec<V: Vf64, const D: usize>(
             j += 4 * V::W;
         }
         while j + V::W <= nc {
-            let mut acc = V::splat(0.0);
+            // One accumulator per digit of the last axis: four independent
+            // FMA chains instead of one latency-bound chain.
+            let mut acc = [V::splat(0.0); 4];
             for q in 0..rows {
                 let (wq, oq) = row(q);
-                for (r, &wr) in wl.iter().enumerate() {
+                for (r, (&wr, a)) in wl.iter().zip(acc.iter_mut()).enumerate() {
                     let p = cp.add(oq + r * nc + j);
-                    acc = V::load(p).mul_add(V::splat(wq * wr), acc);
+                    *a = V::load(p).mul_add(V::splat(wq * wr), *a);
                 }
             }
-            acc.store(dp.add(j));
+            acc[0].add(acc[1]).add(acc[2].add(acc[3])).store(dp.add(j));
             j += V::W;
         }
     }

@@ -614,16 +614,26 @@ impl DynFitter {
     ///
     /// Errors: [`FitError::InvalidParameter`] for a wrong length,
     /// [`FitError::InvalidData`] for a non-finite coefficient.
-    pub fn spline_from_vector(&self, coefs: Vec<f64>, vshape: &[usize]) -> Result<DynSpline, FitError> {
+    pub fn spline_from_vector(
+        &self,
+        coefs: Vec<f64>,
+        vshape: &[usize],
+    ) -> Result<DynSpline, FitError> {
         let nc: usize = vshape.iter().product();
-        check_len("coefs", coefs.len(), self.coef_shape().iter().product::<usize>() * nc)?;
+        check_len(
+            "coefs",
+            coefs.len(),
+            self.coef_shape().iter().product::<usize>() * nc,
+        )?;
         if let Some(i) = coefs.iter().position(|c| !c.is_finite()) {
             return Err(FitError::InvalidData(format!(
                 "coefficient {i} is not finite ({})",
                 coefs[i]
             )));
         }
-        Ok(dispatch!(DynFitter, self, f => DynSpline::from(f.spline_unchecked(coefs).with_vshape_unchecked(vshape.to_vec()))))
+        Ok(
+            dispatch!(DynFitter, self, f => DynSpline::from(f.spline_unchecked(coefs).with_vshape_unchecked(vshape.to_vec()))),
+        )
     }
 
     /// The spline on this plan's knots with row-major coefficients `coefs`

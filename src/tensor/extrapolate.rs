@@ -147,7 +147,11 @@ impl<const D: usize> TensorSpline<D> {
     /// [`Extrapolate::Error`] with its coordinate outside; the driver
     /// reports the latter as an error before evaluating).
     #[inline(always)]
-    pub(super) fn project_with(&self, policy: &[Extrapolate; D], mut x: [f64; D]) -> Option<[f64; D]> {
+    pub(super) fn project_with(
+        &self,
+        policy: &[Extrapolate; D],
+        mut x: [f64; D],
+    ) -> Option<[f64; D]> {
         for k in 0..D {
             x[k] = self.apply_policy(k, policy[k], x[k])?;
         }

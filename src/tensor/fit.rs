@@ -887,7 +887,9 @@ impl<const D: usize> Fitter<D> {
         let Some(len) = len.filter(|&l| l <= isize::MAX as usize / 8) else {
             return Err(FitError::InvalidParameter {
                 name: "vshape",
-                reason: format!("value shape {vshape:?} gives more coefficients than fit in memory"),
+                reason: format!(
+                    "value shape {vshape:?} gives more coefficients than fit in memory"
+                ),
             });
         };
         let mut coefs = recycle::take_buffer(len);
@@ -895,7 +897,9 @@ impl<const D: usize> Fitter<D> {
         let r = self.fit_impl(values, nc, ends, &mut coefs, &mut ws);
         recycle::give_workspace(ws);
         match r {
-            Ok(()) => Ok(self.spline_unchecked(coefs).with_vshape_unchecked(vshape.to_vec())),
+            Ok(()) => Ok(self
+                .spline_unchecked(coefs)
+                .with_vshape_unchecked(vshape.to_vec())),
             Err(e) => {
                 recycle::give_buffer(coefs);
                 Err(e)

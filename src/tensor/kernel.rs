@@ -473,7 +473,11 @@ impl<const D: usize> PointWrite<D> for Multi<'_, D> {
                     // Third-derivative weights do not depend on x: a NaN
                     // coordinate must still give NaN.
                     for (j, p) in self.partials.iter().enumerate() {
-                        let v = if p.iter().any(|&o| o > 3) { 0.0 } else { f64::NAN };
+                        let v = if p.iter().any(|&o| o > 3) {
+                            0.0
+                        } else {
+                            f64::NAN
+                        };
                         dst[j * nc..(j + 1) * nc].fill(v);
                     }
                     return;

@@ -354,7 +354,6 @@ impl<const D: usize> TensorSpline<D> {
     where
         Dim<[usize; D]>: Dimension,
     {
-        use rayon::prelude::*;
         for (axis, a) in axes.iter().enumerate() {
             if a.len() != values.shape()[axis] {
                 return Err(FitError::ShapeMismatch {
@@ -364,33 +363,21 @@ impl<const D: usize> TensorSpline<D> {
                 });
             }
         }
-        let shape: [usize; D] = std::array::from_fn(|k| axes[k].len());
-        let pts: Vec<([f64; D], f64)> = values
+        // The spline on the grid, through the driver (component 0 of a
+        // vector-valued spline, as `eval`).
+        let on_grid = self.evaluate(&super::Query::grid(&axes))?;
+        let nc = self.ncomp;
+        Ok(values
             .iter()
-            .enumerate()
-            .map(|(flat, &v)| {
-                let mut rem = flat;
-                let mut x = [0.0; D];
-                for k in (0..D).rev() {
-                    x[k] = axes[k][rem % shape[k]];
-                    rem /= shape[k];
+            .zip(on_grid.iter().step_by(nc))
+            .map(|(v, s)| (s - v).abs())
+            .fold(0.0, |a: f64, b: f64| {
+                if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
                 }
-                (x, v)
-            })
-            .collect();
-        Ok(pts
-            .par_iter()
-            .map(|(x, v)| (self.eval(*x) - v).abs())
-            .reduce(
-                || 0.0,
-                |a: f64, b: f64| {
-                    if a.is_nan() || b.is_nan() {
-                        f64::NAN
-                    } else {
-                        a.max(b)
-                    }
-                },
-            ))
+            }))
     }
 
     /// Knot vector of `axis`: coefficients + 4 knots, as scipy's
@@ -528,7 +515,7 @@ mod serde_impl {
                 &data.value_shape,
             )
             .map(|s| s.with_extrapolate(data.extrapolate))
-                .map_err(serde::de::Error::custom)
+            .map_err(serde::de::Error::custom)
         }
     }
 }

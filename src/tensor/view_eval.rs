@@ -80,7 +80,11 @@ impl<const D: usize> TensorSpline<D> {
         orders: [usize; D],
         out: ArrayViewMut1<'_, f64>,
     ) -> Result<(), FitError> {
-        run_into(self, &Query::at(points).outputs(&[Partial::new(&orders)?]), out)
+        run_into(
+            self,
+            &Query::at(points).outputs(&[Partial::new(&orders)?]),
+            out,
+        )
     }
 
     /// Writes the gradient (as [`eval_grad`](Self::eval_grad)) at the rows of
