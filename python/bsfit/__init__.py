@@ -31,7 +31,8 @@ immutable and can be used from many threads at once.
 
 Memory: a spline holds its knots and its coefficients, nothing else;
 ``del spline`` hands the coefficient array back at once (to the library's
-bounded cache of recent buffers, see :func:`release_cached_memory`).
+cache of recent buffers, 64 MiB at most by default: see
+:func:`set_cache_limit` and :func:`release_cached_memory`).
 
 Examples
 --------
@@ -66,6 +67,7 @@ __all__ = [
     "make_ndbspl",
     "prefilter",
     "release_cached_memory",
+    "set_cache_limit",
     "spline_filter",
     "__version__",
 ]
@@ -429,9 +431,10 @@ class TensorSpline:
     Memory: the spline owns exactly its coefficients (``c`` is a view of
     them, no copy). When the last reference goes (``del spline``, and no
     ``spline.c`` kept elsewhere) they are handed back at once: arrays of
-    512 KiB and more go to the library's bounded cache of recent buffers,
-    which the next fit of that size reuses; see
-    :func:`release_cached_memory` to empty it.
+    512 KiB and more go to the library's cache of recent buffers (64 MiB at
+    most by default), which the next fit of that size reuses, larger ones
+    to the system; :func:`set_cache_limit` sets the limit (0: no cache) and
+    :func:`release_cached_memory` empties it.
 
     Examples
     --------
@@ -1147,20 +1150,57 @@ def spline_filter(input, order=3, output=np.float64, mode="mirror"):
 
 
 def release_cached_memory():
-    """Return the memory the library's cache of recent buffers holds to the
-    allocator.
+    """Return what the library's cache of recent buffers holds to the system.
 
     To make repeated one-shot calls as fast as a reused :class:`Fitter`, the
     library keeps the workspaces of recent fits and prefilters and the
     coefficient arrays of dropped splines (from 512 KiB; at most four of
-    each kind, within a bounded budget) for the next call of that size.
-    Call this after the last large fit to let that memory go; nothing else
-    changes.
+    each kind, together at most the limit of :func:`set_cache_limit`,
+    64 MiB by default) for the next call of that size. Call this after the
+    last large fit to let that memory go; nothing else changes (the limit
+    stays).
 
     >>> import bsfit
     >>> bsfit.release_cached_memory()
     """
     _bsfit.release_cached_memory()
+
+
+def set_cache_limit(nbytes):
+    """Set how many bytes the library's cache of recent buffers may hold;
+    return the previous limit.
+
+    The cache (see :func:`release_cached_memory`) keeps the workspaces of
+    recent one-shot fits and prefilters and the coefficient arrays of
+    dropped splines, so that the next call of that size skips faulting in
+    and zeroing fresh pages. It holds at most ``nbytes`` together (64 MiB by
+    default; at most four entries of each kind, the oldest going first); an
+    array larger than the limit is freed when its spline is dropped, and a
+    kept array only serves a request of at least half its size and is
+    shrunk to it, so a spline never holds more memory than its
+    coefficients. ``0`` turns the cache off and frees what it holds at once:
+    ``del spline`` then returns the coefficients to the system immediately.
+    The limit applies to the whole process and is thread-safe.
+
+    Parameters
+    ----------
+    nbytes : int
+        The new limit in bytes, >= 0.
+
+    Returns
+    -------
+    int
+        The previous limit.
+
+    >>> import bsfit
+    >>> previous = bsfit.set_cache_limit(256 << 20)   # keep the buffers of larger fits warm
+    >>> bsfit.set_cache_limit(previous) == 256 << 20
+    True
+    """
+    n = operator.index(nbytes)
+    if not 0 <= n < 1 << 64:
+        raise ValueError(f"cache limit must be between 0 and 2**64 - 1 bytes, got {nbytes!r}")
+    return _bsfit.set_cache_limit(n)
 
 
 # --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ __all__ = [
     "make_ndbspl",
     "prefilter",
     "release_cached_memory",
+    "set_cache_limit",
     "spline_filter",
     "__version__",
 ]
@@ -140,3 +141,4 @@ def spline_filter(
     mode: Literal["mirror", "grid-wrap"] = "mirror",
 ) -> NDArray[np.floating[Any]]: ...
 def release_cached_memory() -> None: ...
+def set_cache_limit(nbytes: int) -> int: ...

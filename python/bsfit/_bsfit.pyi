@@ -1,6 +1,6 @@
 """Type stubs of the native module ``bsfit._bsfit`` (use the ``bsfit`` package instead)."""
 
-from typing import Optional, Sequence, Tuple, Union, final
+from typing import Any, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,6 +11,11 @@ __all__ = [
     "prefilter_f64",
     "prefilter_f32",
     "release_cached_memory",
+    "set_cache_limit",
+    "_ndimage_mode",
+    "_ndimage_spline_filter1d",
+    "_ndimage_spline_filter",
+    "_ndimage_map_coordinates",
     "FitError",
     "MAX_DIM",
     "__version__",
@@ -80,3 +85,22 @@ class _Fitter:
 def prefilter_f64(input: NDArray[np.float64], boundary: Sequence[str]) -> NDArray[np.float64]: ...
 def prefilter_f32(input: NDArray[np.float32], boundary: Sequence[str]) -> NDArray[np.float32]: ...
 def release_cached_memory() -> None: ...
+def set_cache_limit(nbytes: int) -> int: ...
+
+# scipy.ndimage's spline functions (bsfit.ndimage wraps them).
+def _ndimage_mode(mode: Any) -> str: ...
+def _ndimage_spline_filter1d(
+    input: NDArray[Any], order: int, axis: int, mode: Any, out: Optional[NDArray[np.float64]] = None
+) -> NDArray[np.float64]: ...
+def _ndimage_spline_filter(
+    input: NDArray[Any], order: int, mode: Any, out: Optional[NDArray[np.float64]] = None
+) -> NDArray[np.float64]: ...
+def _ndimage_map_coordinates(
+    input: NDArray[Any],
+    coordinates: NDArray[np.float64],
+    order: int,
+    mode: Any,
+    cval: float,
+    prefilter: bool,
+    out: Optional[NDArray[np.float64]] = None,
+) -> NDArray[np.float64]: ...

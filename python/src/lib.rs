@@ -605,6 +605,15 @@ fn release_cached_memory() {
     bsfit::release_cached_memory();
 }
 
+/// Sets the byte limit of the library's process-wide cache of recent
+/// buffers (the workspaces of one-shot fits and prefilters, the coefficient
+/// arrays of dropped splines) and returns the previous limit; `0` turns the
+/// cache off and frees what it holds (see [`bsfit::set_cache_limit`]).
+#[pyfunction]
+fn set_cache_limit(nbytes: usize) -> usize {
+    bsfit::set_cache_limit(nbytes)
+}
+
 /// The native module `bsfit._bsfit`.
 #[pymodule]
 fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -613,6 +622,7 @@ fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prefilter_f64, m)?)?;
     m.add_function(wrap_pyfunction!(prefilter_f32, m)?)?;
     m.add_function(wrap_pyfunction!(release_cached_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(set_cache_limit, m)?)?;
     ndimage::register(m)?;
     m.add("FitError", m.py().get_type::<FitError>())?;
     m.add("MAX_DIM", bsfit::tensor::MAX_DIM)?;

@@ -69,3 +69,36 @@ def test_evaluation_results_do_not_keep_the_spline():
         base = a if a.base is None else a.base
         assert isinstance(base, np.ndarray) and base.flags.owndata
     assert np.all(np.isfinite(out)) and np.all(np.isfinite(g))
+
+
+def test_set_cache_limit_returns_the_previous_limit_and_bounds_the_cache():
+    axes, values = big_case()
+    nbytes = values.nbytes
+    previous = bsfit.set_cache_limit(0)
+    try:
+        assert previous >= 0
+        assert bsfit.set_cache_limit(1 << 30) == 0
+        assert bsfit.set_cache_limit(0) == 1 << 30
+        # No cache: `del spline` returns the coefficients to the system at once.
+        gc.collect()
+        base = rss()
+        s = bsfit.TensorSpline(axes, values)
+        assert rss() - base >= 0.9 * nbytes
+        del s
+        gc.collect()
+        assert rss() - base <= 0.1 * nbytes
+        # A cache large enough keeps the dropped array for the next fit ...
+        bsfit.set_cache_limit(2 * nbytes)
+        s = bsfit.TensorSpline(axes, values)
+        del s
+        gc.collect()
+        assert rss() - base >= 0.9 * nbytes
+        # ... lowering the limit below it frees it.
+        bsfit.set_cache_limit(nbytes // 4)
+        assert rss() - base <= 0.1 * nbytes
+        with pytest.raises(ValueError):
+            bsfit.set_cache_limit(-1)
+        with pytest.raises(TypeError):
+            bsfit.set_cache_limit(1.5)
+    finally:
+        bsfit.set_cache_limit(previous)
