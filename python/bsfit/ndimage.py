@@ -114,7 +114,14 @@ def _store(output, result, rounding):
         if kind == "f":
             np.copyto(output, result, casting="unsafe")
         elif kind == "b":
-            np.copyto(output, np.trunc(result) != 0)
+            # After interpolation scipy rounds half away from zero and keeps
+            # the truth of the integer; after the filter numpy's cast keeps
+            # the truth of the double.
+            if rounding:
+                r = np.where(result > 0, np.trunc(result + 0.5), np.trunc(result - 0.5))
+                np.copyto(output, r != 0)
+            else:
+                np.copyto(output, result != 0)
         else:
             r = result
             if rounding:
