@@ -102,26 +102,19 @@ def _direct(output, *inputs):
 def _check_out_dtype(output, message):
     if output.dtype.kind not in _OUT_KINDS or output.dtype.itemsize > 8 or output.dtype == np.float16:
         raise RuntimeError(message)
+    if output.dtype.kind == "b":
+        raise NotImplementedError("bsfit.ndimage: boolean outputs are not supported (use scipy.ndimage)")
 
 
 def _store(output, result, rounding):
     """Writes the float64 ``result`` into ``output`` as scipy's C code
     converts doubles: a plain C cast after the filter; after interpolation,
     integers round half away from zero (unsigned: negatives to 0) and are
-    clamped to their range. Booleans take the truncated value's truth."""
+    clamped to their range."""
     kind = output.dtype.kind
     with np.errstate(invalid="ignore", over="ignore"):
         if kind == "f":
             np.copyto(output, result, casting="unsafe")
-        elif kind == "b":
-            # After interpolation scipy rounds half away from zero and keeps
-            # the truth of the integer; after the filter numpy's cast keeps
-            # the truth of the double.
-            if rounding:
-                r = np.where(result > 0, np.trunc(result + 0.5), np.trunc(result - 0.5))
-                np.copyto(output, r != 0)
-            else:
-                np.copyto(output, result != 0)
         else:
             r = result
             if rounding:
