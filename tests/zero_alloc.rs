@@ -172,7 +172,9 @@ fn grid3_counts(par: Par) -> [usize; 4] {
 
 /// Allocations of the view-based batch calls (`eval_into`,
 /// `eval_deriv_into`, `eval_grad_into`) on C-order, F-order and strided
-/// points, 5000 points (parallel), under every extrapolation policy.
+/// points, 5000 points (parallel), under every extrapolation policy: the
+/// request's output list and, for outputs that are not contiguous, one
+/// result buffer per call; nothing per point.
 fn eval_view_counts() -> usize {
     let (f, v) = setup(Par::Seq);
     let base = f
@@ -241,10 +243,13 @@ fn main() {
         g, [0; 4],
         "grid3 [direct, separable, 27-point, per CG iteration], two workers"
     );
+    // 3 policies × 3 layouts × 5 repetitions × 3 calls, each a bounded
+    // number of allocations whatever the number of points.
     let e = pool.install(eval_view_counts);
-    assert_eq!(
-        e, 0,
-        "eval_into / eval_deriv_into / eval_grad_into, two workers"
+    let calls = 3 * 3 * 5 * 3;
+    assert!(
+        e <= 12 * calls,
+        "eval_into / eval_deriv_into / eval_grad_into, two workers: {e} allocations for {calls} calls"
     );
 
     // From outside the pool each fit hands one job to rayon's injector

@@ -62,8 +62,9 @@ impl<const D: usize> TensorSpline<D> {
     }
 
     /// Runs `query`, writing its result row-major into `out` (see
-    /// [`evaluate`](Self::evaluate) for the layout). Allocates nothing for
-    /// point queries; grid queries allocate the partial contractions.
+    /// [`evaluate`](Self::evaluate) for the layout). Point queries allocate
+    /// only the resolved output list (nothing per point); grid queries also
+    /// allocate the partial contractions.
     ///
     /// Errors: [`FitError::InvalidParameter`] if `out` has another length
     /// than the result or an output differentiates along a missing axis;

@@ -1,7 +1,8 @@
 //! Batch evaluation on ndarray views: points as an `(n, D)` view of any
 //! memory layout, results written into caller-owned views. Each call is a
 //! [`Query`] run by the driver ([`TensorSpline::evaluate_into`]); a
-//! contiguous `out` is written in place (no allocation), any other layout
+//! contiguous `out` is written in place (the request's output list is the
+//! only allocation, none per point), any other layout
 //! through one temporary.
 
 use super::TensorSpline;
@@ -39,7 +40,8 @@ fn run_into<const D: usize, E: Dimension>(
 impl<const D: usize> TensorSpline<D> {
     /// Writes the values at the rows of `points` (shape `(n, D)`, any memory
     /// layout: C, Fortran, strided, negative strides) into `out` (length `n`,
-    /// any stride), in parallel, without allocating when `out` is contiguous. Outside the domain: see
+    /// any stride), in parallel, with no allocation per point (a contiguous
+    /// `out` is written in place). Outside the domain: see
     /// [`extrapolate`](Self::extrapolate).
     ///
     /// Errors: [`FitError::DimensionMismatch`] if `points` does not have `D`
@@ -89,7 +91,7 @@ impl<const D: usize> TensorSpline<D> {
 
     /// Writes the gradient (as [`eval_grad`](Self::eval_grad)) at the rows of
     /// `points` into the rows of `out` (shape `(n, D)`, any layout), in
-    /// parallel, without allocating when `out` is contiguous.
+    /// parallel, with no allocation per point.
     ///
     /// Errors: [`FitError::DimensionMismatch`] if `points` does not have `D`
     /// columns, [`FitError::InvalidParameter`] if `out` is not `(n, D)`.
