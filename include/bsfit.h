@@ -111,6 +111,12 @@ typedef enum {
    */
   BSFIT_STATUS_INVALID_DATA = 14,
   /**
+   * A point lies outside the spline's domain on an axis evaluated under
+   * `BSFIT_POLICY_ERROR` (the message names the point, axis and
+   * coordinate).
+   */
+  BSFIT_STATUS_OUTSIDE_DOMAIN = 15,
+  /**
    * A boundary condition cannot be used on an axis: `BSFIT_END_PERIODIC`
    * on one end only, a not-a-knot end paired with another condition,
    * explicit end values on a second axis, a periodic axis with fewer than

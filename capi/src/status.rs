@@ -46,6 +46,10 @@ pub enum Status {
     /// spline this library can evaluate exactly (the message names the knot,
     /// coefficient or count at fault).
     InvalidData = 14,
+    /// A point lies outside the spline's domain on an axis evaluated under
+    /// `BSFIT_POLICY_ERROR` (the message names the point, axis and
+    /// coordinate).
+    OutsideDomain = 15,
     /// A boundary condition cannot be used on an axis: `BSFIT_END_PERIODIC`
     /// on one end only, a not-a-knot end paired with another condition,
     /// explicit end values on a second axis, a periodic axis with fewer than
@@ -79,7 +83,7 @@ pub enum Status {
 }
 
 /// Every status, in code order.
-const ALL: [Status; 19] = [
+const ALL: [Status; 20] = [
     Status::Ok,
     Status::AxisTooShort,
     Status::NonFiniteSite,
@@ -93,6 +97,7 @@ const ALL: [Status; 19] = [
     Status::InvalidBoundary,
     Status::PeriodicMismatch,
     Status::EndValuesShape,
+    Status::OutsideDomain,
     Status::NullPointer,
     Status::InvalidArgument,
     Status::InternalError,
@@ -119,6 +124,7 @@ impl Status {
             FitError::InvalidBoundary { .. } => Status::InvalidBoundary,
             FitError::PeriodicMismatch { .. } => Status::PeriodicMismatch,
             FitError::EndValuesShape { .. } => Status::EndValuesShape,
+            FitError::OutsideDomain { .. } => Status::OutsideDomain,
             _ => Status::InternalError,
         }
     }
@@ -139,6 +145,7 @@ impl Status {
             Status::InvalidBoundary => "BSFIT_STATUS_INVALID_BOUNDARY\0",
             Status::PeriodicMismatch => "BSFIT_STATUS_PERIODIC_MISMATCH\0",
             Status::EndValuesShape => "BSFIT_STATUS_END_VALUES_SHAPE\0",
+            Status::OutsideDomain => "BSFIT_STATUS_OUTSIDE_DOMAIN\0",
             Status::NullPointer => "BSFIT_STATUS_NULL_POINTER\0",
             Status::InvalidArgument => "BSFIT_STATUS_INVALID_ARGUMENT\0",
             Status::InternalError => "BSFIT_STATUS_INTERNAL_ERROR\0",

@@ -160,18 +160,21 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
         assert!(name.starts_with("BSFIT_STATUS_"), "{name}");
     }
     assert_eq!(codes.len(), 13);
+    assert_eq!(
+        guard(|| Err(Error::Fit(FitError::OutsideDomain {
+            point: Some(3),
+            axis: 1,
+            value: 7.5,
+            lo: 0.0,
+            hi: 2.0,
+        }))),
+        Status::OutsideDomain
+    );
     // Library errors no C function can cause are internal errors, not codes
     // of their own.
     for e in [
         FitError::IsaUnavailable { isa: "avx512" },
         FitError::Gpu("lost".into()),
-        FitError::OutsideDomain {
-            point: None,
-            axis: 1,
-            value: 7.5,
-            lo: 0.0,
-            hi: 2.0,
-        },
     ] {
         assert_eq!(guard(|| Err(Error::Fit(e))), Status::InternalError);
     }
