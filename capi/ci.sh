@@ -27,6 +27,9 @@ echo "== C test (gcc -std=c11)"
 "$CC" -std=c11 -Wall -Wextra -Werror -O2 -Iinclude \
     capi/tests/test_capi.c "$LIB" "${LIBS[@]}" -o "$OUT/test_capi"
 "$OUT/test_capi"
+"$CC" -std=c11 -Wall -Wextra -Werror -O2 -Iinclude \
+    capi/tests/test_sensitivity.c "$LIB" "${LIBS[@]}" -o "$OUT/test_sensitivity"
+"$OUT/test_sensitivity"
 
 echo "== C++ example (g++ -std=c++17)"
 "$CXX" -std=c++17 -Wall -Wextra -Werror -O2 -Iinclude \
@@ -49,7 +52,10 @@ if echo 'int main(void){return 0;}' | "$CC" -x c "${SAN[@]}" - -o "$OUT/san_prob
         capi/tests/test_capi.c "$LIB" "${LIBS[@]}" -o "$OUT/test_capi_san"
     "$CXX" -std=c++17 -Wall -Wextra -Werror "${SAN[@]}" -Iinclude \
         capi/examples/price_table.cpp "$LIB" "${LIBS[@]}" -o "$OUT/price_table_san"
+    "$CC" -std=c11 -Wall -Wextra -Werror "${SAN[@]}" -Iinclude \
+        capi/tests/test_sensitivity.c "$LIB" "${LIBS[@]}" -o "$OUT/test_sensitivity_san"
     ASAN_OPTIONS=detect_leaks=1 "$OUT/test_capi_san" >/dev/null
+    ASAN_OPTIONS=detect_leaks=1 "$OUT/test_sensitivity_san" >/dev/null
     ASAN_OPTIONS=detect_leaks=1 "$OUT/price_table_san" >/dev/null
     echo "sanitizers: clean"
 else

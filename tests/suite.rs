@@ -26,5 +26,6 @@ mod isa_equivalence;
 mod oneshot_recycle;
 mod properties;
 mod scipy_parity;
+mod sensitivity;
 mod soundness;
 mod vector_values;

@@ -31,6 +31,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod ptr;
+mod sensitivity;
 mod status;
 
 #[cfg(test)]

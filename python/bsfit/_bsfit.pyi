@@ -11,6 +11,8 @@ __all__ = [
     "prefilter_f64",
     "prefilter_f32",
     "release_cached_memory",
+    "fitter_data_weights",
+    "fitter_data_vjp",
     "FitError",
     "MAX_DIM",
     "__version__",
@@ -76,3 +78,13 @@ class _Fitter:
 def prefilter_f64(input: NDArray[np.float64], boundary: Sequence[str]) -> NDArray[np.float64]: ...
 def prefilter_f32(input: NDArray[np.float32], boundary: Sequence[str]) -> NDArray[np.float32]: ...
 def release_cached_memory() -> None: ...
+def fitter_data_weights(
+    fitter: _Fitter, x: Sequence[float], nu: Optional[Sequence[int]] = None
+) -> Tuple[list[NDArray[np.float64]], Tuple[float, float]]: ...
+def fitter_data_vjp(
+    fitter: _Fitter,
+    points: NDArray[np.float64],
+    g: NDArray[np.float64],
+    nu: Optional[Sequence[int]] = None,
+    ends: bool = False,
+) -> Tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[int]]: ...

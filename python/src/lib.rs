@@ -28,6 +28,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
+mod sensitivity;
+
 create_exception!(
     bsfit,
     FitError,
@@ -586,6 +588,7 @@ fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prefilter_f64, m)?)?;
     m.add_function(wrap_pyfunction!(prefilter_f32, m)?)?;
     m.add_function(wrap_pyfunction!(release_cached_memory, m)?)?;
+    sensitivity::register(m)?;
     m.add("FitError", m.py().get_type::<FitError>())?;
     m.add("MAX_DIM", bsfit::tensor::MAX_DIM)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
