@@ -383,6 +383,99 @@ bsfit_status bsfit_set_threads(size_t threads);
 bsfit_status bsfit_get_threads(size_t *out);
 
 /**
+ * The per-axis sensitivities of the fitted spline at the point
+ * `x[0 .. ndim]` to the values on the grid: the value (`orders` NULL) or
+ * the mixed partial derivative of orders `orders[0 .. ndim]` of the spline
+ * this fitter fits to values `F` there is
+ * `sum_i F[i] * w_0[i_0] * ... * w_(ndim-1)[i_(ndim-1)]`, for every `F`.
+ *
+ * * `out[0 .. L]`, `L = lens[0] + ... + lens[ndim-1]` (`out_len >= L`):
+ *   the weights of axis 0 (one per site), then those of axis 1, and so on.
+ *   On a periodic axis the last site's weight is 0: the fit does not read
+ *   that value (it repeats the first).
+ * * `end_weights`: NULL, or 2 values receiving the weights of the left and
+ *   right end values of the axis whose ends are `BSFIT_END_DERIV1`/
+ *   `BSFIT_END_DERIV2` (0 where there are none): the sensitivity to the end
+ *   value at the other axes' sites `j` is that weight times the product of
+ *   the other axes' `w_a[j_a]`.
+ *
+ * Orders above 3 give zero weights. Computed from the factorisations the
+ * fitter holds, in `O(L)`; allocates nothing.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (buffer too short).
+ *
+ * Thread safety: reads the plan only; a fitter must still not be used by two
+ * threads at once.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `x` NULL or `ndim` readable
+ * values; `orders` NULL or `ndim` readable values; `out` NULL or writable
+ * for `out_len` elements; `end_weights` NULL or writable for 2 elements.
+ */
+bsfit_status bsfit_fitter_data_weights(const bsfit_fitter *fitter,
+                                       const double *x,
+                                       size_t ndim,
+                                       const size_t *orders,
+                                       double *out,
+                                       size_t out_len,
+                                       double *end_weights);
+
+/**
+ * The gradient of `sum_p g_p * s(x_p)` with respect to the values on the
+ * grid, where `s` is the spline this fitter fits to the values (the
+ * value, `orders` NULL, or the mixed partial of orders `orders[0 .. ndim]`),
+ * `x_p` the `n` points given row-major in `points[0 .. n*ndim]` and `g_p`
+ * their cotangents: the exact adjoint of the fit followed by evaluation.
+ *
+ * * `ncomp`: components per value (1 for scalar values; `prod(vshape)` for
+ *   vector values fitted together, 2 for complex values).
+ * * `cotangents[0 .. n*ncomp]`: `g_p`, point-major.
+ * * `out[0 .. m]`, `m = bsfit_fitter_len * ncomp` (`out_len >= m`): the
+ *   gradient, the values' shape (row-major, components last). On a
+ *   periodic axis the whole sensitivity of the shared node is at index 0
+ *   and index `n-1` gets 0 (the fit does not read it).
+ * * `left[0 .. n_left]`, `right[0 .. n_right]`: with `n = 0` (the pointer
+ *   may be NULL) skipped; otherwise they receive the gradient with respect
+ *   to the end values of the axis whose ends are `BSFIT_END_DERIV1`/
+ *   `BSFIT_END_DERIV2`, in the layout of `bsfit_fitter_refit_ends` times
+ *   `ncomp` (`n_left`/`n_right` exactly that length).
+ *
+ * Points follow the fitter's policy (periodic axes wrap, the others
+ * extrapolate); a point with a NaN coordinate contributes nothing.
+ * `n == 0` writes a zero gradient without reading `points` or
+ * `cotangents`. Runs in parallel; with the fitter's scratch grown by the
+ * first call, later calls of the same size allocate nothing.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (a buffer too short, `ncomp == 0`, a size
+ * that overflows), `BSFIT_STATUS_INVALID_PARAMETER` (end buffers of the
+ * wrong length, or given for an end that takes no values).
+ *
+ * Thread safety: uses the fitter's scratch: one thread at a time per fitter.
+ *
+ * # Safety
+ * `fitter` must be NULL or a live fitter; `points` NULL or `n*ndim`
+ * readable values; `orders` NULL or `ndim` readable values; `cotangents`
+ * NULL or `n*ncomp` readable values; `out` NULL or writable for `out_len`
+ * elements; `left`/`right` NULL or writable for `n_left`/`n_right`
+ * elements; the writable buffers overlap nothing else.
+ */
+bsfit_status bsfit_fitter_data_vjp(bsfit_fitter *fitter,
+                                   const double *points,
+                                   size_t n,
+                                   size_t ndim,
+                                   const size_t *orders,
+                                   const double *cotangents,
+                                   size_t ncomp,
+                                   double *out,
+                                   size_t out_len,
+                                   double *left,
+                                   size_t n_left,
+                                   double *right,
+                                   size_t n_right);
+
+/**
  * Fits the interpolating cubic spline (not-a-knot end conditions on every
  * axis, as scipy's `make_interp_spline(x, y, k=3)` per axis) to values on
  * the grid `sites[0] x ... x sites[ndim-1]`. Runs on the library's thread

@@ -27,5 +27,6 @@ mod ndimage;
 mod oneshot_recycle;
 mod properties;
 mod scipy_parity;
+mod sensitivity;
 mod soundness;
 mod vector_values;

@@ -14,11 +14,11 @@ use bsfit_core::{BoundaryCondition, DynFitter, EndCondition, FitError, Par, Work
 /// `bsfit_fitter_free`. Not safe to use from two threads at the same time.
 #[derive(Debug)]
 pub struct Fitter {
-    plan: DynFitter,
-    ws: Workspace,
+    pub(crate) plan: DynFitter,
+    pub(crate) ws: Workspace,
     /// Grid points, cached: `DynFitter::len` builds the shape as a `Vec`,
     /// and a refit must not allocate.
-    len: usize,
+    pub(crate) len: usize,
     /// Coefficients per fit (cached for the same reason).
     coefs_len: usize,
     /// The sites of each axis, as given.

@@ -68,6 +68,7 @@
 
 mod exec;
 mod ptr;
+mod sensitivity;
 mod status;
 
 // The C API in the header's order: splines, fitters, the 3D prefilter

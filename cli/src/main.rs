@@ -18,6 +18,7 @@
 mod args;
 mod bench;
 mod bench_oneshot;
+mod bench_sens;
 mod demo;
 mod gpu_bench;
 mod grid3_report;
@@ -53,6 +54,9 @@ enum Command {
     /// One child process of `bench --only oneshot`: one case in one allocator state
     #[command(hide = true)]
     BenchChild(bench_oneshot::ChildArgs),
+    /// The sensitivity rows of the bench alone (data gradient, per-axis weights)
+    #[command(hide = true)]
+    BenchSens(bench_sens::BenchSensArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Some(Command::GpuBench(a)) => gpu_bench::run(&a),
         Some(Command::Memfit(a)) => memfit::run(&a),
         Some(Command::BenchChild(a)) => bench_oneshot::run_child(&a),
+        Some(Command::BenchSens(a)) => bench_sens::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

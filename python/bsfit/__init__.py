@@ -52,7 +52,7 @@ import operator
 
 import numpy as np
 
-from . import _bsfit
+from . import _bsfit, _sensitivity
 from ._bsfit import FitError
 from . import ndimage  # noqa: E402,F401  (scipy.ndimage's spline functions)
 
@@ -1004,6 +1004,20 @@ class Fitter:
             raise ValueError("out must not overlap values (the fit reads all values first)")
         self._f.fit_into(vals, _pairs(out) if is_complex else out, ends)
         return out
+
+    def data_weights(self, x, nu=None):
+        """Per-axis sensitivities of the fitted spline at the point ``x`` to the
+        values: ``s(x) = sum_i values[i] * w[0][i_0] * ... * w[N-1][i_{N-1}]``
+        for every ``values`` (``nu``: derivative orders per axis). Returns a
+        tuple of one read-only array per axis; see :mod:`bsfit._sensitivity`."""
+        return _sensitivity.data_weights(self, x, nu)
+
+    def data_vjp(self, xi, g, nu=None, return_ends=False):
+        """Gradient of ``sum(g * s(xi))`` with respect to the values: an array of
+        the values' shape (``g`` of shape ``xi.shape[:-1] + value_shape``); with
+        ``return_ends``, also the gradients of the explicit end values (left,
+        right; None where absent). Exact: adjoint of the fit and evaluation."""
+        return _sensitivity.data_vjp(self, xi, g, nu, return_ends)
 
     def __reduce__(self):
         return (Fitter, (self._points, self._bc_type))

@@ -128,6 +128,16 @@ class Fitter:
     def fit(self, values: ArrayLike, out: None = None) -> TensorSpline: ...
     @overload
     def fit(self, values: ArrayLike, out: _Result) -> _Result: ...
+    def data_weights(
+        self, x: ArrayLike, nu: Optional[Sequence[int]] = None
+    ) -> Tuple[NDArray[np.float64], ...]: ...
+    def data_vjp(
+        self,
+        xi: ArrayLike,
+        g: ArrayLike,
+        nu: Optional[Sequence[int]] = None,
+        return_ends: bool = False,
+    ) -> Any: ...
 
 def prefilter(
     input: ArrayLike,

@@ -16,6 +16,8 @@ __all__ = [
     "_ndimage_spline_filter1d",
     "_ndimage_spline_filter",
     "_ndimage_map_coordinates",
+    "fitter_data_weights",
+    "fitter_data_vjp",
     "FitError",
     "MAX_DIM",
     "__version__",
@@ -104,3 +106,13 @@ def _ndimage_map_coordinates(
     prefilter: bool,
     out: Optional[NDArray[np.float64]] = None,
 ) -> NDArray[np.float64]: ...
+def fitter_data_weights(
+    fitter: _Fitter, x: Sequence[float], nu: Optional[Sequence[int]] = None
+) -> Tuple[list[NDArray[np.float64]], Tuple[float, float]]: ...
+def fitter_data_vjp(
+    fitter: _Fitter,
+    points: NDArray[np.float64],
+    g: NDArray[np.float64],
+    nu: Optional[Sequence[int]] = None,
+    ends: bool = False,
+) -> Tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[int]]: ...

@@ -34,6 +34,8 @@ use pyo3::prelude::*;
 
 mod ndimage;
 
+mod sensitivity;
+
 create_exception!(
     bsfit,
     FitError,
@@ -624,6 +626,7 @@ fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(release_cached_memory, m)?)?;
     m.add_function(wrap_pyfunction!(set_cache_limit, m)?)?;
     ndimage::register(m)?;
+    sensitivity::register(m)?;
     m.add("FitError", m.py().get_type::<FitError>())?;
     m.add("MAX_DIM", bsfit::tensor::MAX_DIM)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

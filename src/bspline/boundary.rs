@@ -630,6 +630,198 @@ impl AxisSystem {
         }
     }
 
+    /// The transposed solve of one line: the adjoint of
+    /// [`solve_line`](Self::solve_line) as a map from the `n_sites` values
+    /// of a line to its `n_out` coefficients. See
+    /// [`solve_transposed_rows`](Self::solve_transposed_rows); `g` holds
+    /// `n_out` values, `w` receives `n_sites`.
+    ///
+    /// # Panics
+    /// If `g` is shorter than `n_out` or `w` than `n_sites`.
+    // The one-line reference of the adjoint; the library runs the blocks.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn solve_line_transposed(&self, g: &[f64], w: &mut [f64]) {
+        self.solve_transposed_rows(g, 1, w, 1, 1);
+    }
+
+    /// The transposed solve for `m` lines side by side: row `r` of the
+    /// lines is `g[r*gs .. r*gs + m]` (`n_out` rows) on input and
+    /// `w[r*ws .. r*ws + m]` (`n_sites` rows) on output.
+    ///
+    /// The fit of one line is linear: `c = M f` with
+    /// `M = R · A⁻¹ · S`, where `S` takes the first `n_sys` of the
+    /// `n_sites` values (all of them except for a periodic axis, whose last
+    /// value must repeat the first and is not read), `A` is the `n_sys × n_sys`
+    /// system (with its periodic corner correction) and `R` builds the
+    /// `n_out` coefficients from the solution (the identity for not-a-knot).
+    /// This computes `w = Mᵀ g = Sᵀ · A⁻ᵀ · Rᵀ · g`:
+    ///
+    /// 1. `h = Rᵀ g`: not-a-knot `h = g`. Derivative ends (natural,
+    ///    clamped, explicit): every coefficient row `r` that copies
+    ///    solution row `i` adds `g_r` to `h_i`; the two eliminated ones,
+    ///    `c_1 = −(a_0/a_1) u_0 − (a_2/a_1) u_1` and
+    ///    `c_n = −(e_1/e_2) u_{n-2} − (e_3/e_2) u_{n-1}` (module docs,
+    ///    "Derivative ends"), add `−(a_0/a_1) g_1` to `h_0`, `−(a_2/a_1) g_1`
+    ///    to `h_1` and likewise at the right end. Periodic: the
+    ///    coefficients are `c_j = w_{(j−1) mod N}`, so `h_i` sums the
+    ///    `g_j` of the (one or two) coefficients that repeat unknown `i`.
+    /// 2. Periodic only: with `A = T + u vᵀ`, Sherman–Morrison gives
+    ///    `A⁻¹ = (I − z pᵀ) T⁻¹` with `z = T⁻¹u` and
+    ///    `p = (g₀ e_0 + g₁ e_{N-1})` (`g₀ = 1/(1 + v·z)`, `g₁ = (β/γ) g₀`,
+    ///    the factors of [`correct`](Self::correct)), so
+    ///    `A⁻ᵀ = T⁻ᵀ (I − p zᵀ)`: `h_0 −= g₀ (z·h)`, `h_{N-1} −= g₁ (z·h)`.
+    ///    (`N = 3` has no correction: `A` itself is factored.)
+    /// 3. `A⁻ᵀ h` (or `T⁻ᵀ h`) from the factors `A = L U` already held:
+    ///    `Aᵀ = Uᵀ Lᵀ` with `Uᵀ` lower triangular (diagonal `U_ii`,
+    ///    sub-diagonals `U_{i-1,i}`, `U_{i-2,i}`) and `Lᵀ` unit upper
+    ///    (`L_{i+1,i}`, `L_{i+2,i}`): a forward sweep
+    ///    `y_i = (h_i − U_{i-1,i} y_{i-1} − U_{i-2,i} y_{i-2}) / U_ii`, then a
+    ///    backward one `x_i = y_i − L_{i+1,i} x_{i+1} − L_{i+2,i} x_{i+2}`.
+    /// 4. `w = Sᵀ x`: the `n_sys` rows, and 0 for the last site of a
+    ///    periodic axis (the fit does not read its value).
+    ///
+    /// Explicit end values enter the fit as `d_l ρ_l + d_r ρ_r` (module
+    /// docs): their adjoints are the dot products `ρ_eᵀ g`
+    /// ([`response`](Self::response)).
+    ///
+    /// # Panics
+    /// If a row of `g` or `w` is out of bounds, or `m` exceeds a stride
+    /// (with `m > 0`).
+    pub fn solve_transposed_rows(&self, g: &[f64], gs: usize, w: &mut [f64], ws: usize, m: usize) {
+        let ns = self.n_sys();
+        if m == 0 {
+            return;
+        }
+        if m > gs.max(1) || m > ws.max(1) {
+            crate::error::panic_short(&"AxisSystem::solve_transposed_rows", m, gs.min(ws));
+        }
+        let grow = |r: usize| &g[r * gs..r * gs + m];
+        // 1. h = Rᵀ g into rows 0..ns of w.
+        if self.rows.is_empty() {
+            for i in 0..ns {
+                w[i * ws..i * ws + m].copy_from_slice(grow(i));
+            }
+        } else {
+            for i in 0..ns {
+                w[i * ws..i * ws + m].fill(0.0);
+            }
+            for (r, op) in self.rows.iter().enumerate() {
+                let src = grow(r);
+                let (i, a, second) = match *op {
+                    RowOp::Copy(i) => (i, 1.0, None),
+                    RowOp::Comb(i, a, j, b) => (i, a, Some((j, b))),
+                };
+                for (d, &s) in w[i * ws..i * ws + m].iter_mut().zip(src) {
+                    *d += a * s;
+                }
+                if let Some((j, b)) = second {
+                    for (d, &s) in w[j * ws..j * ws + m].iter_mut().zip(src) {
+                        *d += b * s;
+                    }
+                }
+            }
+        }
+        self.finish_transposed(w, ws, m);
+    }
+
+    /// [`solve_line_transposed`](Self::solve_line_transposed) for a line
+    /// `g` that is zero except for `b` at rows `first .. first + 4` (a basis
+    /// row of the spline): `w = Mᵀ g` in `O(n_sites)` without forming `g`.
+    ///
+    /// # Panics
+    /// If `first + 4 > n_out` or `w` is shorter than `n_sites`.
+    pub fn basis_row_transposed(&self, first: usize, b: &[f64; 4], w: &mut [f64]) {
+        let ns = self.n_sys();
+        if first + 4 > self.n_out {
+            crate::error::panic_index("basis row", first + 4, self.n_out + 1);
+        }
+        w[..ns].fill(0.0);
+        for (k, &v) in b.iter().enumerate() {
+            let r = first + k;
+            match self.rows.get(r) {
+                None => w[r] += v,
+                Some(&RowOp::Copy(i)) => w[i] += v,
+                Some(&RowOp::Comb(i, a, j, bb)) => {
+                    w[i] += a * v;
+                    w[j] += bb * v;
+                }
+            }
+        }
+        self.finish_transposed(w, 1, 1);
+    }
+
+    /// Steps 2–4 of [`solve_transposed_rows`](Self::solve_transposed_rows)
+    /// on `h = Rᵀ g` held in rows `0..n_sys` of `w`.
+    fn finish_transposed(&self, w: &mut [f64], ws: usize, m: usize) {
+        let ns = self.n_sys();
+        let n = self.n_sites;
+        // 2. The periodic correction, transposed, 128 lanes at a time.
+        if let Some(cor) = &self.correction {
+            let mut dot = [0.0f64; 128];
+            for l0 in (0..m).step_by(128) {
+                let k = (m - l0).min(128);
+                let dot = &mut dot[..k];
+                dot.fill(0.0);
+                for (i, &zi) in cor.z.iter().enumerate() {
+                    let row = &w[i * ws + l0..i * ws + l0 + k];
+                    for (d, &h) in dot.iter_mut().zip(row) {
+                        *d += zi * h;
+                    }
+                }
+                for (row, f) in [(0, cor.g0), (ns - 1, cor.g1)] {
+                    let dst = &mut w[row * ws + l0..row * ws + l0 + k];
+                    for (d, &s) in dst.iter_mut().zip(dot.iter()) {
+                        *d -= f * s;
+                    }
+                }
+            }
+        }
+        // 3. Uᵀ forward, then Lᵀ backward.
+        let (lo, up) = (self.lu.lower(), self.lu.upper());
+        for i in 0..ns {
+            let (head, tail) = w.split_at_mut(i * ws);
+            let cur = &mut tail[..m];
+            let inv = up[i][0];
+            match i {
+                0 => cur.iter_mut().for_each(|c| *c *= inv),
+                1 => {
+                    let a = up[0][1];
+                    for (c, &p) in cur.iter_mut().zip(&head[..m]) {
+                        *c = (*c - a * p) * inv;
+                    }
+                }
+                _ => {
+                    let (a, b) = (up[i - 1][1], up[i - 2][2]);
+                    let p1 = &head[(i - 1) * ws..(i - 1) * ws + m];
+                    let p2 = &head[(i - 2) * ws..(i - 2) * ws + m];
+                    for ((c, &x1), &x2) in cur.iter_mut().zip(p1).zip(p2) {
+                        *c = (*c - a * x1 - b * x2) * inv;
+                    }
+                }
+            }
+        }
+        for i in (0..ns.saturating_sub(1)).rev() {
+            let (head, tail) = w.split_at_mut((i + 1) * ws);
+            let cur = &mut head[i * ws..i * ws + m];
+            let a = lo[i + 1][1];
+            if i + 2 < ns {
+                let b = lo[i + 2][0];
+                let (n1, n2) = (&tail[..m], &tail[ws..ws + m]);
+                for ((c, &x1), &x2) in cur.iter_mut().zip(n1).zip(n2) {
+                    *c -= a * x1 + b * x2;
+                }
+            } else {
+                for (c, &x1) in cur.iter_mut().zip(&tail[..m]) {
+                    *c -= a * x1;
+                }
+            }
+        }
+        // 4. The sites the fit does not read.
+        for i in ns..n {
+            w[i * ws..i * ws + m].fill(0.0);
+        }
+    }
+
     /// The periodic correction of lanes `0..m` (`m ≤ 128`) of the solution
     /// rows `y[i*ys ..]`, `i < n_sys`, in place, with `kernels`' update
     /// (the scalar ISA is the reference); nothing for other conditions.
@@ -798,6 +990,73 @@ mod tests {
             for lane in 0..w {
                 for r in 0..no {
                     assert_eq!(buf[r * w + lane], refs[lane * no + r], "{bc:?} row {r}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn transposed_solve_is_the_adjoint_of_the_line_fit() {
+        // M (n_out × n_sites) column by column from the forward solve, then
+        // Mᵀ g by the transposed solve (lines side by side and one at a
+        // time, and the sparse basis-row form) against the dense product.
+        let d1 = EndCondition::Derivative { order: 1 };
+        let d2 = EndCondition::Derivative { order: 2 };
+        for x in [
+            vec![0.0, 0.6, 1.1, 2.0, 2.4, 3.5, 4.0, 4.2, 5.9],
+            vec![0.0, 1.0, 2.5, 3.0],
+            vec![0.0, 1.0, 2.5, 3.0, 3.5],
+        ] {
+            for bc in [
+                BoundaryCondition::NOT_A_KNOT,
+                BoundaryCondition::NATURAL,
+                BoundaryCondition::CLAMPED,
+                BoundaryCondition::PERIODIC,
+                BoundaryCondition::ends(d1, d2),
+                BoundaryCondition::ends(EndCondition::Natural, d1),
+            ] {
+                let sys = AxisSystem::new(0, &x, bc).unwrap();
+                let (n, ns, no) = (x.len(), sys.n_sys(), sys.n_out);
+                let mut m = vec![vec![0.0; n]; no];
+                for j in 0..ns {
+                    let mut y = vec![0.0; ns];
+                    y[j] = 1.0;
+                    let mut c = vec![0.0; no];
+                    sys.solve_line(&mut y, &mut c);
+                    for r in 0..no {
+                        m[r][j] = c[r];
+                    }
+                }
+                let lanes = 3;
+                let g: Vec<f64> = (0..no * lanes)
+                    .map(|k| ((k * 7919) % 23) as f64 / 7.0 - 1.5)
+                    .collect();
+                let mut w = vec![f64::NAN; n * lanes];
+                sys.solve_transposed_rows(&g, lanes, &mut w, lanes, lanes);
+                for l in 0..lanes {
+                    let gl: Vec<f64> = (0..no).map(|r| g[r * lanes + l]).collect();
+                    let mut one = vec![f64::NAN; n];
+                    sys.solve_line_transposed(&gl, &mut one);
+                    for j in 0..n {
+                        let want: f64 = (0..no).map(|r| m[r][j] * gl[r]).sum();
+                        let scale = 1.0 + want.abs();
+                        assert!(
+                            (w[j * lanes + l] - want).abs() < 1e-13 * scale,
+                            "{bc:?} {j}"
+                        );
+                        assert!((one[j] - want).abs() < 1e-13 * scale, "{bc:?} {j}");
+                    }
+                }
+                for first in 0..=no - 4 {
+                    let b = [0.3, -1.25, 0.5, 2.0];
+                    let mut gl = vec![0.0; no];
+                    gl[first..first + 4].copy_from_slice(&b);
+                    let (mut dense, mut sparse) = (vec![0.0; n], vec![f64::NAN; n]);
+                    sys.solve_line_transposed(&gl, &mut dense);
+                    sys.basis_row_transposed(first, &b, &mut sparse);
+                    for j in 0..n {
+                        assert!((dense[j] - sparse[j]).abs() < 1e-14 * (1.0 + dense[j].abs()));
+                    }
                 }
             }
         }

@@ -127,10 +127,7 @@ impl<const D: usize> TensorSpline<D> {
     /// `t_3 + (x − t_3) mod (t_n − t_3)` as scipy does; NaN and ±inf give NaN.
     #[inline(always)]
     pub(super) fn wrap(&self, axis: usize, x: f64) -> f64 {
-        let (lo, hi) = self.axis_domain(axis);
-        let w = lo + (x - lo).rem_euclid(hi - lo);
-        // Rounding can land one ulp past the end; NaN stays NaN.
-        if w > hi { hi } else { w }
+        wrap_on(&self.knots[axis], x)
     }
 
     /// The point at which the spline's own policy evaluates `x`, or `None`
@@ -164,27 +161,14 @@ impl<const D: usize> TensorSpline<D> {
     /// coordinate must already be checked (the driver reports it).
     #[inline(always)]
     pub(super) fn apply_policy(&self, axis: usize, policy: Extrapolate, x: f64) -> Option<f64> {
-        match policy {
-            Extrapolate::Polynomial => Some(x),
-            Extrapolate::Periodic => Some(self.wrap(axis, x)),
-            Extrapolate::Clamp => {
-                let (lo, hi) = self.axis_domain(axis);
-                // `clamp` keeps NaN (which then gives NaN).
-                Some(x.clamp(lo, hi))
-            }
-            Extrapolate::Nan | Extrapolate::Error => {
-                let (lo, hi) = self.axis_domain(axis);
-                (x >= lo && x <= hi).then_some(x)
-            }
-        }
+        policy_on(&self.knots[axis], policy, x)
     }
 
     /// `[x_0, x_{n-1}]` of `axis` (`axis < D`): the knots `t_3` and
     /// `t_{len-4}` (the end knots of a clamped vector).
     #[inline(always)]
     pub(super) fn axis_domain(&self, axis: usize) -> (f64, f64) {
-        let t = &self.knots[axis];
-        (t[3], t[t.len() - 4])
+        domain_of(&self.knots[axis])
     }
 
     /// The spline's value at `x`, or an error if `x` is outside the domain
@@ -235,5 +219,43 @@ impl<const D: usize> TensorSpline<D> {
             }
         }
         Ok(())
+    }
+}
+
+/// `[x_0, x_{n-1}]` of an axis with the cubic knot vector `t`: the knots
+/// `t_3` and `t_{len-4}`.
+#[inline(always)]
+pub(super) fn domain_of(t: &[f64]) -> (f64, f64) {
+    (t[3], t[t.len() - 4])
+}
+
+/// `x` wrapped into the domain of the knot vector `t`:
+/// `t_3 + (x − t_3) mod (t_n − t_3)` as scipy does; NaN and ±inf give NaN.
+#[inline(always)]
+pub(super) fn wrap_on(t: &[f64], x: f64) -> f64 {
+    let (lo, hi) = domain_of(t);
+    let w = lo + (x - lo).rem_euclid(hi - lo);
+    // Rounding can land one ulp past the end; NaN stays NaN.
+    if w > hi { hi } else { w }
+}
+
+/// The coordinate at which `policy` evaluates `x` on an axis with the knot
+/// vector `t`, or `None` when the result is NaN: the one place the policies
+/// are applied (evaluation of points and grids, and the sensitivities).
+/// Under [`Extrapolate::Error`] the coordinate must already be checked.
+#[inline(always)]
+pub(super) fn policy_on(t: &[f64], policy: Extrapolate, x: f64) -> Option<f64> {
+    match policy {
+        Extrapolate::Polynomial => Some(x),
+        Extrapolate::Periodic => Some(wrap_on(t, x)),
+        Extrapolate::Clamp => {
+            let (lo, hi) = domain_of(t);
+            // `clamp` keeps NaN (which then gives NaN).
+            Some(x.clamp(lo, hi))
+        }
+        Extrapolate::Nan | Extrapolate::Error => {
+            let (lo, hi) = domain_of(t);
+            (x >= lo && x <= hi).then_some(x)
+        }
     }
 }

@@ -219,6 +219,12 @@ impl<const D: usize> Fitter<D> {
         })
     }
 
+    /// The per-axis systems and the axis whose ends take values with the
+    /// fit (read by the sensitivities, `super::sensitivity`).
+    pub(super) fn systems(&self) -> (&[AxisSystem; D], Option<usize>) {
+        (&self.sys, self.explicit_axis)
+    }
+
     /// The boundary condition of each axis.
     pub fn boundary(&self) -> [BoundaryCondition; D] {
         std::array::from_fn(|k| self.sys[k].bc)

@@ -23,6 +23,7 @@ mod grid_eval;
 mod kernel;
 pub mod query;
 mod scaled;
+mod sensitivity;
 mod spline;
 mod view_eval;
 
@@ -31,6 +32,7 @@ pub use dynamic::{DynFitter, DynSpline};
 pub use extrapolate::Extrapolate;
 pub use fit::{FitScheme, Fitter};
 pub use query::{Partial, Points, Query};
+pub use sensitivity::DataWeights;
 pub use spline::{FitReport, TensorSpline};
 
 /// Maximum number of dimensions supported (ndarray's static dimensions).
