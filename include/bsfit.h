@@ -403,7 +403,7 @@ bsfit_status bsfit_get_threads(size_t *out);
  * fitter holds, in `O(L)`; allocates nothing.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
- * `BSFIT_STATUS_INVALID_ARGUMENT` (buffer too short).
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`.
  *
  * Thread safety: reads the plan only; a fitter must still not be used by two
  * threads at once.
@@ -448,9 +448,10 @@ bsfit_status bsfit_fitter_data_weights(const bsfit_fitter *fitter,
  * first call, later calls of the same size allocate nothing.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_DIMENSION_MISMATCH`,
- * `BSFIT_STATUS_INVALID_ARGUMENT` (a buffer too short, `ncomp == 0`, a size
- * that overflows), `BSFIT_STATUS_INVALID_PARAMETER` (end buffers of the
- * wrong length, or given for an end that takes no values).
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL` (the gradient buffer),
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`ncomp == 0`, a size that overflows,
+ * end buffers of the wrong length, or given for an end that takes no
+ * values).
  *
  * Thread safety: uses the fitter's scratch: one thread at a time per fitter.
  *

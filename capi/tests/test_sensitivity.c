@@ -234,11 +234,11 @@ static void test_errors(void) {
     EXPECT(bsfit_fitter_data_weights(f, x, 3, NULL, w, N0 + N1, NULL),
            BSFIT_STATUS_DIMENSION_MISMATCH);
     EXPECT(bsfit_fitter_data_weights(f, x, 2, NULL, w, N0 + N1 - 1, NULL),
-           BSFIT_STATUS_INVALID_ARGUMENT);
+           BSFIT_STATUS_BUFFER_TOO_SMALL);
     EXPECT(bsfit_fitter_data_weights(f, NULL, 2, NULL, w, N0 + N1, NULL),
            BSFIT_STATUS_NULL_POINTER);
     EXPECT(bsfit_fitter_data_vjp(f, x, 1, 2, NULL, &one, 1, grad, NV - 1, NULL, 0, NULL, 0),
-           BSFIT_STATUS_INVALID_ARGUMENT);
+           BSFIT_STATUS_BUFFER_TOO_SMALL);
     EXPECT(bsfit_fitter_data_vjp(f, x, 1, 2, NULL, &one, 0, grad, NV, NULL, 0, NULL, 0),
            BSFIT_STATUS_INVALID_ARGUMENT);
     EXPECT(bsfit_fitter_data_vjp(f, x, 1, 1, NULL, &one, 1, grad, NV, NULL, 0, NULL, 0),
@@ -247,7 +247,7 @@ static void test_errors(void) {
            BSFIT_STATUS_NULL_POINTER);
     double e[N1];
     EXPECT(bsfit_fitter_data_vjp(f, x, 1, 2, NULL, &one, 1, grad, NV, e, N1, NULL, 0),
-           BSFIT_STATUS_INVALID_PARAMETER);
+           BSFIT_STATUS_INVALID_ARGUMENT);
     /* No points: a zero gradient, nothing read. */
     for (size_t i = 0; i < NV; ++i) grad[i] = 1.0;
     OK(bsfit_fitter_data_vjp(f, NULL, 0, 2, NULL, NULL, 1, grad, NV, NULL, 0, NULL, 0));
