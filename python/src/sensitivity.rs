@@ -19,6 +19,9 @@ fn orders(nu: Option<Vec<usize>>, ndim: usize) -> PyResult<Vec<usize>> {
     }
 }
 
+/// Per-axis weight arrays and the (left, right) end-value weights.
+type AxisWeights<'py> = (Vec<Bound<'py, PyArray1<f64>>>, (f64, f64));
+
 /// Per-axis sensitivities of the fitted spline at `x` (`ndim` coordinates)
 /// to the values on the grid: one array per axis, and the weights of the
 /// (left, right) explicit end values (0 where there are none).
@@ -29,7 +32,7 @@ fn fitter_data_weights<'py>(
     fitter: PyRef<'py, PyFitter>,
     x: Vec<f64>,
     nu: Option<Vec<usize>>,
-) -> PyResult<(Vec<Bound<'py, PyArray1<f64>>>, (f64, f64))> {
+) -> PyResult<AxisWeights<'py>> {
     let f = &fitter.inner;
     let nu = orders(nu, f.ndim())?;
     let w = f.data_weights(&x, &nu).map_err(fit_err)?;
