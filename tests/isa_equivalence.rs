@@ -6,7 +6,7 @@
 use crate::common;
 
 use bsfit::bspline::knots::find_span;
-use bsfit::tensor::FitScheme;
+use bsfit::tensor::{FitScheme, Partial, Query};
 use bsfit::{FitError, Fitter, Isa, Par, TensorSpline};
 use common::{Rng, random_sites};
 
@@ -222,6 +222,39 @@ fn eval_all_isas<const D: usize>(rng: &mut Rng, shape: [usize; D], uniform: bool
                 );
             }
         }
+        // Several partials in one request (shared partial sums on batches):
+        // value, gradient, Hessian, a duplicate, third and fourth orders,
+        // each against the scalar reference's single partial.
+        let mut list: Vec<Vec<usize>> = vec![vec![0; D]];
+        for a in 0..D {
+            list.push((0..D).map(|k| usize::from(k == a)).collect());
+            for b in 0..D {
+                list.push(
+                    (0..D)
+                        .map(|k| usize::from(k == a) + usize::from(k == b))
+                        .collect(),
+                );
+            }
+        }
+        list.push((0..D).map(|k| if k == 0 { 3 } else { k % 2 }).collect());
+        list.push((0..D).map(|k| if k == D - 1 { 4 } else { 0 }).collect());
+        list.push(vec![0; D]);
+        let partials: Vec<Partial> = list.iter().map(|o| Partial::new(o).unwrap()).collect();
+        let flat: Vec<f64> = pts.iter().flatten().copied().collect();
+        let q = Query::at_slice(&flat, D).unwrap().outputs(&partials);
+        let got = s.evaluate(&q).unwrap();
+        let got = got.as_slice().unwrap();
+        for (i, p) in pts.iter().enumerate() {
+            for (j, o) in list.iter().enumerate() {
+                let orders: [usize; D] = std::array::from_fn(|k| o[k]);
+                let want = reference.eval_deriv(*p, orders);
+                let a = got[i * list.len() + j];
+                assert!(
+                    close(a, want, 1e-12, scale * 1e4),
+                    "{isa} partial {orders:?} at {p:?}: {a} vs {want}"
+                );
+            }
+        }
         let nan_pt = [f64::NAN; D];
         assert!(s.eval(nan_pt).is_nan());
         assert!(s.eval_many(&[nan_pt; 9]).iter().all(|v| v.is_nan()));
@@ -237,6 +270,7 @@ fn evaluation_matches_scalar_reference() {
     eval_all_isas(&mut rng, [8, 5, 6, 9], false);
     eval_all_isas(&mut rng, [12, 5, 6, 4], true);
     eval_all_isas(&mut rng, [4, 5, 4, 6, 5], false);
+    eval_all_isas(&mut rng, [5, 4, 4, 5, 4, 4], true);
 }
 
 /// Batches on a table beyond L2 size are evaluated in cell order (sorted by

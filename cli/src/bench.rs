@@ -253,12 +253,12 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
     );
     let _ = writeln!(
         table,
-        "{:<16} {:>3} {}",
+        "{:<16} {:>3} {}  floor: 1 sweep ms (GB/s), median/floor per ISA",
         "shape",
         "thr",
         isas.iter()
             .map(|i| format!("{:>26}", format!("{} med/min/cpu", i.name())))
-            .collect::<String>()
+            .collect::<String>(),
     );
     let shapes: &[[usize; 4]] = match o.only {
         None | Some(Only::Fit) => &FIT4D_SHAPES,
@@ -272,6 +272,12 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
         let mut out = vec![0.0; total];
         for threads in THREADS {
             let p = pool(threads, o.pin)?;
+            // The floor of this row: one read+write sweep of the values at
+            // the bandwidth of this data size and thread count, measured in
+            // this run.
+            let bw = bandwidth(total, threads, if total > 10_000_000 { 3 } else { 20 })?;
+            let sweep_ms = 16.0 * total as f64 / (bw * 1e9) * 1e3;
+            let mut ratios = String::new();
             let mut row = format!("{:<16} {:>3} ", format!("{shape:?}"), threads);
             for &isa in &isas {
                 let f = Fitter::new(views(&ax))
@@ -299,6 +305,7 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
                 // Thread CPU time is only the whole fit's when one thread runs it.
                 let cpu_ms = if threads == 1 { tm.cpu * 1e3 } else { f64::NAN };
                 let _ = write!(row, "{ms:>9.3} {min_ms:>7.3} {cpu_ms:>7.3} ");
+                let _ = write!(ratios, " {:>5.2}", ms / sweep_ms);
                 fit_json.push(FitRecord {
                     shape,
                     threads,
@@ -309,7 +316,7 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
                     bc: None,
                 });
             }
-            let _ = writeln!(table, "{row}");
+            let _ = writeln!(table, "{row} {sweep_ms:>8.3} ({bw:>5.1}) {ratios}");
         }
         if total > 10_000_000 {
             let sweeps = 4.0 * 16.0 * total as f64 / (bw_big * 1e9) * 1e3;

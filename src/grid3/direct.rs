@@ -52,7 +52,7 @@ use super::Boundary;
 use super::band::fold_index;
 use super::operator::BSPLINE_TAPS;
 use crate::error::panic_short;
-use crate::isa::{Kernels, Vf64, WithSimd};
+use crate::isa::{Kernels, Simd, Vf64, WithSimd};
 use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
 use crate::{FitError, Isa, Par, Real};
 use rayon::prelude::*;
@@ -642,7 +642,7 @@ fn solve_lanes<T: Real, L: Lanes<T>>(
     impl<T: Real, L: Lanes<T>> WithSimd for Job<'_, T, L> {
         type Output = ();
         #[inline(always)]
-        fn run<V: Vf64>(self) {
+        fn run<V: Vf64>(self, _simd: Simd<V>) {
             solve_lanes_generic(self.ax, self.buf, self.acc, self.src)
         }
     }

@@ -14,7 +14,7 @@
 //! across rayon tasks. [`apply_reference`] is the scalar triple-loop oracle.
 
 use super::band::Band1d;
-use crate::isa::{Kernels, Vf64, WithSimd};
+use crate::isa::{Kernels, Simd, Vf64, WithSimd};
 use crate::{Par, Real};
 use rayon::prelude::*;
 
@@ -339,7 +339,7 @@ struct Block<'a, T: Real, const DIRECT: bool> {
 impl<T: Real, const DIRECT: bool> WithSimd for Block<'_, T, DIRECT> {
     type Output = ();
     #[inline(always)]
-    fn run<V: Vf64>(self) {
+    fn run<V: Vf64>(self, _simd: Simd<V>) {
         if DIRECT {
             direct_block(self.axes, self.x, self.i0, self.out)
         } else {

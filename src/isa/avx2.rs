@@ -368,7 +368,9 @@ unsafe fn rows4_pair(p: *const f64, s: usize, w: &[f64; 4], d: &[f64; 4]) -> (__
 /// Runs `kernel` with `V4` vectors, compiled with the features avx2,fma.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_kernel<K: simd::WithSimd>(kernel: K) -> K::Output {
-    kernel.run::<V4>()
+    // SAFETY: this function's target features are the ISA's (the
+    // caller's contract).
+    kernel.run::<V4>(unsafe { simd::Simd::assume() })
 }
 
 /// [`super::Kernels::dispatch`] for this ISA.

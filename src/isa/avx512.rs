@@ -222,7 +222,9 @@ pub(crate) unsafe fn transpose(
 /// Runs `kernel` with `V8` vectors, compiled with the features avx512f,avx2,fma.
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn run_kernel<K: simd::WithSimd>(kernel: K) -> K::Output {
-    kernel.run::<V8>()
+    // SAFETY: this function's target features are the ISA's (the
+    // caller's contract).
+    kernel.run::<V8>(unsafe { simd::Simd::assume() })
 }
 
 /// [`super::Kernels::dispatch`] for this ISA.

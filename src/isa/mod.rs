@@ -35,7 +35,8 @@ mod scalar;
 mod simd;
 pub(crate) use scalar::contract as contract_scalar;
 pub(crate) use simd::{
-    Vf64, WithSimd, basis_axes as simd_basis_axes, basis_axes_values as simd_basis_axes_values,
+    Simd, Vf64, WithSimd, basis_axes as simd_basis_axes,
+    basis_axes_values as simd_basis_axes_values,
 };
 use std::sync::OnceLock;
 
@@ -235,7 +236,7 @@ impl Kernels {
     #[inline]
     pub(crate) fn dispatch<K: WithSimd>(self, kernel: K) -> K::Output {
         match self {
-            Kernels::Scalar => kernel.run::<f64>(),
+            Kernels::Scalar => kernel.run::<f64>(simd::Simd::scalar()),
             #[cfg(target_arch = "x86_64")]
             Kernels::Avx2(t) => avx2::dispatch(t, kernel),
             #[cfg(target_arch = "x86_64")]
@@ -334,7 +335,7 @@ impl Kernels {
         impl<const K: usize> WithSimd for Strip<'_, K> {
             type Output = bool;
             #[inline(always)]
-            fn run<V: simd::Vf64>(self) -> bool {
+            fn run<V: simd::Vf64>(self, _: simd::Simd<V>) -> bool {
                 // SAFETY: the caller's contract (checked m ≥ K·V::W below
                 // by the dispatcher's guard).
                 unsafe {
@@ -422,7 +423,7 @@ impl Kernels {
         impl<const K: usize> WithSimd for Strip<'_, K> {
             type Output = bool;
             #[inline(always)]
-            fn run<V: simd::Vf64>(self) -> bool {
+            fn run<V: simd::Vf64>(self, _: simd::Simd<V>) -> bool {
                 let sw = K * V::W;
                 // SAFETY: the caller's contract (m ≥ K·V::W checked by the
                 // dispatcher's guard): each strip c..c+sw lies in 0..m, its
@@ -525,7 +526,7 @@ impl Kernels {
         impl WithSimd for SubOuter<'_> {
             type Output = bool;
             #[inline(always)]
-            fn run<V: simd::Vf64>(self) -> bool {
+            fn run<V: simd::Vf64>(self, _: simd::Simd<V>) -> bool {
                 let main = self.w - self.w % V::W;
                 // SAFETY: the caller's contract, split into whole vectors
                 // and the scalar remainder.

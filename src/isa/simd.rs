@@ -102,11 +102,54 @@ pub(crate) trait Vf64: Copy {
 /// body is compiled with that ISA's features; code that does not use `V`
 /// (auto-vectorised loops over `f32`/`f64` slices) is compiled with them
 /// all the same.
+///
+/// The body receives the proof that `V`'s ISA is available as a value
+/// ([`Simd`]): no kernel can be run with a vector type whose instructions
+/// this CPU lacks, and the `unsafe` vector operations inside cite it.
 pub(crate) trait WithSimd {
     /// What the kernel returns.
     type Output;
-    /// The kernel body for vectors `V`.
-    fn run<V: Vf64>(self) -> Self::Output;
+    /// The kernel body for vectors `V`, with the proof of their ISA.
+    fn run<V: Vf64>(self, simd: Simd<V>) -> Self::Output;
+}
+
+/// Proof, as a zero-sized value, that the instructions of the vector type
+/// `V` are available on this CPU. Only the ISA module builds one: from a
+/// detection token ([`super::Avx2Token`], [`super::Avx512Token`]) when it
+/// dispatches a kernel, or for the one-lane `f64`, which needs nothing.
+pub(crate) struct Simd<V: Vf64> {
+    _v: std::marker::PhantomData<V>,
+}
+
+impl<V: Vf64> Clone for Simd<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<V: Vf64> Copy for Simd<V> {}
+
+impl<V: Vf64> Simd<V> {
+    /// The proof for `V`.
+    ///
+    /// # Safety
+    /// `V`'s ISA is available on this CPU (the caller holds its detection
+    /// token).
+    #[inline(always)]
+    pub(super) const unsafe fn assume() -> Self {
+        Simd {
+            _v: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Simd<f64> {
+    /// The one-lane `f64` needs no instruction beyond the baseline.
+    #[inline(always)]
+    pub(crate) const fn scalar() -> Self {
+        Simd {
+            _v: std::marker::PhantomData,
+        }
+    }
 }
 
 impl Vf64 for f64 {

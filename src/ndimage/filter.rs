@@ -33,7 +33,7 @@
 //! ~256 KiB) or one gather buffer (`n × 32`), whichever is larger.
 
 use super::mode::{Init, Mode};
-use crate::isa::{Kernels, Vf64, WithSimd};
+use crate::isa::{Kernels, Simd, Vf64, WithSimd};
 use crate::workspace::{ScratchReq, Workspace};
 use crate::{FitError, Par, Real};
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis, IxDyn, Zip};
@@ -230,7 +230,7 @@ pub(crate) fn filter_lanes(
     impl WithSimd for Job<'_> {
         type Output = ();
         #[inline(always)]
-        fn run<V: Vf64>(self) {
+        fn run<V: Vf64>(self, _simd: Simd<V>) {
             filter_lanes_generic(self.f, self.data, self.stride, self.w, self.acc)
         }
     }

@@ -48,7 +48,7 @@ pub(crate) unsafe fn contract_vec<V: Vf64, const D: usize>(
     let rows = 1usize << (2 * last);
     // The weight and flat offset of outer row `q` (digits of `q` in base 4,
     // the last outer axis fastest).
-    let row = |q: usize| -> (f64, usize) {
+    let row_at = |q: usize| -> (f64, usize) {
         let mut weight = 1.0;
         let mut o = base;
         for k in 0..last {
@@ -57,6 +57,34 @@ pub(crate) unsafe fn contract_vec<V: Vf64, const D: usize>(
             o += d * strides[k];
         }
         (weight, o)
+    };
+    // The weights and offsets of the outer rows, tabulated once per point
+    // where there are at most 64 of them (D ≤ 4); beyond, per row.
+    let mut wq = [0.0f64; 64];
+    let mut oq = [0usize; 64];
+    let tabled = rows <= wq.len();
+    if tabled {
+        wq[0] = 1.0;
+        oq[0] = base;
+        let mut n = 1;
+        for k in 0..last {
+            // Expand in place from the end: row `i` becomes rows
+            // `4i..4i+4` (the new axis fastest), read before it is written.
+            for i in (0..n).rev() {
+                let (wi, oi) = (wq[i], oq[i]);
+                for d in (0..ORDER).rev() {
+                    wq[4 * i + d] = wi * w[k][d];
+                    oq[4 * i + d] = oi + d * strides[k];
+                }
+            }
+            n *= 4;
+        }
+    }
+    let row = |q: usize| -> (f64, usize) {
+        if tabled {
+            return (wq[q], oq[q]);
+        }
+        row_at(q)
     };
     let cp = c.as_ptr();
     let dp = dst.as_mut_ptr();
@@ -85,17 +113,21 @@ pub(crate) unsafe fn contract_vec<V: Vf64, const D: usize>(
             j += 4 * V::W;
         }
         while j + V::W <= nc {
-            // One accumulator per digit of the last axis: four independent
-            // FMA chains instead of one latency-bound chain.
+            // One accumulator per digit of the last axis (four independent
+            // FMA chains weighted by the outer rows only); the last axis's
+            // weights are applied once at the end.
             let mut acc = [V::splat(0.0); 4];
             for q in 0..rows {
                 let (wq, oq) = row(q);
-                for (r, (&wr, a)) in wl.iter().zip(acc.iter_mut()).enumerate() {
-                    let p = cp.add(oq + r * nc + j);
-                    *a = V::load(p).mul_add(V::splat(wq * wr), *a);
+                let wv = V::splat(wq);
+                let p = cp.add(oq + j);
+                for (r, a) in acc.iter_mut().enumerate() {
+                    *a = V::load(p.add(r * nc)).mul_add(wv, *a);
                 }
             }
-            acc[0].add(acc[1]).add(acc[2].add(acc[3])).store(dp.add(j));
+            let v = acc[1].mul_add(V::splat(wl[1]), acc[0].mul(V::splat(wl[0])));
+            let v = acc[2].mul_add(V::splat(wl[2]), v);
+            acc[3].mul_add(V::splat(wl[3]), v).store(dp.add(j));
             j += V::W;
         }
     }

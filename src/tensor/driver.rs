@@ -17,6 +17,7 @@
 
 use super::kernel::{Batch, Deriv, Grad, Hessian, Multi, PointWrite, Src, Value};
 use super::query::{Points, Query};
+use super::tree::Tree;
 use super::{Extrapolate, TensorSpline};
 use crate::FitError;
 use ndarray::{ArrayD, ArrayView2, Axis, IxDyn};
@@ -222,7 +223,15 @@ impl<const D: usize> TensorSpline<D> {
                 return self.run_rows_with(points, policy, Hessian, out);
             }
         }
-        self.run_rows_with(points, policy, Multi::new(orders), out);
+        // Several outputs of a scalar spline share partial sums (see
+        // `tree.rs`); the plan is built once per request.
+        let tree = if self.ncomp == 1 && points.nrows() >= 4 {
+            Tree::new(orders, &self.strides)
+        } else {
+            None
+        };
+        let op = Multi::new(orders).with_tree(tree.as_ref());
+        self.run_rows_with(points, policy, op, out);
     }
 
     /// `op` at every row of `points`, in runs of [`batch_chunk`](Self::batch_chunk)

@@ -11,13 +11,14 @@
 //! path is tested against.
 
 use super::contract::contract_vec;
+use super::tree::Tree;
 use super::{Extrapolate, TensorSpline};
 use crate::bspline::{
     ORDER,
     basis::{basis, basis_derivs},
     power::PowerSpan,
 };
-use crate::isa::{Vf64, WithSimd, contract_scalar, simd_basis_axes, simd_basis_axes_values};
+use crate::isa::{Simd, Vf64, WithSimd, contract_scalar, simd_basis_axes, simd_basis_axes_values};
 use ndarray::ArrayView2;
 
 /// One evaluation at one point, generic over the vector ISA.
@@ -332,7 +333,8 @@ pub(super) struct One<'a, const D: usize, P> {
 impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
     type Output = P::Out;
     #[inline(always)]
-    fn run<V: Vf64>(self) -> P::Out {
+    fn run<V: Vf64>(self, simd: Simd<V>) -> P::Out {
+        let _proof = simd;
         // The caller, compiled for the baseline ISA, stores the point in
         // 16-byte halves; a 32-byte load of it would stall on store
         // forwarding, so the coordinates are read one at a time, and the
@@ -348,8 +350,8 @@ impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
                 None => P::NAN,
             };
         }
-        // SAFETY: `run` is instantiated by `Kernels::dispatch` inside a
-        // function compiled for V's ISA, on a CPU that has it.
+        // SAFETY: `simd` proves V's ISA is available (`run` is instantiated
+        // by `Kernels::dispatch` inside a function compiled for it).
         unsafe { self.op.at::<V>(self.s, x) }
     }
 }
@@ -422,6 +424,9 @@ impl<const D: usize> PointWrite<D> for Hessian {
 pub(super) struct Multi<'a, const D: usize> {
     /// Per-axis orders of each output.
     pub(super) partials: &'a [[usize; D]],
+    /// The shared-contraction plan of `partials` (scalar splines; see
+    /// [`Tree`]), or one contraction per output.
+    pub(super) tree: Option<&'a Tree<D>>,
     /// The highest order of any output along any axis (capped at 3: above
     /// it every weight is 0).
     pub(super) max_order: usize,
@@ -438,8 +443,16 @@ impl<'a, const D: usize> Multi<'a, D> {
             .unwrap_or(0);
         Multi {
             partials,
+            tree: None,
             max_order,
         }
+    }
+
+    /// The op with the shared-contraction plan `tree` (built for the same
+    /// partials).
+    pub(super) fn with_tree(mut self, tree: Option<&'a Tree<D>>) -> Self {
+        self.tree = tree.filter(|t| t.outputs() == self.partials.len());
+        self
     }
 }
 
@@ -486,6 +499,16 @@ impl<const D: usize> PointWrite<D> for Multi<'_, D> {
                     rows[k] = basis_derivs(&s.knots[k], spans[k], x[k], 3);
                 }
             }
+        }
+        if nc == 1
+            && let Some(tree) = self.tree
+            // SAFETY: the caller's contract; `Quad` has 1 or 4 lanes.
+            && unsafe { tree.contract::<V::Quad>(&s.coefs, base, &rows, dst) }
+        {
+            for (v, p) in dst.iter_mut().zip(self.partials) {
+                *v = s.finite_or_scaled(*v, &x, *p);
+            }
+            return;
         }
         for (j, p) in self.partials.iter().enumerate() {
             let out = &mut dst[j * nc..(j + 1) * nc];
@@ -565,15 +588,15 @@ impl<const D: usize, P: PointWrite<D>> Batch<'_, D, P> {
     /// function is compiled inside the `#[target_feature]` caller, a
     /// closure that LLVM declines to inline is not.
     #[inline(always)]
-    fn at<V: Vf64>(&mut self, plain: bool, width: usize, i: usize) {
+    fn at<V: Vf64>(&mut self, _simd: Simd<V>, plain: bool, width: usize, i: usize) {
         let x = self.src.get(i);
         let dst = &mut self.out[i * width..(i + 1) * width];
         if plain {
-            // SAFETY: as in `One::run`.
+            // SAFETY: `_simd` proves V's ISA is available.
             unsafe { self.op.write::<V>(self.s, x, dst) };
         } else {
             match self.s.project_with(&self.policy, x) {
-                // SAFETY: as in `One::run`.
+                // SAFETY: `_simd` proves V's ISA is available.
                 Some(x) => unsafe { self.op.write::<V>(self.s, x, dst) },
                 None => dst.fill(f64::NAN),
             }
@@ -584,13 +607,13 @@ impl<const D: usize, P: PointWrite<D>> Batch<'_, D, P> {
 impl<const D: usize, P: PointWrite<D>> WithSimd for Batch<'_, D, P> {
     type Output = ();
     #[inline(always)]
-    fn run<V: Vf64>(mut self) {
+    fn run<V: Vf64>(mut self, simd: Simd<V>) {
         let n = self.src.len();
         let width = self.op.width(self.s);
         let plain = self.policy.iter().all(|&p| p == Extrapolate::Polynomial);
         let Some(shift) = self.s.locality_shift(n) else {
             for i in 0..n {
-                self.at::<V>(plain, width, i);
+                self.at(simd, plain, width, i);
             }
             return;
         };
@@ -619,7 +642,7 @@ impl<const D: usize, P: PointWrite<D>> WithSimd for Batch<'_, D, P> {
                 *slot += 1;
             }
             for &i in &order[..m] {
-                self.at::<V>(plain, width, start + i as usize);
+                self.at(simd, plain, width, start + i as usize);
             }
             start += m;
         }

@@ -25,6 +25,7 @@ pub mod query;
 mod scaled;
 mod sensitivity;
 mod spline;
+mod tree;
 mod view_eval;
 
 pub use crate::workspace::{ScratchReq, Workspace};
