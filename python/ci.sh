@@ -18,6 +18,14 @@ fi
 # scipy is pinned: its own test files (shipped in its wheel) run below with
 # bsfit patched in, and their expectations are scipy 1.17.1's.
 "$py" -m pip install --quiet --disable-pip-version-check maturin numpy "scipy==1.17.1" pytest mypy
+# The optional fronts' frameworks, so that tests/test_jax.py, test_torch.py and
+# test_dask.py run instead of skipping. torch from PyPI brings its CUDA
+# libraries: about 3 GB downloaded, 5.4 GB installed, ~6 min on 2 cores
+# (PyPI is the only index CI reaches; the CPU-only wheel index is not).
+echo "== pip install jax dask[distributed] torch"
+t0=$SECONDS
+"$py" -m pip install --quiet --disable-pip-version-check jax "dask[distributed]" torch
+echo "   took $((SECONDS - t0)) s"
 
 # A module left in the source tree by `maturin develop` must not shadow or
 # leak into the wheel under test.
