@@ -18,9 +18,10 @@ adjoint pass); this module only reshapes.
 
 Batched calls (``vmap``, a batch of tables): the leading ``nb`` dimensions of
 both arguments are batch dimensions (size 1 where an argument is not
-batched). One table for all points is one fit; a batch of tables with
-shared points is one vector-valued fit (the batch becomes a value
-dimension); otherwise each table is fitted and evaluated on its own points.
+batched). One table for all points is one fit and one evaluation; a batch
+of tables is one fit per table (bit for bit the unbatched results). The
+adjoint of a batch of cotangents on shared points is one pass with the
+batch as a value dimension.
 """
 
 from __future__ import annotations
@@ -60,13 +61,6 @@ def evaluate(fitter, orders, vshape, values, xi):
         if out.shape[:nb] == bshape:
             return out
         return np.broadcast_to(out, bshape + out.shape[nb:])
-    if all(s == 1 for s in xb):
-        # The tables become one value dimension of a single vector fit.
-        tables = values.reshape((-1,) + values.shape[nb:])
-        stacked = np.moveaxis(tables, 0, ndim)
-        out = fitter.fit(stacked).partials(xi.reshape(xi.shape[nb:]), orders)
-        out = np.moveaxis(out, len(lead) + 1, 0)
-        return out.reshape(vb + lead + (m,) + tuple(vshape))
     out = np.empty(bshape + lead + (m,) + tuple(vshape))
     vals = np.broadcast_to(values, bshape + values.shape[nb:])
     pts = np.broadcast_to(xi, bshape + xi.shape[nb:])
@@ -130,11 +124,14 @@ def check_orders(nu, ndim):
     return orders
 
 
-def static_points(points, what):
-    """The grid's sites as concrete float64 arrays (not traced)."""
-    if isinstance(points, np.ndarray) and points.ndim == 1:
-        raise TypeError(f"points must be a tuple of 1-D arrays, one per axis (got one array); {what}")
+def static_points(points):
+    """The grid's sites as concrete float64 arrays, one per axis."""
+    if isinstance(points, np.ndarray) or np.isscalar(points):
+        raise TypeError("points must be a tuple of 1-D arrays, one per axis")
     try:
         return tuple(np.asarray(p, dtype=np.float64) for p in points)
     except TypeError as e:
-        raise TypeError(f"points must be concrete arrays, not traced values ({what}): {e}") from None
+        raise TypeError(
+            "points must be concrete arrays, not traced values "
+            f"(under jax.jit, close over the grid instead of passing it): {e}"
+        ) from None

@@ -8,9 +8,10 @@ traced), gradients with respect to ``xi`` are the spline's own partials, and
 both are differentiable again, to any order (each derivative is the same
 pair of host computations with derivative orders raised by one). The
 numbers come from bsfit's native code through ``jax.pure_callback``: the
-function works under ``jit`` and ``vmap`` (a batch of tables with shared
-points is one vector-valued fit), on the CPU host; on an accelerator the
-arrays travel to the host and back.
+function works under ``jit`` and ``vmap`` (a batch of points is one
+evaluation, a batch of tables one fit per table), on the CPU host; on an
+accelerator the arrays travel to the host and back. Reverse mode only (``grad``, ``vjp``,
+``jacrev``; a ``custom_vjp`` function has no forward mode).
 
 Use float64 (``jax.config.update("jax_enable_x64", True)``): with JAX's
 default float32 the results are computed in float64 and rounded.
@@ -77,7 +78,7 @@ def interpolate(points, values, xi, *, nu=None, bc_type=None):
     NotImplementedError
         For complex values.
     """
-    axes = _autodiff.static_points(points, "close over the grid under jit")
+    axes = _autodiff.static_points(points)
     fitter = Fitter(axes, bc_type)
     ndim = fitter.ndim
     orders = _autodiff.check_orders(nu, ndim)

@@ -71,12 +71,9 @@ def interpolate(points, values, xi, *, nu=None, bc_type=None):
     NotImplementedError
         For complex values.
     """
-    axes = _autodiff.static_points(
-        [p.detach().cpu().numpy() if isinstance(p, torch.Tensor) else p for p in points]
-        if not isinstance(points, torch.Tensor)
-        else points,
-        "a tuple of one array per axis",
-    )
+    if isinstance(points, torch.Tensor):
+        raise TypeError("points must be a tuple of 1-D arrays, one per axis")
+    axes = _autodiff.static_points([_numpy(p) if isinstance(p, torch.Tensor) else p for p in points])
     fitter = Fitter(axes, bc_type)
     ndim = fitter.ndim
     orders = _autodiff.check_orders(nu, ndim)
