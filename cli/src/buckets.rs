@@ -111,10 +111,14 @@ pub fn bucketed(axes: [&[f64]; 4], table: &Array4<f64>, x: [f64; 4]) -> Result<B
     let mut max_diff = [0.0f64; 3];
     for &i in &nodes {
         let at = |sign: f64, bumped: &mut Array4<f64>| -> Result<[f64; 3], String> {
-            let node = bumped.as_slice_mut().ok_or("the table is in standard layout")?;
+            let node = bumped
+                .as_slice_mut()
+                .ok_or("the table is in standard layout")?;
             node[i] = flat[i] + sign * h;
             let s = fitter.fit(bumped.view()).map_err(|e| e.to_string());
-            bumped.as_slice_mut().ok_or("the table is in standard layout")?[i] = flat[i];
+            bumped
+                .as_slice_mut()
+                .ok_or("the table is in standard layout")?[i] = flat[i];
             let s = s?;
             Ok(QUANTITIES.map(|(_, orders)| s.eval_deriv(x, orders)))
         };
@@ -183,30 +187,30 @@ pub fn print(b: &Buckets, x: [f64; 4], axes: [&[f64]; 4]) {
         "  of its interpolated price, delta and vega to every node of the table (Fitter::data_weights)"
     );
     println!(
-        "  {:<16} {:>12} {:>12} {:>10} {:>8}   largest nodes (m, τ, σ, r): weight",
+        "  {:<16} {:>12} {:>12} {:>10} {:>8}   (nodes: |W| ≥ 1e-3 of the largest)",
         "quantity", "spline", "Σ W·table", "Σ W", "nodes"
     );
-    println!("  {}", "─".repeat(16 + 13 * 2 + 11 + 9 + 3 + 52));
+    println!("  {}", "─".repeat(16 + 13 * 2 + 11 + 9 + 38));
     for q in &b.quantities {
-        let top: Vec<String> = q
-            .top
-            .iter()
-            .map(|(i, w)| {
-                format!(
-                    "({:.3}, {:.3}, {:.3}, {:.3}): {:+.4}",
-                    axes[0][i[0]], axes[1][i[1]], axes[2][i[2]], axes[3][i[3]], w
-                )
-            })
-            .collect();
         println!(
-            "  {:<16} {:>12.6e} {:>12.6e} {:>10.2e} {:>8}   {}",
+            "  {:<16} {:>12.6e} {:>12.6e} {:>10.2e} {:>8}",
             crate::demo::pad(q.name, 16),
             q.value,
             q.reconstructed,
             q.weight_sum,
             q.significant,
-            top.join("  ")
         );
+        let top: Vec<String> = q
+            .top
+            .iter()
+            .map(|(i, w)| {
+                format!(
+                    "({:.3}, {:.3}, {:.3}, {:.3}) {:+.4}",
+                    axes[0][i[0]], axes[1][i[1]], axes[2][i[2]], axes[3][i[3]], w
+                )
+            })
+            .collect();
+        println!("  {:<16} largest W at (m, τ, σ, r): {}", "", top.join(", "));
     }
     let worst = b
         .quantities
