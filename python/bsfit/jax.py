@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import Fitter, _autodiff
+from . import FitError, Fitter, _autodiff
 
 __all__ = ["interpolate"]
 
@@ -73,8 +73,10 @@ def interpolate(points, values, xi, *, nu=None, bc_type=None):
     TypeError
         For traced ``points`` or a non-numeric argument.
     ValueError
-        For shapes that do not match the grid (and, when the values are
-        computed, for non-finite values: :class:`bsfit.FitError`).
+        For shapes that do not match the grid; :class:`bsfit.FitError` (a
+        ValueError) for non-finite values (under ``jit``, where the values
+        are traced, the fit's error reaches the caller as JAX's runtime
+        error carrying the same message).
     NotImplementedError
         For complex values.
     """
@@ -93,6 +95,13 @@ def interpolate(points, values, xi, *, nu=None, bc_type=None):
         )
     if xi.ndim == 0 or xi.shape[-1] != ndim:
         raise ValueError(f"xi of shape {xi.shape}: the last axis must hold the {ndim} coordinates")
+    if not isinstance(values, jax.core.Tracer):
+        # Concrete values are checked here, where the error can be raised as
+        # is (inside a callback it would reach the caller as a runtime error).
+        bad = np.argwhere(~np.isfinite(np.asarray(values)))
+        if bad.size:
+            index = [int(i) for i in bad[0]]
+            raise FitError(f"value at index {index} is not finite ({np.asarray(values)[tuple(index)]})")
     dtype = jnp.result_type(values, xi, 1.0)
     vshape = tuple(values.shape[ndim:])
     out = _evaluate(fitter, (orders,), vshape, dtype)(values.astype(dtype), xi.astype(dtype))

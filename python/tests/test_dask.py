@@ -92,6 +92,14 @@ def test_fit_sixty_four_tables_bit_for_bit(client):
         np.testing.assert_array_equal(sp.c, want.c)
 
 
+def test_a_bad_table_raises_the_fit_error(client):
+    axes = (np.linspace(0, 1, 5),) * 2
+    tables = np.zeros((4, 5, 5))
+    tables[2, 1, 3] = np.nan
+    with pytest.raises(bsfit.FitError, match=r"\[1, 3\]"):
+        bdask.fit_many(axes, da.from_array(tables, chunks=(2, 5, 5))).compute()
+
+
 def test_bad_input():
     s = bsfit.TensorSpline((np.linspace(0, 1, 5),) * 2, np.zeros((5, 5)))
     with pytest.raises(ValueError, match="ndim=2"):

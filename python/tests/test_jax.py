@@ -138,5 +138,9 @@ def test_bad_input():
         bjax.interpolate(axes, v, jnp.zeros((1, 2)), nu=(1,))
     with pytest.raises(NotImplementedError, match="complex"):
         bjax.interpolate(axes, v + 1j, jnp.zeros((1, 2)))
+    with pytest.raises(bsfit.FitError, match="not finite"):
+        bjax.interpolate(axes, v.at[2, 3].set(jnp.nan), jnp.zeros((1, 2)))
+    with pytest.raises(Exception, match="not finite"):
+        jax.jit(lambda a: bjax.interpolate(axes, a, jnp.zeros((1, 2))))(v.at[2, 3].set(jnp.inf))
     with pytest.raises(TypeError, match="traced"):
         jax.jit(lambda a: bjax.interpolate((a, axes[1]), v, jnp.zeros((1, 2))))(axes[0])
