@@ -20,9 +20,19 @@ On the 4D 50x30x20x10 table (300,000 values), medians of 5 runs, wall clock:
 
 import time
 
+import dask.array as da
+import distributed
+import jax
+import jax.numpy as jnp
 import numpy as np
+import torch
 
 import bsfit
+import bsfit.dask
+import bsfit.jax
+import bsfit.torch
+
+jax.config.update("jax_enable_x64", True)
 
 
 def median_time(fn, repeats=5):
@@ -52,13 +62,6 @@ def main():
     t = median_time(lambda: (fitter.fit(table), spline(xi)))
     print(f"  fit + evaluate (the forward pass)         {t * 1e3:8.2f} ms")
 
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    import bsfit.jax
-
     jt, jx, jg = jnp.asarray(table), jnp.asarray(xi), jnp.asarray(g)
     loss = jax.jit(
         jax.value_and_grad(
@@ -67,10 +70,6 @@ def main():
     )
     t = median_time(lambda: jax.block_until_ready(loss(jt, jx)))
     print(f"  jax jit(value_and_grad) table + points    {t * 1e3:8.2f} ms")
-
-    import torch
-
-    import bsfit.torch
 
     tt = torch.tensor(table, requires_grad=True)
     tx = torch.tensor(xi, requires_grad=True)
@@ -82,11 +81,6 @@ def main():
 
     t = median_time(torch_step)
     print(f"  torch forward + backward table + points   {t * 1e3:8.2f} ms")
-
-    import dask.array as da
-    import distributed
-
-    import bsfit.dask
 
     with distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
