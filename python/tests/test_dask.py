@@ -29,12 +29,13 @@ def price_like(shape, seed):
     return axes
 
 
-def block_points(i, n, lo, hi):
-    """Block i of the points: the same numbers on a worker and here."""
-    return lo + np.random.default_rng([3, i]).uniform(size=(n, len(lo))) * (hi - lo)
-
-
 def test_evaluate_ten_million_points_bit_for_bit(client):
+    def block_points(i, n, lo, hi):
+        """Block i of the points: the same numbers on a worker and here (a
+        nested function: shipped by value, the workers need not import this
+        file)."""
+        return lo + np.random.default_rng([3, i]).uniform(size=(n, len(lo))) * (hi - lo)
+
     axes = price_like((20, 15, 10, 8), 1)
     values = np.random.default_rng(2).normal(size=(20, 15, 10, 8))
     s = bsfit.TensorSpline(axes, values)
