@@ -18,6 +18,16 @@ fi
 # scipy is pinned: its own test files (shipped in its wheel) run below with
 # bsfit patched in, and their expectations are scipy 1.17.1's.
 "$py" -m pip install --quiet --disable-pip-version-check maturin numpy "scipy==1.17.1" pytest mypy
+# The optional fronts' frameworks, so that tests/test_jax.py, test_torch.py and
+# test_dask.py run instead of skipping. torch from PyPI brings its CUDA
+# libraries (PyPI is the only index CI reaches; the CPU-only wheel index is
+# not): about 3 GB downloaded, 5.4 GB installed. pip took 360 s for torch on
+# 2 busy cores, uv (parallel downloads and unpacking) 98 s: uv installs them.
+echo "== install jax dask[distributed] torch (uv)"
+t0=$SECONDS
+"$py" -m pip install --quiet --disable-pip-version-check uv
+"$py" -m uv pip install --quiet --python "$py" jax "dask[distributed]" torch
+echo "   took $((SECONDS - t0)) s"
 
 # A module left in the source tree by `maturin develop` must not shadow or
 # leak into the wheel under test.

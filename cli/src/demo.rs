@@ -5,7 +5,9 @@
 //! [`bsfit_testkit::workloads::price_table`], fits the interpolating cubic
 //! spline with [`TensorSpline::fit`], and compares the spline's value and
 //! derivatives with the analytic price and greeks at random points inside the
-//! domain.
+//! domain. Then the bucketed greeks of one option (see [`crate::buckets`]):
+//! the sensitivity of its interpolated price, delta and vega to every node
+//! of the table, checked against finite differences of refits.
 //!
 //! ```text
 //! bsfit [demo] [--grid 50x30x20x10] [--threads N] [--no-pin] [--points 100000] [--seed 1] [--fits 21]
@@ -276,6 +278,17 @@ fn run_with(o: &DemoArgs) -> Result<(), String> {
         );
     }
 
+    // Bucketed greeks: the option's price, delta and vega per table node.
+    let buckets = crate::buckets::bucketed(axes, &table, crate::buckets::OPTION)?;
+    crate::buckets::print(&buckets, crate::buckets::OPTION, axes);
+    if let Some(q) = buckets
+        .quantities
+        .iter()
+        .find(|q| !(q.value.is_finite() && q.max_rel_diff.is_finite()))
+    {
+        return Err(format!("non-finite bucketed {}", q.name.trim()));
+    }
+
     let bad: Vec<&str> = rows
         .iter()
         .filter(|s| !(s.max_abs.is_finite() && s.rms.is_finite() && s.max_ref.is_finite()))
@@ -288,7 +301,7 @@ fn run_with(o: &DemoArgs) -> Result<(), String> {
 }
 
 /// Left-aligns `s` to `width` characters (not bytes: the names hold `∂`, `²`).
-fn pad(s: &str, width: usize) -> String {
+pub(crate) fn pad(s: &str, width: usize) -> String {
     let n = s.chars().count();
     format!("{s}{}", " ".repeat(width.saturating_sub(n)))
 }

@@ -19,6 +19,7 @@ mod args;
 mod bench;
 mod bench_oneshot;
 mod bench_sens;
+mod buckets;
 mod demo;
 mod gpu_bench;
 mod grid3_report;

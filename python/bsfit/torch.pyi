@@ -1,0 +1,16 @@
+"""Type stubs of ``bsfit.torch`` (needs the ``torch`` extra)."""
+
+from typing import Any, Optional, Sequence
+
+from numpy.typing import ArrayLike
+
+__all__ = ["interpolate"]
+
+def interpolate(
+    points: Sequence[ArrayLike],
+    values: Any,
+    xi: Any,
+    *,
+    nu: Optional[Sequence[int]] = None,
+    bc_type: Any = None,
+) -> Any: ...
