@@ -53,6 +53,11 @@ echo "== pytest"
 echo "== scipy 1.17.1's own interpolate tests with bsfit patched in (fallbacks counted)"
 "$py" "$root/python/tests/scipy_suite/run_scipy_tests.py"
 
+echo "== scipy 1.17.1's own ndimage tests with bsfit patched in (any fallback fails)"
+PYTHONPATH="$root/python/tests${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest -q -p no:cacheprovider \
+    -p scipy_ndimage_plugin \
+    --pyargs scipy.ndimage.tests.test_interpolation scipy.ndimage.tests.test_splines
+
 echo "== type stubs match the module (mypy stubtest)"
 "$py" -m mypy.stubtest bsfit
 
