@@ -518,8 +518,9 @@ pub fn run(o: &BenchArgs) -> Result<(), String> {
 /// its scalar baseline measured in the same loop (alternating samples): a
 /// spline of 8 components against a scalar one per point (batches of 1M
 /// points on 2 threads), value + gradient + Hessian through one query (21
-/// outputs) against one value (100k points on 1 thread), and the fit of 8
-/// components against one.
+/// outputs) against one value (100k points on 1 thread), a grid of
+/// 100×60×40×20 points against the same points one by one (2 threads), and
+/// the fit of 8 components against one.
 fn query_rows(
     p1: &rayon::ThreadPool,
     p2: &rayon::ThreadPool,
@@ -621,6 +622,59 @@ fn query_rows(
         tv * 1e9 / m as f64,
         th * 1e9 / m as f64,
         th / tv
+    );
+    // Grid evaluation against the same points evaluated one by one: a
+    // 100×60×40×20 grid (25×15×10×5 with --quick) inside the domain.
+    let gshape: [usize; 4] = if quick {
+        [25, 15, 10, 5]
+    } else {
+        [100, 60, 40, 20]
+    };
+    let gaxes: [Vec<f64>; 4] = std::array::from_fn(|k| {
+        let (lo, hi) = (ax[k][0], ax[k][ax[k].len() - 1]);
+        let g = gshape[k];
+        (0..g)
+            .map(|i| lo + (hi - lo) * (i as f64 + 0.5) / g as f64)
+            .collect()
+    });
+    let gviews: [&[f64]; 4] = std::array::from_fn(|k| &gaxes[k][..]);
+    let ng: usize = gshape.iter().product();
+    let mut gpts = Vec::with_capacity(4 * ng);
+    for &a in &gaxes[0] {
+        for &b in &gaxes[1] {
+            for &c in &gaxes[2] {
+                for &d in &gaxes[3] {
+                    gpts.extend_from_slice(&[a, b, c, d]);
+                }
+            }
+        }
+    }
+    let qg = Query::grid(&gviews);
+    let qp = Query::at_slice(&gpts, 4).map_err(|e| e.to_string())?;
+    let mut og = vec![0.0; ng];
+    let mut op = vec![0.0; ng];
+    let (tp, tg) = pair(
+        p2,
+        &mut || s1.evaluate_into(&qp, &mut op).expect("sizes match"),
+        &mut || s1.evaluate_into(&qg, &mut og).expect("sizes match"),
+    );
+    let dev = og
+        .iter()
+        .zip(&op)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f64, f64::max);
+    let _ = writeln!(
+        table,
+        "{:<28} {:>3} {:>9.3} ms points         {:>9.3} ms grid               speedup {:>5.1} (bar 20; max |grid - points| {:.1e})",
+        format!(
+            "grid {}x{}x{}x{}",
+            gshape[0], gshape[1], gshape[2], gshape[3]
+        ),
+        2,
+        tp * 1e3,
+        tg * 1e3,
+        tp / tg,
+        dev
     );
     let mut ws8 = fitter.workspace();
     let (f1, f8) = pair(
