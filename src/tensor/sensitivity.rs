@@ -81,8 +81,8 @@ const MAX_OUTER: usize = 1 << (2 * (MAX_DIM - 1));
 
 /// The per-axis weights of one point: the value (or derivative) of the
 /// spline fitted by a [`Fitter`] at that point is
-/// `Σ_i F[i] Π_a axes[a][i_a]` for values `F` on the grid (see the
-/// [module docs](self)).
+/// `Σ_i F[i] Π_a axes[a][i_a]` for values `F` on the grid (derivation in
+/// `src/tensor/sensitivity.rs`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataWeights {
     axes: Vec<Vec<f64>>,
@@ -578,8 +578,8 @@ impl<const D: usize> TensorSpline<D> {
 
 impl<const D: usize> Fitter<D> {
     /// The per-axis sensitivities of the value (or the derivative of
-    /// `orders`) at `x` to the data: `w_a = M_aᵀ b_a(x_a)` (see the
-    /// [module docs](self)), so that the spline this plan fits to values
+    /// `orders`) at `x` to the data: `w_a = M_aᵀ b_a(x_a)` (derivation in
+    /// `src/tensor/sensitivity.rs`), so that the spline this plan fits to values
     /// `F` has `Σ_i F[i] Π_a w_a[i_a]` there, for every `F` and every
     /// component of vector values; plus the weights of the explicit end
     /// values where an axis takes them. `x` follows the fitter's policy:
@@ -680,7 +680,7 @@ impl<const D: usize> Fitter<D> {
     /// `s` is the spline this plan fits to the values (its derivative of
     /// `orders`), `x_p` the rows of `points` and `g_p` their cotangents:
     /// the adjoint of [`fit_into_vector`](Self::fit_into_vector) followed
-    /// by evaluation (see the [module docs](self)). `out` has the values'
+    /// by evaluation (derivation in `src/tensor/sensitivity.rs`). `out` has the values'
     /// shape, `(n_0, …, n_{D-1}, *vshape)`, and fixes the value shape:
     /// `cotangents` holds `points.nrows() · Π vshape` values, point-major.
     /// Points follow the fitter's policy (periodic axes wrap, the others
