@@ -68,6 +68,7 @@ build_all() { # suffix, extra flags...
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_contract.c "$LIB" "${LIBS[@]}" -o "$OUT/test_contract$sfx"
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_query.c "$LIB" "${LIBS[@]}" -o "$OUT/test_query$sfx"
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_sensitivity.c "$LIB" "${LIBS[@]}" -o "$OUT/test_sensitivity$sfx"
+    "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_gpu.c "$LIB" "${LIBS[@]}" -o "$OUT/test_gpu$sfx"
     "$CXX" -std=c++17 "${WARN[@]}" "$@" -Iinclude capi/tests/test_cpp.cpp "$LIB" "${LIBS[@]}" -o "$OUT/test_cpp$sfx"
     "$CXX" -std=c++17 "${WARN[@]}" "$@" -Iinclude capi/examples/price_table.cpp "$LIB" "${LIBS[@]}" -o "$OUT/price_table$sfx"
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude "$OUT/readme.c" "$LIB" "${LIBS[@]}" -o "$OUT/readme_c$sfx"
@@ -75,7 +76,7 @@ build_all() { # suffix, extra flags...
     "$CXX" -std=c++17 "${WARN[@]}" "$@" -Iinclude "$OUT/readme.cpp" "$LIB" "${LIBS[@]}" -o "$OUT/readme_cpp$sfx"
 }
 run_all() { # suffix
-    for t in test_capi test_contract test_query test_sensitivity test_cpp price_table readme_c readme_c_as_cpp readme_cpp; do
+    for t in test_capi test_contract test_query test_sensitivity test_gpu test_cpp price_table readme_c readme_c_as_cpp readme_cpp; do
         echo "-- $t$1"
         run "$OUT/$t$1" | tail -3
     done
@@ -140,5 +141,19 @@ pkg-config --modversion bsfit
 "$CC" -std=c11 "${WARN[@]}" -O2 "$OUT/readme.c" $(pkg-config --cflags --libs bsfit) \
     -Wl,-rpath,"$OUT/prefix/lib" -o "$OUT/readme_pkgconfig"
 run "$OUT/readme_pkgconfig"
+
+echo "== GPU: libbsfit with the gpu feature, test_gpu against the CPU (lavapipe in CI)"
+# The build above has no GPU support (test_gpu checked BSFIT_STATUS_UNSUPPORTED);
+# this one has it. With lavapipe installed the test must find an adapter.
+cargo build --release -p bsfit-capi --features gpu
+"$CC" -std=c11 "${WARN[@]}" -O2 -Iinclude capi/tests/test_gpu.c "$LIB" "${LIBS[@]}" -o "$OUT/test_gpu_device"
+xdg="$(mktemp -d)"
+chmod 700 "$xdg"
+if ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+    XDG_RUNTIME_DIR="$xdg" WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" BSFIT_REQUIRE_GPU=1 run "$OUT/test_gpu_device"
+else
+    XDG_RUNTIME_DIR="$xdg" run "$OUT/test_gpu_device"
+fi
+rm -rf "$xdg"
 
 echo "== capi: all checks passed"

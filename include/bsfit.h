@@ -164,6 +164,18 @@ typedef enum {
    * create threads).
    */
   BSFIT_STATUS_THREADS_UNAVAILABLE = 106,
+  /**
+   * The library was built without the feature a `bsfit_gpu_*` function
+   * needs (GPU support: cargo feature `gpu`); the message says so.
+   */
+  BSFIT_STATUS_UNSUPPORTED = 107,
+  /**
+   * The GPU could not be used: no adapter, the device was lost, an
+   * allocation on it failed, or the adapter lacks what the call needs
+   * (`BSFIT_PRECISION_F64` without 64-bit shader arithmetic); the message
+   * names the adapter and the cause.
+   */
+  BSFIT_STATUS_GPU_ERROR = 108,
 } bsfit_status;
 
 /**
@@ -273,6 +285,30 @@ typedef uint32_t bsfit_policy;
 #endif // __cplusplus
 
 /**
+ * The precision a device spline or fit plan computes in
+ * (`bsfit_gpu_spline_upload`, `bsfit_gpu_fitter_new`).
+ */
+enum bsfit_precision
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * Double precision (needs an adapter with 64-bit shader arithmetic,
+   * `bsfit_gpu_supports_f64`).
+   */
+  BSFIT_PRECISION_F64 = 0,
+  /**
+   * Single precision: knots, coefficients, points and results rounded to
+   * float on the device (results are still returned as double).
+   */
+  BSFIT_PRECISION_F32 = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t bsfit_precision;
+#endif // __cplusplus
+
+/**
  * A fit plan for one grid plus its scratch memory (opaque): refits of new
  * values on the same grid skip the per-axis factorisations and allocate
  * nothing.
@@ -281,6 +317,26 @@ typedef uint32_t bsfit_policy;
  * `bsfit_fitter_free`. Not safe to use from two threads at the same time.
  */
 typedef struct bsfit_fitter bsfit_fitter;
+
+/**
+ * An opened GPU (`bsfit_gpu_open`): the adapter, its device and the
+ * compiled kernels. Device splines and fit plans keep it alive: it may be
+ * freed before them.
+ */
+typedef struct bsfit_gpu bsfit_gpu;
+
+/**
+ * A fit plan on the GPU (`bsfit_gpu_fitter_new`): the factored per-axis
+ * systems uploaded once; each fit uploads the values and solves on the
+ * device.
+ */
+typedef struct bsfit_gpu_fitter bsfit_gpu_fitter;
+
+/**
+ * A spline resident on the GPU (`bsfit_gpu_spline_upload`,
+ * `bsfit_gpu_fitter_fit`): knots and coefficients uploaded once.
+ */
+typedef struct bsfit_gpu_spline bsfit_gpu_spline;
 
 /**
  * A fitted cubic tensor-product spline of 1-6 dimensions (opaque).
@@ -1289,6 +1345,207 @@ bsfit_status bsfit_prefilter3d_f32(const float *values,
                                    const bsfit_boundary *boundary,
                                    float *out,
                                    size_t out_len);
+
+/**
+ * Whether this library was built with GPU support (the `bsfit_gpu_*`
+ * functions work; without it they return `BSFIT_STATUS_UNSUPPORTED`).
+ */
+bool bsfit_gpu_built(void);
+
+/**
+ * Opens the GPU: finds an adapter (Vulkan unless the environment variable
+ * `WGPU_BACKEND` names another backend) and creates its device, into
+ * `*out` (about 100 ms; open once and share the handle).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_GPU_ERROR` (no adapter, or the device cannot be created),
+ * `BSFIT_STATUS_UNSUPPORTED` (built without GPU support).
+ *
+ * # Safety
+ * `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_open(bsfit_gpu **out);
+
+/**
+ * Frees a device handle (NULL: nothing). Splines and fit plans made on it
+ * stay usable until freed themselves.
+ *
+ * # Safety
+ * `gpu` NULL or a live handle from `bsfit_gpu_open`, not used afterwards.
+ */
+void bsfit_gpu_free(bsfit_gpu *gpu);
+
+/**
+ * Writes the adapter's name (NUL-terminated, truncated to `len - 1` bytes)
+ * to `name[0 .. len]`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_INVALID_ARGUMENT`
+ * (`len == 0`), `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `gpu` NULL or live; `name` NULL or writable for `len` bytes.
+ */
+bsfit_status bsfit_gpu_name(const bsfit_gpu *gpu,
+                            char *name,
+                            size_t len);
+
+/**
+ * Whether the adapter computes in double precision (`BSFIT_PRECISION_F64`
+ * works), into `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `gpu` NULL or live; `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_supports_f64(const bsfit_gpu *gpu,
+                                    bool *out);
+
+/**
+ * Uploads a host spline (knots, coefficients rounded to `precision`, its
+ * periodic axes, value shape and extrapolation policy) to the GPU, into
+ * `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (an unknown precision code, a spline of
+ * 2^32 coefficients or more, a policy the device does not apply:
+ * `BSFIT_POLICY_ERROR` as the spline's own), `BSFIT_STATUS_GPU_ERROR`
+ * (`BSFIT_PRECISION_F64` on an adapter without it, a table over a device
+ * limit), `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `gpu`, `spline` NULL or live; `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_spline_upload(const bsfit_gpu *gpu,
+                                     const bsfit_spline *spline,
+                                     uint32_t precision,
+                                     bsfit_gpu_spline **out);
+
+/**
+ * Frees a device spline (NULL: nothing).
+ *
+ * # Safety
+ * `spline` NULL or a live device spline, not used afterwards.
+ */
+void bsfit_gpu_spline_free(bsfit_gpu_spline *spline);
+
+/**
+ * Number of dimensions of a device spline into `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `spline` NULL or live; `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_spline_ndim(const bsfit_gpu_spline *spline,
+                                   size_t *out);
+
+/**
+ * `bsfit_spline_evaluate` on the GPU: the same arguments, outputs and
+ * layout `(point, output, component)`; points and results travel as double
+ * and are rounded to the spline's precision on the device. At most 64
+ * outputs per call. `BSFIT_POLICY_ERROR` is checked on the host before
+ * anything is uploaded.
+ *
+ * Errors: those of `bsfit_spline_evaluate` (but not
+ * `BSFIT_STATUS_THREADS_UNAVAILABLE`); `BSFIT_STATUS_INVALID_ARGUMENT`
+ * also for more than 64 outputs; `BSFIT_STATUS_GPU_ERROR` (the device
+ * fails); `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * As `bsfit_spline_evaluate`, with `spline` a live device spline.
+ */
+bsfit_status bsfit_gpu_spline_evaluate(const bsfit_gpu_spline *spline,
+                                       const double *points,
+                                       size_t n,
+                                       size_t ndim,
+                                       const size_t *orders,
+                                       size_t n_outputs,
+                                       const uint32_t *policy,
+                                       double *out,
+                                       size_t out_len);
+
+/**
+ * `bsfit_spline_evaluate_grid` on the GPU: the same arguments and layout
+ * `(i_0, ..., i_(ndim-1), output, component)`; the grid is expanded to
+ * its points on the host.
+ *
+ * Errors: as `bsfit_gpu_spline_evaluate`.
+ *
+ * # Safety
+ * As `bsfit_spline_evaluate_grid`, with `spline` a live device spline.
+ */
+bsfit_status bsfit_gpu_spline_evaluate_grid(const bsfit_gpu_spline *spline,
+                                            const double *const *coords,
+                                            const size_t *lens,
+                                            size_t ndim,
+                                            const size_t *orders,
+                                            size_t n_outputs,
+                                            const uint32_t *policy,
+                                            double *out,
+                                            size_t out_len);
+
+/**
+ * A fit plan on the GPU for the grid and boundary conditions of the host
+ * plan `fitter`, for values of shape `vshape[0 .. vndim]` per site
+ * (`vndim == 0`, `vshape` may be NULL: scalar values), in `precision`,
+ * into `*out`. Uploads the factored systems once.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (an unknown precision code, a value
+ * shape with no component, 2^31 coefficients or more),
+ * `BSFIT_STATUS_GPU_ERROR`, `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `gpu`, `fitter` NULL or live; `vshape` NULL or `vndim` readable values;
+ * `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_fitter_new(const bsfit_gpu *gpu,
+                                  const bsfit_fitter *fitter,
+                                  const size_t *vshape,
+                                  size_t vndim,
+                                  uint32_t precision,
+                                  bsfit_gpu_fitter **out);
+
+/**
+ * Frees a device fit plan (NULL: nothing).
+ *
+ * # Safety
+ * `fitter` NULL or a live device plan, not used afterwards.
+ */
+void bsfit_gpu_fitter_free(bsfit_gpu_fitter *fitter);
+
+/**
+ * Fits row-major `values` (`n_values` = the host plan's `bsfit_fitter_len`
+ * times the number of components) on the GPU, with the explicit end values
+ * `left[0 .. n_left]`, `right[0 .. n_right]` where an axis takes them (as
+ * `bsfit_fitter_refit_ends`; NULL with 0 otherwise), and hands the fitted
+ * device spline (a copy of the coefficients, evaluated with the boundary
+ * polynomial outside the domain; periodic axes wrap) to `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`n_values` is not the plan's),
+ * `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_PERIODIC_MISMATCH`,
+ * `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_GPU_ERROR`,
+ * `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * Thread safety: use a device plan from one thread at a time.
+ *
+ * # Safety
+ * `fitter` NULL or live and not used concurrently; `values` NULL or
+ * `n_values` readable values; `left`/`right` NULL or readable for
+ * `n_left`/`n_right` values; `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_fitter_fit(bsfit_gpu_fitter *fitter,
+                                  const double *values,
+                                  size_t n_values,
+                                  const double *left,
+                                  size_t n_left,
+                                  const double *right,
+                                  size_t n_right,
+                                  bsfit_gpu_spline **out);
 
 /**
  * Evaluates `n_outputs` mixed partial derivatives at `n` points, all from

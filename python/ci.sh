@@ -47,6 +47,14 @@ print(f"bsfit {bsfit.__version__} from {where}")
 assert where.startswith(sysconfig.get_paths()["purelib"]) or where.startswith(sysconfig.get_paths()["platlib"]), where
 PY
 
+# The wheel is built with GPU support: with lavapipe installed (CI) the GPU
+# tests must find an adapter instead of skipping.
+if ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+    export BSFIT_REQUIRE_GPU=1 WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
+fi
+export XDG_RUNTIME_DIR="$scratch/xdg"
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+
 echo "== pytest"
 "$py" -m pytest -q -p no:cacheprovider "$root/python/tests"
 

@@ -18,6 +18,7 @@ mod extrapolation_far;
 mod fit_reproduction;
 mod fuzz_corpus;
 mod gpu;
+mod gpu_boundary;
 mod gpu_nd;
 mod grid3_operator;
 mod grid3_prefilter;

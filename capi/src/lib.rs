@@ -79,12 +79,15 @@ mod fitter;
 
 mod prefilter;
 
+mod gpu;
+
 mod query;
 
 #[cfg(test)]
 mod tests;
 
 pub use fitter::{End, Fitter};
+pub use gpu::{GpuDevice, GpuFitter, GpuSpline, Precision};
 pub use prefilter::Boundary;
 pub use query::Policy;
 pub use spline::Spline;

@@ -43,13 +43,26 @@ unsafe fn policies(
     policy: *const u32,
     ndim: usize,
 ) -> Result<Option<[Extrapolate; MAX_DIM]>, Error> {
+    // SAFETY: forwarded contract.
+    unsafe { policies_for(&s.periodic_axes(), s.extrapolate(), policy, ndim) }
+}
+
+/// [`policies`] for a spline whose periodic axes are `periodic` and whose
+/// own policy is `own` (the host or the device spline).
+///
+/// # Safety
+/// `policy` is NULL or `ndim` readable codes.
+pub(crate) unsafe fn policies_for(
+    periodic: &[bool],
+    own: Extrapolate,
+    policy: *const u32,
+    ndim: usize,
+) -> Result<Option<[Extrapolate; MAX_DIM]>, Error> {
     if policy.is_null() {
         return Ok(None);
     }
     // SAFETY: `ndim` codes (caller's contract).
     let codes = unsafe { slice(policy, ndim, "policy") }?;
-    let periodic = s.periodic_axes();
-    let own = s.extrapolate();
     let mut out = [Extrapolate::Polynomial; MAX_DIM];
     for (axis, &c) in codes.iter().enumerate() {
         out[axis] = match c {
@@ -74,7 +87,7 @@ unsafe fn policies(
 ///
 /// # Safety
 /// `orders` is NULL or `n_outputs * ndim` readable values.
-unsafe fn partials(
+pub(crate) unsafe fn partials(
     orders: *const usize,
     n_outputs: usize,
     ndim: usize,

@@ -80,10 +80,18 @@ pub enum Status {
     /// The library's thread pool could not be started (the system refused to
     /// create threads).
     ThreadsUnavailable = 106,
+    /// The library was built without the feature a `bsfit_gpu_*` function
+    /// needs (GPU support: cargo feature `gpu`); the message says so.
+    Unsupported = 107,
+    /// The GPU could not be used: no adapter, the device was lost, an
+    /// allocation on it failed, or the adapter lacks what the call needs
+    /// (`BSFIT_PRECISION_F64` without 64-bit shader arithmetic); the message
+    /// names the adapter and the cause.
+    GpuError = 108,
 }
 
 /// Every status, in code order.
-const ALL: [Status; 20] = [
+const ALL: [Status; 22] = [
     Status::Ok,
     Status::AxisTooShort,
     Status::NonFiniteSite,
@@ -104,6 +112,8 @@ const ALL: [Status; 20] = [
     Status::MisalignedPointer,
     Status::BufferTooSmall,
     Status::ThreadsUnavailable,
+    Status::Unsupported,
+    Status::GpuError,
 ];
 
 impl Status {
@@ -125,6 +135,7 @@ impl Status {
             FitError::PeriodicMismatch { .. } => Status::PeriodicMismatch,
             FitError::EndValuesShape { .. } => Status::EndValuesShape,
             FitError::OutsideDomain { .. } => Status::OutsideDomain,
+            FitError::Gpu(_) => Status::GpuError,
             _ => Status::InternalError,
         }
     }
@@ -152,6 +163,8 @@ impl Status {
             Status::MisalignedPointer => "BSFIT_STATUS_MISALIGNED_POINTER\0",
             Status::BufferTooSmall => "BSFIT_STATUS_BUFFER_TOO_SMALL\0",
             Status::ThreadsUnavailable => "BSFIT_STATUS_THREADS_UNAVAILABLE\0",
+            Status::Unsupported => "BSFIT_STATUS_UNSUPPORTED\0",
+            Status::GpuError => "BSFIT_STATUS_GPU_ERROR\0",
         }
     }
 
@@ -186,6 +199,9 @@ pub(crate) enum Error {
     Shape(String),
     /// The thread pool could not be started, with the message.
     Threads(String),
+    /// A feature the library was built without, with the message.
+    #[cfg_attr(feature = "gpu", allow(dead_code))]
+    Unsupported(String),
     /// A state the C layer does not expect (a bug), with the message.
     Internal(String),
 }
@@ -213,6 +229,7 @@ impl Error {
             ),
             Error::Shape(msg) => (Status::ShapeMismatch, msg),
             Error::Threads(msg) => (Status::ThreadsUnavailable, msg),
+            Error::Unsupported(msg) => (Status::Unsupported, msg),
             Error::Internal(msg) => (Status::InternalError, format!("internal error: {msg}")),
         }
     }

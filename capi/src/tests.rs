@@ -172,12 +172,21 @@ fn every_library_error_maps_to_its_own_code_with_its_message() {
     );
     // Library errors no C function can cause are internal errors, not codes
     // of their own.
-    for e in [
-        FitError::IsaUnavailable { isa: "avx512" },
-        FitError::Gpu("lost".into()),
-    ] {
-        assert_eq!(guard(|| Err(Error::Fit(e))), Status::InternalError);
-    }
+    assert_eq!(
+        guard(|| Err(Error::Fit(FitError::IsaUnavailable { isa: "avx512" }))),
+        Status::InternalError
+    );
+    // Device failures (the `bsfit_gpu_*` functions) have their own code.
+    assert_eq!(
+        guard(|| Err(Error::Fit(FitError::Gpu("lost".into())))),
+        Status::GpuError
+    );
+    assert_eq!(status_name(Status::GpuError), "BSFIT_STATUS_GPU_ERROR");
+    assert_eq!(
+        guard(|| Err(Error::Unsupported("no gpu".into()))),
+        Status::Unsupported
+    );
+    assert_eq!(status_name(Status::Unsupported), "BSFIT_STATUS_UNSUPPORTED");
     assert_eq!(Status::Ok as i32, 0);
     assert_eq!(
         status_name(Status::NullPointer),

@@ -32,6 +32,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
+mod gpu;
 mod ndimage;
 
 mod sensitivity;
@@ -49,7 +50,7 @@ create_exception!(
 
 /// Converts a library error into `bsfit.FitError` (a `ValueError`); a point
 /// outside the domain also gets the attributes `axis`, `point` and `value`.
-fn fit_err(e: bsfit::FitError) -> PyErr {
+pub(crate) fn fit_err(e: bsfit::FitError) -> PyErr {
     let where_ = match e {
         bsfit::FitError::OutsideDomain {
             point, axis, value, ..
@@ -78,7 +79,7 @@ fn value_err(msg: String) -> PyErr {
 /// The row-major contents of a numpy array, taken while attached to Python
 /// and read (copied only if not C-contiguous) after detaching, so that the
 /// copy of a large strided array does not hold the GIL.
-enum RowMajor<'a, D: Dimension> {
+pub(crate) enum RowMajor<'a, D: Dimension> {
     /// A C-contiguous buffer, used in place.
     Slice(&'a [f64]),
     /// Any other layout: copied in logical (row-major) order by [`RowMajor::get`].
@@ -87,7 +88,7 @@ enum RowMajor<'a, D: Dimension> {
 
 impl<'a, D: Dimension> RowMajor<'a, D> {
     /// Borrows `a` (no copy yet).
-    fn new(a: &'a PyReadonlyArray<'_, f64, D>) -> Self {
+    pub(crate) fn new(a: &'a PyReadonlyArray<'_, f64, D>) -> Self {
         // `as_slice` also accepts Fortran-contiguous arrays: check C order first.
         match a.as_slice() {
             Ok(s) if a.is_c_contiguous() => RowMajor::Slice(s),
@@ -96,7 +97,7 @@ impl<'a, D: Dimension> RowMajor<'a, D> {
     }
 
     /// The row-major data: borrowed, or copied from a strided view.
-    fn get(&self) -> Cow<'a, [f64]> {
+    pub(crate) fn get(&self) -> Cow<'a, [f64]> {
         match self {
             RowMajor::Slice(s) => Cow::Borrowed(s),
             RowMajor::View(v) => Cow::Owned(v.iter().copied().collect()),
@@ -154,13 +155,13 @@ fn value_shape<'s>(what: &str, shape: &'s [usize], grid: &[usize]) -> PyResult<&
 }
 
 /// Explicit end-derivative values (left, right), each optional.
-type EndArrays<'py> = (
+pub(crate) type EndArrays<'py> = (
     Option<PyReadonlyArrayDyn<'py, f64>>,
     Option<PyReadonlyArrayDyn<'py, f64>>,
 );
 
 /// The owned row-major end values (empty where there are none).
-fn owned_ends(ends: Option<EndArrays<'_>>) -> [Vec<f64>; 2] {
+pub(crate) fn owned_ends(ends: Option<EndArrays<'_>>) -> [Vec<f64>; 2] {
     let (left, right) = ends.unwrap_or((None, None));
     let owned = |a: &Option<PyReadonlyArrayDyn<'_, f64>>| {
         a.as_ref()
@@ -193,11 +194,67 @@ enum Where<'py> {
 
 /// The policy argument: one name for every axis, or one per axis.
 #[derive(FromPyObject)]
-enum PolicyArg {
+pub(crate) enum PolicyArg {
     /// The same policy on every axis (periodic axes keep wrapping).
     One(String),
     /// One policy per axis.
     Axes(Vec<String>),
+}
+
+/// Builds the evaluation request of `_Spline.evaluate` (and of the device
+/// spline's) from its Python arguments and runs `f` on it: `at` the rows of
+/// an `(n, ndim)` float64 array or a list of per-axis 1-D arrays (a grid),
+/// `orders` the partials, `policy` one name, one per axis, or None.
+pub(crate) fn with_query<'py, R>(
+    at: &Bound<'py, PyAny>,
+    orders: &[Vec<usize>],
+    policy: Option<PolicyArg>,
+    f: impl FnOnce(&Query<'_>) -> PyResult<R>,
+) -> PyResult<R> {
+    let at: Where<'py> = at.extract().map_err(|_| {
+        PyTypeError::new_err(
+            "evaluation points must be a float64 array of shape (n, ndim) \
+             or a list of 1-D float64 arrays (a grid)",
+        )
+    })?;
+    let partials: Vec<Partial> = orders
+        .iter()
+        .map(|o| Partial::new(o))
+        .collect::<Result<_, _>>()
+        .map_err(fit_err)?;
+    let rows: Option<ArrayView2<'_, f64>>;
+    let grid: Vec<Cow<'_, [f64]>>;
+    match &at {
+        Where::Rows(p) => {
+            rows = Some(p.as_array());
+            grid = Vec::new();
+        }
+        Where::Grid(axes) => {
+            rows = None;
+            grid = axes.iter().map(slice_or_copy).collect();
+        }
+    }
+    let refs: Vec<&[f64]> = grid.iter().map(|a| &a[..]).collect();
+    let mut query = match rows {
+        Some(view) => Query::at(view),
+        None => Query::grid(&refs),
+    }
+    .outputs(&partials);
+    match policy {
+        None => {}
+        Some(PolicyArg::One(name)) => {
+            query = query.policy(name.parse::<Extrapolate>().map_err(fit_err)?);
+        }
+        Some(PolicyArg::Axes(names)) => {
+            let list = names
+                .iter()
+                .map(|n| n.parse::<Extrapolate>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(fit_err)?;
+            query = query.policy_axes(&list);
+        }
+    }
+    f(&query)
 }
 
 /// A fitted cubic tensor-product spline (immutable; shareable between
@@ -206,7 +263,7 @@ enum PolicyArg {
 /// Wrapped by `bsfit.TensorSpline`, which adds scipy's calling conventions.
 #[pyclass(frozen, weakref, module = "bsfit._bsfit", name = "_Spline")]
 pub struct PySpline {
-    inner: DynSpline,
+    pub(crate) inner: DynSpline,
 }
 
 #[pymethods]
@@ -347,59 +404,18 @@ impl PySpline {
         orders: Vec<Vec<usize>>,
         policy: Option<PolicyArg>,
     ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
-        let at: Where<'py> = at.extract().map_err(|_| {
-            PyTypeError::new_err(
-                "evaluation points must be a float64 array of shape (n, ndim) \
-                 or a list of 1-D float64 arrays (a grid)",
-            )
-        })?;
-        let partials: Vec<Partial> = orders
-            .iter()
-            .map(|o| Partial::new(o))
-            .collect::<Result<_, _>>()
-            .map_err(fit_err)?;
-        let rows: Option<ArrayView2<'_, f64>>;
-        let grid: Vec<Cow<'_, [f64]>>;
-        match &at {
-            Where::Rows(p) => {
-                rows = Some(p.as_array());
-                grid = Vec::new();
-            }
-            Where::Grid(axes) => {
-                rows = None;
-                grid = axes.iter().map(slice_or_copy).collect();
-            }
-        }
-        let refs: Vec<&[f64]> = grid.iter().map(|a| &a[..]).collect();
-        let mut query = match rows {
-            Some(view) => Query::at(view),
-            None => Query::grid(&refs),
-        }
-        .outputs(&partials);
-        match policy {
-            None => {}
-            Some(PolicyArg::One(name)) => {
-                query = query.policy(name.parse::<Extrapolate>().map_err(fit_err)?);
-            }
-            Some(PolicyArg::Axes(names)) => {
-                let list = names
-                    .iter()
-                    .map(|n| n.parse::<Extrapolate>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(fit_err)?;
-                query = query.policy_axes(&list);
-            }
-        }
         let spline = &self.inner;
-        let shape = spline.output_shape(&query).map_err(fit_err)?;
-        let out = PyArrayDyn::<f64>::zeros(py, IxDyn(&shape), false);
-        {
-            let mut rw = out.readwrite();
-            let o = rw.as_slice_mut()?;
-            py.detach(|| spline.evaluate_into(&query, o))
-                .map_err(fit_err)?;
-        }
-        Ok(out)
+        with_query(at, &orders, policy, |query| {
+            let shape = spline.output_shape(query).map_err(fit_err)?;
+            let out = PyArrayDyn::<f64>::zeros(py, IxDyn(&shape), false);
+            {
+                let mut rw = out.readwrite();
+                let o = rw.as_slice_mut()?;
+                py.detach(|| spline.evaluate_into(query, o))
+                    .map_err(fit_err)?;
+            }
+            Ok(out)
+        })
     }
 
     /// Whether both splines have the same knots, coefficients, value shape
@@ -413,7 +429,7 @@ impl PySpline {
 /// and keeps a reusable workspace.
 #[pyclass(frozen, weakref, module = "bsfit._bsfit", name = "_Fitter")]
 pub struct PyFitter {
-    inner: DynFitter,
+    pub(crate) inner: DynFitter,
     /// Reused by fits; a fit that finds it busy (another thread) uses a fresh one.
     ws: Mutex<Workspace>,
 }
@@ -627,6 +643,7 @@ fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_cache_limit, m)?)?;
     ndimage::register(m)?;
     sensitivity::register(m)?;
+    gpu::register(m)?;
     m.add("FitError", m.py().get_type::<FitError>())?;
     m.add("MAX_DIM", bsfit::tensor::MAX_DIM)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

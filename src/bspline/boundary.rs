@@ -390,6 +390,21 @@ impl AxisSystem {
         !self.rows.is_empty()
     }
 
+    /// The steps that turn a buffer of `n_out` rows whose rows `1..=n_sys`
+    /// hold the banded solution into the coefficients (empty for
+    /// not-a-knot), in order (see [`finish_in_place`](Self::finish_in_place)).
+    #[cfg(feature = "gpu")]
+    pub fn fix_ops(&self) -> &[FixOp] {
+        &self.fix
+    }
+
+    /// The periodic Sherman–Morrison correction `y ← y − z (g_0 y_0 + g_1
+    /// y_{N-1})` as `(z, g_0, g_1)`, if the axis has one.
+    #[cfg(feature = "gpu")]
+    pub fn correction_parts(&self) -> Option<(&[f64], f64, f64)> {
+        self.correction.as_ref().map(|c| (&c.z[..], c.g0, c.g1))
+    }
+
     /// The response to a unit derivative value at `end` (0 left, 1 right),
     /// if that end takes values with the fit.
     pub fn response(&self, end: usize) -> Option<&[f64]> {

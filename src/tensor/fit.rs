@@ -3,8 +3,6 @@
 
 use super::{MAX_DIM, TensorSpline};
 use crate::BoundaryCondition;
-#[cfg(feature = "gpu")]
-use crate::banded::BandLu;
 use crate::bspline::boundary::AxisSystem;
 use crate::bspline::knots::validate_sites;
 use crate::isa::Kernels;
@@ -376,12 +374,6 @@ impl<const D: usize> Fitter<D> {
         &self.sys[axis].knots
     }
 
-    /// The factored banded matrix of `axis` (`axis < D`).
-    #[cfg(feature = "gpu")]
-    pub(super) fn lu(&self, axis: usize) -> &BandLu {
-        &self.sys[axis].lu
-    }
-
     /// The knot vectors of all axes.
     #[cfg(feature = "gpu")]
     pub(super) fn knot_vectors(&self) -> [Vec<f64>; D] {
@@ -615,7 +607,7 @@ impl<const D: usize> Fitter<D> {
     }
 
     /// Checks the lengths and finiteness of the explicit end values.
-    fn check_ends(&self, ends: &[&[f64]; 2], nc: usize) -> Result<(), FitError> {
+    pub(super) fn check_ends(&self, ends: &[&[f64]; 2], nc: usize) -> Result<(), FitError> {
         for (e, &vals) in ends.iter().enumerate() {
             let end = ["left", "right"][e];
             let takes = self
@@ -668,7 +660,7 @@ impl<const D: usize> Fitter<D> {
 
     /// Checks that the values at both ends of every periodic axis agree as
     /// numpy's `allclose(first, last, atol=1e-15)` does (scipy's check).
-    fn check_periodic(&self, values: &[f64], nc: usize) -> Result<(), FitError> {
+    pub(super) fn check_periodic(&self, values: &[f64], nc: usize) -> Result<(), FitError> {
         for k in 0..D {
             if !self.sys[k].bc.is_periodic() {
                 continue;
@@ -704,9 +696,8 @@ impl<const D: usize> Fitter<D> {
 
     /// Adds `ρ_e ⊗ G(d_e)` for each explicit end `e` of axis `k` to the
     /// coefficients (see [`crate::bspline::boundary`]): `G(d)` is the fit of
-    /// the end values over the other axes, with their conditions, by the
-    /// scalar reference solves (the array is `1/n_k` of the grid). Returns
-    /// whether every result is finite.
+    /// the end values over the other axes ([`end_fit`](Self::end_fit)).
+    /// Returns whether every result is finite.
     fn add_end_values(
         &self,
         k: usize,
@@ -715,56 +706,18 @@ impl<const D: usize> Fitter<D> {
         extra: &mut [f64],
         nc: usize,
     ) -> bool {
-        let g_len: usize = (0..D)
-            .filter(|&j| j != k)
-            .map(|j| self.coef_shape[j])
-            .product::<usize>()
-            * nc;
-        let line = self.coef_shape.iter().copied().max().unwrap_or(0);
-        let (ga, rest) = extra.split_at_mut(g_len);
-        let (gb, rest) = rest.split_at_mut(g_len);
-        let (ly, lc) = rest.split_at_mut(line);
         let mut acc = 0.0f64;
         for (e, &vals) in ends.iter().enumerate() {
             let Some(rho) = self.sys[k].response(e) else {
                 continue;
             };
-            // dims of the (D-1)-dimensional array, axis k left out.
-            let mut dims = [0usize; MAX_DIM];
-            let others: usize = D - 1;
-            let mut ax = [0usize; MAX_DIM];
-            for (p, j) in (0..D).filter(|&j| j != k).enumerate() {
-                dims[p] = self.shape[j];
-                ax[p] = j;
-            }
-            let len0: usize = dims[..others].iter().product::<usize>() * nc;
-            ga[..len0].copy_from_slice(vals);
-            let (mut cur, mut nxt) = (&mut *ga, &mut *gb);
-            for q in 0..others {
-                let sys = &self.sys[ax[q]];
-                let (n, n_out, n_sys) = (dims[q], sys.n_out, sys.n_sys());
-                let outer: usize = dims[..q].iter().product();
-                let inner: usize = dims[q + 1..others].iter().product::<usize>() * nc;
-                for o in 0..outer {
-                    for i in 0..inner {
-                        for r in 0..n_sys {
-                            ly[r] = cur[o * n * inner + r * inner + i];
-                        }
-                        sys.solve_line(&mut ly[..n_sys], &mut lc[..n_out]);
-                        for r in 0..n_out {
-                            nxt[o * n_out * inner + r * inner + i] = lc[r];
-                        }
-                    }
-                }
-                dims[q] = n_out;
-                std::mem::swap(&mut cur, &mut nxt);
-            }
+            let g = self.end_fit(k, vals, nc, extra);
             // out[o, r, i] += ρ[r] · G[o, i].
             let nk = self.coef_shape[k];
             let outer: usize = self.coef_shape[..k].iter().product();
             let inner: usize = self.coef_shape[k + 1..].iter().product::<usize>() * nc;
             for o in 0..outer {
-                let g = &cur[o * inner..(o + 1) * inner];
+                let g = &g[o * inner..(o + 1) * inner];
                 for (r, &w) in rho.iter().enumerate() {
                     let row = &mut out[(o * nk + r) * inner..(o * nk + r + 1) * inner];
                     for (c, &gv) in row.iter_mut().zip(g) {
@@ -775,6 +728,85 @@ impl<const D: usize> Fitter<D> {
             }
         }
         acc == 0.0
+    }
+
+    /// `G(d)`: the fit of the end values `vals` of axis `k` (row-major over
+    /// the other axes' sites, `nc` components) along the other axes, with
+    /// their conditions, by the scalar reference solves (the array is
+    /// `1/n_k` of the grid). `extra` holds at least
+    /// [`explicit_len`](Self::explicit_len)` · nc` values; the result,
+    /// row-major over the other axes' coefficients, lies in it.
+    pub(super) fn end_fit<'w>(
+        &self,
+        k: usize,
+        vals: &[f64],
+        nc: usize,
+        extra: &'w mut [f64],
+    ) -> &'w [f64] {
+        let g_len: usize = (0..D)
+            .filter(|&j| j != k)
+            .map(|j| self.coef_shape[j])
+            .product::<usize>()
+            * nc;
+        let line = self.coef_shape.iter().copied().max().unwrap_or(0);
+        let (ga, rest) = extra.split_at_mut(g_len);
+        let (gb, rest) = rest.split_at_mut(g_len);
+        let (ly, lc) = rest.split_at_mut(line);
+        // dims of the (D-1)-dimensional array, axis k left out.
+        let mut dims = [0usize; MAX_DIM];
+        let others: usize = D - 1;
+        let mut ax = [0usize; MAX_DIM];
+        for (p, j) in (0..D).filter(|&j| j != k).enumerate() {
+            dims[p] = self.shape[j];
+            ax[p] = j;
+        }
+        let len0: usize = dims[..others].iter().product::<usize>() * nc;
+        ga[..len0].copy_from_slice(&vals[..len0]);
+        let mut in_a = true;
+        for q in 0..others {
+            let (cur, nxt) = if in_a {
+                (&mut *ga, &mut *gb)
+            } else {
+                (&mut *gb, &mut *ga)
+            };
+            let sys = &self.sys[ax[q]];
+            let (n, n_out, n_sys) = (dims[q], sys.n_out, sys.n_sys());
+            let outer: usize = dims[..q].iter().product();
+            let inner: usize = dims[q + 1..others].iter().product::<usize>() * nc;
+            for o in 0..outer {
+                for i in 0..inner {
+                    for r in 0..n_sys {
+                        ly[r] = cur[o * n * inner + r * inner + i];
+                    }
+                    sys.solve_line(&mut ly[..n_sys], &mut lc[..n_out]);
+                    for r in 0..n_out {
+                        nxt[o * n_out * inner + r * inner + i] = lc[r];
+                    }
+                }
+            }
+            dims[q] = n_out;
+            in_a = !in_a;
+        }
+        if in_a { &ga[..g_len] } else { &gb[..g_len] }
+    }
+
+    /// Values of the scratch [`end_fit`](Self::end_fit) needs for `nc`
+    /// components.
+    #[cfg(feature = "gpu")]
+    pub(super) fn end_fit_len(&self, nc: usize) -> usize {
+        self.explicit_len() * nc
+    }
+
+    /// The axis whose ends take derivative values with the fit, if any.
+    #[cfg(feature = "gpu")]
+    pub(super) fn explicit_axis(&self) -> Option<usize> {
+        self.explicit_axis
+    }
+
+    /// The per-axis system of `axis` (`axis < D`).
+    #[cfg(feature = "gpu")]
+    pub(super) fn system(&self, axis: usize) -> &AxisSystem {
+        &self.sys[axis]
     }
 
     /// Fits values given as any ndarray view (any memory layout).

@@ -3,6 +3,29 @@
 
 use crate::FitError;
 use crate::gpu::GpuContext;
+use std::sync::Arc;
+
+/// The context a device spline or plan records on: borrowed (the typed
+/// API, `GpuSpline<'c, …>` on a `&'c GpuContext`) or shared (the
+/// dynamic-dimension front, the C ABI and Python, which own their device
+/// handle: `GpuSpline<'static, …>` on an `Arc<GpuContext>`).
+#[derive(Clone)]
+pub(crate) enum Ctx<'c> {
+    /// A context the caller keeps alive for `'c`.
+    Borrowed(&'c GpuContext),
+    /// A context kept alive by this reference.
+    Shared(Arc<GpuContext>),
+}
+
+impl std::ops::Deref for Ctx<'_> {
+    type Target = GpuContext;
+    fn deref(&self) -> &GpuContext {
+        match self {
+            Ctx::Borrowed(c) => c,
+            Ctx::Shared(c) => c,
+        }
+    }
+}
 
 mod sealed {
     pub trait Sealed {}

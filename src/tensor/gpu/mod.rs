@@ -9,6 +9,9 @@
 //! * [`GpuFitter`]: a [`Fitter`](crate::Fitter) on the device: the factored
 //!   per-axis collocation matrices uploaded once, one in-place pass per axis,
 //!   nothing created and only the values uploaded per refit.
+//! * [`DynGpuSpline`], [`DynGpuFitter`]: the same of run-time dimension
+//!   and precision ([`GpuPrecision`]), holding their context (the form the
+//!   C ABI and the Python package use).
 //! * [`DeviceArray`]: points, results, values and coefficients on the device.
 //! * [`GpuReal`]: the precision, `f64` where the adapter has `SHADER_F64`
 //!   ([`GpuContext::supports_f64`](crate::gpu::GpuContext::supports_f64)),
@@ -19,10 +22,12 @@
 //! compiled on first use and cached by the context.
 
 mod array;
+mod dynamic;
 mod fit;
 mod spline;
 mod wgsl;
 
 pub use array::{DeviceArray, GpuReal};
+pub use dynamic::{DynGpuFitter, DynGpuSpline, GpuPrecision};
 pub use fit::GpuFitter;
 pub use spline::{Derivs, EXPANDED_AUTO_MAX_BYTES, GpuSpline, MAX_OUTPUTS, RowLayout};

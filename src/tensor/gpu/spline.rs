@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use super::array::{DeviceArray, GpuReal, check_precision};
+use super::array::{Ctx, DeviceArray, GpuReal, check_precision};
 use super::wgsl::{self, EVAL_WG, EvalSpec};
 use crate::FitError;
 use crate::gpu::context::Counters;
 use crate::gpu::{GpuContext, GpuTuning};
-use crate::tensor::{Extrapolate, MAX_DIM, TensorSpline};
+use crate::tensor::{Extrapolate, MAX_DIM, Points, Query, TensorSpline};
 
 /// Most outputs per point of one evaluation ([`Derivs`]).
 pub const MAX_OUTPUTS: usize = 64;
@@ -158,7 +158,7 @@ impl<const D: usize> Derivs<D> {
 /// # Ok::<(), bsfit::FitError>(())
 /// ```
 pub struct GpuSpline<'c, const D: usize, T: GpuReal> {
-    ctx: &'c GpuContext,
+    ctx: Ctx<'c>,
     shape: [usize; D],
     strides: [usize; D],
     knot_off: [usize; D],
@@ -167,6 +167,11 @@ pub struct GpuSpline<'c, const D: usize, T: GpuReal> {
     nk: usize,
     domain: [(f64, f64); D],
     policy: Extrapolate,
+    /// Axes that wrap whatever the policy (fitted periodic).
+    periodic: [bool; D],
+    /// The value shape and its number of components.
+    vshape: Vec<usize>,
+    nc: usize,
     knots_bg: wgpu::BindGroup,
     coefs_bg: wgpu::BindGroup,
     /// The coefficient array's buffer (an output must not be it).
@@ -254,38 +259,52 @@ fn auto_expanded(tuning: &GpuTuning, shared: bool) -> bool {
 }
 
 impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
-    /// Uploads `spline` (knots and coefficients, rounded to `T`).
+    /// Uploads `spline` (knots and coefficients, rounded to `T`), with its
+    /// periodic axes (which wrap), its value shape and its policy.
     ///
     /// # Errors
     /// [`FitError::Gpu`] if `T` is `f64` and the adapter lacks `SHADER_F64`,
     /// or a table exceeds a device limit; [`FitError::InvalidParameter`] if
-    /// the grid has 2³² coefficients or more or an axis is periodic.
+    /// the grid has 2³² coefficients or more.
     pub fn new(ctx: &'c GpuContext, spline: &TensorSpline<D>) -> Result<Self, FitError> {
-        check_precision::<T>(ctx)?;
-        if let Some(axis) = spline.periodic.iter().position(|&p| p) {
-            return Err(FitError::InvalidParameter {
-                name: "spline",
-                reason: format!(
-                    "axis {axis} is periodic; device evaluation does not wrap periodic axes"
-                ),
-            });
-        }
-        if spline.ncomp != 1 {
-            return Err(FitError::InvalidParameter {
-                name: "spline",
-                reason: format!(
-                    "values of shape {:?}; device evaluation takes scalar values",
-                    spline.vshape
-                ),
-            });
-        }
-        device_policy(spline.extrapolate)?;
+        Self::new_in(Ctx::Borrowed(ctx), spline)
+    }
+
+    fn new_in(ctx: Ctx<'c>, spline: &TensorSpline<D>) -> Result<Self, FitError> {
+        check_precision::<T>(&ctx)?;
         let coefs: Vec<T> = spline.coefs.iter().map(|&v| T::from_f64(v)).collect();
-        let c = DeviceArray::from_slice(ctx, &coefs)?;
-        let mut dev =
-            Self::with_coefficients(ctx, &spline.knots, spline.uniform, spline.extrapolate, &c)?;
+        let c = DeviceArray::from_slice(&ctx, &coefs)?;
+        let mut dev = Self::with_coefficients(
+            ctx,
+            &spline.knots,
+            spline.uniform,
+            spline.periodic,
+            &spline.vshape,
+            spline.extrapolate,
+            &c,
+        )?;
         dev.shared = false;
         dev.with_row_layout(RowLayout::Auto)
+    }
+
+    /// [`new`](Self::new) on a shared context: the spline keeps the
+    /// context alive (the form the dynamic-dimension, C and Python fronts
+    /// hold).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn new_shared(
+        ctx: Arc<GpuContext>,
+        spline: &TensorSpline<D>,
+    ) -> Result<GpuSpline<'static, D, T>, FitError> {
+        GpuSpline::new_in(Ctx::Shared(ctx), spline)
+    }
+
+    /// Marks the coefficients as this spline's own (no fit writes them)
+    /// and lays the rows out by [`RowLayout::Auto`].
+    pub(crate) fn into_owned(mut self) -> Result<Self, FitError> {
+        self.shared = false;
+        self.with_row_layout(RowLayout::Auto)
     }
 
     /// The same spline evaluated with rows laid out as `layout` (builds or
@@ -298,6 +317,20 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// storage-binding limit or its allocation fails.
     pub fn with_row_layout(mut self, layout: RowLayout) -> Result<Self, FitError> {
         let total = self.total();
+        if self.nc > 1 {
+            // Vector values: scalar loads of each component.
+            if layout == RowLayout::Expanded {
+                return Err(FitError::InvalidParameter {
+                    name: "layout",
+                    reason: format!(
+                        "expanded rows are for scalar values; this spline has value shape {:?}",
+                        self.vshape
+                    ),
+                });
+            }
+            self.rows = None;
+            return Ok(self);
+        }
         let bytes = total.checked_mul(4 * size_of::<T>());
         let fits = bytes.is_some_and(|b| b as u64 + 64 <= self.ctx.max_binding());
         let expanded = match layout {
@@ -323,7 +356,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             return Ok(self);
         }
         if self.rows.is_none() {
-            let table = DeviceArray::<T>::zeroed(self.ctx, 4 * total)?;
+            let table = DeviceArray::<T>::zeroed(&self.ctx, 4 * total)?;
             let l = &self.ctx.layouts;
             // SAFETY: recorded only by `record_expand` with the count `total`
             // of this spline, from its coefficient array (checked to hold
@@ -356,8 +389,9 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         }
     }
 
+    /// Coefficients in the table (grid × components).
     fn total(&self) -> usize {
-        self.shape.iter().product()
+        self.shape.iter().product::<usize>() * self.nc
     }
 
     /// Records the build of the expanded table from the coefficients (a
@@ -383,13 +417,17 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// A device spline on `knots` whose coefficients are the device array
     /// `coefs` (shared, not copied: a later fit into it changes this spline).
     pub(crate) fn with_coefficients(
-        ctx: &'c GpuContext,
+        ctx: Ctx<'c>,
         knots: &[Vec<f64>; D],
         uniform: [Option<(f64, f64)>; D],
+        periodic: [bool; D],
+        vshape: &[usize],
         policy: Extrapolate,
         coefs: &DeviceArray<T>,
     ) -> Result<Self, FitError> {
-        check_precision::<T>(ctx)?;
+        check_precision::<T>(&ctx)?;
+        device_policy(policy)?;
+        let nc: usize = vshape.iter().product();
         if D == 0 || D > MAX_DIM {
             return Err(FitError::InvalidParameter {
                 name: "D",
@@ -397,26 +435,34 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             });
         }
         let shape: [usize; D] = std::array::from_fn(|k| knots[k].len() - 4);
-        let total = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
-        if total.is_none_or(|t| t > u32::MAX as usize || t != coefs.len) {
+        let total = shape.iter().try_fold(nc, |a, &n| a.checked_mul(n));
+        if nc == 0 || total.is_none_or(|t| t > u32::MAX as usize || t != coefs.len) {
             return Err(FitError::InvalidParameter {
                 name: "coefs",
                 reason: format!(
-                    "{} device coefficients for a grid of shape {shape:?} (at most 2^32 - 1)",
+                    "{} device coefficients for a grid of shape {shape:?} and value shape \
+                     {vshape:?} (at most 2^32 - 1)",
                     coefs.len
                 ),
             });
         }
-        let mut strides = [1usize; D];
+        let mut strides = [nc; D];
         for k in (0..D - 1).rev() {
             strides[k] = strides[k + 1] * shape[k + 1];
         }
         let (table, knot_off, uoff, nan_at) = knot_table::<D, T>(knots, &uniform);
-        let kbuf = ctx.storage_bytes((table.len() * size_of::<T>()) as u64, "knots")?;
-        ctx.upload_pod(&kbuf, 0, &table);
-        let knots_bg = ctx.bind_one(&ctx.layouts.ro, &kbuf);
-        let coefs_bg = ctx.bind_one(&ctx.layouts.ro, &coefs.buffer);
-        let domain = std::array::from_fn(|k| (knots[k][0], knots[k][knots[k].len() - 1]));
+        let c: &GpuContext = &ctx;
+        let kbuf = c.storage_bytes((table.len() * size_of::<T>()) as u64, "knots")?;
+        c.upload_pod(&kbuf, 0, &table);
+        let knots_bg = c.bind_one(&c.layouts.ro, &kbuf);
+        let coefs_bg = c.bind_one(&c.layouts.ro, &coefs.buffer);
+        let unroll = c.tuning().eval_unroll.unwrap_or(D <= 4);
+        let lanes = if nc > 1 {
+            1
+        } else {
+            eval_lanes::<T>(&c.tuning())
+        };
+        let domain = std::array::from_fn(|k| (knots[k][3], knots[k][knots[k].len() - 4]));
         Ok(Self {
             ctx,
             shape,
@@ -427,23 +473,27 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             nk: table.len(),
             domain,
             policy,
+            periodic,
+            vshape: vshape.to_vec(),
+            nc,
             knots_bg,
             coefs_bg,
             coefs_buffer: coefs.buffer.clone(),
             _knots: kbuf,
-            unroll: ctx.tuning().eval_unroll.unwrap_or(D <= 4),
-            lanes: eval_lanes::<T>(&ctx.tuning()),
+            unroll,
+            lanes,
             shared: true,
             rows: None,
             _t: std::marker::PhantomData,
         })
     }
 
-    /// The same device tables evaluated with another extrapolation policy.
+    /// The same device tables evaluated with another extrapolation policy
+    /// on the axes that are not periodic.
     ///
-    /// Errors: [`FitError::InvalidParameter`] for [`Extrapolate::Periodic`]
-    /// and [`Extrapolate::Error`], which the device evaluator does not
-    /// apply.
+    /// Errors: [`FitError::InvalidParameter`] for [`Extrapolate::Error`],
+    /// which the device evaluator applies only to queries
+    /// ([`evaluate`](Self::evaluate)) that ask for it.
     pub fn with_extrapolate(mut self, policy: Extrapolate) -> Result<Self, FitError> {
         device_policy(policy)?;
         self.policy = policy;
@@ -453,6 +503,16 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// The extrapolation policy.
     pub fn extrapolate(&self) -> Extrapolate {
         self.policy
+    }
+
+    /// The value shape (empty for scalar values).
+    pub fn value_shape(&self) -> &[usize] {
+        &self.vshape
+    }
+
+    /// Which axes wrap (fitted periodic).
+    pub fn periodic_axes(&self) -> [bool; D] {
+        self.periodic
     }
 
     /// Grid shape (coefficients per axis).
@@ -466,11 +526,22 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     }
 
     /// The context the tables live on.
-    pub fn context(&self) -> &'c GpuContext {
-        self.ctx
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// The spline's own per-axis policy codes (periodic axes wrap).
+    fn own_policy(&self) -> [u32; D] {
+        // Checked when the policy was set.
+        let code = device_policy(self.policy).unwrap_or(0);
+        std::array::from_fn(|k| if self.periodic[k] { 3 } else { code })
     }
 
     fn pipeline(&self, derivs: &Derivs<D>) -> Arc<wgpu::ComputePipeline> {
+        self.pipeline_with(derivs, &self.own_policy())
+    }
+
+    fn pipeline_with(&self, derivs: &Derivs<D>, policy: &[u32; D]) -> Arc<wgpu::ComputePipeline> {
         let outputs: Vec<Vec<usize>> = derivs.orders.iter().map(|o| o.to_vec()).collect();
         let ws = self.ctx.limits().max_compute_workgroup_storage_size as usize;
         let spec = EvalSpec {
@@ -482,8 +553,8 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             nan_at: self.nan_at,
             nk: self.nk,
             knots_in_workgroup: self.nk * size_of::<T>() <= ws.min(8192),
-            // Checked when the policy was set.
-            policy: device_policy(self.policy).unwrap_or(0),
+            policy,
+            nc: self.nc,
             outputs: &outputs,
             unroll: self.unroll,
             lanes: self.lanes,
@@ -571,8 +642,8 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         derivs: &Derivs<D>,
         out: &DeviceArray<T>,
     ) -> Result<(), FitError> {
-        points.check_context(self.ctx, "points")?;
-        out.check_context(self.ctx, "out")?;
+        points.check_context(&self.ctx, "points")?;
+        out.check_context(&self.ctx, "out")?;
         if out.buffer == points.buffer || out.buffer == self.coefs_buffer {
             return Err(FitError::InvalidParameter {
                 name: "out",
@@ -600,13 +671,11 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             });
         }
         let count = coords / D;
-        if count > u32::MAX as usize / MAX_OUTPUTS {
+        let most = u32::MAX as usize / MAX_OUTPUTS / self.nc;
+        if count > most {
             return Err(FitError::InvalidParameter {
                 name: "points",
-                reason: format!(
-                    "{count} points; at most {} per call",
-                    u32::MAX as usize / MAX_OUTPUTS
-                ),
+                reason: format!("{count} points; at most {most} per call"),
             });
         }
         if derivs.orders.is_empty() || derivs.orders.len() > MAX_OUTPUTS {
@@ -615,12 +684,13 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                 reason: format!("{} outputs; 1 to {MAX_OUTPUTS}", derivs.orders.len()),
             });
         }
-        if out < count * derivs.len() {
+        if out < count * derivs.len() * self.nc {
             return Err(FitError::InvalidParameter {
                 name: "out",
                 reason: format!(
-                    "{out} elements for {count} points × {} outputs",
-                    derivs.len()
+                    "{out} elements for {count} points × {} outputs × {} components",
+                    derivs.len(),
+                    self.nc
                 ),
             });
         }
@@ -637,29 +707,143 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// [`FitError::Gpu`] if the device fails; [`FitError::InvalidParameter`]
     /// as [`eval_device`](Self::eval_device).
     pub fn eval_derivs(&self, points: &[[T; D]], derivs: &Derivs<D>) -> Result<Vec<T>, FitError> {
-        let m = derivs.len();
-        self.check_sizes(0, derivs, 0)?;
-        let mut out = vec![T::from_f64(0.0); points.len() * m];
-        if points.is_empty() {
+        self.eval_flat(points.as_flattened(), derivs, &self.own_policy())
+    }
+
+    /// [`eval_derivs`](Self::eval_derivs) of `coords.len() / D` points
+    /// (row-major) under the per-axis policy codes `policy`.
+    fn eval_flat(
+        &self,
+        coords: &[T],
+        derivs: &Derivs<D>,
+        policy: &[u32; D],
+    ) -> Result<Vec<T>, FitError> {
+        let count = self.check_sizes(coords.len(), derivs, usize::MAX)?;
+        let m = derivs.len() * self.nc;
+        let mut out = vec![T::from_f64(0.0); count * m];
+        if count == 0 {
             return Ok(out);
         }
         let per_point = size_of::<T>() * D.max(m);
         // Less the padding `DeviceArray` adds past its elements.
         let room = (self.ctx.max_binding() as usize).saturating_sub(8 * size_of::<T>());
         let chunk = (room / per_point).clamp(1, 1 << 22);
-        let chunk = chunk.min(points.len());
-        let pts = DeviceArray::<T>::zeroed(self.ctx, chunk * D)?;
-        let res = DeviceArray::<T>::zeroed(self.ctx, chunk * m)?;
+        let chunk = chunk.min(count);
+        let pts = DeviceArray::<T>::zeroed(&self.ctx, chunk * D)?;
+        let res = DeviceArray::<T>::zeroed(&self.ctx, chunk * m)?;
         let staging = self.ctx.staging((chunk * m * size_of::<T>()) as u64);
-        let pipeline = self.pipeline(derivs);
-        for (p, o) in points.chunks(chunk).zip(out.chunks_mut(chunk * m)) {
-            self.ctx.upload_pod(&pts.buffer, 0, p.as_flattened());
+        let pipeline = self.pipeline_with(derivs, policy);
+        for (p, o) in coords.chunks(chunk * D).zip(out.chunks_mut(chunk * m)) {
+            self.ctx.upload_pod(&pts.buffer, 0, p);
             let mut enc = self.ctx.encoder();
-            self.record(&mut enc, &pipeline, &pts.ro, &res.rw, p.len());
+            self.record(&mut enc, &pipeline, &pts.ro, &res.rw, p.len() / D);
             self.ctx.submit(enc);
-            res.read_into(self.ctx, &staging, o)?;
+            res.read_into(&self.ctx, &staging, o)?;
         }
         Ok(out)
+    }
+
+    /// Runs an evaluation request ([`Query`]) on the device, as
+    /// [`TensorSpline::evaluate`] does on the CPU: the outputs are the
+    /// query's partials (at most [`MAX_OUTPUTS`]), the points its rows or
+    /// its grid (expanded to points), the policy the query's or the
+    /// spline's own (periodic axes wrap). The coordinates are rounded to
+    /// `T` and the results widened to `f64`; shape
+    /// `(points…, outputs, *vshape)`.
+    ///
+    /// [`Extrapolate::Error`] is checked on the host before anything is
+    /// uploaded.
+    ///
+    /// # Errors
+    /// [`FitError::DimensionMismatch`] for points or grid axes of another
+    /// dimension or a per-axis policy list of another length;
+    /// [`FitError::OutsideDomain`] under [`Extrapolate::Error`];
+    /// [`FitError::InvalidParameter`] for more than [`MAX_OUTPUTS`] outputs
+    /// or a partial along an axis the spline does not have;
+    /// [`FitError::Gpu`] if the device fails.
+    pub fn evaluate(&self, query: &Query<'_>) -> Result<ndarray::ArrayD<f64>, FitError> {
+        let partials = query.partials(D)?;
+        let orders: Vec<[usize; D]> = partials
+            .iter()
+            .map(|p| {
+                let o = p.orders();
+                std::array::from_fn(|k| o[k])
+            })
+            .collect();
+        let derivs = Derivs::list(&orders)?;
+        let resolved = query.resolve_policy(self.policy, &self.periodic)?;
+        let mut codes = [0u32; D];
+        let mut checked = [false; D];
+        for k in 0..D {
+            codes[k] = match resolved[k] {
+                Extrapolate::Error => {
+                    checked[k] = true;
+                    0
+                }
+                Extrapolate::Periodic => 3,
+                p => device_policy(p)?,
+            };
+        }
+        let coords: Vec<T> = match query.points() {
+            Points::Rows(p) => {
+                if p.ncols() != D {
+                    return Err(FitError::DimensionMismatch {
+                        expected: D,
+                        got: p.ncols(),
+                    });
+                }
+                p.iter().map(|&v| T::from_f64(v)).collect()
+            }
+            Points::Grid(axes) => {
+                if axes.len() != D {
+                    return Err(FitError::DimensionMismatch {
+                        expected: D,
+                        got: axes.len(),
+                    });
+                }
+                let n = query.len()?;
+                let mut c = Vec::with_capacity(n.saturating_mul(D));
+                let mut idx = [0usize; D];
+                for _ in 0..n {
+                    c.extend((0..D).map(|k| T::from_f64(axes[k][idx[k]])));
+                    for k in (0..D).rev() {
+                        idx[k] += 1;
+                        if idx[k] < axes[k].len() {
+                            break;
+                        }
+                        idx[k] = 0;
+                    }
+                }
+                c
+            }
+        };
+        if checked.iter().any(|&c| c) {
+            for (i, p) in coords.chunks_exact(D).enumerate() {
+                for k in (0..D).filter(|&k| checked[k]) {
+                    let (lo, hi) = self.domain[k];
+                    let value = p[k].to_f64();
+                    if !(value >= lo && value <= hi) {
+                        return Err(FitError::OutsideDomain {
+                            point: Some(i),
+                            axis: k,
+                            value,
+                            lo,
+                            hi,
+                        });
+                    }
+                }
+            }
+        }
+        let flat = self.eval_flat(&coords, &derivs, &codes)?;
+        let mut shape = query.points_shape();
+        shape.push(derivs.len());
+        shape.extend_from_slice(&self.vshape);
+        ndarray::ArrayD::from_shape_vec(shape, flat.iter().map(|v| v.to_f64()).collect()).map_err(
+            |e| FitError::InvalidParameter {
+                name: "query",
+                reason: e.to_string(),
+            },
+        )
     }
 
     /// Values at host `points`.
@@ -683,6 +867,15 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// # Errors
     /// As [`eval_derivs`](Self::eval_derivs).
     pub fn eval_grad(&self, points: &[[T; D]]) -> Result<Vec<[T; D]>, FitError> {
+        if self.nc > 1 {
+            return Err(FitError::InvalidParameter {
+                name: "spline",
+                reason: format!(
+                    "value shape {:?}: gradients of vector values come from eval_derivs",
+                    self.vshape
+                ),
+            });
+        }
         let flat = self.eval_derivs(points, &Derivs::gradient())?;
         Ok(flat
             .chunks_exact(D)
@@ -698,10 +891,12 @@ fn device_policy(policy: Extrapolate) -> Result<u32, FitError> {
         Extrapolate::Polynomial => Ok(0),
         Extrapolate::Clamp => Ok(1),
         Extrapolate::Nan => Ok(2),
+        Extrapolate::Periodic => Ok(3),
         other => Err(FitError::InvalidParameter {
             name: "extrapolate",
             reason: format!(
-                "policy {:?} is not applied on the device (polynomial, clamp or nan)",
+                "policy {:?} is not applied by the device kernels (polynomial, clamp, nan or \
+                 periodic; `error` through GpuSpline::evaluate)",
                 other.name()
             ),
         }),

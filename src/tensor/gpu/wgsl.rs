@@ -62,8 +62,13 @@ pub(crate) struct EvalSpec<'a> {
     pub nk: usize,
     /// Copy the knot table to workgroup memory first.
     pub knots_in_workgroup: bool,
-    /// 0 polynomial, 1 clamp, 2 NaN outside the domain.
-    pub policy: u32,
+    /// Per axis: 0 polynomial, 1 clamp, 2 NaN outside the domain, 3 wrap
+    /// (periodic).
+    pub policy: &'a [u32],
+    /// Components per coefficient (vector values, innermost in the
+    /// table): the contraction runs once per component with the same
+    /// weights; `lanes` is then 1 and `expanded` false.
+    pub nc: usize,
     /// Derivative orders of each output (`D` each; above 3 gives 0).
     pub outputs: &'a [Vec<usize>],
     /// Unroll the contraction (straight-line code) instead of `for` loops.
@@ -271,6 +276,10 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         s,
         "fn is_nan(x: {ty}) -> bool {{ return (bitcast<u32>(f32(x)) & 0x7fffffffu) > 0x7f800000u; }}"
     );
+    let _ = writeln!(
+        s,
+        "fn is_inf(x: {ty}) -> bool {{ return (bitcast<u32>(f32(x)) & 0x7fffffffu) >= 0x7f800000u; }}"
+    );
     let _ = writeln!(s, "@compute @workgroup_size(WG)");
     let _ = writeln!(
         s,
@@ -292,9 +301,21 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
         let _ = writeln!(s, "    var x{k} = pts[g * {d}u + {k}u];");
         let _ = writeln!(s, "    let nan{k} = is_nan(x{k});");
         let _ = writeln!(s, "    isnan = isnan | nan{k};");
-        let lo = format!("kt(KO{k})");
-        let hi = format!("kt(KO{k} + {}u)", n + 3);
-        match spec.policy {
+        // The domain [t_3, t_n] (n coefficients, n + 4 knots).
+        let lo = format!("kt(KO{k} + 3u)");
+        let hi = format!("kt(KO{k} + {n}u)");
+        match spec.policy[k] {
+            3 => {
+                // lo + (x − lo) mod (hi − lo), at most hi; an infinite
+                // coordinate gives NaN, as on the CPU.
+                let _ = writeln!(s, "    isnan = isnan | is_inf(x{k});");
+                let _ = writeln!(s, "    let dw{k} = {hi} - {lo};");
+                let _ = writeln!(s, "    let dx{k} = x{k} - {lo};");
+                let _ = writeln!(
+                    s,
+                    "    x{k} = select(clamp({lo} + (dx{k} - floor(dx{k} / dw{k}) * dw{k}), {lo}, {hi}), x{k}, nan{k});"
+                );
+            }
             1 => {
                 let _ = writeln!(
                     s,
@@ -355,7 +376,14 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     let base: Vec<String> = (0..d)
         .map(|k| format!("(s{k} - 3u) * {}u", spec.strides[k]))
         .collect();
-    let _ = writeln!(s, "    let base = {};", base.join(" + "));
+    let nc = spec.nc.max(1);
+    if nc > 1 {
+        let _ = writeln!(s, "    let base0 = {};", base.join(" + "));
+        let _ = writeln!(s, "    for (var comp = 0u; comp < {nc}u; comp++) {{");
+        let _ = writeln!(s, "    let base = base0 + comp;");
+    } else {
+        let _ = writeln!(s, "    let base = {};", base.join(" + "));
+    }
     if spec.unroll && spec.lanes > 1 && !spec.expanded {
         shifted_weights(&mut s, spec);
     }
@@ -368,13 +396,20 @@ pub(crate) fn eval(spec: &EvalSpec<'_>) -> String {
     // point, except NaN outside the domain under the NaN policy (as on the CPU).
     let nan = format!("kt({}u)", spec.nan_at);
     for (m, o) in spec.outputs.iter().enumerate() {
-        let v = match (o.iter().any(|&q| q > 3), spec.policy == 2) {
+        let v = match (o.iter().any(|&q| q > 3), spec.policy.contains(&2)) {
             (true, true) => format!("select({ty}(0.0), {nan}, !inside)"),
             (true, false) => format!("{ty}(0.0)"),
             (false, true) => format!("select(acc{m}, {nan}, isnan | !inside)"),
             (false, false) => format!("select(acc{m}, {nan}, isnan)"),
         };
-        let _ = writeln!(s, "    outv[g * {m_out}u + {m}u] = {v};");
+        if nc > 1 {
+            let _ = writeln!(s, "    outv[(g * {m_out}u + {m}u) * {nc}u + comp] = {v};");
+        } else {
+            let _ = writeln!(s, "    outv[g * {m_out}u + {m}u] = {v};");
+        }
+    }
+    if nc > 1 {
+        let _ = writeln!(s, "    }}");
     }
     let _ = writeln!(s, "}}");
     s
@@ -534,9 +569,13 @@ fn contract(s: &mut String, spec: &EvalSpec<'_>) {
                     }
                 }
                 _ => {
+                    let nc = spec.nc.max(1);
                     let _ = writeln!(
                         s,
-                        "{pad}let c = vec4<{ty}>(cf({prev_off}), cf({prev_off} + 1u), cf({prev_off} + 2u), cf({prev_off} + 3u));"
+                        "{pad}let c = vec4<{ty}>(cf({prev_off}), cf({prev_off} + {}u), cf({prev_off} + {}u), cf({prev_off} + {}u));",
+                        nc,
+                        2 * nc,
+                        3 * nc
                     );
                     for &o in last_orders {
                         let _ = writeln!(s, "{pad}let i{o} = dot(c, w{last}_{o});");
@@ -801,6 +840,231 @@ pub(crate) fn pass(p: &PassSpec) -> String {
         s,
         "    for (var e = lid; e < cnt; e += WG) {{ c[g0 + e] = sh[e]; }}"
     );
+    let _ = writeln!(s, "}}");
+    s
+}
+
+/// One step that turns the banded solution of a line into its
+/// coefficients (the device form of the boundary module's `FixOp`): rows
+/// count from the first coefficient row of the line; `a`, `b` are offsets
+/// of the factors in the factor table.
+pub(crate) enum FixStep {
+    /// `row[to] = row[from]`.
+    Copy { to: usize, from: usize },
+    /// `row[to] = fac[a]·row[i] + fac[b]·row[j]`.
+    Comb {
+        to: usize,
+        i: usize,
+        a: usize,
+        j: usize,
+        b: usize,
+    },
+}
+
+/// One axis pass of the fit for an axis whose coefficients are not the
+/// banded solution itself (natural, clamped, explicit ends: `n + 2`
+/// coefficients from `n` solution rows; periodic: `n − 1` rows, a
+/// Sherman–Morrison correction, `n + 2` coefficients). Out of place: the
+/// array `[outer, n_in, inner]` is read, `[outer, n_out, inner]` written.
+pub(crate) struct PostSpec {
+    /// `"f32"` or `"f64"`.
+    pub ty: &'static str,
+    /// Rows of the banded system (values read per line).
+    pub n_sys: usize,
+    /// Sites on the axis (rows of a source line).
+    pub n_in: usize,
+    /// Coefficients on the axis (rows of a destination line).
+    pub n_out: usize,
+    /// Elements between consecutive rows of a line.
+    pub inner: usize,
+    /// Lines (`outer · inner`).
+    pub lines: usize,
+    /// Offset of the axis' factors (`2·n_sys` lower, then `3·n_sys` upper).
+    pub fac_off: usize,
+    /// Offsets of `z` (`n_sys` values) and of `(g_0, g_1)` of the periodic
+    /// correction.
+    pub correction: Option<(usize, usize)>,
+    /// The row steps after the solve.
+    pub fix: Vec<FixStep>,
+}
+
+/// The kernel of a [`PostSpec`] pass: one line per thread, straight from
+/// global memory (neighbouring threads hold neighbouring lines, so every
+/// access is coalesced when `inner > 1`). The solution of line `g` is
+/// written to rows `1 ..= n_sys` of its destination line and swept there,
+/// then corrected and finished by the row steps, in the operations and
+/// order of the CPU (`AxisSystem::finish_in_place`).
+///
+/// In range: `g < lines = outer·inner`; a source line starts at
+/// `(g / inner)·n_in·inner + g % inner` and its rows `< n_sys ≤ n_in` stay
+/// below `outer·n_in·inner`, the source's length; a destination row is
+/// below `n_out` (`fix` rows are `< n_out` by construction), so below
+/// `outer·n_out·inner`, the destination's length; factor reads are below
+/// the offsets of the table built with those entries.
+pub(crate) fn post_pass(p: &PostSpec) -> String {
+    let ty = p.ty;
+    let (ns, inner) = (p.n_sys, p.inner);
+    let fl = p.fac_off;
+    let fu = fl + 2 * ns;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// bsfit fit pass with end rows: n_sys = {ns}, n_in = {}, n_out = {}, inner = {inner}, {ty}",
+        p.n_in, p.n_out
+    );
+    let _ = writeln!(s, "struct P {{ gx: u32 }}");
+    let _ = writeln!(s, "var<immediate> p: P;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding(0) var<storage, read> fac: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(1) @binding(0) var<storage, read> src: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(2) @binding(0) var<storage, read_write> c: array<{ty}>;"
+    );
+    let _ = writeln!(s, "const WG: u32 = {FIT_WG}u;");
+    let _ = writeln!(s, "@compute @workgroup_size({FIT_WG})");
+    let _ = writeln!(
+        s,
+        "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{"
+    );
+    let _ = writeln!(s, "    let g = (wid.y * p.gx + wid.x) * WG + lid;");
+    let _ = writeln!(s, "    if (g >= {}u) {{ return; }}", p.lines);
+    let _ = writeln!(
+        s,
+        "    let sb = (g / {inner}u) * {}u + g % {inner}u;",
+        p.n_in * inner
+    );
+    let _ = writeln!(
+        s,
+        "    let rb = (g / {inner}u) * {}u + g % {inner}u;",
+        p.n_out * inner
+    );
+    // The solution rows: destination rows 1 ..= n_sys.
+    let _ = writeln!(s, "    let db = rb + {inner}u;");
+    let _ = writeln!(s, "    var p2 = {ty}(0.0);");
+    let _ = writeln!(s, "    var p1 = src[sb];");
+    let _ = writeln!(s, "    c[db] = p1;");
+    let _ = writeln!(s, "    for (var i = 1u; i < {ns}u; i++) {{");
+    let _ = writeln!(
+        s,
+        "        let v = src[sb + i * {inner}u] - fac[{fl}u + 2u * i + 1u] * p1 - fac[{fl}u + 2u * i] * p2;"
+    );
+    let _ = writeln!(s, "        c[db + i * {inner}u] = v; p2 = p1; p1 = v;");
+    let _ = writeln!(s, "    }}");
+    let _ = writeln!(s, "    var x1 = p1 * fac[{}u];", fu + 3 * (ns - 1));
+    let _ = writeln!(s, "    c[db + {}u] = x1;", (ns - 1) * inner);
+    let _ = writeln!(s, "    var x2 = {ty}(0.0);");
+    let _ = writeln!(s, "    for (var j = 1u; j < {ns}u; j++) {{");
+    let _ = writeln!(s, "        let i = {}u - j;", ns - 1);
+    let _ = writeln!(s, "        let at = db + i * {inner}u;");
+    let _ = writeln!(s, "        let u = {fu}u + 3u * i;");
+    let _ = writeln!(
+        s,
+        "        let v = (c[at] - fac[u + 1u] * x1 - fac[u + 2u] * x2) * fac[u];"
+    );
+    let _ = writeln!(s, "        c[at] = v; x2 = x1; x1 = v;");
+    let _ = writeln!(s, "    }}");
+    if let Some((z, g)) = p.correction {
+        let _ = writeln!(
+            s,
+            "    let f = fac[{g}u] * c[db] + fac[{}u] * c[db + {}u];",
+            g + 1,
+            (ns - 1) * inner
+        );
+        let _ = writeln!(s, "    for (var i = 0u; i < {ns}u; i++) {{");
+        let _ = writeln!(s, "        let at = db + i * {inner}u;");
+        let _ = writeln!(s, "        c[at] = c[at] - fac[{z}u + i] * f;");
+        let _ = writeln!(s, "    }}");
+    }
+    for step in &p.fix {
+        match *step {
+            FixStep::Copy { to, from } => {
+                let _ = writeln!(
+                    s,
+                    "    c[rb + {}u] = c[rb + {}u];",
+                    to * inner,
+                    from * inner
+                );
+            }
+            FixStep::Comb { to, i, a, j, b } => {
+                let _ = writeln!(
+                    s,
+                    "    c[rb + {}u] = fac[{a}u] * c[rb + {}u] + fac[{b}u] * c[rb + {}u];",
+                    to * inner,
+                    i * inner,
+                    j * inner
+                );
+            }
+        }
+    }
+    let _ = writeln!(s, "}}");
+    s
+}
+
+/// What the explicit end values add to the coefficients:
+/// `c[o, r, i] += ρ_l[r]·G_l[o, i]`, then `+= ρ_r[r]·G_r[o, i]`, over the
+/// array `[outer, nk, inner]` (`nk` the coefficients of the axis).
+pub(crate) struct EndsSpec {
+    /// `"f32"` or `"f64"`.
+    pub ty: &'static str,
+    /// Coefficients along the axis.
+    pub nk: usize,
+    /// Elements after the axis (components included).
+    pub inner: usize,
+    /// Coefficients in all (`outer · nk · inner`).
+    pub total: usize,
+    /// Per end, the offset of `ρ_e` in the factor table and of `G_e` in
+    /// the end array (`None` for an end without values).
+    pub ends: [Option<(usize, usize)>; 2],
+}
+
+/// The kernel of an [`EndsSpec`]: one coefficient per thread.
+///
+/// In range: `e < total`; `r < nk` indexes `ρ_e` (`nk` entries at its
+/// offset), `o·inner + i < outer·inner`, the length of each `G_e` at its
+/// offset in the end array.
+pub(crate) fn ends(p: &EndsSpec) -> String {
+    let ty = p.ty;
+    let (nk, inner) = (p.nk, p.inner);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// bsfit explicit end values: nk = {nk}, inner = {inner}, {ty}"
+    );
+    let _ = writeln!(s, "struct P {{ gx: u32 }}");
+    let _ = writeln!(s, "var<immediate> p: P;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding(0) var<storage, read> fac: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(1) @binding(0) var<storage, read> ge: array<{ty}>;"
+    );
+    let _ = writeln!(
+        s,
+        "@group(2) @binding(0) var<storage, read_write> c: array<{ty}>;"
+    );
+    let _ = writeln!(s, "@compute @workgroup_size({FIT_WG})");
+    let _ = writeln!(
+        s,
+        "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {{"
+    );
+    let _ = writeln!(s, "    let e = (wid.y * p.gx + wid.x) * {FIT_WG}u + lid;");
+    let _ = writeln!(s, "    if (e >= {}u) {{ return; }}", p.total);
+    let _ = writeln!(s, "    let o = e / {}u;", nk * inner);
+    let _ = writeln!(s, "    let r = (e / {inner}u) % {nk}u;");
+    let _ = writeln!(s, "    let gi = o * {inner}u + e % {inner}u;");
+    let _ = writeln!(s, "    var v = c[e];");
+    for (rho, g) in p.ends.iter().flatten() {
+        let _ = writeln!(s, "    v = v + fac[{rho}u + r] * ge[{g}u + gi];");
+    }
+    let _ = writeln!(s, "    c[e] = v;");
     let _ = writeln!(s, "}}");
     s
 }

@@ -1,0 +1,215 @@
+/* The GPU through the C ABI (bsfit_gpu_*).
+ *
+ * Built with GPU support and with an adapter (lavapipe in CI): a device
+ * fit under natural / periodic / explicit-end conditions and an uploaded
+ * spline, evaluated at points and on a grid, against the CPU evaluation
+ * of the same spline (the oracle: bsfit_spline_evaluate; f64 within 1e-12,
+ * f32 within 1e-5 relative), plus the errors.
+ * Built without GPU support: every bsfit_gpu_* call returns
+ * BSFIT_STATUS_UNSUPPORTED with a message saying so.
+ * With GPU support but no adapter: skipped with a message, unless
+ * BSFIT_REQUIRE_GPU=1, where it fails. Exit status 0 when every check passes. */
+#include "bsfit.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stdout, "FAILED %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,      \
+                    bsfit_last_error_message());                                       \
+            ++failures;                                                                \
+        }                                                                              \
+    } while (0)
+
+static const double X[] = {0.0, 0.5, 1.5, 2.0, 3.5, 4.0, 5.5};
+static const double Y[] = {-1.0, 0.0, 0.5, 1.0, 2.0, 2.25};
+
+/* Compares device and host outputs: NaN where the host is NaN, else within
+ * tol relative to |host| + the largest host magnitude. */
+static void compare(const double *gpu, const double *cpu, size_t n, double tol, const char *what) {
+    double scale = 0.0;
+    for (size_t i = 0; i < n; ++i)
+        if (isfinite(cpu[i]) && fabs(cpu[i]) > scale) scale = fabs(cpu[i]);
+    for (size_t i = 0; i < n; ++i) {
+        if (isnan(cpu[i])) {
+            if (!isnan(gpu[i])) {
+                printf("FAILED %s: output %zu: cpu NaN, gpu %g\n", what, i, gpu[i]);
+                ++failures;
+            }
+            continue;
+        }
+        if (!(fabs(gpu[i] - cpu[i]) <= tol * (fabs(cpu[i]) + scale))) {
+            printf("FAILED %s: output %zu: gpu %.17g cpu %.17g\n", what, i, gpu[i], cpu[i]);
+            ++failures;
+        }
+    }
+}
+
+/* Evaluates value, d/dx, d/dy and d2/dxdy at points (some outside, past a
+ * period) and on a grid on both splines; compares. */
+static void eval_both(const bsfit_gpu_spline *g, const bsfit_spline *s, size_t ncomp, double tol,
+                      const char *what) {
+    enum { N = 24, M = 4 };
+    double pts[2 * N];
+    for (int i = 0; i < N; ++i) {
+        pts[2 * i] = -3.0 + 12.0 * i / (N - 1);
+        pts[2 * i + 1] = 2.5 - 5.0 * ((i * 7) % N) / (N - 1);
+    }
+    const size_t orders[] = {0, 0, 1, 0, 0, 1, 1, 1};
+    const uint32_t policies[2][2] = {{BSFIT_POLICY_SPLINE, BSFIT_POLICY_NAN},
+                                     {BSFIT_POLICY_CLAMP, BSFIT_POLICY_POLYNOMIAL}};
+    size_t len = N * M * ncomp;
+    double *a = malloc(len * sizeof(double)), *b = malloc(len * sizeof(double));
+    for (int p = -1; p < 2; ++p) {
+        const uint32_t *pol = p < 0 ? NULL : policies[p];
+        CHECK(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, M, pol, a, len) == BSFIT_STATUS_OK);
+        CHECK(bsfit_spline_evaluate(s, pts, N, 2, orders, M, pol, b, len) == BSFIT_STATUS_OK);
+        compare(a, b, len, tol, what);
+    }
+    const double gx[] = {-0.5, 1.0, 3.0, 5.5}, gy[] = {-1.0, 0.3, 2.0};
+    const double *coords[] = {gx, gy};
+    const size_t glens[] = {4, 3};
+    size_t glen = 12 * M * ncomp;
+    CHECK(bsfit_gpu_spline_evaluate_grid(g, coords, glens, 2, orders, M, NULL, a, glen) == BSFIT_STATUS_OK);
+    CHECK(bsfit_spline_evaluate_grid(s, coords, glens, 2, orders, M, NULL, b, glen) == BSFIT_STATUS_OK);
+    compare(a, b, glen, tol, what);
+    /* Errors: a short output, the wrong dimension; out untouched. */
+    a[0] = 42.0;
+    CHECK(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, M, NULL, a, len - 1) == BSFIT_STATUS_BUFFER_TOO_SMALL);
+    CHECK(bsfit_gpu_spline_evaluate(g, pts, N, 3, orders, M, NULL, a, len) == BSFIT_STATUS_DIMENSION_MISMATCH);
+    CHECK(a[0] == 42.0);
+    free(a);
+    free(b);
+}
+
+static void values_for(double *v, int periodic_x) {
+    for (int i = 0; i < 7; ++i)
+        for (int j = 0; j < 6; ++j) {
+            int ii = (periodic_x && i == 6) ? 0 : i;
+            v[6 * i + j] = sin(1.3 * X[ii] + 0.4) * (Y[j] * Y[j] - 0.5 * Y[j]) + 0.2 * ii;
+        }
+}
+
+/* A device fit under `left`/`right` conditions against the host refit. */
+static void fit_case(bsfit_gpu *gpu, const bsfit_end *left, const bsfit_end *right, uint32_t prec,
+                     double tol, const char *what) {
+    const double *sites[] = {X, Y};
+    const size_t lens[] = {7, 6};
+    bsfit_fitter *f = NULL;
+    CHECK(bsfit_fitter_new_bc(2, sites, lens, left, right, &f) == BSFIT_STATUS_OK);
+    if (!f) return;
+    double v[42];
+    values_for(v, left[0] == BSFIT_END_PERIODIC);
+    size_t nl = 0, nr = 0;
+    CHECK(bsfit_fitter_end_values_len(f, &nl, &nr) == BSFIT_STATUS_OK);
+    double ends_l[8] = {0}, ends_r[8] = {0};
+    for (size_t i = 0; i < 8; ++i) {
+        ends_l[i] = 0.3 * (double)i - 1.0;
+        ends_r[i] = 2.0 - 0.1 * (double)i;
+    }
+    size_t nc = 0;
+    CHECK(bsfit_fitter_coefs_len(f, &nc) == BSFIT_STATUS_OK);
+    double *c = malloc(nc * sizeof(double));
+    CHECK(bsfit_fitter_refit_ends(f, v, 42, ends_l, nl, ends_r, nr, c, nc) == BSFIT_STATUS_OK);
+    bsfit_spline *s = NULL;
+    CHECK(bsfit_fitter_spline(f, c, nc, &s) == BSFIT_STATUS_OK);
+    bsfit_gpu_fitter *gf = NULL;
+    CHECK(bsfit_gpu_fitter_new(gpu, f, NULL, 0, prec, &gf) == BSFIT_STATUS_OK);
+    bsfit_gpu_spline *g = NULL;
+    CHECK(bsfit_gpu_fitter_fit(gf, v, 42, ends_l, nl, ends_r, nr, &g) == BSFIT_STATUS_OK);
+    if (g && s) eval_both(g, s, 1, tol, what);
+    /* A refit with the wrong number of values fails; the plan stays usable. */
+    bsfit_gpu_spline *g2 = NULL;
+    CHECK(bsfit_gpu_fitter_fit(gf, v, 41, ends_l, nl, ends_r, nr, &g2) != BSFIT_STATUS_OK);
+    CHECK(g2 == NULL);
+    if (nl > 0) {
+        CHECK(bsfit_gpu_fitter_fit(gf, v, 42, NULL, 0, ends_r, nr, &g2) == BSFIT_STATUS_END_VALUES_SHAPE);
+    }
+    bsfit_gpu_spline_free(g);
+    bsfit_gpu_fitter_free(gf);
+    bsfit_spline_free(s);
+    bsfit_fitter_free(f);
+    free(c);
+}
+
+int main(void) {
+    bsfit_gpu *gpu = NULL;
+    bsfit_status st = bsfit_gpu_open(&gpu);
+    if (!bsfit_gpu_built()) {
+        CHECK(st == BSFIT_STATUS_UNSUPPORTED);
+        CHECK(strstr(bsfit_last_error_message(), "without GPU support") != NULL);
+        CHECK(gpu == NULL);
+        bsfit_gpu_spline *g = NULL;
+        bsfit_spline *s = NULL;
+        const double *sites[] = {X, Y};
+        const size_t lens[] = {7, 6};
+        double v[42];
+        values_for(v, 0);
+        CHECK(bsfit_spline_fit(2, sites, lens, v, &s) == BSFIT_STATUS_OK);
+        CHECK(bsfit_gpu_spline_upload(gpu, s, BSFIT_PRECISION_F64, &g) == BSFIT_STATUS_NULL_POINTER);
+        bsfit_gpu_free(NULL);
+        bsfit_gpu_spline_free(NULL);
+        bsfit_gpu_fitter_free(NULL);
+        bsfit_spline_free(s);
+        printf("test_gpu: built without GPU support, every call says so; %d failures\n", failures);
+        return failures != 0;
+    }
+    if (st != BSFIT_STATUS_OK) {
+        const char *req = getenv("BSFIT_REQUIRE_GPU");
+        if (req && strcmp(req, "1") == 0) {
+            printf("FAILED: BSFIT_REQUIRE_GPU=1 but bsfit_gpu_open: %s\n", bsfit_last_error_message());
+            return 1;
+        }
+        printf("test_gpu: skipped, no GPU: %s\n", bsfit_last_error_message());
+        return 0;
+    }
+    char name[128];
+    CHECK(bsfit_gpu_name(gpu, name, sizeof name) == BSFIT_STATUS_OK);
+    bool f64 = false;
+    CHECK(bsfit_gpu_supports_f64(gpu, &f64) == BSFIT_STATUS_OK);
+    uint32_t prec = f64 ? BSFIT_PRECISION_F64 : BSFIT_PRECISION_F32;
+    double tol = f64 ? 1e-12 : 1e-5;
+
+    bsfit_end nak[] = {BSFIT_END_NOT_A_KNOT, BSFIT_END_NOT_A_KNOT};
+    bsfit_end nat[] = {BSFIT_END_NATURAL, BSFIT_END_NATURAL};
+    bsfit_end per_l[] = {BSFIT_END_PERIODIC, BSFIT_END_CLAMPED};
+    bsfit_end per_r[] = {BSFIT_END_PERIODIC, BSFIT_END_NATURAL};
+    bsfit_end d_l[] = {BSFIT_END_NOT_A_KNOT, BSFIT_END_DERIV1};
+    bsfit_end d_r[] = {BSFIT_END_NOT_A_KNOT, BSFIT_END_DERIV2};
+    fit_case(gpu, nak, nak, prec, tol, "not-a-knot");
+    fit_case(gpu, nat, nat, prec, tol, "natural");
+    fit_case(gpu, per_l, per_r, prec, tol, "periodic x, clamped/natural y");
+    fit_case(gpu, d_l, d_r, prec, tol, "explicit ends on y");
+
+    /* An uploaded host spline with vector values (2 components). */
+    const double *sites[] = {X, Y};
+    const size_t lens[] = {7, 6};
+    double vv[84];
+    for (int i = 0; i < 42; ++i) {
+        vv[2 * i] = cos(0.1 * i);
+        vv[2 * i + 1] = 0.05 * i * i;
+    }
+    const size_t vshape[] = {2};
+    bsfit_spline *s = NULL;
+    CHECK(bsfit_spline_fit_vector(2, sites, lens, vv, vshape, 1, &s) == BSFIT_STATUS_OK);
+    bsfit_gpu_spline *g = NULL;
+    CHECK(bsfit_gpu_spline_upload(gpu, s, prec, &g) == BSFIT_STATUS_OK);
+    size_t nd = 0;
+    CHECK(bsfit_gpu_spline_ndim(g, &nd) == BSFIT_STATUS_OK && nd == 2);
+    if (g && s) eval_both(g, s, 2, tol, "uploaded vector spline");
+    /* Errors: an unknown precision, NULL handles. */
+    bsfit_gpu_spline *bad = NULL;
+    CHECK(bsfit_gpu_spline_upload(gpu, s, 7, &bad) == BSFIT_STATUS_INVALID_ARGUMENT && bad == NULL);
+    CHECK(bsfit_gpu_spline_upload(NULL, s, prec, &bad) == BSFIT_STATUS_NULL_POINTER);
+    /* The device outlives its handle while a spline holds it. */
+    bsfit_gpu_free(gpu);
+    if (g && s) eval_both(g, s, 2, tol, "after bsfit_gpu_free");
+    bsfit_gpu_spline_free(g);
+    bsfit_spline_free(s);
+    printf("test_gpu: %s (%s), %d failures\n", name, f64 ? "f64" : "f32", failures);
+    return failures != 0;
+}
