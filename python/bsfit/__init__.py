@@ -17,9 +17,10 @@ A Python front end to the Rust library ``bsfit``, speaking scipy's vocabulary:
 * :func:`make_interp_spline`, :class:`BSpline`, :class:`RegularGridInterpolator`
   -- scipy's signatures on top of bsfit's cubic fit (these three need scipy:
   they return or extend scipy's own classes).
-* :func:`spline_filter` -- ``scipy.ndimage.spline_filter`` for 3-D arrays,
-  ``order=3``, ``mode='mirror'`` or ``'grid-wrap'``; :func:`prefilter` is the
-  same solve with a boundary per axis, including bsfit's ``'zero'`` boundary.
+* :func:`spline_filter` -- ``scipy.ndimage.spline_filter`` (any dimension,
+  order and mode; see :mod:`bsfit.ndimage`); :func:`prefilter` is the
+  uniform grid's direct solve with a boundary per axis, including bsfit's
+  ``'zero'`` boundary.
 
 Errors on bad input are :class:`FitError` (a subclass of :class:`ValueError`)
 carrying the Rust library's message, :class:`ValueError` or :class:`TypeError`
@@ -1103,25 +1104,28 @@ def prefilter(input, boundary="mirror", dtype=None):
 
 
 def spline_filter(input, order=3, output=np.float64, mode="mirror"):
-    """Multidimensional cubic spline filter: ``scipy.ndimage.spline_filter`` in 3-D.
+    """Multidimensional spline filter: ``scipy.ndimage.spline_filter``.
 
-    Equal (to rounding) to ``scipy.ndimage.spline_filter(input, order=3,
-    output=output, mode=mode)`` for 3-D input and ``mode`` ``'mirror'`` or
-    ``'grid-wrap'``.
+    The same function as :func:`bsfit.ndimage.spline_filter` (any
+    dimension, orders 0 to 5, every scipy mode, output dtype or array, NaN
+    propagated and empty input returned empty as scipy does). Finite 3-D
+    input of at least 4 samples per axis with ``order=3``, ``mode`` ``'mirror'`` or ``'grid-wrap'`` and a
+    float32/float64 output runs on the uniform grid's direct solve
+    (:func:`prefilter`), the fastest path for volumes.
 
     Parameters
     ----------
-    input : array_like, 3-D
-        Samples, any real dtype.
+    input : array_like
+        Samples, any real (or complex) dtype.
     order : int, optional
-        Spline order: 3 only.
+        Spline order, 0 to 5 (default 3).
     output : dtype or ndarray, optional
-        ``numpy.float64`` (default) or ``numpy.float32``, or an array of
-        one of those dtypes and of the input's shape that receives the
-        result.
-    mode : {'mirror', 'grid-wrap'}, optional
-        Boundary mode, as in scipy. For zero coefficients outside the grid
-        (or a different boundary per axis) use :func:`prefilter`.
+        Output dtype (default ``numpy.float64``) or an array of the
+        input's shape that receives the result.
+    mode : str, optional
+        Boundary mode, as in scipy (default ``'mirror'``). For zero
+        coefficients outside the grid (or a different boundary per axis)
+        use :func:`prefilter`.
 
     Returns
     -------
@@ -1130,35 +1134,38 @@ def spline_filter(input, order=3, output=np.float64, mode="mirror"):
 
     Raises
     ------
-    NotImplementedError
-        For ``order != 3``, another mode, an input that is not 3-D, or an
-        output dtype other than float32/float64.
+    RuntimeError, ValueError, TypeError
+        As scipy, for a bad order, mode, output or input.
     """
-    if order != 3:
-        raise NotImplementedError(
-            f"bsfit.spline_filter supports order=3 only, got order={order!r}"
-        )
-    if mode not in _SCIPY_MODES:
-        raise NotImplementedError(
-            f"bsfit.spline_filter supports mode='mirror' and mode='grid-wrap', got "
-            f"mode={mode!r} (bsfit.prefilter also offers boundary='zero' per axis)"
-        )
-    out_arr = output if isinstance(output, np.ndarray) else None
-    dtype = np.dtype(out_arr.dtype if out_arr is not None else output)
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise NotImplementedError(
-            f"bsfit.spline_filter supports float32 and float64 output, got {dtype}"
-        )
+    from . import ndimage
+
     arr = input if isinstance(input, np.ndarray) else np.asarray(input)
-    if arr.ndim != 3:
-        raise NotImplementedError(
-            f"bsfit.spline_filter supports 3-D input only, got shape {arr.shape}"
-        )
-    result = prefilter(arr, boundary=_SCIPY_MODES[mode], dtype=dtype)
+    out_arr = output if isinstance(output, np.ndarray) else None
+    try:
+        dtype = np.dtype(out_arr.dtype if out_arr is not None else output)
+    except TypeError:
+        dtype = None
+    fast = (
+        order == 3
+        and isinstance(mode, str)
+        and mode in _SCIPY_MODES
+        and dtype in (np.dtype(np.float32), np.dtype(np.float64))
+        and arr.ndim == 3
+        and min(arr.shape) >= 4
+        and arr.dtype.kind in "biuf"
+        and (out_arr is None or out_arr.shape == arr.shape)
+    )
+    if fast:
+        try:
+            result = prefilter(arr, boundary=_SCIPY_MODES[mode], dtype=dtype)
+        except FitError:
+            # Non-finite samples: scipy propagates them; so does the
+            # general filter.
+            fast = False
+    if not fast:
+        return ndimage.spline_filter(input, order=order, output=output, mode=mode)
     if out_arr is None:
         return result
-    if out_arr.shape != result.shape:
-        raise ValueError(f"output has shape {out_arr.shape}, input {result.shape}")
     out_arr[...] = result
     return out_arr
 
