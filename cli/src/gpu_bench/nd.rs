@@ -45,8 +45,17 @@ fn shape_str(s: [usize; 4]) -> String {
 }
 
 fn table(shape: [usize; 4]) -> Result<(Fitter<4>, TensorSpline<4>), FitError> {
+    table_bc(shape, [bsfit::BoundaryCondition::NOT_A_KNOT; 4])
+}
+
+/// The price table of `shape` fitted on the CPU under `bc`.
+fn table_bc(
+    shape: [usize; 4],
+    bc: [bsfit::BoundaryCondition; 4],
+) -> Result<(Fitter<4>, TensorSpline<4>), FitError> {
     let axes = price_table::axes(shape);
-    let fitter = Fitter::new([&axes[0][..], &axes[1][..], &axes[2][..], &axes[3][..]])?;
+    let fitter =
+        Fitter::with_boundary([&axes[0][..], &axes[1][..], &axes[2][..], &axes[3][..]], bc)?;
     let values = grid_values(shape);
     let arr = ndarray::Array4::from_shape_vec((shape[0], shape[1], shape[2], shape[3]), values)
         .map_err(|e| FitError::InvalidData(e.to_string()))?;
@@ -117,6 +126,7 @@ fn fit_row<T: GpuReal>(
 ) -> Result<String, FitError> {
     let shape = fitter.shape();
     let total: usize = shape.iter().product();
+    let total_out: usize = fitter.coef_shape().iter().product();
     let mut plan = GpuFitter::<4, T>::new(ctx, fitter)?;
     let values = grid_values(shape);
     let reps = (3_000_000 / total).clamp(3, 50);
@@ -126,7 +136,7 @@ fn fit_row<T: GpuReal>(
     )?;
     // Accuracy of one fit against the CPU's coefficients.
     plan.fit_slice(&values)?;
-    let mut c = vec![T::from_f64(0.0); total];
+    let mut c = vec![T::from_f64(0.0); total_out];
     plan.read_coefficients(&mut c)?;
     let cc = cpu.coefficients_slice();
     let scale = cc.iter().fold(0.0f64, |a, v| a.max(v.abs()));
@@ -142,8 +152,13 @@ fn fit_row<T: GpuReal>(
     let from_device = time(ctx, reps, batches, || plan.fit_device(&dv))?;
     let from_host = time(ctx, 1, batches, || plan.fit_slice(&values))?;
     let bytes = (total * size_of::<T>()) as f64;
+    let bc = if fitter.boundary() == [bsfit::BoundaryCondition::NOT_A_KNOT; 4] {
+        "not-a-knot"
+    } else {
+        "natural/clamped"
+    };
     Ok(format!(
-        "| {} | {} | {:.3} | {:.0} | {:.3} | {:.3} | {:.1e} |",
+        "| {} | {bc} | {} | {:.3} | {:.0} | {:.3} | {:.3} | {:.1e} |",
         shape_str(shape),
         T::WGSL,
         passes * 1e3,
@@ -163,9 +178,9 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
         "4D device fit (the passes in place; from device values: copy + passes; from host: upload + passes + wait), and the CPU fit on this host (all cores, Fitter::fit_into):"
     );
     println!(
-        "| grid | precision | passes ms | GB/s (4 read+write sweeps) | from device ms | from host ms | max rel. error vs CPU |"
+        "| grid | boundary | precision | passes ms | GB/s (4 read+write sweeps) | from device ms | from host ms | max rel. error vs CPU |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut cpu_rows = Vec::new();
     for shape in [price_table::SHAPE, [200, 100, 50, 30]] {
         let (fitter, cpu) = table(shape)?;
@@ -173,6 +188,13 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
             println!("{}", fit_row::<f64>(ctx, &fitter, &cpu, batches)?);
         }
         println!("{}", fit_row::<f32>(ctx, &fitter, &cpu, batches)?);
+        // Natural and clamped axes: out-of-place passes with end rows.
+        use bsfit::BoundaryCondition as Bc;
+        let (bc_fitter, bc_cpu) = table_bc(shape, [Bc::NATURAL, Bc::CLAMPED, Bc::NATURAL, Bc::CLAMPED])?;
+        if f64_ok {
+            println!("{}", fit_row::<f64>(ctx, &bc_fitter, &bc_cpu, batches)?);
+        }
+        println!("{}", fit_row::<f32>(ctx, &bc_fitter, &bc_cpu, batches)?);
         let values = grid_values(shape);
         let mut out = vec![0.0; values.len()];
         let mut ws = fitter.workspace();

@@ -131,6 +131,11 @@ impl<const D: usize, T: GpuReal> std::fmt::Debug for GpuFitter<'_, D, T> {
     }
 }
 
+/// What an out-of-place pass needs from its axis: the rows of the banded
+/// system, the offsets of the periodic correction (`z`, `(g_0, g_1)`) and
+/// the row steps.
+type PostParts = (usize, Option<(usize, usize)>, Vec<FixStep>);
+
 /// Workgroups `(x, y)` for `n` threads of `FIT_WG`.
 fn groups_for(n: usize) -> (u32, u32) {
     let nwg = n.div_ceil(FIT_WG as usize).max(1);
@@ -212,8 +217,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             table.push(T::from_f64(v));
             table.len() - 1
         };
-        let mut posts_spec: Vec<Option<(usize, Option<(usize, usize)>, Vec<FixStep>)>> =
-            Vec::with_capacity(D);
+        let mut posts_spec: Vec<Option<PostParts>> = Vec::with_capacity(D);
         let mut offsets = [0usize; D];
         for k in 0..D {
             let sys = fitter.system(k);
@@ -357,10 +361,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
                     .map(|j| coef_shape[j])
                     .product::<usize>()
                     * nc;
-                let mut ends = [None; 2];
-                for e in 0..2 {
-                    ends[e] = rho_off[e].map(|r| (r, e * glen));
-                }
+                let ends = std::array::from_fn(|e| rho_off[e].map(|r| (r, e * glen)));
                 let spec = EndsSpec {
                     ty: T::WGSL,
                     nk: coef_shape[k],
