@@ -115,7 +115,7 @@ pub struct Fitter<const D: usize> {
     /// The axis whose ends take derivative values with the fit, if any.
     explicit_axis: Option<usize>,
     par: Par,
-    kernels: Kernels,
+    pub(super) kernels: Kernels,
     scheme: FitScheme,
 }
 

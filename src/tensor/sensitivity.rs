@@ -63,6 +63,7 @@ use super::{DynFitter, DynSpline, Extrapolate, Fitter, MAX_DIM, TensorSpline};
 use crate::bspline::basis::{basis, basis_derivs};
 use crate::bspline::boundary::AxisSystem;
 use crate::bspline::knots::find_span;
+use crate::isa::{Kernels, Simd, Vf64, WithSimd};
 use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
 use crate::{FitError, Par};
 use ndarray::ArrayView2;
@@ -321,6 +322,7 @@ impl<'a, const D: usize> Scatter<'a, D> {
 
     /// Adds the contributions of the points `range` of `src` (cotangents
     /// `cot`, `width()` per point) to `acc`.
+    #[inline(always)]
     fn run(
         &self,
         src: &PointSrc<'_, D>,
@@ -396,6 +398,26 @@ fn scatter_block<const D: usize>(
     }
 }
 
+/// One worker's [`Scatter::run`], compiled with the dispatched ISA's
+/// target features (the arithmetic is the same plain multiply-adds on
+/// every ISA, so the results are bit-identical; only the code generation
+/// differs).
+struct ScatterRun<'s, 'a, 'p, const D: usize> {
+    sc: &'s Scatter<'a, D>,
+    src: &'s PointSrc<'p, D>,
+    cot: &'s [f64],
+    range: std::ops::Range<usize>,
+    acc: &'s mut [f64],
+}
+
+impl<const D: usize> WithSimd for ScatterRun<'_, '_, '_, D> {
+    type Output = ();
+    #[inline(always)]
+    fn run<V: Vf64>(self, _: Simd<V>) {
+        self.sc.run(self.src, self.cot, self.range, self.acc);
+    }
+}
+
 /// Runs `f(i, slot)` for `i` in `0..slots.len()` in parallel (one rayon
 /// task per slot, by recursive halving: no allocation).
 fn for_each_slot<T: Send, F>(slots: &mut [T], base: usize, f: &F)
@@ -419,6 +441,7 @@ where
 /// the `w`-th of `accs.len()` contiguous ranges) and sums them into
 /// `accs[0]`, in a fixed order.
 fn scatter_all<const D: usize>(
+    kernels: Kernels,
     sc: &Scatter<'_, D>,
     src: &PointSrc<'_, D>,
     n: usize,
@@ -428,7 +451,13 @@ fn scatter_all<const D: usize>(
     let w = accs.len();
     for_each_slot(accs, 0, &|i, acc: &mut &mut [f64]| {
         acc.fill(0.0);
-        sc.run(src, cot, (i * n / w)..((i + 1) * n / w), acc);
+        kernels.dispatch(ScatterRun {
+            sc,
+            src,
+            cot,
+            range: (i * n / w)..((i + 1) * n / w),
+            acc,
+        });
     });
     if w > 1 {
         let (first, rest) = accs.split_first_mut().expect("at least one accumulator");
@@ -562,7 +591,7 @@ impl<const D: usize> TensorSpline<D> {
         {
             *a = c;
         }
-        scatter_all(&sc, &src, n, cotangents, &mut accs[..workers]);
+        scatter_all(self.kernels, &sc, &src, n, cotangents, &mut accs[..workers]);
         Ok(())
     }
 
@@ -846,7 +875,7 @@ impl<const D: usize> Fitter<D> {
         for (a, c) in accs.iter_mut().zip(accs_buf.chunks_exact_mut(coef_len)) {
             *a = c;
         }
-        scatter_all(&sc, &src, n, cotangents, &mut accs[..workers]);
+        scatter_all(self.kernels, &sc, &src, n, cotangents, &mut accs[..workers]);
         let acc = std::mem::take(&mut accs[0]);
         self.transposed_passes(acc, tmp, out, ends, nc, slots.as_mut_slice());
         Ok(())
