@@ -1393,8 +1393,7 @@ bsfit_status bsfit_gpu_name(const bsfit_gpu *gpu,
  * Whether the adapter computes in double precision (`BSFIT_PRECISION_F64`
  * works), into `*out`.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
- * `BSFIT_STATUS_UNSUPPORTED`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_UNSUPPORTED`.
  *
  * # Safety
  * `gpu` NULL or live; `out` NULL or writable.
@@ -1449,10 +1448,12 @@ bsfit_status bsfit_gpu_spline_ndim(const bsfit_gpu_spline *spline,
  * outputs per call. `BSFIT_POLICY_ERROR` is checked on the host before
  * anything is uploaded.
  *
- * Errors: those of `bsfit_spline_evaluate` (but not
- * `BSFIT_STATUS_THREADS_UNAVAILABLE`); `BSFIT_STATUS_INVALID_ARGUMENT`
- * also for more than 64 outputs; `BSFIT_STATUS_GPU_ERROR` (the device
- * fails); `BSFIT_STATUS_UNSUPPORTED`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_INVALID_ARGUMENT` (as
+ * `bsfit_spline_evaluate`, and more than 64 outputs),
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_OUTSIDE_DOMAIN`,
+ * `BSFIT_STATUS_UNSUPPORTED`; a device that fails mid-call gives the
+ * device-error status of `bsfit_gpu_open`.
  *
  * # Safety
  * As `bsfit_spline_evaluate`, with `spline` a live device spline.
@@ -1528,8 +1529,8 @@ void bsfit_gpu_fitter_free(bsfit_gpu_fitter *fitter);
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
  * `BSFIT_STATUS_INVALID_ARGUMENT` (`n_values` is not the plan's),
  * `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_PERIODIC_MISMATCH`,
- * `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_GPU_ERROR`,
- * `BSFIT_STATUS_UNSUPPORTED`.
+ * `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`; a device
+ * that fails mid-call gives the device-error status of `bsfit_gpu_open`.
  *
  * Thread safety: use a device plan from one thread at a time.
  *

@@ -9,6 +9,7 @@
 
 use crate::Status;
 use crate::fitter::Fitter;
+#[cfg(feature = "gpu")]
 use crate::ptr::{Out, check_ptr, get};
 use crate::spline::Spline;
 use crate::status::{Error, gated, guard};
@@ -106,9 +107,9 @@ pub extern "C" fn bsfit_gpu_built() -> bool {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bsfit_gpu_open(out: *mut *mut GpuDevice) -> Status {
     gated(|| {
-        let out = Out::new(out, "out")?;
         #[cfg(feature = "gpu")]
         {
+            let out = Out::new(out, "out")?;
             let ctx = std::sync::Arc::new(bsfit_core::gpu::GpuContext::new()?);
             let p = Box::into_raw(Box::new(GpuDevice { ctx }));
             // SAFETY: `out` checked by `Out::new`; writable per the contract.
@@ -155,14 +156,14 @@ pub unsafe extern "C" fn bsfit_gpu_name(
     len: usize,
 ) -> Status {
     guard(|| {
-        // SAFETY: a live handle (contract).
-        let g = unsafe { get(gpu, "gpu") }?;
-        check_ptr(name.cast_const(), "name")?;
-        if len == 0 {
-            return crate::status::arg_err("len is 0".into());
-        }
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: a live handle (contract).
+            let g = unsafe { get(gpu, "gpu") }?;
+            check_ptr(name.cast_const(), "name")?;
+            if len == 0 {
+                return crate::status::arg_err("len is 0".into());
+            }
             let bytes = g.ctx.name().as_bytes();
             let n = bytes.len().min(len - 1);
             // SAFETY: `name` writable for `len > n` bytes (contract).
@@ -173,7 +174,7 @@ pub unsafe extern "C" fn bsfit_gpu_name(
         }
         #[cfg(not(feature = "gpu"))]
         {
-            let _ = g;
+            let _ = (gpu, name, len);
             unsupported()
         }
     })
@@ -182,26 +183,25 @@ pub unsafe extern "C" fn bsfit_gpu_name(
 /// Whether the adapter computes in double precision (`BSFIT_PRECISION_F64`
 /// works), into `*out`.
 ///
-/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
-/// `BSFIT_STATUS_UNSUPPORTED`.
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_UNSUPPORTED`.
 ///
 /// # Safety
 /// `gpu` NULL or live; `out` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bsfit_gpu_supports_f64(gpu: *const GpuDevice, out: *mut bool) -> Status {
     guard(|| {
-        // SAFETY: a live handle (contract).
-        let g = unsafe { get(gpu, "gpu") }?;
-        let out = Out::new(out, "out")?;
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: a live handle (contract).
+            let g = unsafe { get(gpu, "gpu") }?;
+            let out = Out::new(out, "out")?;
             // SAFETY: checked slot (contract).
             unsafe { out.write(g.ctx.supports_f64()) };
             Ok(())
         }
         #[cfg(not(feature = "gpu"))]
         {
-            let _ = (g, out);
+            let _ = (gpu, out);
             unsupported()
         }
     })
@@ -228,13 +228,13 @@ pub unsafe extern "C" fn bsfit_gpu_spline_upload(
     out: *mut *mut GpuSpline,
 ) -> Status {
     gated(|| {
-        // SAFETY: live handles (contract).
-        let g = unsafe { get(gpu, "gpu") }?;
-        // SAFETY: as above.
-        let s = unsafe { get(spline, "spline") }?;
-        let out = Out::new(out, "out")?;
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: live handles (contract).
+            let g = unsafe { get(gpu, "gpu") }?;
+            // SAFETY: as above.
+            let s = unsafe { get(spline, "spline") }?;
+            let out = Out::new(out, "out")?;
             let inner = bsfit_core::tensor::gpu::DynGpuSpline::new(
                 g.ctx.clone(),
                 &s.inner,
@@ -247,7 +247,7 @@ pub unsafe extern "C" fn bsfit_gpu_spline_upload(
         }
         #[cfg(not(feature = "gpu"))]
         {
-            let _ = (g, s, out, precision);
+            let _ = (gpu, spline, precision, out);
             unsupported()
         }
     })
@@ -282,18 +282,18 @@ pub unsafe extern "C" fn bsfit_gpu_spline_ndim(
     out: *mut usize,
 ) -> Status {
     guard(|| {
-        // SAFETY: a live handle (contract).
-        let s = unsafe { get(spline, "spline") }?;
-        let out = Out::new(out, "out")?;
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: a live handle (contract).
+            let s = unsafe { get(spline, "spline") }?;
+            let out = Out::new(out, "out")?;
             // SAFETY: checked slot (contract).
             unsafe { out.write(s.inner.ndim()) };
             Ok(())
         }
         #[cfg(not(feature = "gpu"))]
         {
-            let _ = (s, out);
+            let _ = (spline, out);
             unsupported()
         }
     })
@@ -305,10 +305,12 @@ pub unsafe extern "C" fn bsfit_gpu_spline_ndim(
 /// outputs per call. `BSFIT_POLICY_ERROR` is checked on the host before
 /// anything is uploaded.
 ///
-/// Errors: those of `bsfit_spline_evaluate` (but not
-/// `BSFIT_STATUS_THREADS_UNAVAILABLE`); `BSFIT_STATUS_INVALID_ARGUMENT`
-/// also for more than 64 outputs; `BSFIT_STATUS_GPU_ERROR` (the device
-/// fails); `BSFIT_STATUS_UNSUPPORTED`.
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_INVALID_ARGUMENT` (as
+/// `bsfit_spline_evaluate`, and more than 64 outputs),
+/// `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_OUTSIDE_DOMAIN`,
+/// `BSFIT_STATUS_UNSUPPORTED`; a device that fails mid-call gives the
+/// device-error status of `bsfit_gpu_open`.
 ///
 /// # Safety
 /// As `bsfit_spline_evaluate`, with `spline` a live device spline.
@@ -326,10 +328,10 @@ pub unsafe extern "C" fn bsfit_gpu_spline_evaluate(
     out_len: usize,
 ) -> Status {
     gated(|| {
-        // SAFETY: a live handle (contract).
-        let s = unsafe { get(spline, "spline") }?;
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: a live handle (contract).
+            let s = unsafe { get(spline, "spline") }?;
             use crate::ptr::{slice, slice_mut};
             use bsfit_core::tensor::Query;
             // SAFETY: `orders`, `policy` as documented (contract).
@@ -350,7 +352,9 @@ pub unsafe extern "C" fn bsfit_gpu_spline_evaluate(
         }
         #[cfg(not(feature = "gpu"))]
         {
-            let _ = (s, points, n, ndim, orders, n_outputs, policy, out, out_len);
+            let _ = (
+                spline, points, n, ndim, orders, n_outputs, policy, out, out_len,
+            );
             unsupported()
         }
     })
@@ -378,10 +382,10 @@ pub unsafe extern "C" fn bsfit_gpu_spline_evaluate_grid(
     out_len: usize,
 ) -> Status {
     gated(|| {
-        // SAFETY: a live handle (contract).
-        let s = unsafe { get(spline, "spline") }?;
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: a live handle (contract).
+            let s = unsafe { get(spline, "spline") }?;
             use crate::ptr::{axes, checked_product, slice_mut};
             use bsfit_core::tensor::Query;
             // SAFETY: `orders`, `policy` as documented (contract).
@@ -401,7 +405,7 @@ pub unsafe extern "C" fn bsfit_gpu_spline_evaluate_grid(
         #[cfg(not(feature = "gpu"))]
         {
             let _ = (
-                s, coords, lens, ndim, orders, n_outputs, policy, out, out_len,
+                spline, coords, lens, ndim, orders, n_outputs, policy, out, out_len,
             );
             unsupported()
         }
@@ -490,13 +494,13 @@ pub unsafe extern "C" fn bsfit_gpu_fitter_new(
     out: *mut *mut GpuFitter,
 ) -> Status {
     gated(|| {
-        // SAFETY: live handles (contract).
-        let g = unsafe { get(gpu, "gpu") }?;
-        // SAFETY: as above.
-        let f = unsafe { get(fitter, "fitter") }?;
-        let out = Out::new(out, "out")?;
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: live handles (contract).
+            let g = unsafe { get(gpu, "gpu") }?;
+            // SAFETY: as above.
+            let f = unsafe { get(fitter, "fitter") }?;
+            let out = Out::new(out, "out")?;
             let vs: &[usize] = if vndim == 0 {
                 &[]
             } else {
@@ -516,7 +520,7 @@ pub unsafe extern "C" fn bsfit_gpu_fitter_new(
         }
         #[cfg(not(feature = "gpu"))]
         {
-            let _ = (g, f, out, vshape, vndim, precision);
+            let _ = (gpu, fitter, vshape, vndim, precision, out);
             unsupported()
         }
     })
@@ -548,8 +552,8 @@ pub unsafe extern "C" fn bsfit_gpu_fitter_free(fitter: *mut GpuFitter) {
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
 /// `BSFIT_STATUS_INVALID_ARGUMENT` (`n_values` is not the plan's),
 /// `BSFIT_STATUS_NON_FINITE_VALUE`, `BSFIT_STATUS_PERIODIC_MISMATCH`,
-/// `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_GPU_ERROR`,
-/// `BSFIT_STATUS_UNSUPPORTED`.
+/// `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`; a device
+/// that fails mid-call gives the device-error status of `bsfit_gpu_open`.
 ///
 /// Thread safety: use a device plan from one thread at a time.
 ///
@@ -570,11 +574,11 @@ pub unsafe extern "C" fn bsfit_gpu_fitter_fit(
     out: *mut *mut GpuSpline,
 ) -> Status {
     gated(|| {
-        // SAFETY: a live handle used by this thread only (contract).
-        let f = unsafe { crate::ptr::get_mut(fitter, "fitter") }?;
-        let out = Out::new(out, "out")?;
         #[cfg(feature = "gpu")]
         {
+            // SAFETY: a live handle used by this thread only (contract).
+            let f = unsafe { crate::ptr::get_mut(fitter, "fitter") }?;
+            let out = Out::new(out, "out")?;
             use crate::ptr::slice;
             // SAFETY: `n_values` values (contract).
             let v = unsafe { slice(values, n_values, "values") }?;
@@ -597,7 +601,7 @@ pub unsafe extern "C" fn bsfit_gpu_fitter_fit(
         }
         #[cfg(not(feature = "gpu"))]
         {
-            let _ = (f, out, values, n_values, left, n_left, right, n_right);
+            let _ = (fitter, values, n_values, left, n_left, right, n_right, out);
             unsupported()
         }
     })

@@ -16,6 +16,16 @@
 #include <string.h>
 
 static int failures = 0;
+#define EXPECT(call, want)                                                             \
+    do {                                                                               \
+        bsfit_status got_ = (call);                                                    \
+        if (got_ != (want)) {                                                          \
+            fprintf(stdout, "FAILED %s:%d: %s -> %s, expected %s (%s)\n", __FILE__,    \
+                    __LINE__, #call, bsfit_status_name(got_), bsfit_status_name(want), \
+                    bsfit_last_error_message());                                       \
+            ++failures;                                                                \
+        }                                                                              \
+    } while (0)
 #define CHECK(cond)                                                                    \
     do {                                                                               \
         if (!(cond)) {                                                                 \
@@ -79,8 +89,27 @@ static void eval_both(const bsfit_gpu_spline *g, const bsfit_spline *s, size_t n
     compare(a, b, glen, tol, what);
     /* Errors: a short output, the wrong dimension; out untouched. */
     a[0] = 42.0;
-    CHECK(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, M, NULL, a, len - 1) == BSFIT_STATUS_BUFFER_TOO_SMALL);
-    CHECK(bsfit_gpu_spline_evaluate(g, pts, N, 3, orders, M, NULL, a, len) == BSFIT_STATUS_DIMENSION_MISMATCH);
+    EXPECT(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, M, NULL, a, len - 1), BSFIT_STATUS_BUFFER_TOO_SMALL);
+    EXPECT(bsfit_gpu_spline_evaluate(g, pts, N, 3, orders, M, NULL, a, len), BSFIT_STATUS_DIMENSION_MISMATCH);
+    EXPECT(bsfit_gpu_spline_evaluate(g, NULL, N, 2, orders, M, NULL, a, len), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate(g, (const double *)((const char *)pts + 1), N, 2, orders, M, NULL, a, len),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, 0, NULL, a, len), BSFIT_STATUS_INVALID_ARGUMENT);
+    const uint32_t raise[2] = {BSFIT_POLICY_ERROR, BSFIT_POLICY_ERROR};
+    EXPECT(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, M, raise, a, len), BSFIT_STATUS_OUTSIDE_DOMAIN);
+    const uint32_t bad_policy[2] = {9, 0};
+    EXPECT(bsfit_gpu_spline_evaluate_grid(g, coords, glens, 2, orders, M, bad_policy, a, glen),
+           BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_spline_evaluate_grid(g, coords, glens, 2, orders, M, NULL, a, glen - 1),
+           BSFIT_STATUS_BUFFER_TOO_SMALL);
+    EXPECT(bsfit_gpu_spline_evaluate_grid(g, coords, glens, 1, orders, M, NULL, a, glen),
+           BSFIT_STATUS_DIMENSION_MISMATCH);
+    EXPECT(bsfit_gpu_spline_evaluate_grid(g, NULL, glens, 2, orders, M, NULL, a, glen), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate_grid(g, coords, (const size_t *)((const char *)glens + 1), 2, orders, M, NULL,
+                                          a, glen),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate_grid(g, coords, glens, 2, orders, M, raise, a, glen),
+           BSFIT_STATUS_OUTSIDE_DOMAIN);
     CHECK(a[0] == 42.0);
     free(a);
     free(b);
@@ -122,13 +151,36 @@ static void fit_case(bsfit_gpu *gpu, const bsfit_end *left, const bsfit_end *rig
     bsfit_gpu_spline *g = NULL;
     CHECK(bsfit_gpu_fitter_fit(gf, v, 42, ends_l, nl, ends_r, nr, &g) == BSFIT_STATUS_OK);
     if (g && s) eval_both(g, s, 1, tol, what);
-    /* A refit with the wrong number of values fails; the plan stays usable. */
+    /* Bad fits fail with their status and no spline; the plan stays usable. */
     bsfit_gpu_spline *g2 = NULL;
-    CHECK(bsfit_gpu_fitter_fit(gf, v, 41, ends_l, nl, ends_r, nr, &g2) != BSFIT_STATUS_OK);
-    CHECK(g2 == NULL);
-    if (nl > 0) {
-        CHECK(bsfit_gpu_fitter_fit(gf, v, 42, NULL, 0, ends_r, nr, &g2) == BSFIT_STATUS_END_VALUES_SHAPE);
+    EXPECT(bsfit_gpu_fitter_fit(gf, v, 41, ends_l, nl, ends_r, nr, &g2), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_fitter_fit(gf, NULL, 42, ends_l, nl, ends_r, nr, &g2), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_fitter_fit(gf, (const double *)((const char *)v + 1), 42, ends_l, nl, ends_r, nr, &g2),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    double w[42];
+    memcpy(w, v, sizeof w);
+    w[9] = NAN;
+    EXPECT(bsfit_gpu_fitter_fit(gf, w, 42, ends_l, nl, ends_r, nr, &g2), BSFIT_STATUS_NON_FINITE_VALUE);
+    if (left[0] == BSFIT_END_PERIODIC) {
+        memcpy(w, v, sizeof w);
+        w[6 * 6 + 2] += 1.0; /* last x site differs from the first */
+        EXPECT(bsfit_gpu_fitter_fit(gf, w, 42, ends_l, nl, ends_r, nr, &g2), BSFIT_STATUS_PERIODIC_MISMATCH);
     }
+    if (nl > 0) {
+        EXPECT(bsfit_gpu_fitter_fit(gf, v, 42, NULL, 0, ends_r, nr, &g2), BSFIT_STATUS_END_VALUES_SHAPE);
+    }
+    CHECK(g2 == NULL);
+    /* Plan errors. */
+    bsfit_gpu_fitter *gf2 = NULL;
+    EXPECT(bsfit_gpu_fitter_new(gpu, f, NULL, 0, 7, &gf2), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_fitter_new(gpu, NULL, NULL, 0, prec, &gf2), BSFIT_STATUS_NULL_POINTER);
+    size_t vs[2] = {2, 2};
+    EXPECT(bsfit_gpu_fitter_new(gpu, f, (const size_t *)((const char *)vs + 1), 1, prec, &gf2),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    bool f64 = false;
+    CHECK(bsfit_gpu_supports_f64(gpu, &f64) == BSFIT_STATUS_OK);
+    if (!f64) EXPECT(bsfit_gpu_fitter_new(gpu, f, NULL, 0, BSFIT_PRECISION_F64, &gf2), BSFIT_STATUS_GPU_ERROR);
+    CHECK(gf2 == NULL);
     bsfit_gpu_spline_free(g);
     bsfit_gpu_fitter_free(gf);
     bsfit_spline_free(s);
@@ -143,6 +195,22 @@ int main(void) {
         CHECK(st == BSFIT_STATUS_UNSUPPORTED);
         CHECK(strstr(bsfit_last_error_message(), "without GPU support") != NULL);
         CHECK(gpu == NULL);
+        /* Every bsfit_gpu_* function says so, whatever its arguments. */
+        char nm[8];
+        bool b = false;
+        size_t nd = 0;
+        double o[4];
+        const double p2[2] = {0.5, 0.5};
+        EXPECT(bsfit_gpu_open(&gpu), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_name(gpu, nm, sizeof nm), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_supports_f64(gpu, &b), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_spline_ndim(NULL, &nd), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_spline_evaluate(NULL, p2, 1, 2, NULL, 1, NULL, o, 4), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_spline_evaluate_grid(NULL, NULL, NULL, 2, NULL, 1, NULL, o, 4), BSFIT_STATUS_UNSUPPORTED);
+        bsfit_gpu_fitter *gf = NULL;
+        EXPECT(bsfit_gpu_fitter_new(gpu, NULL, NULL, 0, BSFIT_PRECISION_F64, &gf), BSFIT_STATUS_UNSUPPORTED);
+        bsfit_gpu_spline *gs = NULL;
+        EXPECT(bsfit_gpu_fitter_fit(gf, p2, 2, NULL, 0, NULL, 0, &gs), BSFIT_STATUS_UNSUPPORTED);
         bsfit_gpu_spline *g = NULL;
         bsfit_spline *s = NULL;
         const double *sites[] = {X, Y};
@@ -150,7 +218,7 @@ int main(void) {
         double v[42];
         values_for(v, 0);
         CHECK(bsfit_spline_fit(2, sites, lens, v, &s) == BSFIT_STATUS_OK);
-        CHECK(bsfit_gpu_spline_upload(gpu, s, BSFIT_PRECISION_F64, &g) == BSFIT_STATUS_NULL_POINTER);
+        EXPECT(bsfit_gpu_spline_upload(gpu, s, BSFIT_PRECISION_F64, &g), BSFIT_STATUS_UNSUPPORTED);
         bsfit_gpu_free(NULL);
         bsfit_gpu_spline_free(NULL);
         bsfit_gpu_fitter_free(NULL);
@@ -164,11 +232,17 @@ int main(void) {
             printf("FAILED: BSFIT_REQUIRE_GPU=1 but bsfit_gpu_open: %s\n", bsfit_last_error_message());
             return 1;
         }
+        EXPECT(bsfit_gpu_open(&gpu), BSFIT_STATUS_GPU_ERROR);
         printf("test_gpu: skipped, no GPU: %s\n", bsfit_last_error_message());
         return 0;
     }
     char name[128];
     CHECK(bsfit_gpu_name(gpu, name, sizeof name) == BSFIT_STATUS_OK);
+    EXPECT(bsfit_gpu_name(gpu, name, 0), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_name(gpu, NULL, 8), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_open(NULL), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_open((bsfit_gpu **)((char *)&gpu + 1)), BSFIT_STATUS_MISALIGNED_POINTER);
+    EXPECT(bsfit_gpu_supports_f64(NULL, NULL), BSFIT_STATUS_NULL_POINTER);
     bool f64 = false;
     CHECK(bsfit_gpu_supports_f64(gpu, &f64) == BSFIT_STATUS_OK);
     uint32_t prec = f64 ? BSFIT_PRECISION_F64 : BSFIT_PRECISION_F32;
@@ -203,8 +277,14 @@ int main(void) {
     if (g && s) eval_both(g, s, 2, tol, "uploaded vector spline");
     /* Errors: an unknown precision, NULL handles. */
     bsfit_gpu_spline *bad = NULL;
-    CHECK(bsfit_gpu_spline_upload(gpu, s, 7, &bad) == BSFIT_STATUS_INVALID_ARGUMENT && bad == NULL);
-    CHECK(bsfit_gpu_spline_upload(NULL, s, prec, &bad) == BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_upload(gpu, s, 7, &bad), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_spline_upload(NULL, s, prec, &bad), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_upload(gpu, s, prec, (bsfit_gpu_spline **)((char *)&bad + 1)),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    if (!f64) EXPECT(bsfit_gpu_spline_upload(gpu, s, BSFIT_PRECISION_F64, &bad), BSFIT_STATUS_GPU_ERROR);
+    CHECK(bad == NULL);
+    EXPECT(bsfit_gpu_spline_ndim(NULL, &nd), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_ndim(g, (size_t *)((char *)&nd + 1)), BSFIT_STATUS_MISALIGNED_POINTER);
     /* The device outlives its handle while a spline holds it. */
     bsfit_gpu_free(gpu);
     if (g && s) eval_both(g, s, 2, tol, "after bsfit_gpu_free");

@@ -190,7 +190,8 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
         println!("{}", fit_row::<f32>(ctx, &fitter, &cpu, batches)?);
         // Natural and clamped axes: out-of-place passes with end rows.
         use bsfit::BoundaryCondition as Bc;
-        let (bc_fitter, bc_cpu) = table_bc(shape, [Bc::NATURAL, Bc::CLAMPED, Bc::NATURAL, Bc::CLAMPED])?;
+        let (bc_fitter, bc_cpu) =
+            table_bc(shape, [Bc::NATURAL, Bc::CLAMPED, Bc::NATURAL, Bc::CLAMPED])?;
         if f64_ok {
             println!("{}", fit_row::<f64>(ctx, &bc_fitter, &bc_cpu, batches)?);
         }
