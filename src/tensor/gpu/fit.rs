@@ -86,6 +86,18 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     /// [`FitError::InvalidParameter`] for grids of 2³¹ points or more and
     /// for fitters with an axis whose boundary condition is not not-a-knot.
     pub fn new(ctx: &'c GpuContext, fitter: &Fitter<D>) -> Result<Self, FitError> {
+        if let Some(axis) = fitter
+            .degrees()
+            .iter()
+            .position(|&k| k != crate::Degree::Cubic)
+        {
+            return Err(FitError::Unsupported {
+                feature: format!(
+                    "device fit of degree {} (axis {axis}); the device fits cubic splines",
+                    fitter.degrees()[axis]
+                ),
+            });
+        }
         check_precision::<T>(ctx)?;
         if let Some(axis) = fitter
             .boundary()
@@ -432,6 +444,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             self.knots.clone(),
             self.shape,
             coefs,
+            [crate::bspline::Degree::Cubic; D],
         ))
     }
 

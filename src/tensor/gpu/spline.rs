@@ -261,6 +261,18 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// or a table exceeds a device limit; [`FitError::InvalidParameter`] if
     /// the grid has 2³² coefficients or more or an axis is periodic.
     pub fn new(ctx: &'c GpuContext, spline: &TensorSpline<D>) -> Result<Self, FitError> {
+        if let Some(axis) = spline
+            .degrees
+            .iter()
+            .position(|&k| k != crate::Degree::Cubic)
+        {
+            return Err(FitError::Unsupported {
+                feature: format!(
+                    "device evaluation of degree {} (axis {axis}); the device evaluates cubic splines",
+                    spline.degrees[axis]
+                ),
+            });
+        }
         check_precision::<T>(ctx)?;
         if let Some(axis) = spline.periodic.iter().position(|&p| p) {
             return Err(FitError::InvalidParameter {
