@@ -60,6 +60,11 @@ pub enum Status {
     /// Explicit end-derivative values of the wrong length, missing, or given
     /// for an end that takes none.
     EndValuesShape = 18,
+    /// A feature this library does not implement: a spline degree other
+    /// than 1, 3 or 5, a boundary condition other than not-a-knot on an axis
+    /// of degree 1 or 5, the sensitivities of a spline that is not cubic
+    /// (the message names it).
+    Unsupported = 19,
     /// A required pointer argument is NULL.
     NullPointer = 100,
     /// An argument is outside its range: `ndim` outside 1-6, `axis >= ndim`,
@@ -83,7 +88,7 @@ pub enum Status {
 }
 
 /// Every status, in code order.
-const ALL: [Status; 20] = [
+const ALL: [Status; 21] = [
     Status::Ok,
     Status::AxisTooShort,
     Status::NonFiniteSite,
@@ -97,6 +102,7 @@ const ALL: [Status; 20] = [
     Status::InvalidBoundary,
     Status::PeriodicMismatch,
     Status::EndValuesShape,
+    Status::Unsupported,
     Status::OutsideDomain,
     Status::NullPointer,
     Status::InvalidArgument,
@@ -125,6 +131,7 @@ impl Status {
             FitError::PeriodicMismatch { .. } => Status::PeriodicMismatch,
             FitError::EndValuesShape { .. } => Status::EndValuesShape,
             FitError::OutsideDomain { .. } => Status::OutsideDomain,
+            FitError::Unsupported { .. } => Status::Unsupported,
             _ => Status::InternalError,
         }
     }
@@ -145,6 +152,7 @@ impl Status {
             Status::InvalidBoundary => "BSFIT_STATUS_INVALID_BOUNDARY\0",
             Status::PeriodicMismatch => "BSFIT_STATUS_PERIODIC_MISMATCH\0",
             Status::EndValuesShape => "BSFIT_STATUS_END_VALUES_SHAPE\0",
+            Status::Unsupported => "BSFIT_STATUS_UNSUPPORTED\0",
             Status::OutsideDomain => "BSFIT_STATUS_OUTSIDE_DOMAIN\0",
             Status::NullPointer => "BSFIT_STATUS_NULL_POINTER\0",
             Status::InvalidArgument => "BSFIT_STATUS_INVALID_ARGUMENT\0",
