@@ -69,6 +69,7 @@ build_all() { # suffix, extra flags...
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_query.c "$LIB" "${LIBS[@]}" -o "$OUT/test_query$sfx"
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_sensitivity.c "$LIB" "${LIBS[@]}" -o "$OUT/test_sensitivity$sfx"
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_gpu.c "$LIB" "${LIBS[@]}" -o "$OUT/test_gpu$sfx"
+    "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude capi/tests/test_degrees.c "$LIB" "${LIBS[@]}" -o "$OUT/test_degrees$sfx"
     "$CXX" -std=c++17 "${WARN[@]}" "$@" -Iinclude capi/tests/test_cpp.cpp "$LIB" "${LIBS[@]}" -o "$OUT/test_cpp$sfx"
     "$CXX" -std=c++17 "${WARN[@]}" "$@" -Iinclude capi/examples/price_table.cpp "$LIB" "${LIBS[@]}" -o "$OUT/price_table$sfx"
     "$CC" -std=c11 "${WARN[@]}" "$@" -Iinclude "$OUT/readme.c" "$LIB" "${LIBS[@]}" -o "$OUT/readme_c$sfx"
@@ -76,7 +77,7 @@ build_all() { # suffix, extra flags...
     "$CXX" -std=c++17 "${WARN[@]}" "$@" -Iinclude "$OUT/readme.cpp" "$LIB" "${LIBS[@]}" -o "$OUT/readme_cpp$sfx"
 }
 run_all() { # suffix
-    for t in test_capi test_contract test_query test_sensitivity test_gpu test_cpp price_table readme_c readme_c_as_cpp readme_cpp; do
+    for t in test_capi test_contract test_query test_sensitivity test_gpu test_degrees test_cpp price_table readme_c readme_c_as_cpp readme_cpp; do
         echo "-- $t$1"
         run "$OUT/$t$1" | tail -3
     done

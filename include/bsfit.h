@@ -133,6 +133,14 @@ typedef enum {
    */
   BSFIT_STATUS_END_VALUES_SHAPE = 18,
   /**
+   * A feature this library does not implement, or was built without: a
+   * spline degree other than 1, 3 or 5, a boundary condition other than
+   * not-a-knot on an axis of degree 1 or 5, the sensitivities of a spline
+   * that is not cubic, a `bsfit_gpu_*` call in a build without GPU
+   * support (cargo feature `gpu`); the message names it.
+   */
+  BSFIT_STATUS_UNSUPPORTED = 19,
+  /**
    * A required pointer argument is NULL.
    */
   BSFIT_STATUS_NULL_POINTER = 100,
@@ -164,11 +172,6 @@ typedef enum {
    * create threads).
    */
   BSFIT_STATUS_THREADS_UNAVAILABLE = 106,
-  /**
-   * The library was built without the feature a `bsfit_gpu_*` function
-   * needs (GPU support: cargo feature `gpu`); the message says so.
-   */
-  BSFIT_STATUS_UNSUPPORTED = 107,
   /**
    * The GPU could not be used: no adapter, the device was lost, an
    * allocation on it failed, or the adapter lacks what the call needs
@@ -706,8 +709,24 @@ bsfit_status bsfit_spline_periodic(const bsfit_spline *spline,
                                    size_t out_len);
 
 /**
+ * The degree of each axis (1, 3 or 5; 3 unless fitted by a plan from
+ * `bsfit_fitter_new_degrees`), into `out[0 .. ndim]` (`out_len >= ndim`).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
+ *
+ * Thread safety: safe to call concurrently on the same spline.
+ *
+ * # Safety
+ * `spline` must be NULL or a live spline; `out` NULL or writable for `out_len` elements.
+ */
+bsfit_status bsfit_spline_degrees(const bsfit_spline *spline,
+                                  uint32_t *out,
+                                  size_t out_len);
+
+/**
  * Number of knots of `axis` into `*out`: the axis' number of coefficients
- * (`bsfit_spline_shape`) plus 4. For a fitted axis of `n` sites that is
+ * (`bsfit_spline_shape`) plus its degree plus 1 (4 for a cubic axis). For a fitted axis of `n` sites that is
  * `n + 4` under not-a-knot ends and `n + 6` under any other condition.
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
@@ -983,6 +1002,34 @@ bsfit_status bsfit_fitter_new_bc(size_t ndim,
                                  const bsfit_end *left,
                                  const bsfit_end *right,
                                  bsfit_fitter **out);
+
+/**
+ * `bsfit_fitter_new_bc` with a degree per axis: `degrees[k]` is 1, 3 or 5
+ * (scipy's `make_interp_spline(x, y, k)` knots: `n + k + 1` knots and `n`
+ * coefficients on an axis of `n >= k + 1` sites). `left` and `right` may
+ * both be NULL for not-a-knot ends on every axis; axes of degree 1 or 5
+ * take not-a-knot ends only. Splines from this plan report their degrees
+ * through `bsfit_spline_degrees`, and every evaluation entry point serves
+ * them (derivatives of order above an axis' degree are 0).
+ *
+ * Errors: as `bsfit_fitter_new_bc`; `BSFIT_STATUS_AXIS_TOO_SHORT` below
+ * `k + 1` sites; `BSFIT_STATUS_UNSUPPORTED` for a degree other than 1, 3
+ * or 5, or a condition other than not-a-knot on an axis of degree 1 or 5;
+ * `BSFIT_STATUS_NULL_POINTER` if only one of `left` and `right` is NULL.
+ *
+ * Thread safety: reentrant.
+ *
+ * # Safety
+ * Non-NULL pointers must point to as many elements as described (`left`,
+ * `right` and `degrees`: `ndim` values each).
+ */
+bsfit_status bsfit_fitter_new_degrees(size_t ndim,
+                                      const double *const *sites,
+                                      const size_t *lens,
+                                      const bsfit_end *left,
+                                      const bsfit_end *right,
+                                      const uint32_t *degrees,
+                                      bsfit_fitter **out);
 
 /**
  * Releases a fitter. NULL is allowed (nothing happens).

@@ -192,6 +192,15 @@ pub enum FitError {
         /// Number of values given.
         got: usize,
     },
+    /// A feature this library does not implement (a spline degree other
+    /// than 1, 3 or 5; a boundary condition other than not-a-knot at degree
+    /// 1 or 5; the data sensitivities of such a spline). Fronts report it
+    /// as "not implemented" (Python: `NotImplementedError`).
+    #[error("not supported: {feature}")]
+    Unsupported {
+        /// What is not supported, with the offending value.
+        feature: String,
+    },
     /// Deserialised or user-constructed data is internally inconsistent.
     #[error("invalid spline data: {0}")]
     InvalidData(String),

@@ -73,6 +73,7 @@ mod recycle;
 pub mod tensor;
 pub mod workspace;
 
+pub use bspline::Degree;
 pub use bspline::boundary::{BoundaryCondition, EndCondition};
 pub use error::FitError;
 pub use isa::Isa;

@@ -12,6 +12,8 @@ mod fuzz_logic;
 mod adversarial;
 mod black_scholes;
 mod boundary_parity;
+mod degree_parity;
+mod degrees;
 mod errors;
 mod eval_api;
 mod extrapolation_far;

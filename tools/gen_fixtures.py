@@ -4,8 +4,10 @@
 Regenerate (deterministic: fixed seed, output is byte-for-byte reproducible
 with the same numpy/scipy versions):
 
-    python3 tools/gen_fixtures.py            # writes tests/fixtures/ndspline/*.json
-                                             # and tests/fixtures/bc/*.json
+    python3 tools/gen_fixtures.py            # writes tests/fixtures/ndspline/*.json,
+                                             # tests/fixtures/bc/*.json and
+                                             # tests/fixtures/degrees/*.json
+    python3 tools/gen_fixtures.py --only-degrees   # only the degree fixtures
     python3 tools/gen_fixtures.py --out DIR  # somewhere else (DIR/ndspline, DIR/bc
                                              # with --bc-out)
 
@@ -44,6 +46,17 @@ shortest round-trip repr so no precision is lost):
       "outside": [bool, ...],              # per point: outside the domain?
       "derivs": [{"orders": [o_0, ...], "values": [...]}, ...]
     }
+
+Degrees 1 and 5 (tests/fixtures/degrees/*.json, `tests/degree_parity.rs`)
+-------------------------------------------------------------------------
+The layout above plus ``"degrees": [k_0, ...]`` (each 1, 3 or 5, mixed per
+axis): knots and coefficients from ``make_interp_spline(x_a, c, k=k_a,
+axis=a)`` axis by axis (scipy's ``_not_a_knot(x, k)`` knots: ``k + 1``
+copies of each end site around ``x[(k+1)//2 : -(k+1)//2]``), cross-checked
+against ``make_ndbspl(..., k=degrees, solver=spsolve)``; evaluations from
+``NdBSpline(t, c, degrees)`` for every order up to ``k_a + 1`` along each
+axis (order ``k_a + 1`` is written as 0, which ``NdBSpline`` does not
+compute) and two mixed orders.
 
 Boundary conditions (tests/fixtures/bc/*.json, `tests/boundary_parity.rs`)
 -------------------------------------------------------------------------
@@ -339,6 +352,88 @@ def make_bc_case(rng, name, shape, bc):
     return case
 
 
+# Degrees (tests/fixtures/degrees/*.json, `tests/degree_parity.rs`): name,
+# grid shape, degree per axis.
+DEGREE_CASES = [
+    ("k1_n2", (2,), (1,)),
+    ("k1_n9", (9,), (1,)),
+    ("k5_n6", (6,), (5,)),
+    ("k5_n7", (7,), (5,)),
+    ("k5_n15", (15,), (5,)),
+    ("k15_2d", (8, 7), (1, 5)),
+    ("k53_2d", (9, 6), (5, 3)),
+    ("k55_2d", (7, 10), (5, 5)),
+    ("k315_3d", (6, 5, 8), (3, 1, 5)),
+    ("k5135_4d", (7, 4, 6, 8), (5, 1, 3, 5)),
+]
+
+
+def fit_separable_k(axes, values, ks):
+    """make_interp_spline(x_a, c, k=ks[a], axis=a) along every axis."""
+    c = np.asarray(values, dtype=float)
+    knots = []
+    for a, (x, k) in enumerate(zip(axes, ks)):
+        b = make_interp_spline(x, c, k=k, axis=a)
+        knots.append(np.asarray(b.t, dtype=float))
+        c = np.moveaxis(np.asarray(b.c, dtype=float), 0, a)
+    return knots, np.ascontiguousarray(c)
+
+
+def make_degree_case(rng, name, shape, ks):
+    """A not-a-knot spline of degree ks[a] along axis a, in the layout of
+    `make_case` plus "degrees"; derivative orders up to k + 1 per axis (the
+    order k + 1 is 0)."""
+    d = len(shape)
+    axes = [random_sites(rng, n) for n in shape]
+    values = rng.uniform(-1.0, 1.0, size=shape)
+    knots, coefs = fit_separable_k(axes, values, ks)
+    if d > 1:
+        glob = make_ndbspl(tuple(axes), values, k=ks, solver=spsolve)
+        err = np.max(np.abs(glob.c - coefs)) / np.max(np.abs(coefs))
+        assert err < 1e-10, (name, err)
+        assert all(np.array_equal(a, b) for a, b in zip(glob.t, knots)), name
+    spl = NdBSpline(tuple(knots), coefs, ks)
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
+    resid = np.max(np.abs(spl(grid) - values.reshape(-1)))
+    assert resid < 1e-9 * max(1.0, np.max(np.abs(coefs))), (name, resid)
+    pts, flags = random_points(rng, axes)
+    orders = [tuple([0] * d)]
+    for a in range(d):
+        for o in range(1, ks[a] + 2):
+            v = [0] * d
+            v[a] = o
+            orders.append(tuple(v))
+    if d > 1:
+        orders.append(tuple(min(1, k) for k in ks))
+        orders.append(tuple(min(2, k) for k in ks))
+    derivs = []
+    for o in orders:
+        if any(oa > k for oa, k in zip(o, ks)):
+            vals = np.zeros(len(pts))  # NdBSpline rejects nu > k; the derivative is 0
+        else:
+            vals = spl(pts, nu=np.array(o))
+        if d == 1 and o[0] <= ks[0]:
+            b = BSpline(knots[0], coefs, ks[0], extrapolate=True)
+            v1 = b(pts[:, 0], nu=o[0])
+            scale = max(1.0, np.max(np.abs(v1)))
+            assert np.max(np.abs(v1 - vals)) < 1e-12 * scale, name
+        assert np.all(np.isfinite(vals)), name
+        derivs.append({"orders": list(o), "values": [float(v) for v in vals]})
+    return {
+        "name": name,
+        "dim": d,
+        "shape": list(shape),
+        "degrees": list(ks),
+        "axes": [[float(v) for v in x] for x in axes],
+        "values": [float(v) for v in values.reshape(-1)],
+        "knots": [[float(v) for v in t] for t in knots],
+        "coefficients": [float(v) for v in coefs.reshape(-1)],
+        "points": [[float(v) for v in p] for p in pts],
+        "outside": flags,
+        "derivs": derivs,
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     default_out = os.path.join(here, "..", "tests", "fixtures", "ndspline")
@@ -348,9 +443,29 @@ def main():
                     help="write only the boundary-condition fixtures")
     ap.add_argument("--bc-out", default=os.path.join(here, "..", "tests", "fixtures", "bc"),
                     help="output directory of the boundary-condition fixtures")
+    ap.add_argument("--only-degrees", action="store_true",
+                    help="write only the degree fixtures")
+    ap.add_argument("--degrees-out",
+                    default=os.path.join(here, "..", "tests", "fixtures", "degrees"),
+                    help="output directory of the degree fixtures")
     args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
 
+    os.makedirs(args.degrees_out, exist_ok=True)
+    rng = np.random.default_rng(SEED + 29)
+    total = 0
+    for name, shape, ks in DEGREE_CASES:
+        case = make_degree_case(rng, name, shape, ks)
+        path = os.path.join(args.degrees_out, name + ".json")
+        text = json.dumps(case, separators=(",", ":")) + "\n"
+        with open(path, "w") as f:
+            f.write(text)
+        total += len(text)
+        print(f"{os.path.relpath(path)}: {len(text)} bytes", file=sys.stderr)
+    print(f"total {total} bytes in {len(DEGREE_CASES)} files", file=sys.stderr)
+    if args.only_degrees:
+        return
+
+    os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(SEED)
     total = 0
     for name, shape in [] if args.only_bc else CASES:

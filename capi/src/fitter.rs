@@ -4,7 +4,7 @@ use crate::exec;
 use crate::ptr::{Out, axes, check_capacity, fill_nan, get, get_mut, slice, slice_mut};
 use crate::spline::{Spline, emit_spline};
 use crate::status::{Error, Status, gated, guard};
-use bsfit_core::{BoundaryCondition, DynFitter, EndCondition, FitError, Par, Workspace};
+use bsfit_core::{BoundaryCondition, Degree, DynFitter, EndCondition, FitError, Par, Workspace};
 
 /// A fit plan for one grid plus its scratch memory (opaque): refits of new
 /// values on the same grid skip the per-axis factorisations and allocate
@@ -272,6 +272,65 @@ pub unsafe extern "C" fn bsfit_fitter_new_bc(
         let bc = conditions(l, r)?;
         let n = exec::resolve(0);
         let plan = exec::install(n, || DynFitter::with_boundary(&axes, &bc))??;
+        // SAFETY: `out` is a valid slot (caller's contract).
+        unsafe { emit_fitter(out, plan, &axes, n) };
+        Ok(())
+    })
+}
+
+/// `bsfit_fitter_new_bc` with a degree per axis: `degrees[k]` is 1, 3 or 5
+/// (scipy's `make_interp_spline(x, y, k)` knots: `n + k + 1` knots and `n`
+/// coefficients on an axis of `n >= k + 1` sites). `left` and `right` may
+/// both be NULL for not-a-knot ends on every axis; axes of degree 1 or 5
+/// take not-a-knot ends only. Splines from this plan report their degrees
+/// through `bsfit_spline_degrees`, and every evaluation entry point serves
+/// them (derivatives of order above an axis' degree are 0).
+///
+/// Errors: as `bsfit_fitter_new_bc`; `BSFIT_STATUS_AXIS_TOO_SHORT` below
+/// `k + 1` sites; `BSFIT_STATUS_UNSUPPORTED` for a degree other than 1, 3
+/// or 5, or a condition other than not-a-knot on an axis of degree 1 or 5;
+/// `BSFIT_STATUS_NULL_POINTER` if only one of `left` and `right` is NULL.
+///
+/// Thread safety: reentrant.
+///
+/// # Safety
+/// Non-NULL pointers must point to as many elements as described (`left`,
+/// `right` and `degrees`: `ndim` values each).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_fitter_new_degrees(
+    ndim: usize,
+    sites: *const *const f64,
+    lens: *const usize,
+    left: *const End,
+    right: *const End,
+    degrees: *const u32,
+    out: *mut *mut Fitter,
+) -> Status {
+    gated(|| {
+        let out = Out::new(out, "out")?;
+        // SAFETY: `ndim` arrays of `lens[k]` sites (caller's contract).
+        let axes = unsafe { axes(ndim, sites, lens, ("sites", "lens"), true) }?;
+        let bc = if left.is_null() && right.is_null() {
+            vec![BoundaryCondition::NOT_A_KNOT; ndim]
+        } else {
+            // SAFETY: `ndim` codes each (caller's contract), read as
+            // integers (unknown codes are errors).
+            let (l, r) = unsafe {
+                (
+                    slice(left.cast::<u32>(), ndim, "left")?,
+                    slice(right.cast::<u32>(), ndim, "right")?,
+                )
+            };
+            conditions(l, r)?
+        };
+        // SAFETY: `ndim` degrees (caller's contract).
+        let ks = unsafe { slice(degrees, ndim, "degrees") }?;
+        let ks = ks
+            .iter()
+            .map(|&k| Degree::try_from(k as usize))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = exec::resolve(0);
+        let plan = exec::install(n, || DynFitter::with_boundary_degrees(&axes, &bc, &ks))??;
         // SAFETY: `out` is a valid slot (caller's contract).
         unsafe { emit_fitter(out, plan, &axes, n) };
         Ok(())

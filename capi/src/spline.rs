@@ -380,8 +380,33 @@ pub unsafe extern "C" fn bsfit_spline_periodic(
     })
 }
 
+/// The degree of each axis (1, 3 or 5; 3 unless fitted by a plan from
+/// `bsfit_fitter_new_degrees`), into `out[0 .. ndim]` (`out_len >= ndim`).
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_BUFFER_TOO_SMALL`. `out` is untouched on failure.
+///
+/// Thread safety: safe to call concurrently on the same spline.
+///
+/// # Safety
+/// `spline` must be NULL or a live spline; `out` NULL or writable for `out_len` elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_spline_degrees(
+    spline: *const Spline,
+    out: *mut u32,
+    out_len: usize,
+) -> Status {
+    guard(|| {
+        // SAFETY: a live spline (caller's contract).
+        let s = unsafe { get(spline, "spline") }?;
+        let ks: Vec<u32> = s.inner.degrees().iter().map(|k| k.get() as u32).collect();
+        // SAFETY: forwarded contract.
+        unsafe { copy_out(&ks, out, out_len, "out") }
+    })
+}
+
 /// Number of knots of `axis` into `*out`: the axis' number of coefficients
-/// (`bsfit_spline_shape`) plus 4. For a fitted axis of `n` sites that is
+/// (`bsfit_spline_shape`) plus its degree plus 1 (4 for a cubic axis). For a fitted axis of `n` sites that is
 /// `n + 4` under not-a-knot ends and `n + 6` under any other condition.
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,

@@ -60,6 +60,12 @@ pub enum Status {
     /// Explicit end-derivative values of the wrong length, missing, or given
     /// for an end that takes none.
     EndValuesShape = 18,
+    /// A feature this library does not implement, or was built without: a
+    /// spline degree other than 1, 3 or 5, a boundary condition other than
+    /// not-a-knot on an axis of degree 1 or 5, the sensitivities of a spline
+    /// that is not cubic, a `bsfit_gpu_*` call in a build without GPU
+    /// support (cargo feature `gpu`); the message names it.
+    Unsupported = 19,
     /// A required pointer argument is NULL.
     NullPointer = 100,
     /// An argument is outside its range: `ndim` outside 1-6, `axis >= ndim`,
@@ -80,9 +86,6 @@ pub enum Status {
     /// The library's thread pool could not be started (the system refused to
     /// create threads).
     ThreadsUnavailable = 106,
-    /// The library was built without the feature a `bsfit_gpu_*` function
-    /// needs (GPU support: cargo feature `gpu`); the message says so.
-    Unsupported = 107,
     /// The GPU could not be used: no adapter, the device was lost, an
     /// allocation on it failed, or the adapter lacks what the call needs
     /// (`BSFIT_PRECISION_F64` without 64-bit shader arithmetic); the message
@@ -105,6 +108,7 @@ const ALL: [Status; 22] = [
     Status::InvalidBoundary,
     Status::PeriodicMismatch,
     Status::EndValuesShape,
+    Status::Unsupported,
     Status::OutsideDomain,
     Status::NullPointer,
     Status::InvalidArgument,
@@ -112,7 +116,6 @@ const ALL: [Status; 22] = [
     Status::MisalignedPointer,
     Status::BufferTooSmall,
     Status::ThreadsUnavailable,
-    Status::Unsupported,
     Status::GpuError,
 ];
 
@@ -136,6 +139,7 @@ impl Status {
             FitError::EndValuesShape { .. } => Status::EndValuesShape,
             FitError::OutsideDomain { .. } => Status::OutsideDomain,
             FitError::Gpu(_) => Status::GpuError,
+            FitError::Unsupported { .. } => Status::Unsupported,
             _ => Status::InternalError,
         }
     }
@@ -156,6 +160,7 @@ impl Status {
             Status::InvalidBoundary => "BSFIT_STATUS_INVALID_BOUNDARY\0",
             Status::PeriodicMismatch => "BSFIT_STATUS_PERIODIC_MISMATCH\0",
             Status::EndValuesShape => "BSFIT_STATUS_END_VALUES_SHAPE\0",
+            Status::Unsupported => "BSFIT_STATUS_UNSUPPORTED\0",
             Status::OutsideDomain => "BSFIT_STATUS_OUTSIDE_DOMAIN\0",
             Status::NullPointer => "BSFIT_STATUS_NULL_POINTER\0",
             Status::InvalidArgument => "BSFIT_STATUS_INVALID_ARGUMENT\0",
@@ -163,7 +168,6 @@ impl Status {
             Status::MisalignedPointer => "BSFIT_STATUS_MISALIGNED_POINTER\0",
             Status::BufferTooSmall => "BSFIT_STATUS_BUFFER_TOO_SMALL\0",
             Status::ThreadsUnavailable => "BSFIT_STATUS_THREADS_UNAVAILABLE\0",
-            Status::Unsupported => "BSFIT_STATUS_UNSUPPORTED\0",
             Status::GpuError => "BSFIT_STATUS_GPU_ERROR\0",
         }
     }

@@ -390,19 +390,26 @@ class TensorSpline:
         (a :class:`FitError` naming the first point outside), or a sequence
         of those, one per axis. Periodic axes always wrap unless the policy
         is given per axis.
+    k : int or sequence of int, optional
+        Degree, one for all axes or one per axis: 1, 3 (default) or 5, with
+        the knots of ``scipy.interpolate.make_interp_spline(x, y, k)``
+        (not-a-knot) and at least ``k + 1`` sites on the axis. Axes of
+        degree 1 or 5 take not-a-knot ends only (other ``bc_type`` raise
+        NotImplementedError); other degrees raise NotImplementedError.
 
     Attributes
     ----------
     t : tuple of ndarray
-        Knot vector of each axis (coefficients + 4 knots, as scipy chooses
-        them for the axis' ``bc_type``), read-only.
+        Knot vector of each axis (coefficients + k + 1 knots, as scipy
+        chooses them for the axis' degree and ``bc_type``), read-only.
     c : ndarray
         B-spline coefficients, shape ``shape + value_shape``, read-only
         (``m_k`` or ``m_k + 2`` per axis); complex128 for complex values.
     periodic : tuple of bool
         Which axes are periodic.
-    k : int
-        The degree, 3.
+    k : int or tuple of int
+        The degree (a tuple when the axes differ); ``degrees`` is always
+        the tuple.
     extrapolate : bool, str or tuple
         Default extrapolation policy (assignable).
 
@@ -462,15 +469,15 @@ class TensorSpline:
 
     __slots__ = ("_s", "_t", "_c", "_complex", "_extrapolate", "__weakref__")
 
-    k = 3
-
-    def __init__(self, points, values, bc_type=None, *, extrapolate=True):
+    def __init__(self, points, values, bc_type=None, *, extrapolate=True, k=3):
         axes = _as_points(points)
+        ks = _as_degrees(k, len(axes))
         vals, is_complex = _as_values(values, "values")
         shape = tuple(len(a) for a in axes)
         vshape = vals.shape[len(axes):len(vals.shape) - is_complex]
         bc, ends = _parse_bc(bc_type, shape, vshape, is_complex)
-        self._init(_bsfit._Spline.fit(axes, vals, bc, ends), is_complex, extrapolate)
+        native = _bsfit._Spline.fit(axes, vals, bc, ends, list(ks))
+        self._init(native, is_complex, extrapolate)
 
     def _init(self, native, is_complex, extrapolate):
         self._s = native
@@ -487,15 +494,15 @@ class TensorSpline:
         return self
 
     @classmethod
-    def from_parts(cls, t, c, *, extrapolate=True, periodic=None):
-        """A spline from knot vectors and coefficients (like ``NdBSpline(t, c, 3)``).
+    def from_parts(cls, t, c, *, extrapolate=True, periodic=None, k=3):
+        """A spline from knot vectors and coefficients (like ``NdBSpline(t, c, k)``).
 
         Parameters
         ----------
         t : tuple of 1-D array_like
-            Clamped cubic knot vectors, one per axis: ``n_k + 4 >= 8``
-            finite knots, four equal knots at each end, strictly increasing
-            in between.
+            Clamped knot vectors, one per axis: for degree ``k``,
+            ``n + k + 1 >= 2k + 2`` finite knots, ``k + 1`` equal knots at
+            each end, strictly increasing in between.
         c : array_like, shape (n_1, ..., n_N, \\*vshape)
             Finite coefficients, real or complex; trailing dimensions are
             the value shape.
@@ -503,18 +510,23 @@ class TensorSpline:
             Default extrapolation policy (see :class:`TensorSpline`).
         periodic : sequence of bool, optional
             Axes whose coordinates evaluation wraps into the domain (their
-            knots need not be clamped). Default: none.
+            knots need not be clamped; cubic axes only). Default: none.
+        k : int or sequence of int, optional
+            Degree, one for all axes or one per axis: 1, 3 (default) or 5.
 
         Raises
         ------
         FitError
             If the knots and coefficients are inconsistent.
+        NotImplementedError
+            For a degree other than 1, 3 or 5.
         """
         knots = _as_points(t)
+        ks = _as_degrees(k, len(knots))
         coefs, is_complex = _as_values(c, "c")
         if periodic is not None:
             periodic = [bool(p) for p in periodic]
-        native = _bsfit._Spline.from_parts(knots, coefs, periodic)
+        native = _bsfit._Spline.from_parts(knots, coefs, periodic, list(ks))
         return cls._wrap(native, is_complex, extrapolate)
 
     # -- attributes ---------------------------------------------------------
@@ -559,6 +571,18 @@ class TensorSpline:
     def periodic(self):
         """Per axis, whether it is periodic (evaluation wraps it)."""
         return tuple(self._s.periodic)
+
+    @property
+    def degrees(self):
+        """The degree of each axis (a tuple of 1, 3 or 5)."""
+        return tuple(self._s.degrees)
+
+    @property
+    def k(self):
+        """The degree: an int when every axis has the same, else the tuple
+        of :attr:`degrees`."""
+        ks = self.degrees
+        return ks[0] if len(set(ks)) == 1 else ks
 
     @property
     def shape(self):
@@ -615,7 +639,8 @@ class TensorSpline:
         xi : array_like, shape (..., ndim)
             Points, one per row.
         nu : sequence of int, length ndim, optional
-            Derivative order along each axis (0 = value). Orders above 3 give 0.
+            Derivative order along each axis (0 = value). Orders above the
+            axis' degree give 0.
         extrapolate : bool, str or sequence, optional
             The policy outside the domain (see :class:`TensorSpline`):
             True, False, ``"clamp"``, ``"nan"``, ``"periodic"``, ``"raise"``,
@@ -740,7 +765,7 @@ class TensorSpline:
     # -- interop ------------------------------------------------------------
 
     def to_scipy(self):
-        """The equivalent ``scipy.interpolate.NdBSpline(t, c, 3)`` (imports scipy).
+        """The equivalent ``scipy.interpolate.NdBSpline(t, c, k)`` (imports scipy).
 
         ``NdBSpline`` knows only ``extrapolate`` True or False: False and
         ``"nan"`` map to False, every other policy to True (so on periodic
@@ -752,12 +777,17 @@ class TensorSpline:
         return NdBSpline(
             tuple(np.array(t) for t in self.t),
             np.array(self.c),
-            3,
+            self.degrees,
             extrapolate=not (ext is False or ext == "nan"),
         )
 
     def __reduce__(self):
-        return (_from_parts, (self.t, self.c, self._extrapolate, self.periodic))
+        args = (self.t, self.c, self._extrapolate, self.periodic)
+        # Degrees only when an axis is not cubic: cubic pickles keep the
+        # earlier form (and load in earlier versions).
+        if any(k != 3 for k in self.degrees):
+            args += (self.degrees,)
+        return (_from_parts, args)
 
     def __eq__(self, other):
         if not isinstance(other, TensorSpline):
@@ -777,12 +807,33 @@ class TensorSpline:
             extra += f", value_shape={self.value_shape}"
         if self._complex:
             extra += ", dtype=complex128"
-        return f"TensorSpline(ndim={self.ndim}, shape={self.shape}{extra}, domain=[{dom}], k=3)"
+        return (
+            f"TensorSpline(ndim={self.ndim}, shape={self.shape}{extra}, domain=[{dom}], "
+            f"k={self.k})"
+        )
 
 
-def _from_parts(t, c, extrapolate=True, periodic=None):
-    """Unpickling helper: validates the parts (see TensorSpline.from_parts)."""
-    return TensorSpline.from_parts(t, c, extrapolate=extrapolate, periodic=periodic)
+def _from_parts(t, c, extrapolate=True, periodic=None, k=3):
+    """Unpickling helper: validates the parts (see TensorSpline.from_parts);
+    pickles written before degrees other than 3 existed have no ``k``."""
+    return TensorSpline.from_parts(t, c, extrapolate=extrapolate, periodic=periodic, k=k)
+
+
+def _as_degrees(k, ndim):
+    """Per-axis degrees from ``k`` (an int for every axis or one per axis):
+    a tuple of ints. The library checks the values (1, 3 or 5; others raise
+    NotImplementedError)."""
+    try:
+        ks = tuple(k)
+    except TypeError:
+        ks = (k,) * ndim
+    if len(ks) != ndim:
+        raise ValueError(f"k has {len(ks)} entries for {ndim} dimensions (k={k!r})")
+    ks = tuple(operator.index(kk) for kk in ks)
+    for kk in ks:
+        if kk < 0:
+            raise ValueError(f"Expect non-negative k (k={k!r}).")
+    return ks
 
 
 def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
@@ -803,8 +854,9 @@ def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
     values : array_like, shape (m1, ..., mN, \\*vshape)
         Data on the grid; trailing dimensions and complex values as scipy.
     k : int or sequence of int, optional
-        Spline degree, one for all axes or one per axis: 3. Other degrees
-        raise NotImplementedError (bsfit fits cubic splines only).
+        Spline degree, one for all axes or one per axis: 1, 3 (default) or
+        5, with scipy's not-a-knot knots for each. Other degrees raise
+        NotImplementedError.
 
     Returns
     -------
@@ -819,7 +871,7 @@ def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
     TypeError
         For a non-integer degree.
     NotImplementedError
-        For a degree other than 3.
+        For a degree other than 1, 3 or 5.
     """
     del solver, solver_args
     if isinstance(points, np.ndarray) and points.ndim == 2:
@@ -840,13 +892,7 @@ def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
                 f"There are {numpts} points in dimension {d}, but order {kk} "
                 f"requires at least  {kk + 1} points per dimension."
             )
-    for d, kk in enumerate(ks):
-        if kk != 3:
-            raise NotImplementedError(
-                f"make_ndbspl: degree k={kk} (axis {d}) is not implemented in bsfit; "
-                "it fits cubic splines (k=3) only"
-            )
-    return TensorSpline(points, values)
+    return TensorSpline(points, values, k=ks)
 
 
 # --------------------------------------------------------------------------
@@ -870,6 +916,8 @@ class Fitter:
         As for :class:`TensorSpline`; explicit end values are used by every
         fit (their shape: the other axes' sites, then the value shape of the
         values fitted).
+    k : int or sequence of int, optional
+        Degree per axis, as for :class:`TensorSpline`.
 
     Examples
     --------
@@ -885,16 +933,18 @@ class Fitter:
     (3,)
     """
 
-    __slots__ = ("_f", "_points", "_bc_type", "_ends", "__weakref__")
+    __slots__ = ("_f", "_points", "_bc_type", "_ends", "_k", "__weakref__")
 
-    def __init__(self, points, bc_type=None):
+    def __init__(self, points, bc_type=None, *, k=3):
         axes = _as_points(points)
+        ks = _as_degrees(k, len(axes))
         shape = tuple(len(a) for a in axes)
         bc, _ = _parse_bc(bc_type, shape, values=False)
-        self._f = _bsfit._Fitter(axes, bc)
+        self._f = _bsfit._Fitter(axes, bc, list(ks))
         self._points = tuple(_readonly(np.array(a)) for a in axes)
         self._bc_type = bc_type
         self._ends = None
+        self._k = ks
 
     def _end_arrays(self, vshape, is_complex):
         """The explicit end values for values of ``vshape`` (cached per shape)."""
@@ -1021,10 +1071,15 @@ class Fitter:
         return _sensitivity.data_vjp(self, xi, g, nu, return_ends)
 
     def __reduce__(self):
-        return (Fitter, (self._points, self._bc_type))
+        return (_make_fitter, (self._points, self._bc_type, self._k))
 
     def __repr__(self):
         return f"Fitter(ndim={self.ndim}, shape={self.shape})"
+
+
+def _make_fitter(points, bc_type=None, k=3):
+    """Unpickling helper of :class:`Fitter`."""
+    return Fitter(points, bc_type, k=k)
 
 
 # --------------------------------------------------------------------------

@@ -40,7 +40,6 @@ _Orders = Sequence[int]
 _Result = NDArray[Any]
 
 class TensorSpline:
-    k: int
     def __init__(
         self,
         points: _Points,
@@ -48,6 +47,7 @@ class TensorSpline:
         bc_type: _BcType = None,
         *,
         extrapolate: _Extrapolate = True,
+        k: Union[int, Sequence[int]] = 3,
     ) -> None: ...
     @classmethod
     def from_parts(
@@ -57,7 +57,12 @@ class TensorSpline:
         *,
         extrapolate: _Extrapolate = True,
         periodic: Optional[Sequence[bool]] = None,
+        k: Union[int, Sequence[int]] = 3,
     ) -> TensorSpline: ...
+    @property
+    def k(self) -> Union[int, Tuple[int, ...]]: ...
+    @property
+    def degrees(self) -> Tuple[int, ...]: ...
     @property
     def extrapolate(self) -> Union[bool, str, Tuple[Union[bool, str], ...]]: ...
     @extrapolate.setter
@@ -112,7 +117,9 @@ def make_ndbspl(
 ) -> TensorSpline: ...
 
 class Fitter:
-    def __init__(self, points: _Points, bc_type: _BcType = None) -> None: ...
+    def __init__(
+        self, points: _Points, bc_type: _BcType = None, *, k: Union[int, Sequence[int]] = 3
+    ) -> None: ...
     @property
     def points(self) -> Tuple[NDArray[np.float64], ...]: ...
     @property

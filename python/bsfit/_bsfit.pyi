@@ -44,17 +44,21 @@ class _Spline:
         values: NDArray[np.float64],
         bc: Optional[Sequence[Tuple[str, str]]] = None,
         ends: _Ends = None,
+        k: Optional[Sequence[int]] = None,
     ) -> _Spline: ...
     @staticmethod
     def from_parts(
         knots: Sequence[NDArray[np.float64]],
         coefs: NDArray[np.float64],
         periodic: Optional[Sequence[bool]] = None,
+        k: Optional[Sequence[int]] = None,
     ) -> _Spline: ...
     @property
     def ndim(self) -> int: ...
     @property
     def periodic(self) -> list[bool]: ...
+    @property
+    def degrees(self) -> list[int]: ...
     @property
     def shape(self) -> list[int]: ...
     @property
@@ -75,6 +79,7 @@ class _Fitter:
         cls,
         axes: Sequence[NDArray[np.float64]],
         bc: Optional[Sequence[Tuple[str, str]]] = None,
+        k: Optional[Sequence[int]] = None,
     ) -> _Fitter: ...
     @property
     def ndim(self) -> int: ...

@@ -66,9 +66,9 @@ class BSpline(_ScipyBSpline):
     ``PPoly.from_spline``, pickling). :func:`make_interp_spline` returns
     one.
 
-    Calls ``self(x, nu, extrapolate)`` of a cubic spline (``k == 3``)
-    whose knots bsfit can represent (four equal knots at each end and
-    strictly increasing interior knots, or a periodic knot vector) and
+    Calls ``self(x, nu, extrapolate)`` of a spline of degree 1, 3 or 5
+    whose knots bsfit can represent (``k + 1`` equal knots at each end and
+    strictly increasing interior knots, or a cubic periodic knot vector) and
     whose ``c`` has one coefficient per basis function are evaluated by
     bsfit (the same numbers as scipy's, to rounding; ``extrapolate`` True,
     False or ``"periodic"``). Everything else -- other degrees (such as the
@@ -90,19 +90,21 @@ class BSpline(_ScipyBSpline):
         if cache is not None and cache[0] is t and cache[1] is c:
             return cache[2]
         native = None
+        k = self.k
         if (
-            self.k == 3
+            k in (1, 3, 5)
             and isinstance(t, np.ndarray)
             and isinstance(c, np.ndarray)
             and t.ndim == 1
             and c.ndim >= 1
-            and t.size >= 8
-            and c.shape[0] == t.size - 4
+            and t.size >= 2 * k + 2
+            and c.shape[0] == t.size - k - 1
             and c.dtype.kind in "fc"
             and c.size > 0
         ):
+            periodic = k == 3 and not _is_clamped(t)
             try:
-                native = TensorSpline.from_parts((t,), c, periodic=[not _is_clamped(t)])
+                native = TensorSpline.from_parts((t,), c, periodic=[periodic], k=k)
             except (FitError, TypeError, ValueError):
                 native = None
         self._bsfit_cache = (t, c, native)
@@ -183,9 +185,9 @@ def _end_spec(deriv):
 
 
 def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=True):
-    """Interpolating cubic B-spline: ``scipy.interpolate.make_interp_spline``.
+    """Interpolating B-spline: ``scipy.interpolate.make_interp_spline``.
 
-    The interpolating spline of degree 3 through ``(x, y)`` along ``axis``,
+    The interpolating spline of degree 1, 3 or 5 through ``(x, y)`` along ``axis``,
     fitted by bsfit (exact banded solve, every trailing component in the
     same passes, complex values as two real components), returned as a
     :class:`BSpline` -- a subclass of ``scipy.interpolate.BSpline`` -- so it
@@ -194,11 +196,14 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     Parameters
     ----------
     x : array_like, shape (n,)
-        Strictly increasing abscissas, at least 4 of them.
+        Strictly increasing abscissas, at least ``k + 1`` of them.
     y : array_like, shape (..., n, ...)
         Ordinates, real or complex; ``n`` along ``axis``.
     k : int, optional
-        Degree: 3. Other degrees raise NotImplementedError.
+        Degree: 1, 3 (default) or 5, with scipy's not-a-knot knots. Other
+        degrees raise NotImplementedError; so do ``bc_type`` other than
+        not-a-knot at ``k=5`` (at ``k=1``, as in scipy, ``bc_type`` can only
+        be None or ``"periodic"``, which changes nothing).
     t : array_like, optional
         Knots: accepted when equal to the knots bsfit builds for
         ``bc_type`` (scipy's defaults); other knot vectors raise
@@ -225,8 +230,9 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     TypeError
         For a non-integer ``k``.
     NotImplementedError
-        For a degree other than 3, other knots, fewer than 4 sites with
-        derivative or periodic ends, or an unimplemented ``bc_type`` form.
+        For a degree other than 1, 3 or 5, other knots, fewer than 4 sites
+        with derivative or periodic ends, or an unimplemented ``bc_type``
+        form.
 
     Examples
     --------
@@ -267,10 +273,21 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     k = operator.index(k)
     if k < 0:
         raise ValueError("Expect non-negative k.")
-    if k != 3:
+    if k not in (1, 3, 5):
         raise NotImplementedError(
             f"make_interp_spline(k={k}): degree {k} is not implemented in bsfit; "
-            "it fits cubic splines (k=3) only"
+            "it fits the odd degrees k=1, 3 and 5"
+        )
+    if k == 1 and t is None:
+        # scipy's special case: the knots [x_0, x, x_{n-1}], any bc_type
+        # but derivative conditions (periodic changes nothing).
+        if not (deriv_l is None and deriv_r is None):
+            raise ValueError("Too much info for k=1: bc_type can only be None.")
+        periodic = False
+    if k != 3 and (periodic or deriv_l is not None or deriv_r is not None):
+        raise NotImplementedError(
+            f"make_interp_spline(k={k}, bc_type={bc_type!r}): only not-a-knot ends "
+            f"are implemented in bsfit at degree {k}"
         )
     if periodic and t is not None:
         raise NotImplementedError(
@@ -337,12 +354,12 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
                 f"match: expected {t.size - k - 1 - n}, got 0+0"
             )
 
-    if names == ("not-a-knot", "not-a-knot") and n < 4:
+    if names == ("not-a-knot", "not-a-knot") and n < k + 1:
         raise ValueError(
             "The number of derivatives at boundaries does not "
-            f"match: expected {4 - n}, got 0+0"
+            f"match: expected {k + 1 - n}, got 0+0"
         )
-    if n < 4:
+    if n < 4 and k == 3:
         raise NotImplementedError(
             f"make_interp_spline: {n} sites with bc_type={bc_type!r}; bsfit fits at "
             "least 4 sites per axis"
@@ -352,7 +369,7 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
 
     is_complex = y.dtype.kind == "c"
     values = _pairs(y) if is_complex else y
-    native = _bsfit._Spline.fit([x], values, [names], (left, right))
+    native = _bsfit._Spline.fit([x], values, [names], (left, right), [k])
     spline = TensorSpline._wrap(native, is_complex)
     knots, coefs = spline.t[0], spline.c
     if t is not None and not np.array_equal(t, knots):
@@ -361,7 +378,7 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
             f"for bc_type={bc_type!r} are not implemented in bsfit"
         )
     b = BSpline.construct_fast(
-        knots, coefs, 3, extrapolate="periodic" if periodic else True, axis=axis
+        knots, coefs, k, extrapolate="periodic" if periodic else True, axis=axis
     )
     b._bsfit_cache = (b.t, b.c, spline)
     return b
@@ -397,7 +414,8 @@ class RegularGridInterpolator(_ScipyRGI):
 
     A subclass of scipy's class with the same signature and behaviour:
 
-    * ``method="cubic"`` is bsfit's exact not-a-knot cubic fit (what scipy
+    * ``method="slinear"``, ``"cubic"`` and ``"quintic"`` are bsfit's exact
+      not-a-knot fits of degree 1, 3 and 5 (what scipy
       builds with ``make_ndbspl`` and an iterative solver; ``solver`` and
       ``solver_args`` are accepted and not used) and bsfit's evaluation,
       with ``bounds_error`` (the library's ``"raise"`` policy) and
@@ -406,8 +424,6 @@ class RegularGridInterpolator(_ScipyRGI):
       dimensions and be complex; descending axes are flipped as scipy does.
     * ``"linear"``, ``"nearest"``, ``"pchip"`` and the ``*_legacy`` methods
       are scipy's own code (inherited, unchanged).
-    * ``"slinear"`` (degree 1) and ``"quintic"`` (degree 5) raise
-      NotImplementedError: bsfit fits cubic splines only.
 
     Parameters
     ----------
@@ -424,31 +440,19 @@ class RegularGridInterpolator(_ScipyRGI):
     """
 
     def _construct_spline(self, method, solver=None, **solver_args):
-        k = self._SPLINE_DEGREE_MAP[method]
-        if k != 3:
-            raise NotImplementedError(
-                f"RegularGridInterpolator(method={method!r}): degree {k} splines are "
-                "not implemented in bsfit (method='cubic' is)"
-            )
-        return make_ndbspl(self._grid, self._values, 3)
+        return make_ndbspl(self._grid, self._values, self._SPLINE_DEGREE_MAP[method])
 
     def __call__(self, xi, method=None, *, nu=None):
         """Interpolate at ``xi`` (shape ``(..., ndim)``), as scipy's
         ``RegularGridInterpolator.__call__``; ``nu`` (derivative orders)
-        with ``method="cubic"``."""
+        with the spline methods ``"slinear"``, ``"cubic"`` and ``"quintic"``."""
         method = self.method if method is None else method
         if method not in self._ALL_METHODS:
             raise ValueError(f"Method '{method}' is not defined")
-        if method in ("slinear", "quintic"):
-            raise NotImplementedError(
-                f"RegularGridInterpolator: method={method!r} (degree "
-                f"{self._SPLINE_DEGREE_MAP[method]}) is not implemented in bsfit "
-                "(method='cubic' is)"
-            )
-        if method != "cubic":
+        if method not in ("slinear", "cubic", "quintic"):
             return super().__call__(xi, method, nu=nu)
-        spline = self._spline
-        if self.method != "cubic":
+        spline = getattr(self, "_spline", None)
+        if self.method != method or spline is None:
             self._validate_grid_dimensions(self._grid, method)
             spline = self._construct_spline(method)
         ndim = len(self._grid)

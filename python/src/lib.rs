@@ -21,7 +21,7 @@ use std::sync::Mutex;
 
 use bsfit::grid3::Boundary;
 use bsfit::tensor::{Partial, Query};
-use bsfit::{BoundaryCondition, DynFitter, DynSpline, Extrapolate, Real, Workspace};
+use bsfit::{BoundaryCondition, Degree, DynFitter, DynSpline, Extrapolate, Real, Workspace};
 use numpy::ndarray::{ArrayView, ArrayView2, Dimension, IxDyn};
 use numpy::{
     Element, PyArray1, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1,
@@ -29,7 +29,7 @@ use numpy::{
     PyUntypedArrayMethods,
 };
 use pyo3::create_exception;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 mod gpu;
@@ -50,7 +50,12 @@ create_exception!(
 
 /// Converts a library error into `bsfit.FitError` (a `ValueError`); a point
 /// outside the domain also gets the attributes `axis`, `point` and `value`.
+/// What the library does not implement ([`bsfit::FitError::Unsupported`])
+/// is `NotImplementedError`.
 pub(crate) fn fit_err(e: bsfit::FitError) -> PyErr {
+    if let bsfit::FitError::Unsupported { .. } = e {
+        return PyNotImplementedError::new_err(e.to_string());
+    }
     let where_ = match e {
         bsfit::FitError::OutsideDomain {
             point, axis, value, ..
@@ -182,6 +187,24 @@ fn conditions(bc: Option<Vec<(String, String)>>, ndim: usize) -> PyResult<Vec<Bo
         .collect()
 }
 
+/// Per-axis degrees from their numbers, checked by the library
+/// ([`Degree::try_from`]: 1, 3 or 5, else `NotImplementedError`); `None`:
+/// cubic everywhere.
+fn degrees(k: Option<Vec<usize>>, ndim: usize) -> PyResult<Vec<Degree>> {
+    let Some(k) = k else {
+        return Ok(vec![Degree::Cubic; ndim]);
+    };
+    if k.len() != ndim {
+        return Err(value_err(format!(
+            "{} degrees for {ndim} dimensions",
+            k.len()
+        )));
+    }
+    k.into_iter()
+        .map(|d| Degree::try_from(d).map_err(fit_err))
+        .collect()
+}
+
 /// Where an evaluation runs: the rows of an `(n, ndim)` array (any layout)
 /// or the grid of per-axis coordinate arrays.
 #[derive(FromPyObject)]
@@ -275,25 +298,28 @@ impl PySpline {
     /// `(left, right)` condition names (see [`conditions`]); `ends`: the
     /// explicit derivative values of the left and right end (arrays over the
     /// other axes' sites and the value shape, row-major).
+    /// `k`: the degree of each axis (1, 3 or 5; default 3).
     #[staticmethod]
-    #[pyo3(signature = (axes, values, bc=None, ends=None))]
+    #[pyo3(signature = (axes, values, bc=None, ends=None, k=None))]
     fn fit(
         py: Python<'_>,
         axes: Vec<PyReadonlyArray1<'_, f64>>,
         values: PyReadonlyArrayDyn<'_, f64>,
         bc: Option<Vec<(String, String)>>,
         ends: Option<EndArrays<'_>>,
+        k: Option<Vec<usize>>,
     ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let grid: Vec<usize> = axes.iter().map(|a| a.len()).collect();
         let vshape = value_shape("values", values.shape(), &grid)?.to_vec();
         let bc = conditions(bc, axes.len())?;
+        let k = degrees(k, axes.len())?;
         let values = RowMajor::new(&values);
         let ends = owned_ends(ends);
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let inner = py
             .detach(|| {
-                DynFitter::with_boundary(&refs, &bc)?.fit_vector_with_ends(
+                DynFitter::with_boundary_degrees(&refs, &bc, &k)?.fit_vector_with_ends(
                     &values.get(),
                     &vshape,
                     [&ends[0], &ends[1]],
@@ -306,21 +332,29 @@ impl PySpline {
     /// Builds a spline from knot vectors and a coefficient array of shape
     /// `(len(t) - 4 for t in knots) + vshape`; every consistency condition
     /// is checked (with the GIL released: this is how a pickle is loaded).
-    /// `periodic`: per axis, whether evaluation wraps it (default: none).
+    /// `periodic`: per axis, whether evaluation wraps it (default: none);
+    /// `k`: the degree of each axis (default 3), so that axis `j` has
+    /// `len(knots[j]) - k[j] - 1` coefficients.
     #[staticmethod]
-    #[pyo3(signature = (knots, coefs, periodic=None))]
+    #[pyo3(signature = (knots, coefs, periodic=None, k=None))]
     fn from_parts(
         py: Python<'_>,
         knots: Vec<PyReadonlyArray1<'_, f64>>,
         coefs: PyReadonlyArrayDyn<'_, f64>,
         periodic: Option<Vec<bool>>,
+        k: Option<Vec<usize>>,
     ) -> PyResult<Self> {
         let periodic = periodic.unwrap_or_else(|| vec![false; knots.len()]);
+        let k = degrees(k, knots.len())?;
         let knots: Vec<Vec<f64>> = knots
             .iter()
             .map(|t| slice_or_copy(t).into_owned())
             .collect();
-        let grid: Vec<usize> = knots.iter().map(|t| t.len().saturating_sub(4)).collect();
+        let grid: Vec<usize> = knots
+            .iter()
+            .zip(&k)
+            .map(|(t, d)| t.len().saturating_sub(d.order()))
+            .collect();
         let shape = coefs.shape();
         if shape.len() < grid.len() || shape[..grid.len()] != grid[..] {
             return Err(fit_err(bsfit::FitError::InvalidData(format!(
@@ -333,7 +367,13 @@ impl PySpline {
         let coefs = RowMajor::new(&coefs);
         let inner = py
             .detach(|| {
-                DynSpline::from_parts_vector(knots, coefs.get().into_owned(), &periodic, &vshape)
+                DynSpline::from_parts_degrees(
+                    knots,
+                    coefs.get().into_owned(),
+                    &periodic,
+                    &vshape,
+                    &k,
+                )
             })
             .map_err(fit_err)?;
         Ok(PySpline { inner })
@@ -349,6 +389,12 @@ impl PySpline {
     #[getter]
     fn periodic(&self) -> Vec<bool> {
         self.inner.periodic_axes()
+    }
+
+    /// The degree of each axis.
+    #[getter]
+    fn degrees(&self) -> Vec<usize> {
+        self.inner.degrees().iter().map(|k| k.get()).collect()
     }
 
     /// Grid shape (coefficients per axis).
@@ -448,16 +494,19 @@ impl PyFitter {
 impl PyFitter {
     /// Validates the sites of every axis and factors their collocation matrices.
     /// `bc`: per axis `(left, right)` condition names.
+    /// `k`: the degree of each axis (1, 3 or 5; default 3).
     #[new]
-    #[pyo3(signature = (axes, bc=None))]
+    #[pyo3(signature = (axes, bc=None, k=None))]
     fn new(
         axes: Vec<PyReadonlyArray1<'_, f64>>,
         bc: Option<Vec<(String, String)>>,
+        k: Option<Vec<usize>>,
     ) -> PyResult<Self> {
         let axes: Vec<Cow<'_, [f64]>> = axes.iter().map(slice_or_copy).collect();
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let bc = conditions(bc, refs.len())?;
-        let inner = DynFitter::with_boundary(&refs, &bc).map_err(fit_err)?;
+        let k = degrees(k, refs.len())?;
+        let inner = DynFitter::with_boundary_degrees(&refs, &bc, &k).map_err(fit_err)?;
         let ws = Mutex::new(inner.workspace());
         Ok(PyFitter { inner, ws })
     }

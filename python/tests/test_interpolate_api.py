@@ -145,7 +145,7 @@ def test_make_interp_spline_errors_like_scipy():
         bsfit.make_interp_spline(x, y, bc_type="typo")
     with pytest.raises(TypeError):
         bsfit.make_interp_spline(x, y, k=2.5)
-    for k in (0, 1, 2, 4, 5):
+    for k in (0, 2, 4, 6):
         with pytest.raises(NotImplementedError, match=f"k={k}"):
             bsfit.make_interp_spline(x, y, k=k)
     with pytest.raises(NotImplementedError, match="order 3"):
@@ -243,11 +243,6 @@ def test_rgi_method_changes_and_errors():
         ours(xi, method="wobbly")
     with pytest.raises(ValueError, match="dimension"):
         ours(np.zeros((2, 3)), method="cubic")
-    for method in ("slinear", "quintic"):
-        with pytest.raises(NotImplementedError, match=method):
-            bsfit.RegularGridInterpolator(axes, v, method=method)
-        with pytest.raises(NotImplementedError, match=method):
-            ours(xi, method=method)
     with pytest.raises(ValueError, match="points in dimension"):
         bsfit.RegularGridInterpolator([axes[0], axes[1][:3]], v[:, :3], method="cubic")
     with pytest.raises(ValueError, match="ascending or descending"):

@@ -11,6 +11,10 @@
 //! outside the band: `C = L U` with `L` unit lower, bandwidth 2 and `U` upper,
 //! bandwidth 2.
 
+mod wide;
+
+pub(crate) use wide::WideLu;
+
 use crate::FitError;
 use crate::bspline::{basis::basis, knots::find_span};
 
@@ -113,6 +117,16 @@ impl BandLu {
             }
         }
         Ok(BandLu { l, u, norm1 })
+    }
+
+    /// The factors of the `n × n` identity (the system of an axis whose
+    /// coefficients are its values, or that is solved elsewhere).
+    pub fn identity(n: usize) -> BandLu {
+        BandLu {
+            l: vec![[0.0; 2]; n],
+            u: vec![[1.0, 0.0, 0.0]; n],
+            norm1: 1.0,
+        }
     }
 
     /// Matrix size.

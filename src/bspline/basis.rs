@@ -24,7 +24,7 @@
 //! Tiller, *The NURBS Book*, A2.3). For a valid span every denominator that
 //! occurs contains the non-empty interval `[t_i, t_{i+1}]`, so none is zero.
 
-use super::{DEGREE, ORDER};
+use super::{DEGREE, MAX_ORDER, ORDER};
 
 /// Values of the four non-zero cubic basis functions `B_{span-3..=span}` at `x`.
 ///
@@ -142,6 +142,105 @@ pub(crate) fn basis_derivs_scaled(
     out
 }
 
+/// Values of the `k + 1` non-zero basis functions of degree `k ≤ 5`,
+/// `B_{span-k..=span}`, at `x` (entries `k + 1..` are zero): the
+/// recurrence of [`basis`] at any degree. `span` is a valid span from
+/// [`find_span_k`](super::knots::find_span_k).
+#[inline(always)]
+pub fn basis_k(t: &[f64], k: usize, span: usize, x: f64) -> [f64; MAX_ORDER] {
+    let mut n = [0.0; MAX_ORDER];
+    let mut left = [0.0; MAX_ORDER];
+    let mut right = [0.0; MAX_ORDER];
+    n[0] = 1.0;
+    for j in 1..=k {
+        left[j] = x - t[span + 1 - j];
+        right[j] = t[span + j] - x;
+        let mut saved = 0.0;
+        for r in 0..j {
+            let temp = n[r] / (t[span + r + 1] - t[span + 1 + r - j]);
+            n[r] = saved + right[r + 1] * temp;
+            saved = left[j - r] * temp;
+        }
+        n[j] = saved;
+    }
+    n
+}
+
+/// Values and derivatives of orders `0..=nd` of the `k + 1` non-zero basis
+/// functions of degree `k ≤ 5` at `x`: `out[o][r]` is
+/// `d^o B_{span-k+r} / dx^o` (the algorithm of [`basis_derivs`] at any
+/// degree; rows above `min(nd, k)` and entries above `k` are zero).
+#[inline(always)]
+pub fn basis_derivs_k(
+    t: &[f64],
+    k: usize,
+    span: usize,
+    x: f64,
+    nd: usize,
+) -> [[f64; MAX_ORDER]; MAX_ORDER] {
+    let p = k;
+    let nd = nd.min(p);
+    let mut ndu = [[0.0f64; MAX_ORDER]; MAX_ORDER];
+    let mut left = [0.0; MAX_ORDER];
+    let mut right = [0.0; MAX_ORDER];
+    ndu[0][0] = 1.0;
+    for j in 1..=p {
+        left[j] = x - t[span + 1 - j];
+        right[j] = t[span + j] - x;
+        let mut saved = 0.0;
+        for r in 0..j {
+            ndu[j][r] = t[span + r + 1] - t[span + 1 + r - j];
+            let temp = ndu[r][j - 1] / ndu[j][r];
+            ndu[r][j] = saved + right[r + 1] * temp;
+            saved = left[j - r] * temp;
+        }
+        ndu[j][j] = saved;
+    }
+    let mut out = [[0.0f64; MAX_ORDER]; MAX_ORDER];
+    for j in 0..=p {
+        out[0][j] = ndu[j][p];
+    }
+    let mut a = [[0.0f64; MAX_ORDER]; 2];
+    for r in 0..=p {
+        let (mut s1, mut s2) = (0usize, 1usize);
+        a[0][0] = 1.0;
+        for kk in 1..=nd {
+            let mut d = 0.0;
+            let rk = r as isize - kk as isize;
+            let pk = p - kk;
+            if r >= kk {
+                a[s2][0] = a[s1][0] / ndu[pk + 1][rk as usize];
+                d = a[s2][0] * ndu[rk as usize][pk];
+            }
+            let j1 = if rk >= -1 { 1 } else { (-rk) as usize };
+            let j2 = if (r as isize - 1) <= pk as isize {
+                kk - 1
+            } else {
+                p - r
+            };
+            for j in j1..=j2 {
+                let idx = (rk + j as isize) as usize;
+                a[s2][j] = (a[s1][j] - a[s1][j - 1]) / ndu[pk + 1][idx];
+                d += a[s2][j] * ndu[idx][pk];
+            }
+            if r <= pk {
+                a[s2][kk] = -a[s1][kk - 1] / ndu[pk + 1][r];
+                d += a[s2][kk] * ndu[r][pk];
+            }
+            out[kk][r] = d;
+            std::mem::swap(&mut s1, &mut s2);
+        }
+    }
+    let mut fac = p as f64;
+    for (kk, row) in out.iter_mut().enumerate().take(nd + 1).skip(1) {
+        for v in row.iter_mut() {
+            *v *= fac;
+        }
+        fac *= (p - kk) as f64;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::knots::{find_span, not_a_knot};
@@ -201,6 +300,36 @@ mod tests {
                         "x={s} k={k} r={r}: {} vs {want}",
                         d[k][r]
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn any_degree_matches_recursive_definition() {
+        use super::super::{
+            Degree,
+            knots::{find_span_k, not_a_knot_k},
+        };
+        let x = [0.0, 0.3, 1.0, 1.1, 2.5, 2.6, 4.0, 7.0, 7.5];
+        for k in [1usize, 3, 5] {
+            let t = not_a_knot_k(&x, Degree::try_from(k).unwrap());
+            for i in 0..200 {
+                let s = -0.5 + 8.5 * i as f64 / 199.0;
+                let span = find_span_k(&t, k, s);
+                let d = basis_derivs_k(&t, k, span, s, k);
+                let b = basis_k(&t, k, span, s);
+                for r in 0..=k {
+                    let j = span - k + r;
+                    assert!((b[r] - d[0][r]).abs() < 1e-14);
+                    for o in 0..=k {
+                        let want = cox_de_boor_deriv(&t, j, k, o, s, span);
+                        let tol = 1e-11 * (1.0 + want.abs());
+                        assert!((d[o][r] - want).abs() < tol, "k={k} x={s} o={o} r={r}");
+                    }
+                }
+                if (0.0..=7.5).contains(&s) {
+                    assert!((b.iter().sum::<f64>() - 1.0).abs() < 1e-14);
                 }
             }
         }

@@ -62,10 +62,11 @@
 //! value, vectorised across lines (`AxisSystem::correct`). For `N = 3`
 //! the corners lie inside the band and `A` is factored directly.
 
+use super::Degree;
 use super::basis::{basis, basis_derivs};
 use super::knots::find_span;
 use crate::FitError;
-use crate::banded::BandLu;
+use crate::banded::{BandLu, WideLu};
 use crate::isa::Kernels;
 
 /// The condition at one end of an axis.
@@ -337,6 +338,12 @@ pub(crate) struct AxisSystem {
     /// Coefficients of zero values with a unit derivative value at the left
     /// (right) end, for the ends whose values come with the fit.
     response: [Option<Vec<f64>>; 2],
+    /// The degree of the axis.
+    pub degree: Degree,
+    /// Degree 5: the factors of the collocation matrix (half bandwidth 4),
+    /// applied along the axis after the cubic passes, in which `lu` is the
+    /// identity (as it is at degree 1, whose collocation matrix is `I`).
+    pub wide: Option<WideLu>,
 }
 
 impl AxisSystem {
@@ -346,7 +353,52 @@ impl AxisSystem {
     /// Errors: [`FitError::InvalidBoundary`] for a not-a-knot end paired with
     /// a derivative end or a derivative order other than 1 or 2;
     /// [`FitError::SingularMatrix`].
+    #[cfg(test)]
     pub fn new(axis: usize, x: &[f64], bc: BoundaryCondition) -> Result<Self, FitError> {
+        Self::with_degree(axis, x, bc, Degree::Cubic)
+    }
+
+    /// [`new`](Self::new) for an axis of degree `k`. Degrees 1 and 5 take
+    /// not-a-knot ends only (scipy's default; its other conditions at these
+    /// degrees are not implemented here).
+    ///
+    /// Errors: as [`new`](Self::new), and [`FitError::Unsupported`] for
+    /// another condition at degree 1 or 5.
+    pub fn with_degree(
+        axis: usize,
+        x: &[f64],
+        bc: BoundaryCondition,
+        k: Degree,
+    ) -> Result<Self, FitError> {
+        if k != Degree::Cubic {
+            if bc != BoundaryCondition::NOT_A_KNOT {
+                return Err(FitError::Unsupported {
+                    feature: format!(
+                        "axis {axis}: boundary condition {:?} at degree k = {k} (only not-a-knot)",
+                        bc.names()
+                    ),
+                });
+            }
+            let n = x.len();
+            let knots = super::knots::not_a_knot_k(x, k);
+            let wide = match k {
+                Degree::Linear => None,
+                _ => Some(WideLu::collocation(axis, x, &knots, k.get())?),
+            };
+            return Ok(AxisSystem {
+                bc,
+                knots,
+                lu: BandLu::identity(n),
+                n_sites: n,
+                n_out: n,
+                rows: Vec::new(),
+                fix: Vec::new(),
+                correction: None,
+                response: [None, None],
+                degree: k,
+                wide,
+            });
+        }
         let n = x.len();
         let knots = knots_for(bc, x);
         match bc {
@@ -365,6 +417,8 @@ impl AxisSystem {
                             fix: Vec::new(),
                             correction: None,
                             response: [None, None],
+                            degree: Degree::Cubic,
+                            wide: None,
                         })
                     }
                     (Some(l), Some(r)) => Self::derivative_ends(axis, x, knots, bc, l, r),
@@ -376,6 +430,14 @@ impl AxisSystem {
                     }),
                 }
             }
+        }
+    }
+
+    /// 1-norm condition number of the axis' collocation system.
+    pub fn condition_1norm(&self) -> f64 {
+        match &self.wide {
+            Some(w) => w.condition_1norm(),
+            None => self.lu.condition_1norm(),
         }
     }
 
@@ -528,6 +590,8 @@ impl AxisSystem {
             fix,
             correction: None,
             response: [None, None],
+            degree: Degree::Cubic,
+            wide: None,
         };
         // ρ_l: zero values, d_l = 1: rhs_i = −B_1(x_i)/a_1, c_1 += 1/a_1.
         for (end, explicit, col, row, piv) in [(0, pl, &col1, 1, a1), (1, qr, &coln, n, e2)] {
@@ -626,6 +690,8 @@ impl AxisSystem {
             fix,
             correction,
             response: [None, None],
+            degree: Degree::Cubic,
+            wide: None,
         })
     }
 

@@ -12,6 +12,7 @@
 //! last two polynomial pieces merge. This is exactly the knot vector of
 //! scipy's `make_interp_spline(x, y, k=3)`.
 
+use super::Degree;
 use crate::FitError;
 
 /// Minimum number of sites per axis for a cubic not-a-knot spline.
@@ -20,11 +21,17 @@ pub const MIN_SITES: usize = 4;
 /// Checks that `x` can be an axis of a fit: at least 4 sites, all finite and
 /// strictly increasing. `axis` is only used to label the error.
 pub fn validate_sites(axis: usize, x: &[f64]) -> Result<(), FitError> {
-    if x.len() < MIN_SITES {
+    validate_sites_k(axis, x, Degree::Cubic)
+}
+
+/// [`validate_sites`] for an axis of degree `k`: at least `k + 1` sites
+/// (scipy's `make_interp_spline` minimum), finite and strictly increasing.
+pub fn validate_sites_k(axis: usize, x: &[f64], k: Degree) -> Result<(), FitError> {
+    if x.len() < k.min_sites() {
         return Err(FitError::AxisTooShort {
             axis,
             len: x.len(),
-            min: MIN_SITES,
+            min: k.min_sites(),
         });
     }
     for (index, &value) in x.iter().enumerate() {
@@ -68,6 +75,34 @@ pub fn not_a_knot(x: &[f64]) -> Vec<f64> {
     t
 }
 
+/// scipy's not-a-knot knot vector of degree `k` (odd) on validated sites
+/// (`_not_a_knot(x, k)` in `scipy/interpolate/_bsplines.py`): with
+/// `m = (k − 1)/2`, `k + 1` copies of `x_0`, the sites `x_{m+1} … x_{n-m-2}`
+/// and `k + 1` copies of `x_{n-1}`: `n + k + 1` knots, `n` coefficients.
+/// `k = 1`: `[x_0, x_0, x_1, …, x_{n-2}, x_{n-1}, x_{n-1}]`;
+/// `k = 5`: `[x_0 ×6, x_3, …, x_{n-4}, x_{n-1} ×6]`.
+pub fn not_a_knot_k(x: &[f64], k: Degree) -> Vec<f64> {
+    let n = x.len();
+    let k = k.get();
+    debug_assert!(n > k);
+    let m = (k - 1) / 2;
+    let mut t = Vec::with_capacity(n + k + 1);
+    t.extend(std::iter::repeat_n(x[0], k + 1));
+    t.extend_from_slice(&x[m + 1..n - m - 1]);
+    t.extend(std::iter::repeat_n(x[n - 1], k + 1));
+    t
+}
+
+/// Knot span of `x` for a clamped knot vector `t` of degree `k` with
+/// `n = t.len() − k − 1` coefficients: the index `i ∈ [k, n−1]` with
+/// `t[i] ≤ x < t[i+1]`, clamped at the ends as [`find_span`] (which is
+/// this function at `k = 3`).
+#[inline]
+pub fn find_span_k(t: &[f64], k: usize, x: f64) -> usize {
+    let n = t.len() - k - 1;
+    k + t[k + 1..n].partition_point(|&v| v <= x)
+}
+
 /// Knot span of `x` for a clamped cubic knot vector `t` with `n = t.len() - 4`
 /// coefficients: the index `i ∈ [3, n-1]` with `t[i] ≤ x < t[i+1]`.
 ///
@@ -97,6 +132,50 @@ mod tests {
         assert_eq!(t, vec![0.0, 0.0, 0.0, 0.0, 2.5, 3.0, 7.0, 7.0, 7.0, 7.0]);
         let t4 = not_a_knot(&[0.0, 1.0, 2.0, 3.0]);
         assert_eq!(t4, vec![0.0, 0.0, 0.0, 0.0, 3.0, 3.0, 3.0, 3.0]);
+    }
+
+    #[test]
+    fn odd_degree_knots_follow_scipy() {
+        let x = [0.0, 1.0, 2.5, 3.0, 4.0, 7.0, 8.0, 9.5];
+        assert_eq!(
+            not_a_knot_k(&x, Degree::Linear),
+            vec![0.0, 0.0, 1.0, 2.5, 3.0, 4.0, 7.0, 8.0, 9.5, 9.5]
+        );
+        assert_eq!(not_a_knot_k(&x, Degree::Cubic), not_a_knot(&x));
+        let t5 = not_a_knot_k(&x, Degree::Quintic);
+        let mut want = vec![0.0; 6];
+        want.extend([3.0, 4.0]);
+        want.extend([9.5; 6]);
+        assert_eq!(t5, want);
+        for k in [1, 3, 5] {
+            let t = not_a_knot_k(&x, Degree::try_from(k).unwrap());
+            let n = t.len() - k - 1;
+            assert_eq!(n, x.len());
+            for s in [-1.0, 0.0, 0.5, 3.0, 9.4, 9.5, 20.0] {
+                let i = find_span_k(&t, k, s);
+                assert!((k..n).contains(&i));
+                if s >= t[k] && s < t[n] {
+                    assert!(t[i] <= s && s < t[i + 1]);
+                }
+            }
+            if k == 3 {
+                for s in [-1.0, 0.5, 3.0, 9.5] {
+                    assert_eq!(find_span_k(&t, 3, s), find_span(&t, s));
+                }
+            }
+        }
+        // The fewest sites: k + 1.
+        let t = not_a_knot_k(&x[..6], Degree::Quintic);
+        assert_eq!(t, [vec![0.0; 6], vec![7.0; 6]].concat());
+        assert!(matches!(
+            validate_sites_k(1, &x[..5], Degree::Quintic),
+            Err(FitError::AxisTooShort {
+                axis: 1,
+                len: 5,
+                min: 6
+            })
+        ));
+        assert!(validate_sites_k(0, &x[..2], Degree::Linear).is_ok());
     }
 
     #[test]

@@ -323,6 +323,9 @@ impl<const D: usize> TensorSpline<D> {
         if out.is_empty() {
             return;
         }
+        if self.general {
+            return self.grid_general(coords, policy, orders, out);
+        }
         if nout == 1 {
             self.grid_partial(coords, policy, orders[0], out);
             return;

@@ -11,7 +11,7 @@
 
 use super::query::{Partial, Query};
 use super::{Extrapolate, Fitter, MAX_DIM, TensorSpline, Workspace};
-use crate::{BoundaryCondition, FitError};
+use crate::{BoundaryCondition, Degree, FitError};
 use ndarray::ArrayD;
 
 /// A cubic tensor-product spline of run-time dimension (1–6).
@@ -226,6 +226,11 @@ impl DynSpline {
         )
     }
 
+    /// The degree of each axis (see [`TensorSpline::degrees`]).
+    pub fn degrees(&self) -> Vec<Degree> {
+        dispatch!(DynSpline, self, s => s.degrees().to_vec())
+    }
+
     /// Which axes are periodic (see [`TensorSpline::periodic_axes`]).
     pub fn periodic_axes(&self) -> Vec<bool> {
         dispatch!(DynSpline, self, s => s.periodic_axes().to_vec())
@@ -432,17 +437,34 @@ impl DynSpline {
         periodic: &[bool],
         vshape: &[usize],
     ) -> Result<Self, FitError> {
+        let degrees = vec![Degree::Cubic; knots.len()];
+        Self::from_parts_degrees(knots, coefs, periodic, vshape, &degrees)
+    }
+
+    /// [`from_parts_vector`](Self::from_parts_vector) with a degree per
+    /// axis (see [`TensorSpline::from_parts_degrees`]).
+    ///
+    /// Errors: as [`TensorSpline::from_parts_degrees`];
+    /// [`FitError::DimensionMismatch`] for a list of another length.
+    pub fn from_parts_degrees(
+        knots: Vec<Vec<f64>>,
+        coefs: Vec<f64>,
+        periodic: &[bool],
+        vshape: &[usize],
+        degrees: &[Degree],
+    ) -> Result<Self, FitError> {
         construct!(
             DynSpline,
             knots.len(),
             <[Vec<f64>; D]>::try_from(knots)
                 .map_err(|k| unsupported_ndim(k.len()))
                 .and_then(|k| {
-                    TensorSpline::<D>::from_parts_vector(
+                    TensorSpline::<D>::from_parts_degrees(
                         k,
                         coefs,
                         fixed::<bool, D>(periodic)?,
                         vshape,
+                        fixed::<Degree, D>(degrees)?,
                     )
                 })
         )
@@ -474,6 +496,31 @@ impl DynFitter {
             axes.len(),
             fixed::<&[f64], D>(axes).and_then(|a| Fitter::<D>::with_boundary(a, fixed(bc)?))
         )
+    }
+
+    /// [`with_boundary`](Self::with_boundary) with a degree per axis (see
+    /// [`Fitter::with_boundary_degrees`]).
+    ///
+    /// Errors: as [`Fitter::with_boundary_degrees`];
+    /// [`FitError::DimensionMismatch`] if `bc.len()` or `degrees.len()`
+    /// differs from `axes.len()`.
+    pub fn with_boundary_degrees(
+        axes: &[&[f64]],
+        bc: &[BoundaryCondition],
+        degrees: &[Degree],
+    ) -> Result<Self, FitError> {
+        construct!(
+            DynFitter,
+            axes.len(),
+            fixed::<&[f64], D>(axes).and_then(|a| {
+                Fitter::<D>::with_boundary_degrees(a, fixed(bc)?, fixed(degrees)?)
+            })
+        )
+    }
+
+    /// The degree of each axis.
+    pub fn degrees(&self) -> Vec<Degree> {
+        dispatch!(DynFitter, self, f => f.degrees().to_vec())
     }
 
     /// The boundary condition of each axis.

@@ -56,6 +56,11 @@ impl<const D: usize> TensorSpline<D> {
     /// [`find_span`](crate::bspline::knots::find_span); computed in O(1) on
     /// uniform axes by the SIMD ISAs), or `None` if `axis >= D`.
     pub fn span_of(&self, axis: usize, x: f64) -> Option<usize> {
+        if self.general {
+            return (axis < D).then(|| {
+                crate::bspline::knots::find_span_k(&self.knots[axis], self.degrees[axis].get(), x)
+            });
+        }
         (axis < D).then(|| self.span(axis, x))
     }
 

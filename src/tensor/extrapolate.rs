@@ -127,7 +127,8 @@ impl<const D: usize> TensorSpline<D> {
     /// `t_3 + (x − t_3) mod (t_n − t_3)` as scipy does; NaN and ±inf give NaN.
     #[inline(always)]
     pub(super) fn wrap(&self, axis: usize, x: f64) -> f64 {
-        wrap_on(&self.knots[axis], x)
+        let (lo, hi) = self.domain[axis];
+        wrap_in(lo, hi, x)
     }
 
     /// The point at which the spline's own policy evaluates `x`, or `None`
@@ -161,14 +162,15 @@ impl<const D: usize> TensorSpline<D> {
     /// coordinate must already be checked (the driver reports it).
     #[inline(always)]
     pub(super) fn apply_policy(&self, axis: usize, policy: Extrapolate, x: f64) -> Option<f64> {
-        policy_on(&self.knots[axis], policy, x)
+        let (lo, hi) = self.domain[axis];
+        policy_in(lo, hi, policy, x)
     }
 
-    /// `[x_0, x_{n-1}]` of `axis` (`axis < D`): the knots `t_3` and
-    /// `t_{len-4}` (the end knots of a clamped vector).
+    /// `[x_0, x_{n-1}]` of `axis` (`axis < D`): the knots `t_k` and
+    /// `t_{len-1-k}` (the end knots of a clamped vector of degree k).
     #[inline(always)]
     pub(super) fn axis_domain(&self, axis: usize) -> (f64, f64) {
-        domain_of(&self.knots[axis])
+        self.domain[axis]
     }
 
     /// The spline's value at `x`, or an error if `x` is outside the domain
@@ -229,11 +231,10 @@ pub(super) fn domain_of(t: &[f64]) -> (f64, f64) {
     (t[3], t[t.len() - 4])
 }
 
-/// `x` wrapped into the domain of the knot vector `t`:
-/// `t_3 + (x − t_3) mod (t_n − t_3)` as scipy does; NaN and ±inf give NaN.
+/// `x` wrapped into the domain `[lo, hi]`: `lo + (x − lo) mod (hi − lo)`;
+/// NaN and ±inf give NaN.
 #[inline(always)]
-pub(super) fn wrap_on(t: &[f64], x: f64) -> f64 {
-    let (lo, hi) = domain_of(t);
+pub(super) fn wrap_in(lo: f64, hi: f64, x: f64) -> f64 {
     let w = lo + (x - lo).rem_euclid(hi - lo);
     // Rounding can land one ulp past the end; NaN stays NaN.
     if w > hi { hi } else { w }
@@ -245,17 +246,18 @@ pub(super) fn wrap_on(t: &[f64], x: f64) -> f64 {
 /// Under [`Extrapolate::Error`] the coordinate must already be checked.
 #[inline(always)]
 pub(super) fn policy_on(t: &[f64], policy: Extrapolate, x: f64) -> Option<f64> {
+    let (lo, hi) = domain_of(t);
+    policy_in(lo, hi, policy, x)
+}
+
+/// [`policy_on`] on an axis with the domain `[lo, hi]`.
+#[inline(always)]
+pub(super) fn policy_in(lo: f64, hi: f64, policy: Extrapolate, x: f64) -> Option<f64> {
     match policy {
         Extrapolate::Polynomial => Some(x),
-        Extrapolate::Periodic => Some(wrap_on(t, x)),
-        Extrapolate::Clamp => {
-            let (lo, hi) = domain_of(t);
-            // `clamp` keeps NaN (which then gives NaN).
-            Some(x.clamp(lo, hi))
-        }
-        Extrapolate::Nan | Extrapolate::Error => {
-            let (lo, hi) = domain_of(t);
-            (x >= lo && x <= hi).then_some(x)
-        }
+        Extrapolate::Periodic => Some(wrap_in(lo, hi, x)),
+        // `clamp` keeps NaN (which then gives NaN).
+        Extrapolate::Clamp => Some(x.clamp(lo, hi)),
+        Extrapolate::Nan | Extrapolate::Error => (x >= lo && x <= hi).then_some(x),
     }
 }

@@ -3,8 +3,9 @@
 
 use super::{MAX_DIM, TensorSpline};
 use crate::BoundaryCondition;
+use crate::bspline::Degree;
 use crate::bspline::boundary::AxisSystem;
-use crate::bspline::knots::validate_sites;
+use crate::bspline::knots::validate_sites_k;
 use crate::isa::Kernels;
 use crate::recycle;
 use crate::workspace::{DisjointWriter, MAX_WORKERS, ScratchReq, Workspace};
@@ -177,6 +178,44 @@ impl<const D: usize> Fitter<D> {
     ///
     /// Errors: as [`new`](Self::new), and [`FitError::InvalidBoundary`].
     pub fn with_boundary(axes: [&[f64]; D], bc: [BoundaryCondition; D]) -> Result<Self, FitError> {
+        Self::with_boundary_degrees(axes, bc, [Degree::Cubic; D])
+    }
+
+    /// Validates the axes and factors their collocation matrices with
+    /// not-a-knot ends and the degree of each axis (1, 3 or 5, mixed
+    /// freely): scipy's `make_interp_spline(x, y, k)` knots per axis, at
+    /// least `k + 1` sites per axis.
+    ///
+    /// ```
+    /// use bsfit::{Degree, Fitter};
+    /// use ndarray::Array2;
+    /// let x = [0.0, 0.5, 1.5, 2.0, 3.0, 3.5, 4.0];
+    /// let y = [0.0, 1.0, 2.0];
+    /// let fitter = Fitter::with_degrees([&x[..], &y[..]], [Degree::Quintic, Degree::Linear])?;
+    /// // Degree 5 in x and 1 in y reproduce x⁵·y.
+    /// let v = Array2::from_shape_fn((7, 3), |(i, j)| x[i].powi(5) * y[j]);
+    /// let s = fitter.fit(v.view())?;
+    /// assert!((s.eval([2.7, 1.5]) - 2.7f64.powi(5) * 1.5).abs() < 1e-9);
+    /// assert_eq!(s.degrees(), [Degree::Quintic, Degree::Linear]);
+    /// # Ok::<(), bsfit::FitError>(())
+    /// ```
+    ///
+    /// Errors: as [`new`](Self::new) ([`FitError::AxisTooShort`] below
+    /// `k + 1` sites).
+    pub fn with_degrees(axes: [&[f64]; D], degrees: [Degree; D]) -> Result<Self, FitError> {
+        Self::with_boundary_degrees(axes, [BoundaryCondition::NOT_A_KNOT; D], degrees)
+    }
+
+    /// [`with_boundary`](Self::with_boundary) with the degree of each axis.
+    /// Axes of degree 1 or 5 take not-a-knot ends only.
+    ///
+    /// Errors: as [`with_boundary`](Self::with_boundary), and
+    /// [`FitError::Unsupported`] for another condition at degree 1 or 5.
+    pub fn with_boundary_degrees(
+        axes: [&[f64]; D],
+        bc: [BoundaryCondition; D],
+        degrees: [Degree; D],
+    ) -> Result<Self, FitError> {
         if D == 0 || D > MAX_DIM {
             return Err(FitError::InvalidParameter {
                 name: "D",
@@ -200,8 +239,8 @@ impl<const D: usize> Fitter<D> {
         }
         let mut sys = Vec::with_capacity(D);
         for (axis, x) in axes.iter().enumerate() {
-            validate_sites(axis, x)?;
-            sys.push(AxisSystem::new(axis, x, bc[axis])?);
+            validate_sites_k(axis, x, degrees[axis])?;
+            sys.push(AxisSystem::with_degree(axis, x, bc[axis], degrees[axis])?);
         }
         let sys: Box<[AxisSystem; D]> = Box::new(vec_to_array(sys));
         let shape = axes.map(|a| a.len());
@@ -221,6 +260,11 @@ impl<const D: usize> Fitter<D> {
     /// fit (read by the sensitivities, `super::sensitivity`).
     pub(super) fn systems(&self) -> (&[AxisSystem; D], Option<usize>) {
         (&self.sys, self.explicit_axis)
+    }
+
+    /// The degree of each axis.
+    pub fn degrees(&self) -> [Degree; D] {
+        std::array::from_fn(|k| self.sys[k].degree)
     }
 
     /// The boundary condition of each axis.
@@ -384,7 +428,7 @@ impl<const D: usize> Fitter<D> {
     /// periodic axis, of its banded part before the Sherman–Morrison
     /// correction).
     pub fn condition_estimates(&self) -> [f64; D] {
-        std::array::from_fn(|k| self.sys[k].lu.condition_1norm())
+        std::array::from_fn(|k| self.sys[k].condition_1norm())
     }
 
     /// Fits values given in row-major order (`values.len()` = product of the
@@ -592,6 +636,9 @@ impl<const D: usize> Fitter<D> {
         {
             failed = Some(k);
         }
+        if failed.is_none() {
+            failed = self.wide_passes(out, nc);
+        }
         match failed {
             None => Ok(()),
             Some(axis) => {
@@ -600,7 +647,7 @@ impl<const D: usize> Fitter<D> {
                 }
                 Err(FitError::NonFiniteResult {
                     axis,
-                    condition: self.sys[axis].lu.condition_1norm(),
+                    condition: self.sys[axis].condition_1norm(),
                 })
             }
         }
@@ -950,11 +997,43 @@ impl<const D: usize> Fitter<D> {
         }
     }
 
+    /// The solves along the axes of degree 5 (see
+    /// [`AxisSystem::wide`]): after the banded passes, in which their
+    /// systems are the identity, `C_k⁻¹` along each such axis `k`, in
+    /// place, with the lines of the axis side by side (rows of
+    /// `Π coef_shape[k+1..] · nc` contiguous values), one outer block per
+    /// task. The Kronecker factors commute, so the result is the fit.
+    /// Returns the failing axis.
+    fn wide_passes(&self, out: &mut [f64], nc: usize) -> Option<usize> {
+        use rayon::prelude::*;
+        for axis in 0..D {
+            let Some(wide) = &self.sys[axis].wide else {
+                continue;
+            };
+            let n = self.coef_shape[axis];
+            debug_assert_eq!(wide.len(), n);
+            let inner: usize = self.coef_shape[axis + 1..].iter().product::<usize>() * nc;
+            let block = n * inner;
+            let ok = if out.len() >= 1 << 15 && out.len() > block {
+                out.par_chunks_mut(block)
+                    .map(|b| wide.solve_rows(b, inner))
+                    .reduce(|| true, |a, b| a & b)
+            } else {
+                out.chunks_mut(block)
+                    .fold(true, |ok, b| ok & wide.solve_rows(b, inner))
+            };
+            if !ok {
+                return Some(axis);
+            }
+        }
+        None
+    }
+
     /// The spline on this plan's knots with coefficients of the right length.
     pub(super) fn spline_unchecked(&self, coefs: Vec<f64>) -> TensorSpline<D> {
         let knots = std::array::from_fn(|k| self.sys[k].knots.clone());
         let periodic = std::array::from_fn(|k| self.sys[k].bc.is_periodic());
-        TensorSpline::from_parts_unchecked(knots, self.coef_shape, coefs)
+        TensorSpline::from_parts_unchecked(knots, self.coef_shape, coefs, self.degrees())
             .with_periodic_unchecked(periodic)
             .with_kernels(self.kernels)
     }

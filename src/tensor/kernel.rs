@@ -11,6 +11,7 @@
 //! path is tested against.
 
 use super::contract::contract_vec;
+use super::general::{grad_orders, hessian_orders};
 use super::tree::Tree;
 use super::{Extrapolate, TensorSpline};
 use crate::bspline::{
@@ -32,6 +33,12 @@ pub(super) trait PointOp<const D: usize>: Copy {
     /// # Safety
     /// `V`'s ISA is available on this CPU.
     unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> Self::Out;
+    /// [`at`](Self::at) for a spline with an axis that is not cubic (the
+    /// general-width kernels of `super::general`).
+    ///
+    /// # Safety
+    /// `V`'s ISA is available on this CPU.
+    unsafe fn at_general<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> Self::Out;
 }
 
 /// The value.
@@ -206,6 +213,13 @@ impl<const D: usize> PointOp<D> for Value {
     type Out = f64;
     const NAN: f64 = f64::NAN;
     #[inline(always)]
+    unsafe fn at_general<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> f64 {
+        let mut o = [0.0];
+        // SAFETY: forwarded contract.
+        unsafe { s.general_point::<V>(x, &[[0; D]], 1, &mut o) };
+        o[0]
+    }
+    #[inline(always)]
     unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> f64 {
         let (spans, base) = s.locate(&x);
         // SAFETY: the caller's contract; spans from `locate`.
@@ -220,6 +234,13 @@ impl<const D: usize> PointOp<D> for Value {
 impl<const D: usize> PointOp<D> for Deriv<D> {
     type Out = f64;
     const NAN: f64 = f64::NAN;
+    #[inline(always)]
+    unsafe fn at_general<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> f64 {
+        let mut o = [0.0];
+        // SAFETY: forwarded contract.
+        unsafe { s.general_point::<V>(x, &[self.0], 1, &mut o) };
+        o[0]
+    }
     #[inline(always)]
     unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> f64 {
         let orders = self.0;
@@ -260,6 +281,13 @@ impl<const D: usize> PointOp<D> for Grad {
     type Out = [f64; D];
     const NAN: [f64; D] = [f64::NAN; D];
     #[inline(always)]
+    unsafe fn at_general<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> [f64; D] {
+        let mut o = [0.0; D];
+        // SAFETY: forwarded contract.
+        unsafe { s.general_point::<V>(x, &grad_orders::<D>(), 1, &mut o) };
+        o
+    }
+    #[inline(always)]
     unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> [f64; D] {
         let (spans, base) = s.locate(&x);
         // SAFETY: the caller's contract; spans from `locate`.
@@ -292,6 +320,13 @@ impl<const D: usize> PointOp<D> for Grad {
 impl<const D: usize> PointOp<D> for Hessian {
     type Out = [[f64; D]; D];
     const NAN: [[f64; D]; D] = [[f64::NAN; D]; D];
+    #[inline(always)]
+    unsafe fn at_general<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> [[f64; D]; D] {
+        let mut o = [0.0; 36];
+        // SAFETY: forwarded contract.
+        unsafe { s.general_point::<V>(x, &hessian_orders::<D>()[..D * D], 1, &mut o[..D * D]) };
+        std::array::from_fn(|i| std::array::from_fn(|j| o[i * D + j]))
+    }
     #[inline(always)]
     unsafe fn at<V: Vf64>(self, s: &TensorSpline<D>, x: [f64; D]) -> [[f64; D]; D] {
         let (spans, base) = s.locate(&x);
@@ -343,6 +378,18 @@ impl<const D: usize, P: PointOp<D>> WithSimd for One<'_, D, P> {
             // SAFETY: `k < D`: a read of one initialised element.
             unsafe { std::ptr::read_volatile(&self.x[k]) }
         });
+        if self.s.general {
+            let x = if self.raw || self.s.plain() {
+                Some(x)
+            } else {
+                self.s.project_other(x)
+            };
+            return match x {
+                // SAFETY: as below.
+                Some(x) => unsafe { self.op.at_general::<V>(self.s, x) },
+                None => P::NAN,
+            };
+        }
         if !self.raw && !self.s.plain() {
             return match self.s.project_other(x) {
                 // SAFETY: as below.
@@ -367,11 +414,21 @@ pub(super) trait PointWrite<const D: usize>: Copy {
     /// # Safety
     /// `V`'s ISA is available on this CPU.
     unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]);
+    /// [`write`](Self::write) for a spline with an axis that is not cubic.
+    ///
+    /// # Safety
+    /// `V`'s ISA is available on this CPU.
+    unsafe fn write_general<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]);
 }
 
 impl<const D: usize> PointWrite<D> for Value {
     fn width(&self, _: &TensorSpline<D>) -> usize {
         1
+    }
+    #[inline(always)]
+    unsafe fn write_general<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        dst[0] = unsafe { self.at_general::<V>(s, x) };
     }
     #[inline(always)]
     unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
@@ -385,6 +442,11 @@ impl<const D: usize> PointWrite<D> for Deriv<D> {
         1
     }
     #[inline(always)]
+    unsafe fn write_general<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        dst[0] = unsafe { self.at_general::<V>(s, x) };
+    }
+    #[inline(always)]
     unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
         // SAFETY: forwarded contract.
         dst[0] = unsafe { self.at::<V>(s, x) };
@@ -396,6 +458,11 @@ impl<const D: usize> PointWrite<D> for Grad {
         D
     }
     #[inline(always)]
+    unsafe fn write_general<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        dst[..D].copy_from_slice(&unsafe { self.at_general::<V>(s, x) });
+    }
+    #[inline(always)]
     unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
         // SAFETY: forwarded contract.
         dst[..D].copy_from_slice(&unsafe { self.at::<V>(s, x) });
@@ -405,6 +472,11 @@ impl<const D: usize> PointWrite<D> for Grad {
 impl<const D: usize> PointWrite<D> for Hessian {
     fn width(&self, _: &TensorSpline<D>) -> usize {
         D * D
+    }
+    #[inline(always)]
+    unsafe fn write_general<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        unsafe { s.general_point::<V>(x, &hessian_orders::<D>()[..D * D], 1, &mut dst[..D * D]) };
     }
     #[inline(always)]
     unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
@@ -459,6 +531,11 @@ impl<'a, const D: usize> Multi<'a, D> {
 impl<const D: usize> PointWrite<D> for Multi<'_, D> {
     fn width(&self, s: &TensorSpline<D>) -> usize {
         self.partials.len() * s.ncomp
+    }
+    #[inline(always)]
+    unsafe fn write_general<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
+        // SAFETY: forwarded contract.
+        unsafe { s.general_point::<V>(x, self.partials, s.ncomp, dst) };
     }
     #[inline(always)]
     unsafe fn write<V: Vf64>(&self, s: &TensorSpline<D>, x: [f64; D], dst: &mut [f64]) {
@@ -604,6 +681,62 @@ impl<const D: usize, P: PointWrite<D>> Batch<'_, D, P> {
     }
 }
 
+impl<const D: usize, P: PointWrite<D>> Batch<'_, D, P> {
+    /// [`at`](Self::at) with the general-width kernels.
+    #[inline(always)]
+    fn at_general<V: Vf64>(&mut self, _simd: Simd<V>, plain: bool, width: usize, i: usize) {
+        let x = self.src.get(i);
+        let dst = &mut self.out[i * width..(i + 1) * width];
+        let x = if plain {
+            Some(x)
+        } else {
+            self.s.project_with(&self.policy, x)
+        };
+        match x {
+            // SAFETY: `_simd` proves V's ISA is available.
+            Some(x) => unsafe { self.op.write_general::<V>(self.s, x, dst) },
+            None => dst.fill(f64::NAN),
+        }
+    }
+
+    /// The run with the general-width kernels (a spline with an axis that
+    /// is not cubic), cell-ordered as the cubic run.
+    #[inline(always)]
+    fn run_general<V: Vf64>(mut self, simd: Simd<V>, plain: bool, width: usize) {
+        let n = self.src.len();
+        let Some(shift) = self.s.locality_shift(n) else {
+            for i in 0..n {
+                self.at_general(simd, plain, width, i);
+            }
+            return;
+        };
+        let mut key = [0u16; LOCAL_CHUNK];
+        let mut order = [0u16; LOCAL_CHUNK];
+        let mut start = 0;
+        while start < n {
+            let m = LOCAL_CHUNK.min(n - start);
+            let mut count = [0u16; LOCAL_BUCKETS + 1];
+            for (i, k) in key[..m].iter_mut().enumerate() {
+                let (_, base) = self.s.locate_general(&self.src.get(start + i));
+                *k = (base >> shift).min(LOCAL_BUCKETS - 1) as u16;
+                count[*k as usize + 1] += 1;
+            }
+            for b in 0..LOCAL_BUCKETS {
+                count[b + 1] += count[b];
+            }
+            for (i, &k) in key[..m].iter().enumerate() {
+                let slot = &mut count[k as usize];
+                order[*slot as usize] = i as u16;
+                *slot += 1;
+            }
+            for &i in &order[..m] {
+                self.at_general(simd, plain, width, start + i as usize);
+            }
+            start += m;
+        }
+    }
+}
+
 impl<const D: usize, P: PointWrite<D>> WithSimd for Batch<'_, D, P> {
     type Output = ();
     #[inline(always)]
@@ -611,6 +744,9 @@ impl<const D: usize, P: PointWrite<D>> WithSimd for Batch<'_, D, P> {
         let n = self.src.len();
         let width = self.op.width(self.s);
         let plain = self.policy.iter().all(|&p| p == Extrapolate::Polynomial);
+        if self.s.general {
+            return self.run_general(simd, plain, width);
+        }
         let Some(shift) = self.s.locality_shift(n) else {
             for i in 0..n {
                 self.at(simd, plain, width, i);

@@ -17,6 +17,7 @@ mod dynamic;
 mod eval;
 mod extrapolate;
 mod fit;
+mod general;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 mod grid_eval;

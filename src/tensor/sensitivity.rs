@@ -557,6 +557,7 @@ impl<const D: usize> TensorSpline<D> {
         out: &mut [f64],
         ws: &mut Workspace,
     ) -> Result<(), FitError> {
+        self.cubic_only()?;
         let src = PointSrc::<D>::new(query)?;
         let orders = query_orders::<D>(query)?;
         let n = query.len()?;
@@ -631,8 +632,16 @@ impl<const D: usize> Fitter<D> {
     pub fn data_weights(&self, x: [f64; D], orders: [usize; D]) -> DataWeights {
         let mut axes: Vec<Vec<f64>> = self.shape().iter().map(|&n| vec![0.0; n]).collect();
         let mut ends = [0.0; 2];
+        // Not implemented for degrees 1 and 5 (`data_weights_into`
+        // reports it): NaN weights.
+        let cubic = self.cubic_only().is_ok();
         for (k, v) in axes.iter_mut().enumerate() {
-            self.axis_weights(k, x[k], orders[k], v, &mut ends);
+            if cubic {
+                self.axis_weights(k, x[k], orders[k], v, &mut ends);
+            } else {
+                v.fill(f64::NAN);
+                ends = [f64::NAN; 2];
+            }
         }
         DataWeights {
             axes,
@@ -654,6 +663,7 @@ impl<const D: usize> Fitter<D> {
         out: &mut [f64],
         ends: &mut [f64; 2],
     ) -> Result<(), FitError> {
+        self.cubic_only()?;
         let total: usize = self.shape().iter().sum();
         check_len("out", out.len(), total, "the sum of the axes' lengths")?;
         *ends = [0.0; 2];
@@ -744,6 +754,7 @@ impl<const D: usize> Fitter<D> {
         out: &mut [f64],
         ws: &mut Workspace,
     ) -> Result<(), FitError> {
+        self.cubic_only()?;
         if points.ncols() != D {
             return Err(FitError::DimensionMismatch {
                 expected: D,
@@ -798,6 +809,7 @@ impl<const D: usize> Fitter<D> {
         ends: [&mut [f64]; 2],
         ws: &mut Workspace,
     ) -> Result<(), FitError> {
+        self.cubic_only()?;
         let (sys, _) = self.systems();
         let src = PointSrc::<D>::new(query)?;
         let orders = query_orders::<D>(query)?;
@@ -1204,5 +1216,33 @@ impl DynSpline {
         ws: &mut Workspace,
     ) -> Result<(), FitError> {
         each_dim!(DynSpline, self, s => s.evaluate_vjp(query, cotangents, out, ws))
+    }
+}
+
+impl<const D: usize> Fitter<D> {
+    /// [`FitError::Unsupported`] unless every axis is cubic (the
+    /// sensitivities are implemented for degree 3).
+    fn cubic_only(&self) -> Result<(), FitError> {
+        cubic_only(&self.degrees())
+    }
+}
+
+impl<const D: usize> TensorSpline<D> {
+    /// [`FitError::Unsupported`] unless every axis is cubic.
+    fn cubic_only(&self) -> Result<(), FitError> {
+        cubic_only(&self.degrees)
+    }
+}
+
+/// [`FitError::Unsupported`] naming the first axis that is not cubic.
+fn cubic_only(degrees: &[crate::Degree]) -> Result<(), FitError> {
+    match degrees.iter().position(|&k| k != crate::Degree::Cubic) {
+        None => Ok(()),
+        Some(axis) => Err(FitError::Unsupported {
+            feature: format!(
+                "sensitivities of a spline of degree {} (axis {axis}); they are implemented for degree 3",
+                degrees[axis]
+            ),
+        }),
     }
 }

@@ -4,12 +4,14 @@ use super::Extrapolate;
 use super::fit::Fitter;
 #[cfg(feature = "serde")]
 use super::fit::vec_to_array;
+use crate::bspline::Degree;
 use crate::bspline::power::{PowerSpan, power_table};
 use crate::isa::Kernels;
 use crate::{FitError, Isa};
 use ndarray::{ArrayView, ArrayViewD, Dim, Dimension};
 
-/// A cubic tensor-product B-spline in `D` dimensions (1 ≤ D ≤ 6).
+/// A tensor-product B-spline in `D` dimensions (1 ≤ D ≤ 6), cubic unless
+/// an axis was given degree 1 or 5 ([`degrees`](Self::degrees)).
 ///
 /// Built by [`TensorSpline::fit`] (interpolation of values on a rectilinear
 /// grid) or [`Fitter::fit`]. The coefficient array has the shape of the grid
@@ -46,6 +48,16 @@ pub struct TensorSpline<const D: usize> {
     pub(super) extrapolate: Extrapolate,
     /// Axes whose coordinates evaluation wraps into the domain.
     pub(super) periodic: [bool; D],
+    /// The degree of each axis.
+    pub(super) degrees: [Degree; D],
+    /// Whether an axis is not cubic: evaluation then runs the
+    /// general-width kernels (`super::general`).
+    pub(super) general: bool,
+    /// `[x_0, x_{n-1}]` per axis: the knots `t_k` and `t_{len-1-k}`.
+    pub(super) domain: [(f64, f64); D],
+    /// The general-width kernels' tables of every axis (empty unless
+    /// `general`).
+    pub(super) gen_axes: Vec<super::general::GenAxis>,
 }
 
 /// Diagnostics of a fit, from [`TensorSpline::fit_with_report`].
@@ -70,6 +82,7 @@ impl<const D: usize> PartialEq for TensorSpline<D> {
             && self.coefs == other.coefs
             && self.extrapolate == other.extrapolate
             && self.periodic == other.periodic
+            && self.degrees == other.degrees
     }
 }
 
@@ -87,13 +100,31 @@ impl<const D: usize> TensorSpline<D> {
         knots: [Vec<f64>; D],
         shape: [usize; D],
         coefs: Vec<f64>,
+        degrees: [Degree; D],
     ) -> Self {
         let strides = flat_strides(shape, 1);
-        let uniform = std::array::from_fn(|k| uniform_axis(&knots[k]));
-        let power: [Vec<PowerSpan>; D] = std::array::from_fn(|k| power_table(&knots[k]));
+        let general = degrees.iter().any(|&k| k != Degree::Cubic);
+        // The tuned cubic paths' tables (unused when an axis is not cubic).
+        let uniform = std::array::from_fn(|k| {
+            if general {
+                None
+            } else {
+                uniform_axis(&knots[k])
+            }
+        });
+        let power: [Vec<PowerSpan>; D] = std::array::from_fn(|k| {
+            if general {
+                Vec::new()
+            } else {
+                power_table(&knots[k])
+            }
+        });
         let power_all = power.iter().all(|p| !p.is_empty());
+        let domain = std::array::from_fn(|a| {
+            let (t, k) = (&knots[a], degrees[a].get());
+            (t[k], t[t.len() - 1 - k])
+        });
         TensorSpline {
-            knots,
             shape,
             strides,
             coefs,
@@ -105,7 +136,23 @@ impl<const D: usize> TensorSpline<D> {
             kernels: Kernels::detect(),
             extrapolate: Extrapolate::Polynomial,
             periodic: [false; D],
+            gen_axes: if general {
+                (0..D)
+                    .map(|a| super::general::GenAxis::new(&knots[a], degrees[a].get()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            knots,
+            degrees,
+            general,
+            domain,
         }
+    }
+
+    /// The degree of each axis (3 unless fitted or built with another).
+    pub fn degrees(&self) -> [Degree; D] {
+        self.degrees
     }
 
     /// Gives the coefficients (already of length `Π shape · Π vshape`) the
@@ -207,6 +254,22 @@ impl<const D: usize> TensorSpline<D> {
         periodic: [bool; D],
         vshape: &[usize],
     ) -> Result<Self, FitError> {
+        Self::from_parts_degrees(knots, coefs, periodic, vshape, [Degree::Cubic; D])
+    }
+
+    /// [`from_parts_vector`](Self::from_parts_vector) with the degree of
+    /// each axis: a knot vector of degree `k` has `n + k + 1 ≥ 2k + 2`
+    /// knots, `k + 1` equal knots at each end and strictly increasing
+    /// interior knots. Periodic axes are cubic.
+    ///
+    /// Errors: [`FitError::InvalidData`] naming the inconsistency.
+    pub fn from_parts_degrees(
+        knots: [Vec<f64>; D],
+        coefs: Vec<f64>,
+        periodic: [bool; D],
+        vshape: &[usize],
+        degrees: [Degree; D],
+    ) -> Result<Self, FitError> {
         if D == 0 || D > super::MAX_DIM {
             return Err(FitError::InvalidData(format!(
                 "{D} dimensions; 1 to 6 are supported"
@@ -214,10 +277,17 @@ impl<const D: usize> TensorSpline<D> {
         }
         let mut shape = [0usize; D];
         for (axis, t) in knots.iter().enumerate() {
-            if t.len() < 8 {
+            let k = degrees[axis].get();
+            if periodic[axis] && k != 3 {
                 return Err(FitError::InvalidData(format!(
-                    "axis {axis}: {} knots, at least 8 needed",
-                    t.len()
+                    "axis {axis}: a periodic axis must be cubic, not of degree {k}"
+                )));
+            }
+            if t.len() < 2 * k + 2 {
+                return Err(FitError::InvalidData(format!(
+                    "axis {axis}: {} knots, at least {} needed for degree {k}",
+                    t.len(),
+                    2 * k + 2
                 )));
             }
             if let Some(i) = t.iter().position(|v| !v.is_finite()) {
@@ -225,7 +295,7 @@ impl<const D: usize> TensorSpline<D> {
                     "axis {axis}: knot {i} is not finite"
                 )));
             }
-            let n = t.len() - 4;
+            let n = t.len() - k - 1;
             if periodic[axis] {
                 if (0..3).any(|i| t[i + 1] < t[i]) || (n..n + 3).any(|i| t[i + 1] < t[i]) {
                     return Err(FitError::InvalidData(format!(
@@ -237,13 +307,14 @@ impl<const D: usize> TensorSpline<D> {
                         "axis {axis}: the knot extent overflows"
                     )));
                 }
-            } else if t[..4].iter().any(|&v| v != t[0]) || t[n..].iter().any(|&v| v != t[n]) {
+            } else if t[..=k].iter().any(|&v| v != t[0]) || t[n..].iter().any(|&v| v != t[n]) {
                 return Err(FitError::InvalidData(format!(
-                    "axis {axis}: end knots are not clamped (4-fold)"
+                    "axis {axis}: end knots are not clamped ({}-fold)",
+                    k + 1
                 )));
             }
-            // Interior knots strictly increasing and strictly inside (t[3], t[n]).
-            for i in 4..=n {
+            // Interior knots strictly increasing and strictly inside (t[k], t[n]).
+            for i in k + 1..=n {
                 if t[i] <= t[i - 1] {
                     return Err(FitError::InvalidData(format!(
                         "axis {axis}: knots must increase strictly between the end knots (t[{i}] = {} <= t[{}] = {})",
@@ -263,7 +334,7 @@ impl<const D: usize> TensorSpline<D> {
                     )));
                 }
             }
-            if !(t[n] - t[3]).is_finite() {
+            if !(t[n] - t[k]).is_finite() {
                 return Err(FitError::InvalidData(format!(
                     "axis {axis}: the knot extent overflows"
                 )));
@@ -286,7 +357,7 @@ impl<const D: usize> TensorSpline<D> {
                 coefs[i]
             )));
         }
-        Ok(Self::from_parts_unchecked(knots, shape, coefs)
+        Ok(Self::from_parts_unchecked(knots, shape, coefs, degrees)
             .with_periodic_unchecked(periodic)
             .with_vshape_unchecked(vshape.to_vec()))
     }
@@ -380,8 +451,8 @@ impl<const D: usize> TensorSpline<D> {
             }))
     }
 
-    /// Knot vector of `axis`: coefficients + 4 knots, as scipy's
-    /// `make_interp_spline(x, y, k=3, bc_type=...)`.
+    /// Knot vector of `axis`: coefficients + k + 1 knots (k the axis'
+    /// degree), as scipy's `make_interp_spline(x, y, k, bc_type=...)`.
     ///
     /// # Panics
     /// If `axis >= D`.
@@ -414,7 +485,8 @@ impl<const D: usize> TensorSpline<D> {
         self.shape
     }
 
-    /// Domain `[x_0, x_{n-1}]` of each axis (the knots `t_3` and `t_{n}`).
+    /// Domain `[x_0, x_{n-1}]` of each axis (the knots `t_k` and `t_{n}`,
+    /// k the axis' degree).
     pub fn domain(&self) -> [(f64, f64); D] {
         std::array::from_fn(|k| self.axis_domain(k))
     }
@@ -470,6 +542,10 @@ mod serde_impl {
         /// The value shape (absent for scalar values).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         value_shape: Vec<usize>,
+        /// The degree of each axis (absent in data written before degrees
+        /// other than 3 existed, and when every axis is cubic).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        degrees: Option<Vec<Degree>>,
     }
 
     impl<const D: usize> Serialize for TensorSpline<D> {
@@ -484,6 +560,7 @@ mod serde_impl {
                     .any(|&p| p)
                     .then(|| self.periodic.to_vec()),
                 value_shape: self.vshape.clone(),
+                degrees: self.general.then(|| self.degrees.to_vec()),
             }
             .serialize(s)
         }
@@ -508,11 +585,22 @@ mod serde_impl {
                     ))));
                 }
             };
-            TensorSpline::from_parts_vector(
+            let degrees = match data.degrees {
+                None => [Degree::Cubic; D],
+                Some(k) if k.len() == D => vec_to_array(k),
+                Some(k) => {
+                    return Err(serde::de::Error::custom(FitError::InvalidData(format!(
+                        "{} degrees for {D} axes",
+                        k.len()
+                    ))));
+                }
+            };
+            TensorSpline::from_parts_degrees(
                 vec_to_array(data.knots),
                 data.coefficients,
                 periodic,
                 &data.value_shape,
+                degrees,
             )
             .map(|s| s.with_extrapolate(data.extrapolate))
             .map_err(serde::de::Error::custom)

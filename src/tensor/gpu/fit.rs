@@ -188,6 +188,18 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
 
     fn build(holder: Ctx<'c>, fitter: &Fitter<D>, vshape: &[usize]) -> Result<Self, FitError> {
         let ctx: &GpuContext = &holder;
+        if let Some(axis) = fitter
+            .degrees()
+            .iter()
+            .position(|&k| k != crate::Degree::Cubic)
+        {
+            return Err(FitError::Unsupported {
+                feature: format!(
+                    "device fit of degree {} (axis {axis}); the device fits cubic splines",
+                    fitter.degrees()[axis]
+                ),
+            });
+        }
         check_precision::<T>(ctx)?;
         let nc = vshape
             .iter()

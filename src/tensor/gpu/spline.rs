@@ -271,6 +271,18 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     }
 
     fn new_in(ctx: Ctx<'c>, spline: &TensorSpline<D>) -> Result<Self, FitError> {
+        if let Some(axis) = spline
+            .degrees
+            .iter()
+            .position(|&k| k != crate::Degree::Cubic)
+        {
+            return Err(FitError::Unsupported {
+                feature: format!(
+                    "device evaluation of degree {} (axis {axis}); the device evaluates cubic splines",
+                    spline.degrees[axis]
+                ),
+            });
+        }
         check_precision::<T>(&ctx)?;
         let coefs: Vec<T> = spline.coefs.iter().map(|&v| T::from_f64(v)).collect();
         let c = DeviceArray::from_slice(&ctx, &coefs)?;
