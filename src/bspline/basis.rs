@@ -328,7 +328,7 @@ mod tests {
                         assert!((d[o][r] - want).abs() < tol, "k={k} x={s} o={o} r={r}");
                     }
                 }
-                if s >= 0.0 && s <= 7.5 {
+                if (0.0..=7.5).contains(&s) {
                     assert!((b.iter().sum::<f64>() - 1.0).abs() < 1e-14);
                 }
             }
