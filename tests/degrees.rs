@@ -190,10 +190,13 @@ fn fit_then_evaluate_reproduces_the_grid_values() {
         let s = fit_dyn(&axes, degrees, &values);
         let refs: Vec<&[f64]> = axes.iter().map(|a| &a[..]).collect();
         let on_grid = s.evaluate(&Query::grid(&refs)).unwrap();
+        assert_eq!(on_grid.len(), values.len());
         for (g, v) in on_grid.iter().zip(&values) {
-            assert!((g - v).abs() < 1e-11, "degrees {degrees:?}: {g} vs {v}");
+            assert!(
+                (g - v).abs() < 1e-11,
+                "degrees {degrees:?} ({d}D): {g} vs {v}"
+            );
         }
-        let _ = d;
     }
 }
 

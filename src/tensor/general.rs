@@ -68,14 +68,15 @@ impl GenAxis {
         // Uniform sites: the interior knots t[i] = x_0 + (i − k + m)·h.
         let (x0, x1) = (t[k], t[n]);
         let h = (x1 - x0) / (n - 1) as f64;
-        let uniform = (h > 0.0 && h.is_finite() && n > k)
-            .then(|| {
-                let tol = 1e-9 * h;
-                (k + 1..n)
-                    .all(|i| (t[i] - (x0 + (i + m - k) as f64 * h)).abs() <= tol)
-                    .then_some((x0, 1.0 / h, m))
-            })
-            .flatten();
+        let tol = 1e-9 * h;
+        let uniform = if h > 0.0
+            && h.is_finite()
+            && (k + 1..n).all(|i| (t[i] - (x0 + (i + m - k) as f64 * h)).abs() <= tol)
+        {
+            Some((x0, 1.0 / h, m))
+        } else {
+            None
+        };
         let power = (k..n)
             .map(|s| {
                 let (a, b) = (t[s], t[s + 1]);
@@ -89,8 +90,8 @@ impl GenAxis {
                         hp *= h;
                         fact *= j as f64;
                     }
-                    for r in 0..=k {
-                        cj[r] = d[j][r] * hp / fact;
+                    for (v, &dr) in cj.iter_mut().zip(&d[j]).take(k + 1) {
+                        *v = dr * hp / fact;
                     }
                 }
                 PowerSpanK {
@@ -267,36 +268,96 @@ impl<const D: usize> TensorSpline<D> {
         }
         let mut wpad = [0.0f64; 8];
         wpad[..wl].copy_from_slice(&w[last][..wl]);
-        let widths: [usize; D] = std::array::from_fn(|a| self.degrees[a].order());
-        // Prefix products of the outer weights and offsets, per level.
-        let mut idx = [0usize; D];
-        let mut pw = [1.0f64; 8];
-        let mut po = [base; 8];
-        for j in 0..last {
-            pw[j + 1] = pw[j] * w[j][0];
-            po[j + 1] = po[j];
-        }
-        let c = self.coefs.as_ptr();
-        // SAFETY: the ISA by the caller's contract; every row read lies in
-        // [base, end) ⊂ coefs (checked above: offsets are at most
-        // Σ_a k_a·strides[a] past `base`, the padded row nv·W long).
+        // SAFETY: forwarded contract; the rows read lie in [base, end).
         unsafe {
-            let mut acc = [V::splat(0.0); 8];
-            loop {
-                let wt = V::splat(pw[last]);
-                let p = c.add(po[last]);
-                for (v, a) in acc.iter_mut().enumerate().take(nv) {
-                    *a = V::load(p.add(v * V::W)).mul_add(wt, *a);
+            match nv {
+                1 => self.contract_nv::<V, 1>(base, w, &wpad),
+                2 => self.contract_nv::<V, 2>(base, w, &wpad),
+                _ => self.contract_ref(base, w),
+            }
+        }
+    }
+
+    /// [`contract_lanes`](Self::contract_lanes) with `NV` vectors per
+    /// innermost row: per index of the axes `0..D−2` (odometer, prefix
+    /// weights), the `k + 1` rows along axis `D−2` in two independent
+    /// multiply-add chains, then one multiply-add into one of two
+    /// alternating accumulators, so that no chain is longer than a few
+    /// dependent operations per row.
+    ///
+    /// # Safety
+    /// `V`'s ISA is available; every padded row of the block
+    /// (`NV·W` values from each row start) lies inside `coefs`.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // several arrays indexed in lockstep
+    unsafe fn contract_nv<V: Vf64, const NV: usize>(
+        &self,
+        base: usize,
+        w: &[[f64; MAX_ORDER]; D],
+        wpad: &[f64; 8],
+    ) -> f64 {
+        let c = self.coefs.as_ptr();
+        // SAFETY: the caller's contract (ISA; rows in bounds).
+        unsafe {
+            let zero = V::splat(0.0);
+            let finish = |acc: [V; NV]| -> f64 {
+                let mut sum = 0.0;
+                for (v, a) in acc.iter().enumerate() {
+                    sum += a.mul(V::load(wpad.as_ptr().add(v * V::W))).reduce_add();
                 }
-                // Next outer row (odometer, the last outer axis fastest).
-                let mut j = last;
+                sum
+            };
+            if D == 1 {
+                let acc: [V; NV] = std::array::from_fn(|v| V::load(c.add(base + v * V::W)));
+                return finish(acc);
+            }
+            let pen = D - 2;
+            let (w2, s2) = (self.degrees[pen].order(), self.strides[pen]);
+            let wp = &w[pen];
+            let widths: [usize; D] = std::array::from_fn(|a| self.degrees[a].order());
+            let mut idx = [0usize; D];
+            let mut pw = [1.0f64; 8];
+            let mut po = [base; 8];
+            for j in 0..pen {
+                pw[j + 1] = pw[j] * w[j][0];
+                po[j + 1] = po[j];
+            }
+            let mut acc0 = [zero; NV];
+            let mut acc1 = [zero; NV];
+            let mut odd = false;
+            loop {
+                let p = c.add(po[pen]);
+                let mut t0 = [zero; NV];
+                let mut t1 = [zero; NV];
+                let mut j = 0;
+                while j + 1 < w2 {
+                    let (wa, wb) = (V::splat(wp[j]), V::splat(wp[j + 1]));
+                    let (ra, rb) = (p.add(j * s2), p.add((j + 1) * s2));
+                    for v in 0..NV {
+                        t0[v] = V::load(ra.add(v * V::W)).mul_add(wa, t0[v]);
+                        t1[v] = V::load(rb.add(v * V::W)).mul_add(wb, t1[v]);
+                    }
+                    j += 2;
+                }
+                if j < w2 {
+                    let wa = V::splat(wp[j]);
+                    let ra = p.add(j * s2);
+                    for v in 0..NV {
+                        t0[v] = V::load(ra.add(v * V::W)).mul_add(wa, t0[v]);
+                    }
+                }
+                let wo = V::splat(pw[pen]);
+                let acc = if odd { &mut acc1 } else { &mut acc0 };
+                for v in 0..NV {
+                    acc[v] = t0[v].add(t1[v]).mul_add(wo, acc[v]);
+                }
+                odd = !odd;
+                // Next index of the axes 0..pen (the last of them fastest).
+                let mut j = pen;
                 loop {
                     if j == 0 {
-                        let mut sum = 0.0;
-                        for (v, a) in acc.iter().enumerate().take(nv) {
-                            sum += a.mul(V::load(wpad.as_ptr().add(v * V::W))).reduce_add();
-                        }
-                        return sum;
+                        let acc: [V; NV] = std::array::from_fn(|v| acc0[v].add(acc1[v]));
+                        return finish(acc);
                     }
                     j -= 1;
                     idx[j] += 1;
@@ -307,7 +368,7 @@ impl<const D: usize> TensorSpline<D> {
                 }
                 pw[j + 1] = pw[j] * w[j][idx[j]];
                 po[j + 1] = po[j] + idx[j] * self.strides[j];
-                for jj in j + 1..last {
+                for jj in j + 1..pen {
                     pw[jj + 1] = pw[jj] * w[jj][0];
                     po[jj + 1] = po[jj];
                 }
