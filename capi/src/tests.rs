@@ -823,6 +823,7 @@ fn the_c_tests_cover_every_status_the_header_lists() {
     tested.extend(tested_statuses(include_str!("../tests/test_contract.c")));
     tested.extend(tested_statuses(include_str!("../tests/test_sensitivity.c")));
     tested.extend(tested_statuses(include_str!("../tests/test_gpu.c")));
+    tested.extend(tested_statuses(include_str!("../tests/test_degrees.c")));
     let mut missing = Vec::new();
     for (f, statuses) in &listed {
         for s in statuses {

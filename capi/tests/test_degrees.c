@@ -19,6 +19,17 @@ static int failures = 0;
         }                                                                              \
     } while (0)
 #define CLOSE(a, b) CHECK(fabs((a) - (b)) <= 1e-10 * (1.0 + fabs(b)))
+/* A call's status, named in the failure message. */
+#define EXPECT(call, want)                                                             \
+    do {                                                                               \
+        bsfit_status st_ = (call);                                                     \
+        if (st_ != (want)) {                                                           \
+            fprintf(stdout, "FAILED %s:%d: %s gave %s (%s), want %s\n", __FILE__,       \
+                    __LINE__, #call, bsfit_status_name(st_), bsfit_last_error_message(), \
+                    bsfit_status_name(want));                                          \
+            ++failures;                                                                \
+        }                                                                              \
+    } while (0)
 
 /* Degree 5 in x, 1 in y: f = (x^5 - 2 x^3 + x) (3 y - 1). */
 static double p(double x) { return x * x * x * x * x - 2 * x * x * x + x; }
@@ -44,7 +55,14 @@ int main(void) {
     uint32_t ks[2] = {0, 0};
     CHECK(bsfit_spline_degrees(s, ks, 2) == BSFIT_STATUS_OK);
     CHECK(ks[0] == 5 && ks[1] == 1);
-    CHECK(bsfit_spline_degrees(s, ks, 1) == BSFIT_STATUS_BUFFER_TOO_SMALL);
+    EXPECT(bsfit_spline_degrees(s, ks, 1), BSFIT_STATUS_BUFFER_TOO_SMALL);
+    EXPECT(bsfit_spline_degrees(NULL, ks, 2), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_spline_degrees(s, NULL, 2), BSFIT_STATUS_NULL_POINTER);
+    {
+        uint32_t raw[4];
+        uint32_t *odd = (uint32_t *)((char *)raw + 1);
+        EXPECT(bsfit_spline_degrees(s, odd, 2), BSFIT_STATUS_MISALIGNED_POINTER);
+    }
     /* scipy's knots: k = 5 -> [x0 x6, x3, x4, x7 x6]; k = 1 -> [y0, y0..y3, y3]. */
     size_t nt = 0;
     CHECK(bsfit_spline_knots_len(s, 0, &nt) == BSFIT_STATUS_OK);
@@ -96,17 +114,29 @@ int main(void) {
     /* Errors. */
     bsfit_fitter *bad = NULL;
     const size_t short_lens[] = {5, 4};
-    CHECK(bsfit_fitter_new_degrees(2, sites, short_lens, NULL, NULL, degrees, &bad) ==
-          BSFIT_STATUS_AXIS_TOO_SHORT);
+    EXPECT(bsfit_fitter_new_degrees(2, sites, short_lens, NULL, NULL, degrees, &bad),
+           BSFIT_STATUS_AXIS_TOO_SHORT);
     const uint32_t even[] = {3, 2};
-    CHECK(bsfit_fitter_new_degrees(2, sites, lens, NULL, NULL, even, &bad) ==
-          BSFIT_STATUS_UNSUPPORTED);
+    EXPECT(bsfit_fitter_new_degrees(2, sites, lens, NULL, NULL, even, &bad),
+           BSFIT_STATUS_UNSUPPORTED);
     CHECK(strstr(bsfit_last_error_message(), "k = 2") != NULL);
     const bsfit_end nat[] = {BSFIT_END_NATURAL, BSFIT_END_NOT_A_KNOT};
-    CHECK(bsfit_fitter_new_degrees(2, sites, lens, nat, nat, degrees, &bad) ==
-          BSFIT_STATUS_UNSUPPORTED);
-    CHECK(bsfit_fitter_new_degrees(2, sites, lens, nat, NULL, degrees, &bad) ==
-          BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_fitter_new_degrees(2, sites, lens, nat, nat, degrees, &bad),
+           BSFIT_STATUS_UNSUPPORTED);
+    EXPECT(bsfit_fitter_new_degrees(2, sites, lens, nat, NULL, degrees, &bad),
+           BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_fitter_new_degrees(2, NULL, lens, NULL, NULL, degrees, &bad),
+           BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_fitter_new_degrees(0, sites, lens, NULL, NULL, degrees, &bad),
+           BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_fitter_new_degrees(7, sites, lens, NULL, NULL, degrees, &bad),
+           BSFIT_STATUS_INVALID_ARGUMENT);
+    /* A periodic condition on one end only of a cubic axis. */
+    const uint32_t cubics[] = {3, 3};
+    const bsfit_end per_left[] = {BSFIT_END_PERIODIC, BSFIT_END_NOT_A_KNOT};
+    const bsfit_end nak[] = {BSFIT_END_NOT_A_KNOT, BSFIT_END_NOT_A_KNOT};
+    EXPECT(bsfit_fitter_new_degrees(2, sites, lens, per_left, nak, cubics, &bad),
+           BSFIT_STATUS_INVALID_BOUNDARY);
     CHECK(bad == NULL);
     /* Cubic through this entry point equals bsfit_fitter_new. */
     const uint32_t cubic[] = {3, 3};
