@@ -134,8 +134,8 @@ typedef enum {
   BSFIT_STATUS_END_VALUES_SHAPE = 18,
   /**
    * A feature this library does not implement, or was built without: a
-   * spline degree other than 1, 3 or 5, a boundary condition other than
-   * not-a-knot on an axis of degree 1 or 5, the sensitivities of a spline
+   * spline degree other than 1 to 5, a boundary condition other than
+   * not-a-knot on an axis of degree other than 3, the sensitivities of a spline
    * that is not cubic, a `bsfit_gpu_*` call in a build without GPU
    * support (cargo feature `gpu`); the message names it.
    */
@@ -709,7 +709,7 @@ bsfit_status bsfit_spline_periodic(const bsfit_spline *spline,
                                    size_t out_len);
 
 /**
- * The degree of each axis (1, 3 or 5; 3 unless fitted by a plan from
+ * The degree of each axis (1 to 5; 3 unless fitted by a plan from
  * `bsfit_fitter_new_degrees`), into `out[0 .. ndim]` (`out_len >= ndim`).
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
@@ -1004,17 +1004,17 @@ bsfit_status bsfit_fitter_new_bc(size_t ndim,
                                  bsfit_fitter **out);
 
 /**
- * `bsfit_fitter_new_bc` with a degree per axis: `degrees[k]` is 1, 3 or 5
+ * `bsfit_fitter_new_bc` with a degree per axis: `degrees[k]` is 1 to 5
  * (scipy's `make_interp_spline(x, y, k)` knots: `n + k + 1` knots and `n`
  * coefficients on an axis of `n >= k + 1` sites). `left` and `right` may
- * both be NULL for not-a-knot ends on every axis; axes of degree 1 or 5
+ * both be NULL for not-a-knot ends on every axis; axes of degree other than 3
  * take not-a-knot ends only. Splines from this plan report their degrees
  * through `bsfit_spline_degrees`, and every evaluation entry point serves
  * them (derivatives of order above an axis' degree are 0).
  *
  * Errors: as `bsfit_fitter_new_bc`; `BSFIT_STATUS_AXIS_TOO_SHORT` below
- * `k + 1` sites; `BSFIT_STATUS_UNSUPPORTED` for a degree other than 1, 3
- * or 5, or a condition other than not-a-knot on an axis of degree 1 or 5;
+ * `k + 1` sites; `BSFIT_STATUS_UNSUPPORTED` for a degree other than 1 to
+ * 5, or a condition other than not-a-knot on an axis of degree other than 3;
  * `BSFIT_STATUS_NULL_POINTER` if only one of `left` and `right` is NULL.
  *
  * Thread safety: reentrant.

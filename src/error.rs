@@ -193,8 +193,8 @@ pub enum FitError {
         got: usize,
     },
     /// A feature this library does not implement (a spline degree other
-    /// than 1, 3 or 5; a boundary condition other than not-a-knot at degree
-    /// 1 or 5; the data sensitivities of such a spline). Fronts report it
+    /// than 1 to 5; a boundary condition other than not-a-knot at a
+    /// degree other than 3; the data sensitivities of such a spline). Fronts report it
     /// as "not implemented" (Python: `NotImplementedError`).
     #[error("not supported: {feature}")]
     Unsupported {

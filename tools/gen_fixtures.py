@@ -47,9 +47,9 @@ shortest round-trip repr so no precision is lost):
       "derivs": [{"orders": [o_0, ...], "values": [...]}, ...]
     }
 
-Degrees 1 and 5 (tests/fixtures/degrees/*.json, `tests/degree_parity.rs`)
+Degrees 1, 2, 4 and 5 (tests/fixtures/degrees/*.json, `tests/degree_parity.rs`)
 -------------------------------------------------------------------------
-The layout above plus ``"degrees": [k_0, ...]`` (each 1, 3 or 5, mixed per
+The layout above plus ``"degrees": [k_0, ...]`` (each 1 to 5, mixed per
 axis): knots and coefficients from ``make_interp_spline(x_a, c, k=k_a,
 axis=a)`` axis by axis (scipy's ``_not_a_knot(x, k)`` knots: ``k + 1``
 copies of each end site around ``x[(k+1)//2 : -(k+1)//2]``), cross-checked
@@ -365,6 +365,12 @@ DEGREE_CASES = [
     ("k55_2d", (7, 10), (5, 5)),
     ("k315_3d", (6, 5, 8), (3, 1, 5)),
     ("k5135_4d", (7, 4, 6, 8), (5, 1, 3, 5)),
+    ("k2_n3", (3,), (2,)),
+    ("k2_n10", (10,), (2,)),
+    ("k4_n5", (5,), (4,)),
+    ("k4_n12", (12,), (4,)),
+    ("k24_2d", (8, 9), (2, 4)),
+    ("k2435_4d", (5, 6, 7, 7), (2, 4, 3, 5)),
 ]
 
 

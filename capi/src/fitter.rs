@@ -278,17 +278,17 @@ pub unsafe extern "C" fn bsfit_fitter_new_bc(
     })
 }
 
-/// `bsfit_fitter_new_bc` with a degree per axis: `degrees[k]` is 1, 3 or 5
+/// `bsfit_fitter_new_bc` with a degree per axis: `degrees[k]` is 1 to 5
 /// (scipy's `make_interp_spline(x, y, k)` knots: `n + k + 1` knots and `n`
 /// coefficients on an axis of `n >= k + 1` sites). `left` and `right` may
-/// both be NULL for not-a-knot ends on every axis; axes of degree 1 or 5
+/// both be NULL for not-a-knot ends on every axis; axes of degree other than 3
 /// take not-a-knot ends only. Splines from this plan report their degrees
 /// through `bsfit_spline_degrees`, and every evaluation entry point serves
 /// them (derivatives of order above an axis' degree are 0).
 ///
 /// Errors: as `bsfit_fitter_new_bc`; `BSFIT_STATUS_AXIS_TOO_SHORT` below
-/// `k + 1` sites; `BSFIT_STATUS_UNSUPPORTED` for a degree other than 1, 3
-/// or 5, or a condition other than not-a-knot on an axis of degree 1 or 5;
+/// `k + 1` sites; `BSFIT_STATUS_UNSUPPORTED` for a degree other than 1 to
+/// 5, or a condition other than not-a-knot on an axis of degree other than 3;
 /// `BSFIT_STATUS_NULL_POINTER` if only one of `left` and `right` is NULL.
 ///
 /// Thread safety: reentrant.

@@ -380,7 +380,7 @@ pub unsafe extern "C" fn bsfit_spline_periodic(
     })
 }
 
-/// The degree of each axis (1, 3 or 5; 3 unless fitted by a plan from
+/// The degree of each axis (1 to 5; 3 unless fitted by a plan from
 /// `bsfit_fitter_new_degrees`), into `out[0 .. ndim]` (`out_len >= ndim`).
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,

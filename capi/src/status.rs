@@ -61,8 +61,8 @@ pub enum Status {
     /// for an end that takes none.
     EndValuesShape = 18,
     /// A feature this library does not implement, or was built without: a
-    /// spline degree other than 1, 3 or 5, a boundary condition other than
-    /// not-a-knot on an axis of degree 1 or 5, the sensitivities of a spline
+    /// spline degree other than 1 to 5, a boundary condition other than
+    /// not-a-knot on an axis of degree other than 3, the sensitivities of a spline
     /// that is not cubic, a `bsfit_gpu_*` call in a build without GPU
     /// support (cargo feature `gpu`); the message names it.
     Unsupported = 19,

@@ -519,7 +519,7 @@ class TensorSpline:
         FitError
             If the knots and coefficients are inconsistent.
         NotImplementedError
-            For a degree other than 1, 3 or 5.
+            For a degree other than 1 to 5.
         """
         knots = _as_points(t)
         ks = _as_degrees(k, len(knots))
@@ -574,7 +574,7 @@ class TensorSpline:
 
     @property
     def degrees(self):
-        """The degree of each axis (a tuple of 1, 3 or 5)."""
+        """The degree of each axis (a tuple of 1 to 5)."""
         return tuple(self._s.degrees)
 
     @property
@@ -821,7 +821,7 @@ def _from_parts(t, c, extrapolate=True, periodic=None, k=3):
 
 def _as_degrees(k, ndim):
     """Per-axis degrees from ``k`` (an int for every axis or one per axis):
-    a tuple of ints. The library checks the values (1, 3 or 5; others raise
+    a tuple of ints. The library checks the values (1 to 5; others raise
     NotImplementedError)."""
     try:
         ks = tuple(k)
@@ -871,7 +871,7 @@ def make_ndbspl(points, values, k=3, *, solver=None, **solver_args):
     TypeError
         For a non-integer degree.
     NotImplementedError
-        For a degree other than 1, 3 or 5.
+        For a degree other than 1 to 5.
     """
     del solver, solver_args
     if isinstance(points, np.ndarray) and points.ndim == 2:

@@ -126,6 +126,17 @@ def fitter_data_vjp(
     nu: Optional[Sequence[int]] = None,
     ends: bool = False,
 ) -> Tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[int]]: ...
+def _interp_curve(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    k: int,
+    t: Optional[NDArray[np.float64]],
+    ends: str,
+    left: Sequence[int],
+    right: Sequence[int],
+    left_values: NDArray[np.float64],
+    right_values: NDArray[np.float64],
+) -> Tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def _gpu_built() -> bool: ...
 def _gpu_device_name() -> str: ...
 def _gpu_supports_f64() -> bool: ...

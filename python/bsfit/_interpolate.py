@@ -184,36 +184,77 @@ def _end_spec(deriv):
     return pairs
 
 
+def _curve_spline(x, y, k, t, periodic, conds, axis):
+    """``make_interp_spline`` through the library's general curve solver
+    (any degree up to 15, any knots, any derivative conditions, periodic
+    ends at any degree): ``y`` has the interpolation axis first."""
+    is_complex = y.dtype.kind == "c"
+    rest = y.shape[1:]
+    yv = _pairs(y) if is_complex else y
+    m = int(np.prod(yv.shape[1:], dtype=np.int64))
+    y2 = np.ascontiguousarray(yv.reshape(y.shape[0], m))
+
+    def end_values(c):
+        rows = []
+        for _, value in c:
+            v = np.broadcast_to(np.asarray(value), rest)
+            if is_complex:
+                v = _pairs(v.astype(np.complex128))
+            rows.append(np.asarray(v, dtype=np.float64).reshape(m))
+        return np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(c), m))
+
+    if periodic:
+        ends = "periodic"
+    elif conds[0] or conds[1]:
+        ends = "derivatives"
+    else:
+        ends = "free"
+    tk, c = _bsfit._interp_curve(
+        np.ascontiguousarray(x, dtype=np.float64), y2, k,
+        None if t is None else np.ascontiguousarray(t, dtype=np.float64),
+        ends, [o for o, _ in conds[0]], [o for o, _ in conds[1]],
+        end_values(conds[0]), end_values(conds[1]),
+    )
+    c = c.reshape((c.shape[0],) + yv.shape[1:])
+    if is_complex:
+        c = np.ascontiguousarray(c).view(np.complex128).reshape((c.shape[0],) + rest)
+    return BSpline.construct_fast(
+        tk, c, k, extrapolate="periodic" if periodic else True, axis=axis
+    )
+
+
 def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=True):
     """Interpolating B-spline: ``scipy.interpolate.make_interp_spline``.
 
-    The interpolating spline of degree 1, 3 or 5 through ``(x, y)`` along ``axis``,
-    fitted by bsfit (exact banded solve, every trailing component in the
-    same passes, complex values as two real components), returned as a
-    :class:`BSpline` -- a subclass of ``scipy.interpolate.BSpline`` -- so it
-    stands in wherever scipy's result does.
+    The interpolating spline of degree ``k`` through ``(x, y)`` along
+    ``axis``, fitted by bsfit (exact banded solve, every trailing component
+    in the same passes, complex values as two real components), returned
+    as a :class:`BSpline` -- a subclass of ``scipy.interpolate.BSpline`` --
+    so it stands in wherever scipy's result does. Degrees 1, 3 and 5 with
+    scipy's default knots (and at ``k=3`` periodic ends or one derivative
+    condition of order 1 or 2 per end) run on the tensor fitter's tuned
+    systems; every other case scipy accepts -- degrees 0 to 15, knots ``t``
+    of the caller's, any number of derivative conditions of any order at
+    either end, periodic ends at any degree -- on the library's general
+    curve solver (a banded LU with partial pivoting, as scipy's ``gbsv``).
 
     Parameters
     ----------
     x : array_like, shape (n,)
-        Strictly increasing abscissas, at least ``k + 1`` of them.
+        Strictly increasing abscissas.
     y : array_like, shape (..., n, ...)
         Ordinates, real or complex; ``n`` along ``axis``.
     k : int, optional
-        Degree: 1, 3 (default) or 5, with scipy's not-a-knot knots. Other
-        degrees raise NotImplementedError; so do ``bc_type`` other than
-        not-a-knot at ``k=5`` (at ``k=1``, as in scipy, ``bc_type`` can only
-        be None or ``"periodic"``, which changes nothing).
+        Degree, 0 to 15 (default 3); scipy's not-a-knot knots by default
+        (``[x, x[-1]]`` at ``k=0``, ``[x[0], x, x[-1]]`` at ``k=1``).
     t : array_like, optional
-        Knots: accepted when equal to the knots bsfit builds for
-        ``bc_type`` (scipy's defaults); other knot vectors raise
-        NotImplementedError.
+        Knots (``n + k + 1`` plus one per derivative condition), as scipy:
+        sorted, covering the sites; sites and knots that violate the
+        Schoenberg-Whitney conditions raise ``bsfit.FitError``.
     bc_type : optional
         As in scipy: None or ``"not-a-knot"``, ``"periodic"``,
         ``"natural"``, ``"clamped"``, or ``(deriv_l, deriv_r)`` with each
-        end a name or ``[(order, value)]``. One condition of order 1 or 2
-        per end is implemented; the other forms scipy accepts for ``k=3``
-        (two conditions at one end, orders 0 or 3) raise NotImplementedError.
+        end None, a name or ``[(order, value), ...]``.
     axis : int, optional
         Interpolation axis of ``y``.
     check_finite : bool, optional
@@ -230,9 +271,7 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     TypeError
         For a non-integer ``k``.
     NotImplementedError
-        For a degree other than 1, 3 or 5, other knots, fewer than 4 sites
-        with derivative or periodic ends, or an unimplemented ``bc_type``
-        form.
+        For a degree above 15, and knots ``t`` with periodic ends (as scipy).
 
     Examples
     --------
@@ -273,72 +312,42 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     k = operator.index(k)
     if k < 0:
         raise ValueError("Expect non-negative k.")
-    if k not in (1, 3, 5):
-        raise NotImplementedError(
-            f"make_interp_spline(k={k}): degree {k} is not implemented in bsfit; "
-            "it fits the odd degrees k=1, 3 and 5"
-        )
+    if k == 0:
+        # scipy's special case: the knots [x, x_{n-1}] and c = y.
+        if any(v is not None for v in (t, deriv_l, deriv_r)):
+            raise ValueError("Too much info for k=0: t and bc_type can only be None.")
+        periodic = False
     if k == 1 and t is None:
         # scipy's special case: the knots [x_0, x, x_{n-1}], any bc_type
         # but derivative conditions (periodic changes nothing).
         if not (deriv_l is None and deriv_r is None):
             raise ValueError("Too much info for k=1: bc_type can only be None.")
         periodic = False
-    if k != 3 and (periodic or deriv_l is not None or deriv_r is not None):
-        raise NotImplementedError(
-            f"make_interp_spline(k={k}, bc_type={bc_type!r}): only not-a-knot ends "
-            f"are implemented in bsfit at degree {k}"
-        )
     if periodic and t is not None:
         raise NotImplementedError(
             "For periodic case t is constructed automatically and can not be passed manually"
         )
 
     n = x.size
-    left = right = None
-    if periodic:
-        names = ("periodic", "periodic")
-    elif deriv_l is None and deriv_r is None:
-        names = ("not-a-knot", "not-a-knot")
-    else:
-        specs = [_end_spec(deriv_l), _end_spec(deriv_r)]
-        counts = [1 if isinstance(s, str) else len(s) for s in specs]
-        for side, s in enumerate(specs):
-            if isinstance(s, str):
-                continue
-            if not all(0 <= int(order) <= k for order, _ in s):
-                raise ValueError(f"Bad boundary conditions at {x[0] if side == 0 else x[-1]}.")
-        nt = n + 2
+    # The conditions as (order, values) per end, scipy's string aliases expanded.
+    conds = [[], []]
+    if not periodic and (deriv_l is not None or deriv_r is not None):
+        for side, d in enumerate((deriv_l, deriv_r)):
+            spec = _end_spec(d)
+            if isinstance(spec, str):
+                spec = [(1 if spec == "clamped" else 2, 0.0)]
+            for order, value in spec:
+                if not 0 <= order <= k:
+                    raise ValueError(f"Bad boundary conditions at {x[0] if side == 0 else x[-1]}.")
+                conds[side].append((int(order), value))
+        nt = n + k - 1
         if t is not None:
             nt = np.asarray(t).size - k - 1
-        if nt - n != counts[0] + counts[1]:
+        if nt - n != len(conds[0]) + len(conds[1]):
             raise ValueError(
                 "The number of derivatives at boundaries does not "
-                f"match: expected {nt - n}, got {counts[0]}+{counts[1]}"
+                f"match: expected {nt - n}, got {len(conds[0])}+{len(conds[1])}"
             )
-        if counts != [1, 1]:
-            raise NotImplementedError(
-                f"make_interp_spline: {counts[0]} condition(s) at the left end and "
-                f"{counts[1]} at the right are not implemented in bsfit (one per end is)"
-            )
-        names, ends = [], []
-        for side, s in enumerate(specs):
-            if isinstance(s, str):
-                names.append(s)
-                ends.append(None)
-                continue
-            order, value = s[0]
-            order = int(order)
-            if order not in (1, 2):
-                raise NotImplementedError(
-                    f"make_interp_spline: a condition on derivative order {order} at the "
-                    f"{('left', 'right')[side]} end is not implemented in bsfit (orders 1 "
-                    "and 2 are)"
-                )
-            names.append(f"d{order}")
-            ends.append(_end_values(value, y.shape[1:], y.dtype.kind == "c", "end"))
-        left, right = ends
-        names = tuple(names)
 
     if t is not None:
         t = _float_array(t, check_finite)
@@ -348,24 +357,40 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
             raise ValueError(f"Got {t.size} knots, need at least {x.size + k + 1}.")
         if (x[0] < t[k]) or (x[-1] > t[-k]):
             raise ValueError(f"Out of bounds w/ x = {x}.")
-        if names == ("not-a-knot", "not-a-knot") and t.size - k - 1 != n:
+        if not (conds[0] or conds[1]) and t.size - k - 1 != n:
             raise ValueError(
                 "The number of derivatives at boundaries does not "
                 f"match: expected {t.size - k - 1 - n}, got 0+0"
             )
 
-    if names == ("not-a-knot", "not-a-knot") and n < k + 1:
+    if not periodic and not (conds[0] or conds[1]) and n < k + 1:
         raise ValueError(
             "The number of derivatives at boundaries does not "
             f"match: expected {k + 1 - n}, got 0+0"
         )
-    if n < 4 and k == 3:
-        raise NotImplementedError(
-            f"make_interp_spline: {n} sites with bc_type={bc_type!r}; bsfit fits at "
-            "least 4 sites per axis"
+
+    # The tensor fitter's tuned cubic systems (and degrees 1 and 5 with
+    # not-a-knot knots) where they apply; every other case through the
+    # general curve solver.
+    one_each = [len(c) for c in conds] == [1, 1] and all(c[0][0] in (1, 2) for c in conds)
+    tuned = y.size > 0 and (
+        (k in (1, 3, 5) and not periodic and not (conds[0] or conds[1]))
+        or (k == 3 and n >= 4 and (periodic or one_each))
+    )
+    if not tuned:
+        return _curve_spline(x, y, k, t, periodic, conds, axis)
+
+    if periodic:
+        names = ("periodic", "periodic")
+        left = right = None
+    elif conds[0] or conds[1]:
+        names = tuple(f"d{c[0][0]}" for c in conds)
+        left, right = (
+            _end_values(c[0][1], y.shape[1:], y.dtype.kind == "c", "end") for c in conds
         )
-    if y.size == 0:
-        raise NotImplementedError("make_interp_spline: values with an empty trailing dimension")
+    else:
+        names = ("not-a-knot", "not-a-knot")
+        left = right = None
 
     is_complex = y.dtype.kind == "c"
     values = _pairs(y) if is_complex else y
@@ -373,10 +398,7 @@ def make_interp_spline(x, y, k=3, t=None, bc_type=None, axis=0, check_finite=Tru
     spline = TensorSpline._wrap(native, is_complex)
     knots, coefs = spline.t[0], spline.c
     if t is not None and not np.array_equal(t, knots):
-        raise NotImplementedError(
-            "make_interp_spline: knots t other than the ones scipy and bsfit build "
-            f"for bc_type={bc_type!r} are not implemented in bsfit"
-        )
+        return _curve_spline(x, y, k, t, periodic, conds, axis)
     b = BSpline.construct_fast(
         knots, coefs, k, extrapolate="periodic" if periodic else True, axis=axis
     )

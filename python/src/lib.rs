@@ -32,6 +32,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
+mod curve;
 mod gpu;
 mod ndimage;
 
@@ -77,7 +78,7 @@ pub(crate) fn fit_err(e: bsfit::FitError) -> PyErr {
 }
 
 /// A `bsfit.FitError` with a message of the binding's own (shape checks).
-fn value_err(msg: String) -> PyErr {
+pub(crate) fn value_err(msg: String) -> PyErr {
     FitError::new_err(msg)
 }
 
@@ -691,6 +692,7 @@ fn _bsfit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(release_cached_memory, m)?)?;
     m.add_function(wrap_pyfunction!(set_cache_limit, m)?)?;
     ndimage::register(m)?;
+    curve::register(m)?;
     sensitivity::register(m)?;
     gpu::register(m)?;
     m.add("FitError", m.py().get_type::<FitError>())?;

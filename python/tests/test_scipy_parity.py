@@ -108,10 +108,14 @@ def test_make_ndbspl_matches_scipy_direct_solve():
     # Drop-in: scipy-only keywords are accepted.
     again = bsfit.make_ndbspl(axes, values, 3, solver=spsolve)
     assert again == ours
-    # Even degrees are not implemented; k of the wrong length or type is bad input.
-    for k in (2, 4, (3, 3, 2), (4, 3, 3)):
-        with pytest.raises(NotImplementedError, match="k = [24]"):
-            bsfit.make_ndbspl(axes, values, k=k)
+    # Even degrees match scipy's direct solve too; k = 0 is not implemented;
+    # k of the wrong length or type is bad input.
+    for k in (2, (3, 4, 2)):
+        even = bsfit.make_ndbspl(axes, values, k=k)
+        ref = scipy_make_ndbspl(axes, values, k=k, solver=spsolve)
+        assert rel_err(even.c, ref.c) <= 1e-10
+    with pytest.raises(NotImplementedError, match="k = 0"):
+        bsfit.make_ndbspl(axes, values, k=(3, 0, 3))
     with pytest.raises(ValueError, match="5 points in dimension 2, but order 5"):
         bsfit.make_ndbspl(axes, values, k=5)  # checked first, as scipy does
     for k in ((3, 3), (3, 3, 3, 3)):

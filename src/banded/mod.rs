@@ -11,8 +11,10 @@
 //! outside the band: `C = L U` with `L` unit lower, bandwidth 2 and `U` upper,
 //! bandwidth 2.
 
+mod pivoted;
 mod wide;
 
+pub(crate) use pivoted::PivotedBandLu;
 pub(crate) use wide::WideLu;
 
 use crate::FitError;

@@ -1,11 +1,14 @@
-//! Banded LU of the collocation matrix of an axis of degree 5 (half
-//! bandwidth 4), factored once and solved along the axis for every line.
+//! Banded LU of the collocation matrix of an axis of degree 2, 4 or 5 (half
+//! bandwidth `k − 1`), factored once and solved along the axis for every
+//! line.
 //!
 //! With scipy's not-a-knot knots of odd degree `k`, the site `x_i` of an
 //! interior row is the knot where `B_{i+m+1}` starts (`m = (k−1)/2`), so the
 //! row holds `B_{i-m} … B_{i+m}` (bandwidth `(k−1)/2`); the rows next to
 //! the ends see the merged end pieces and reach `k − 1` columns to one
-//! side. The matrix is totally positive: elimination without pivoting is
+//! side. At even `k` the interior knots are midpoints of sites and the row
+//! of `x_i` holds `B_{i-k/2} … B_{i+k/2}`. Every collocation matrix of
+//! B-splines is totally positive: elimination without pivoting is
 //! stable and creates no fill-in outside the band `k − 1` (de Boor, *A
 //! Practical Guide to Splines*, ch. XIII). At `k = 1` the matrix is the
 //! identity and no system is built; `k = 3` has its tuned pentadiagonal

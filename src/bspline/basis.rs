@@ -178,11 +178,29 @@ pub fn basis_derivs_k(
     x: f64,
     nd: usize,
 ) -> [[f64; MAX_ORDER]; MAX_ORDER] {
+    basis_derivs_m::<MAX_ORDER>(t, k, span, x, nd)
+}
+
+/// The degree bound of [`basis_derivs_m`] as used for curves of any degree
+/// ([`super::interp`]): `k < 16`.
+pub const MAX_ORDER_ANY: usize = 16;
+
+/// [`basis_derivs_k`] with tables of `M` entries: any degree `k < M`
+/// (`out[o][r]`, rows above `min(nd, k)` and entries above `k` zero).
+#[inline(always)]
+pub fn basis_derivs_m<const M: usize>(
+    t: &[f64],
+    k: usize,
+    span: usize,
+    x: f64,
+    nd: usize,
+) -> [[f64; M]; M] {
+    debug_assert!(k < M);
     let p = k;
     let nd = nd.min(p);
-    let mut ndu = [[0.0f64; MAX_ORDER]; MAX_ORDER];
-    let mut left = [0.0; MAX_ORDER];
-    let mut right = [0.0; MAX_ORDER];
+    let mut ndu = [[0.0f64; M]; M];
+    let mut left = [0.0; M];
+    let mut right = [0.0; M];
     ndu[0][0] = 1.0;
     for j in 1..=p {
         left[j] = x - t[span + 1 - j];
@@ -196,11 +214,11 @@ pub fn basis_derivs_k(
         }
         ndu[j][j] = saved;
     }
-    let mut out = [[0.0f64; MAX_ORDER]; MAX_ORDER];
+    let mut out = [[0.0f64; M]; M];
     for j in 0..=p {
         out[0][j] = ndu[j][p];
     }
-    let mut a = [[0.0f64; MAX_ORDER]; 2];
+    let mut a = [[0.0f64; M]; 2];
     for r in 0..=p {
         let (mut s1, mut s2) = (0usize, 1usize);
         a[0][0] = 1.0;

@@ -363,7 +363,7 @@ impl AxisSystem {
     /// degrees are not implemented here).
     ///
     /// Errors: as [`new`](Self::new), and [`FitError::Unsupported`] for
-    /// another condition at degree 1 or 5.
+    /// another condition at a degree other than 3.
     pub fn with_degree(
         axis: usize,
         x: &[f64],

@@ -75,22 +75,16 @@ pub fn not_a_knot(x: &[f64]) -> Vec<f64> {
     t
 }
 
-/// scipy's not-a-knot knot vector of degree `k` (odd) on validated sites
-/// (`_not_a_knot(x, k)` in `scipy/interpolate/_bsplines.py`): with
-/// `m = (k − 1)/2`, `k + 1` copies of `x_0`, the sites `x_{m+1} … x_{n-m-2}`
-/// and `k + 1` copies of `x_{n-1}`: `n + k + 1` knots, `n` coefficients.
+/// scipy's not-a-knot knot vector of degree `k` on validated sites
+/// (`_not_a_knot(x, k)` in `scipy/interpolate/_bsplines.py`,
+/// [`super::interp::default_knots`]): `k + 1` copies of each end around,
+/// at odd `k`, the sites `x_{(k+1)/2} … x_{n-(k+1)/2-1}`, at even `k` the
+/// midpoints `(x_i + x_{i+1})/2`, `i = k/2 … n − k/2 − 2`: `n + k + 1`
+/// knots, `n` coefficients.
 /// `k = 1`: `[x_0, x_0, x_1, …, x_{n-2}, x_{n-1}, x_{n-1}]`;
 /// `k = 5`: `[x_0 ×6, x_3, …, x_{n-4}, x_{n-1} ×6]`.
 pub fn not_a_knot_k(x: &[f64], k: Degree) -> Vec<f64> {
-    let n = x.len();
-    let k = k.get();
-    debug_assert!(n > k);
-    let m = (k - 1) / 2;
-    let mut t = Vec::with_capacity(n + k + 1);
-    t.extend(std::iter::repeat_n(x[0], k + 1));
-    t.extend_from_slice(&x[m + 1..n - m - 1]);
-    t.extend(std::iter::repeat_n(x[n - 1], k + 1));
-    t
+    super::interp::default_knots(x, k.get())
 }
 
 /// Knot span of `x` for a clamped knot vector `t` of degree `k` with
@@ -147,7 +141,16 @@ mod tests {
         want.extend([3.0, 4.0]);
         want.extend([9.5; 6]);
         assert_eq!(t5, want);
-        for k in [1, 3, 5] {
+        // Even degrees: midpoints of the sites (scipy's `_not_a_knot`).
+        assert_eq!(
+            not_a_knot_k(&x, Degree::Quadratic),
+            vec![0.0, 0.0, 0.0, 1.75, 2.75, 3.5, 5.5, 7.5, 9.5, 9.5, 9.5]
+        );
+        assert_eq!(
+            not_a_knot_k(&x, Degree::Quartic),
+            [vec![0.0; 5], vec![2.75, 3.5, 5.5], vec![9.5; 5]].concat()
+        );
+        for k in [1, 2, 3, 4, 5] {
             let t = not_a_knot_k(&x, Degree::try_from(k).unwrap());
             let n = t.len() - k - 1;
             assert_eq!(n, x.len());

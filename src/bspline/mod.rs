@@ -2,11 +2,14 @@
 //! the Cox–de Boor recurrence for basis values and derivatives.
 //!
 //! The tuned kernels of the crate are cubic ([`DEGREE`], [`ORDER`]); the
-//! odd degrees 1 and 5 ([`Degree`]) run through the general-width
-//! reference in [`basis::basis_derivs_k`] and [`knots::not_a_knot_k`].
+//! degrees 1, 2, 4 and 5 ([`Degree`]) run through the general-width
+//! reference in [`basis::basis_derivs_k`] and [`knots::not_a_knot_k`];
+//! [`interp`] fits curves of any degree up to 15 with any knots and end
+//! conditions.
 
 pub mod basis;
 pub mod boundary;
+pub mod interp;
 pub mod knots;
 pub(crate) mod power;
 
@@ -21,15 +24,17 @@ pub const MAX_DEGREE: usize = 5;
 /// Basis functions non-zero on one knot span at the highest degree.
 pub const MAX_ORDER: usize = MAX_DEGREE + 1;
 
-/// The polynomial degree of a spline along one axis: the odd degrees of
-/// scipy's `make_interp_spline` with not-a-knot ends.
+/// The polynomial degree of a spline along one axis, 1 to 5, with scipy's
+/// not-a-knot knots (`_not_a_knot(x, k)`: sites as interior knots at odd
+/// degrees, midpoints of sites at even ones).
 ///
 /// ```
 /// use bsfit::Degree;
 /// assert_eq!("quintic".parse::<Degree>()?, Degree::Quintic);
 /// assert_eq!(Degree::try_from(1)?, Degree::Linear);
 /// assert_eq!(Degree::Quintic.get(), 5);
-/// assert!(Degree::try_from(2).is_err());
+/// assert_eq!(Degree::try_from(2)?, Degree::Quadratic);
+/// assert!(Degree::try_from(6).is_err());
 /// # Ok::<(), bsfit::FitError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -37,19 +42,25 @@ pub const MAX_ORDER: usize = MAX_DEGREE + 1;
 pub enum Degree {
     /// k = 1: piecewise linear (scipy's `slinear`).
     Linear,
+    /// k = 2: quadratic.
+    Quadratic,
     /// k = 3: cubic (the default).
     #[default]
     Cubic,
+    /// k = 4: quartic.
+    Quartic,
     /// k = 5: quintic.
     Quintic,
 }
 
 impl Degree {
-    /// The degree k as a number (1, 3 or 5).
+    /// The degree k as a number (1 to 5).
     pub const fn get(self) -> usize {
         match self {
             Degree::Linear => 1,
+            Degree::Quadratic => 2,
             Degree::Cubic => 3,
+            Degree::Quartic => 4,
             Degree::Quintic => 5,
         }
     }
@@ -64,12 +75,14 @@ impl Degree {
         self.get() + 1
     }
 
-    /// The name [`FromStr`](std::str::FromStr) parses (`linear`, `cubic`,
-    /// `quintic`).
+    /// The name [`FromStr`](std::str::FromStr) parses (`linear`,
+    /// `quadratic`, `cubic`, `quartic`, `quintic`).
     pub const fn name(self) -> &'static str {
         match self {
             Degree::Linear => "linear",
+            Degree::Quadratic => "quadratic",
             Degree::Cubic => "cubic",
+            Degree::Quartic => "quartic",
             Degree::Quintic => "quintic",
         }
     }
@@ -77,15 +90,17 @@ impl Degree {
 
 impl TryFrom<usize> for Degree {
     type Error = FitError;
-    /// 1, 3 or 5; any other degree is [`FitError::Unsupported`].
+    /// 1 to 5; any other degree is [`FitError::Unsupported`].
     fn try_from(k: usize) -> Result<Self, FitError> {
         match k {
             1 => Ok(Degree::Linear),
+            2 => Ok(Degree::Quadratic),
             3 => Ok(Degree::Cubic),
+            4 => Ok(Degree::Quartic),
             5 => Ok(Degree::Quintic),
             _ => Err(FitError::Unsupported {
                 feature: format!(
-                    "spline degree k = {k} (the odd degrees 1, 3 and 5 are supported)"
+                    "spline degree k = {k} on a tensor grid (degrees 1 to 5 are supported)"
                 ),
             }),
         }
@@ -94,20 +109,23 @@ impl TryFrom<usize> for Degree {
 
 impl std::str::FromStr for Degree {
     type Err = FitError;
-    /// `1`, `3`, `5` or `linear`, `cubic`, `quintic`. Another number is
+    /// `1` to `5` or `linear`, `quadratic`, `cubic`, `quartic`,
+    /// `quintic`. Another number is
     /// [`FitError::Unsupported`], anything else
     /// [`FitError::InvalidParameter`].
     fn from_str(s: &str) -> Result<Self, FitError> {
         match s {
             "linear" => Ok(Degree::Linear),
+            "quadratic" => Ok(Degree::Quadratic),
             "cubic" => Ok(Degree::Cubic),
+            "quartic" => Ok(Degree::Quartic),
             "quintic" => Ok(Degree::Quintic),
             _ => match s.parse::<usize>() {
                 Ok(k) => Degree::try_from(k),
                 Err(_) => Err(FitError::InvalidParameter {
                     name: "k",
                     reason: format!(
-                        "unknown degree {s:?}: expected 1, 3, 5, \"linear\", \"cubic\" or \"quintic\""
+                        "unknown degree {s:?}: expected 1 to 5 or its name (\"linear\", \"quadratic\", \"cubic\", \"quartic\", \"quintic\")"
                     ),
                 }),
             },

@@ -182,7 +182,7 @@ impl<const D: usize> Fitter<D> {
     }
 
     /// Validates the axes and factors their collocation matrices with
-    /// not-a-knot ends and the degree of each axis (1, 3 or 5, mixed
+    /// not-a-knot ends and the degree of each axis (1 to 5, mixed
     /// freely): scipy's `make_interp_spline(x, y, k)` knots per axis, at
     /// least `k + 1` sites per axis.
     ///
@@ -207,10 +207,10 @@ impl<const D: usize> Fitter<D> {
     }
 
     /// [`with_boundary`](Self::with_boundary) with the degree of each axis.
-    /// Axes of degree 1 or 5 take not-a-knot ends only.
+    /// Axes of a degree other than 3 take not-a-knot ends only.
     ///
     /// Errors: as [`with_boundary`](Self::with_boundary), and
-    /// [`FitError::Unsupported`] for another condition at degree 1 or 5.
+    /// [`FitError::Unsupported`] for another condition at a degree other than 3.
     pub fn with_boundary_degrees(
         axes: [&[f64]; D],
         bc: [BoundaryCondition; D],

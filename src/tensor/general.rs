@@ -1,4 +1,4 @@
-//! General-width evaluation: splines with an axis of degree 1 or 5.
+//! General-width evaluation: splines with an axis of degree 1, 2, 4 or 5.
 //!
 //! At a point each axis `a` of degree `k_a` contributes its knot span
 //! ([`find_span_k`]) and `k_a + 1` basis weights ([`basis_k`],

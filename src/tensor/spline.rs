@@ -11,7 +11,7 @@ use crate::{FitError, Isa};
 use ndarray::{ArrayView, ArrayViewD, Dim, Dimension};
 
 /// A tensor-product B-spline in `D` dimensions (1 ≤ D ≤ 6), cubic unless
-/// an axis was given degree 1 or 5 ([`degrees`](Self::degrees)).
+/// an axis was given a degree other than 3 ([`degrees`](Self::degrees)).
 ///
 /// Built by [`TensorSpline::fit`] (interpolation of values on a rectilinear
 /// grid) or [`Fitter::fit`]. The coefficient array has the shape of the grid

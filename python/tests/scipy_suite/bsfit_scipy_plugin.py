@@ -3,7 +3,8 @@
 Loaded by ``run_scipy_tests.py`` (``-p bsfit_scipy_plugin``). Before the
 test modules are imported, scipy's names are replaced by wrappers that call
 bsfit's function and fall back to scipy's own only where bsfit raises
-``NotImplementedError`` -- every fallback is counted, with bsfit's message:
+``NotImplementedError`` -- every fallback is counted, with bsfit's message,
+and any fallback fails the run (``--bsfit-allow-fallbacks`` only counts):
 
 * ``scipy.interpolate._ndbspline.make_ndbspl``  -> ``bsfit.make_ndbspl``
 * ``scipy.interpolate.make_interp_spline``       -> ``bsfit.make_interp_spline``
@@ -129,6 +130,8 @@ def _rgi_factory(ours_cls, scipy_cls):
 
 def pytest_addoption(parser):
     parser.addoption("--bsfit-report", default=None, help="write the summary as JSON here")
+    parser.addoption("--bsfit-allow-fallbacks", action="store_true",
+                     help="count fallbacks to scipy without failing the run")
 
 
 def pytest_configure(config):
@@ -198,3 +201,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if path:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    if _fallbacks and not session.config.getoption("--bsfit-allow-fallbacks"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -9,7 +9,8 @@ the installed scipy (its wheel ships them; CI pins scipy 1.17.1) with
 ``make_interp_spline`` and ``RegularGridInterpolator`` are bsfit's, and
 scipy's own code answers only where bsfit raises ``NotImplementedError``
 (counted and listed in the summary). Exits with pytest's status: any
-failing test fails the run.
+failing test fails the run, and so does any fallback to scipy (unless
+``--bsfit-allow-fallbacks`` is given).
 """
 
 import os
