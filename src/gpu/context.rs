@@ -156,6 +156,14 @@ impl std::fmt::Debug for GpuContext {
     }
 }
 
+/// Bytes per chunk of a streamed upload ([`GpuContext::stream_upload`]):
+/// each chunk is one submission whose transfer overlaps the filling of the
+/// next; small enough that a converted chunk stays in the last-level cache
+/// on its way to the staging memory.
+pub(crate) const STREAM_CHUNK: usize = 8 << 20;
+/// Bytes per thread's task when a chunk is filled or read back in parallel.
+const FILL_TASK: usize = 1 << 18;
+
 fn gpu_err(what: impl std::fmt::Display) -> FitError {
     FitError::Gpu(what.to_string())
 }
@@ -536,8 +544,155 @@ impl GpuContext {
 
     /// Submits `encoder` (counted).
     pub(crate) fn submit(&self, encoder: wgpu::CommandEncoder) {
+        self.submit_indexed(encoder);
+    }
+
+    /// [`submit`](Self::submit), returning the submission's index (for
+    /// [`read_after`](Self::read_after)).
+    pub(crate) fn submit_indexed(&self, encoder: wgpu::CommandEncoder) -> wgpu::SubmissionIndex {
         Counters::bump(&self.counters.submissions, 1);
-        self.queue.submit([encoder.finish()]);
+        self.queue.submit([encoder.finish()])
+    }
+
+    /// Writes `src` into `buffer` at byte `offset`, streamed: in chunks of
+    /// [`STREAM_CHUNK`] bytes, each copied straight into wgpu's staging
+    /// memory (`write_buffer_with`: no intermediate host buffer) and
+    /// submitted at once, so that the transfer of one chunk overlaps the
+    /// copy of the next (the last chunk goes with the caller's next
+    /// submission). Counted as one upload. `offset` must be a multiple of 4.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if wgpu cannot provide staging memory (the write
+    /// would reach past the buffer, or the allocation fails).
+    pub(crate) fn stream_upload<T: bytemuck::Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        src: &[T],
+    ) -> Result<(), FitError> {
+        self.stream_chunks::<T, T>(buffer, offset, src, |part, view| {
+            view.copy_from_slice(bytemuck::cast_slice(part));
+        })
+    }
+
+    /// [`stream_upload`](Self::stream_upload) of `src` converted to the
+    /// device type `T` by `conv` (which fills a run of `T`s from the same
+    /// run of source elements): each chunk is converted by all threads of
+    /// the current rayon pool into `tmp` (grown to one chunk, kept by the
+    /// caller across calls), then copied into the staging memory in one
+    /// sequential write.
+    ///
+    /// # Errors
+    /// As [`stream_upload`](Self::stream_upload).
+    pub(crate) fn stream_upload_converted<S: Sync, T: bytemuck::Pod + Send>(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        src: &[S],
+        tmp: &mut Vec<T>,
+        conv: impl Fn(&[S], &mut [T]) + Sync,
+    ) -> Result<(), FitError> {
+        use rayon::prelude::*;
+        let per_chunk = (STREAM_CHUNK / size_of::<T>()).max(1);
+        tmp.resize(per_chunk.min(src.len()), T::zeroed());
+        let per_task = (FILL_TASK / size_of::<T>()).max(1);
+        self.stream_chunks::<S, T>(buffer, offset, src, |part, view| {
+            let t = &mut tmp[..part.len()];
+            t.par_chunks_mut(per_task)
+                .zip(part.par_chunks(per_task))
+                .for_each(|(d, s)| conv(s, d));
+            view.copy_from_slice(bytemuck::cast_slice(t));
+        })
+    }
+
+    /// The chunk loop of the streamed uploads: `fill(part, view)` writes
+    /// the bytes of the `T`s of `part` into `view`, then the chunk is
+    /// submitted.
+    fn stream_chunks<S, T>(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        src: &[S],
+        mut fill: impl FnMut(&[S], &mut wgpu::QueueWriteBufferView),
+    ) -> Result<(), FitError> {
+        Counters::bump(&self.counters.uploads, 1);
+        let tsize = size_of::<T>();
+        let per_chunk = (STREAM_CHUNK / tsize).max(1);
+        let chunks = src.len().div_ceil(per_chunk);
+        for (i, part) in src.chunks(per_chunk).enumerate() {
+            let at = offset + (i * per_chunk * tsize) as u64;
+            let Some(size) = wgpu::BufferSize::new((part.len() * tsize) as u64) else {
+                continue;
+            };
+            let mut view = self
+                .queue
+                .write_buffer_with(buffer, at, size)
+                .ok_or_else(|| gpu_err("write_buffer_with: no staging memory for an upload"))?;
+            fill(part, &mut view);
+            drop(view);
+            if i + 1 < chunks {
+                // An empty submission (no command buffer: not counted)
+                // flushes this chunk's copy to the device while the next is
+                // filled; the last goes with the caller's next submission.
+                self.queue.submit(std::iter::empty::<wgpu::CommandBuffer>());
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps `staging` once submission `after` has completed (and only that:
+    /// later submissions keep running), hands its first `out.len()`
+    /// elements of type `T` through `conv` into `out` on all threads of the
+    /// current rayon pool, and unmaps it.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if the device is lost or the mapping fails.
+    pub(crate) fn read_after<T: bytemuck::Pod + Sync, U: Send>(
+        &self,
+        staging: &wgpu::Buffer,
+        after: wgpu::SubmissionIndex,
+        out: &mut [U],
+        conv: impl Fn(T) -> U + Sync,
+    ) -> Result<(), FitError> {
+        use rayon::prelude::*;
+        Counters::bump(&self.counters.round_trips, 1);
+        let bytes = (out.len() * size_of::<T>()) as u64;
+        if bytes == 0 {
+            return Ok(());
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(after),
+                timeout: None,
+            })
+            .map_err(|e| gpu_err(format!("device poll: {e}")))?;
+        self.take_error()?;
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(gpu_err(format!("map_async: {e}"))),
+            Err(_) => return Err(gpu_err("map_async callback dropped")),
+        }
+        {
+            let view = staging
+                .get_mapped_range(0..bytes)
+                .map_err(|e| gpu_err(format!("get_mapped_range: {e}")))?;
+            let src: &[T] = bytemuck::try_cast_slice(&view[..])
+                .map_err(|e| gpu_err(format!("mapped read-back memory: {e}")))?;
+            let per_task = (FILL_TASK / size_of::<T>()).max(1);
+            out.par_chunks_mut(per_task)
+                .zip(src.par_chunks(per_task))
+                .for_each(|(o, s)| {
+                    for (o, &v) in o.iter_mut().zip(s) {
+                        *o = conv(v);
+                    }
+                });
+        }
+        staging.unmap();
+        Ok(())
     }
 
     /// Waits for all work submitted to the device (e.g. by
@@ -590,7 +745,7 @@ impl GpuContext {
     }
 
     /// [`read_mapped`](Self::read_mapped) for any plain-old-data element type.
-    pub(crate) fn read_mapped_pod<T: bytemuck::Pod>(
+    pub(crate) fn read_mapped_pod<T: bytemuck::Pod + Send + Sync>(
         &self,
         staging: &wgpu::Buffer,
         bytes: u64,
@@ -611,9 +766,15 @@ impl GpuContext {
             let view = staging
                 .get_mapped_range(0..bytes.max(4))
                 .map_err(|e| gpu_err(format!("get_mapped_range: {e}")))?;
-            let src: &[T] = bytemuck::cast_slice(&view[..bytes as usize]);
+            let src: &[T] = bytemuck::try_cast_slice(&view[..bytes as usize])
+                .map_err(|e| gpu_err(format!("mapped read-back memory: {e}")))?;
             let n = out.len().min(src.len());
-            out[..n].copy_from_slice(&src[..n]);
+            let per_task = (FILL_TASK / size_of::<T>().max(1)).max(1);
+            use rayon::prelude::*;
+            out[..n]
+                .par_chunks_mut(per_task)
+                .zip(src[..n].par_chunks(per_task))
+                .for_each(|(o, s)| o.copy_from_slice(s));
         }
         staging.unmap();
         Ok(())

@@ -71,6 +71,14 @@ fn eval_row<T: GpuReal>(
     layout: RowLayout,
 ) -> Result<String, FitError> {
     let dev = GpuSpline::<4, T>::new(ctx, spline)?.with_row_layout(layout)?;
+    // Host points in (f64, converted and streamed up), host values out.
+    let view = ndarray::ArrayView2::from_shape((pts.len(), 4), pts.as_flattened())
+        .map_err(|e| FitError::InvalidData(e.to_string()))?;
+    let query = bsfit::tensor::Query::at(view);
+    let t0 = Instant::now();
+    dev.evaluate(&query)?;
+    let host_first = t0.elapsed().as_secs_f64();
+    let host = time(ctx, 1, batches, || dev.evaluate(&query).map(|_| ()))?;
     let rows = match dev.row_layout() {
         RowLayout::Expanded => "expanded",
         _ => "packed",
@@ -86,6 +94,15 @@ fn eval_row<T: GpuReal>(
         Derivs::value_and_gradient(),
     );
     let grads5 = DeviceArray::<T>::zeroed(ctx, n * 5)?;
+    // The first device evaluation of a fresh spline (its tables built at
+    // upload), against the median below.
+    let fresh = GpuSpline::<4, T>::new(ctx, spline)?.with_row_layout(layout)?;
+    ctx.wait()?;
+    let t0 = Instant::now();
+    fresh.eval_device(&p, &value, &vals)?;
+    ctx.wait()?;
+    let first = t0.elapsed().as_secs_f64();
+    drop(fresh);
     let tv = time(ctx, 3, batches, || dev.eval_device(&p, &value, &vals))?;
     let tg = time(ctx, 3, batches, || dev.eval_device(&p, &grad, &grads))?;
     let tvg = time(ctx, 3, batches, || dev.eval_device(&p, &vg, &grads5))?;
@@ -103,11 +120,15 @@ fn eval_row<T: GpuReal>(
         scale = scale.max(c.abs());
     }
     Ok(format!(
-        "| {} | {} | {} | {:.3} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.1e} |",
+        "| {} | {} | {} | {:.3} | {:.3} | {:.2} | {:.3} | {:.3} | {:.3} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.1e} |",
         T::WGSL,
         rows,
         n,
         tv * 1e3,
+        first * 1e3,
+        first / tv,
+        host * 1e3,
+        host_first * 1e3,
         tv2 * 1e3,
         n as f64 / tv / 1e9,
         tg * 1e3,
@@ -151,6 +172,11 @@ fn fit_row<T: GpuReal>(
     })?;
     let from_device = time(ctx, reps, batches, || plan.fit_device(&dv))?;
     let from_host = time(ctx, 1, batches, || plan.fit_slice(&values))?;
+    // Host values in, host coefficients out (read back and checked).
+    let round_trip = time(ctx, 1, batches, || {
+        plan.fit_slice(&values)?;
+        plan.read_coefficients(&mut c)
+    })?;
     let bytes = (total * size_of::<T>()) as f64;
     let bc = if fitter.boundary() == [bsfit::BoundaryCondition::NOT_A_KNOT; 4] {
         "not-a-knot"
@@ -158,13 +184,14 @@ fn fit_row<T: GpuReal>(
         "natural/clamped"
     };
     Ok(format!(
-        "| {} | {bc} | {} | {:.3} | {:.0} | {:.3} | {:.3} | {:.1e} |",
+        "| {} | {bc} | {} | {:.3} | {:.0} | {:.3} | {:.3} | {:.3} | {:.1e} |",
         shape_str(shape),
         T::WGSL,
         passes * 1e3,
         4.0 * 2.0 * bytes / passes / 1e9,
         from_device * 1e3,
         from_host * 1e3,
+        round_trip * 1e3,
         err
     ))
 }
@@ -175,12 +202,12 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
     let f64_ok = ctx.supports_f64();
     println!();
     println!(
-        "4D device fit (the passes in place; from device values: copy + passes; from host: upload + passes + wait), and the CPU fit on this host (all cores, Fitter::fit_into):"
+        "4D device fit (the passes in place; from device values: copy + passes; from host: f64 values checked, converted, streamed up + passes + wait; host to host: the same + read-back of the coefficients into a host buffer), and the CPU fit on this host (all cores, Fitter::fit_into):"
     );
     println!(
-        "| grid | boundary | precision | passes ms | GB/s (4 read+write sweeps) | from device ms | from host ms | max rel. error vs CPU |"
+        "| grid | boundary | precision | passes ms | GB/s (4 read+write sweeps) | from device ms | from host ms | host to host ms | max rel. error vs CPU |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut cpu_rows = Vec::new();
     for shape in [price_table::SHAPE, [200, 100, 50, 30]] {
         let (fitter, cpu) = table(shape)?;
@@ -220,13 +247,15 @@ pub(super) fn run(ctx: &GpuContext, points: usize, batches: usize) -> Result<(),
     let pts = price_table::points(points, 17);
     println!();
     println!(
-        "4D batch evaluation, {} table (non-uniform m, τ; uniform σ, r), random points in the domain, device arrays in and out:",
+        "4D batch evaluation, {} table (non-uniform m, τ; uniform σ, r), random points in the domain, device arrays in and out (and from host memory):",
         shape_str(shape)
     );
     println!(
-        "| precision | rows | points | value ms | value ms (again, last) | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
+        "| precision | rows | points | value ms | first call of a fresh spline ms | first / next | from host ms (f64 points in, f64 values out) | from host, first call ms | value ms (again, last) | G values/s | gradient ms | gradient / value | G partials/s | value+gradient ms | max rel. error vs CPU |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
     // The default layout of each precision first, then the other one.
     if f64_ok {
         for layout in [RowLayout::Auto, RowLayout::Packed] {

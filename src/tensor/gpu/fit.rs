@@ -117,6 +117,8 @@ pub struct GpuFitter<'c, const D: usize, T: GpuReal> {
     /// Value sets of the last batch.
     batch_len: usize,
     staging: wgpu::Buffer,
+    /// One upload chunk of `f32` values, converted on the host (empty in
+    /// `f64`, grown on the first fit).
     host: Vec<T>,
 }
 
@@ -435,11 +437,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             batch: Vec::new(),
             batch_len: 0,
             staging,
-            host: if size_of::<T>() == 8 {
-                Vec::new()
-            } else {
-                vec![T::from_f64(0.0); total_in]
-            },
+            host: Vec::new(),
         })
     }
 
@@ -576,7 +574,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             }
         }
         let start = self.start(&self.coefs).buffer.clone();
-        upload_values(&self.ctx, &mut self.host, &start, values);
+        upload_values::<T>(&self.ctx, &start, values, &mut self.host)?;
         let mut enc = self.ctx.encoder();
         self.record_passes_on(&mut enc, &self.coefs, true);
         self.ctx.submit(enc);
@@ -614,7 +612,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             // Every set is uploaded into its own array (uploads run before
             // the submission's commands); a plan starting in the swap array
             // copies it there first.
-            upload_values(&self.ctx, &mut self.host, &target.buffer, v);
+            upload_values::<T>(&self.ctx, &target.buffer, v, &mut self.host)?;
             let start = self.start(target);
             if start.buffer != target.buffer {
                 start.copy_from(&mut enc, target);
@@ -685,8 +683,11 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
                 ),
             });
         }
-        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-            return Err(self.non_finite_value(k, values[k]));
+        {
+            use rayon::prelude::*;
+            if let Some(k) = values.par_iter().position_first(|v| !v.is_finite()) {
+                return Err(self.non_finite_value(k, values[k]));
+            }
         }
         self.plan.check_periodic(values, self.nc)
     }
@@ -772,7 +773,8 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             });
         }
         array.read_into(&self.ctx, &self.staging, out)?;
-        if out.iter().any(|v| !v.to_f64().is_finite()) {
+        use rayon::prelude::*;
+        if out.par_iter().any(|v| !v.to_f64().is_finite()) {
             let axis = (0..D)
                 .max_by(|&a, &b| self.condition[a].total_cmp(&self.condition[b]))
                 .unwrap_or(0);
@@ -866,22 +868,24 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     }
 }
 
-/// Queues the upload of checked `values` into `buffer` in precision `T` (f32
-/// converted through `host`, the plan's buffer of the values' length: no
-/// allocation).
+/// Queues the upload of checked `values` into `buffer` in precision `T`,
+/// streamed ([`GpuContext::stream_upload`]: chunk by chunk straight into
+/// the staging memory, each chunk's transfer overlapping the copy of the
+/// next); `f32` is converted by all threads through `tmp`, a buffer of one
+/// chunk kept by the plan.
 fn upload_values<T: GpuReal>(
     ctx: &GpuContext,
-    host: &mut [T],
     buffer: &wgpu::Buffer,
     values: &[f64],
-) {
-    if size_of::<T>() == 8 {
+    tmp: &mut Vec<T>,
+) -> Result<(), FitError> {
+    match bytemuck::try_cast_slice::<f64, T>(values) {
         // T is f64: the values go up as they are.
-        ctx.upload_pod(buffer, 0, values);
-    } else {
-        for (h, &v) in host.iter_mut().zip(values) {
-            *h = T::from_f64(v);
-        }
-        ctx.upload_pod(buffer, 0, host);
+        Ok(same) => ctx.stream_upload(buffer, 0, same),
+        Err(_) => ctx.stream_upload_converted(buffer, 0, values, tmp, |src, dst| {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d = T::from_f64(v);
+            }
+        }),
     }
 }

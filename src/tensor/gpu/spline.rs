@@ -719,40 +719,91 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// [`FitError::Gpu`] if the device fails; [`FitError::InvalidParameter`]
     /// as [`eval_device`](Self::eval_device).
     pub fn eval_derivs(&self, points: &[[T; D]], derivs: &Derivs<D>) -> Result<Vec<T>, FitError> {
-        self.eval_flat(points.as_flattened(), derivs, &self.own_policy())
+        let coords = points.as_flattened();
+        let count = self.check_sizes(coords.len(), derivs, usize::MAX)?;
+        let mut out = vec![T::from_f64(0.0); count * derivs.len() * self.nc];
+        self.eval_flat(coords, derivs, &self.own_policy(), &mut out, |v| v, |v| v)?;
+        Ok(out)
     }
 
-    /// [`eval_derivs`](Self::eval_derivs) of `coords.len() / D` points
-    /// (row-major) under the per-axis policy codes `policy`.
-    fn eval_flat(
+    /// Evaluates `derivs` at the `coords.len() / D` points of `coords`
+    /// (row-major, converted to `T` by `up`) under the per-axis policy
+    /// codes `policy`, the results converted by `down` into `out`
+    /// (`derivs.len() · nc` per point). Pipelined over chunks of at most
+    /// [`EVAL_CHUNK_POINTS`] points in two sets of buffers: the points of
+    /// chunk `j` are converted and streamed up
+    /// ([`GpuContext::stream_upload`]) while the device evaluates chunk
+    /// `j − 1`, whose results are read back (by all threads, converted on
+    /// the way) while chunk `j` runs.
+    fn eval_flat<S: bytemuck::Pod + Sync, U: Send>(
         &self,
-        coords: &[T],
+        coords: &[S],
         derivs: &Derivs<D>,
         policy: &[u32; D],
-    ) -> Result<Vec<T>, FitError> {
+        out: &mut [U],
+        up: impl Fn(S) -> T + Sync,
+        down: impl Fn(T) -> U + Sync,
+    ) -> Result<(), FitError> {
         let count = self.check_sizes(coords.len(), derivs, usize::MAX)?;
         let m = derivs.len() * self.nc;
-        let mut out = vec![T::from_f64(0.0); count * m];
+        if out.len() != count * m {
+            return Err(FitError::InvalidParameter {
+                name: "out",
+                reason: format!("{} elements for {count} points × {m} outputs", out.len()),
+            });
+        }
         if count == 0 {
-            return Ok(out);
+            return Ok(());
         }
         let per_point = size_of::<T>() * D.max(m);
         // Less the padding `DeviceArray` adds past its elements.
         let room = (self.ctx.max_binding() as usize).saturating_sub(8 * size_of::<T>());
-        let chunk = (room / per_point).clamp(1, 1 << 22);
-        let chunk = chunk.min(count);
-        let pts = DeviceArray::<T>::zeroed(&self.ctx, chunk * D)?;
-        let res = DeviceArray::<T>::zeroed(&self.ctx, chunk * m)?;
-        let staging = self.ctx.staging((chunk * m * size_of::<T>()) as u64);
-        let pipeline = self.pipeline_with(derivs, policy);
-        for (p, o) in coords.chunks(chunk * D).zip(out.chunks_mut(chunk * m)) {
-            self.ctx.upload_pod(&pts.buffer, 0, p);
-            let mut enc = self.ctx.encoder();
-            self.record(&mut enc, &pipeline, &pts.ro, &res.rw, p.len() / D);
-            self.ctx.submit(enc);
-            res.read_into(&self.ctx, &staging, o)?;
+        let chunk = (room / per_point).clamp(1, EVAL_CHUNK_POINTS).min(count);
+        let nchunks = count.div_ceil(chunk);
+        let mut sets = Vec::with_capacity(2);
+        for _ in 0..nchunks.min(2) {
+            sets.push((
+                DeviceArray::<T>::zeroed(&self.ctx, chunk * D)?,
+                DeviceArray::<T>::zeroed(&self.ctx, chunk * m)?,
+                self.ctx.staging((chunk * m * size_of::<T>()) as u64),
+            ));
         }
-        Ok(out)
+        let pipeline = self.pipeline_with(derivs, policy);
+        let mut tmp: Vec<T> = Vec::new();
+        let mut pending: Option<(usize, usize, wgpu::SubmissionIndex)> = None;
+        for j in 0..nchunks {
+            let (lo, hi) = (j * chunk, ((j + 1) * chunk).min(count));
+            let (pts, res, staging) = &sets[j % sets.len()];
+            let p = &coords[lo * D..hi * D];
+            match bytemuck::try_cast_slice::<S, T>(p) {
+                Ok(same) => self.ctx.stream_upload(&pts.buffer, 0, same)?,
+                Err(_) => {
+                    self.ctx
+                        .stream_upload_converted(&pts.buffer, 0, p, &mut tmp, |s, d| {
+                            for (d, &v) in d.iter_mut().zip(s) {
+                                *d = up(v);
+                            }
+                        })?
+                }
+            }
+            let mut enc = self.ctx.encoder();
+            self.record(&mut enc, &pipeline, &pts.ro, &res.rw, hi - lo);
+            let bytes = ((hi - lo) * m * size_of::<T>()) as u64;
+            enc.copy_buffer_to_buffer(&res.buffer, 0, staging, 0, bytes);
+            let idx = self.ctx.submit_indexed(enc);
+            if let Some((pj, set, pidx)) = pending.take() {
+                let (plo, phi) = (pj * chunk, ((pj + 1) * chunk).min(count));
+                self.ctx
+                    .read_after(&sets[set].2, pidx, &mut out[plo * m..phi * m], &down)?;
+            }
+            pending = Some((j, j % sets.len(), idx));
+        }
+        if let Some((pj, set, pidx)) = pending {
+            let (plo, phi) = (pj * chunk, ((pj + 1) * chunk).min(count));
+            self.ctx
+                .read_after(&sets[set].2, pidx, &mut out[plo * m..phi * m], &down)?;
+        }
+        Ok(())
     }
 
     /// Runs an evaluation request ([`Query`]) on the device, as
@@ -796,7 +847,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                 p => device_policy(p)?,
             };
         }
-        let coords: Vec<T> = match query.points() {
+        let coords: std::borrow::Cow<'_, [f64]> = match query.points() {
             Points::Rows(p) => {
                 if p.ncols() != D {
                     return Err(FitError::DimensionMismatch {
@@ -804,7 +855,10 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                         got: p.ncols(),
                     });
                 }
-                p.iter().map(|&v| T::from_f64(v)).collect()
+                match p.as_slice() {
+                    Some(s) => std::borrow::Cow::Borrowed(s),
+                    None => std::borrow::Cow::Owned(p.iter().copied().collect()),
+                }
             }
             Points::Grid(axes) => {
                 if axes.len() != D {
@@ -817,7 +871,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                 let mut c = Vec::with_capacity(n.saturating_mul(D));
                 let mut idx = [0usize; D];
                 for _ in 0..n {
-                    c.extend((0..D).map(|k| T::from_f64(axes[k][idx[k]])));
+                    c.extend((0..D).map(|k| axes[k][idx[k]]));
                     for k in (0..D).rev() {
                         idx[k] += 1;
                         if idx[k] < axes[k].len() {
@@ -826,14 +880,14 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                         idx[k] = 0;
                     }
                 }
-                c
+                std::borrow::Cow::Owned(c)
             }
         };
         if checked.iter().any(|&c| c) {
             for (i, p) in coords.chunks_exact(D).enumerate() {
                 for k in (0..D).filter(|&k| checked[k]) {
                     let (lo, hi) = self.domain[k];
-                    let value = p[k].to_f64();
+                    let value = p[k];
                     if !(value >= lo && value <= hi) {
                         return Err(FitError::OutsideDomain {
                             point: Some(i),
@@ -846,16 +900,18 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                 }
             }
         }
-        let flat = self.eval_flat(&coords, &derivs, &codes)?;
+        let count = coords.len() / D;
+        let mut flat = vec![0.0f64; count * derivs.len() * self.nc];
+        self.eval_flat(&coords, &derivs, &codes, &mut flat, T::from_f64, |v: T| {
+            v.to_f64()
+        })?;
         let mut shape = query.points_shape();
         shape.push(derivs.len());
         shape.extend_from_slice(&self.vshape);
-        ndarray::ArrayD::from_shape_vec(shape, flat.iter().map(|v| v.to_f64()).collect()).map_err(
-            |e| FitError::InvalidParameter {
-                name: "query",
-                reason: e.to_string(),
-            },
-        )
+        ndarray::ArrayD::from_shape_vec(shape, flat).map_err(|e| FitError::InvalidParameter {
+            name: "query",
+            reason: e.to_string(),
+        })
     }
 
     /// Values at host `points`.
@@ -895,6 +951,11 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             .collect())
     }
 }
+
+/// Points per chunk of a host evaluation ([`GpuSpline::eval_derivs`],
+/// [`GpuSpline::evaluate`]): the transfers of one chunk overlap the device
+/// work of the next.
+pub const EVAL_CHUNK_POINTS: usize = 1 << 20;
 
 /// The shader's code for `policy`, or an error for the policies the device
 /// evaluator does not apply.
