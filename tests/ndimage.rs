@@ -555,3 +555,56 @@ fn bad_input_is_a_typed_error() {
     ));
     assert_eq!(MAX_DIMS, 64);
 }
+
+/// Many points in an array beyond the caches are evaluated in the order of
+/// their places in it (one counting sort per call): every value must be the
+/// one the point gives alone, here in calls of fewer points than that path
+/// takes (in their own order), bit for bit, in every mode, order and
+/// dimension that the sorted path serves, with points outside and NaN.
+#[test]
+fn map_coordinates_in_array_order_equals_the_points_alone() {
+    let mut rng = bsfit_testkit::SplitMix64::new(91);
+    for (shape, order) in [
+        (vec![160usize, 96, 80], 3usize),
+        (vec![1500, 900], 1),
+        (vec![48, 40, 36, 24], 5),
+    ] {
+        let total: usize = shape.iter().product();
+        let f = ArrayD::from_shape_vec(IxDyn(&shape), rng.uniform_vec(total, -1.0, 1.0)).unwrap();
+        let d = shape.len();
+        let npts = 70_000;
+        let mut pts = Vec::with_capacity(d * npts);
+        for &n in &shape {
+            pts.extend((0..npts).map(|_| rng.uniform(-3.0, n as f64 + 2.0)));
+        }
+        pts[5] = f64::NAN;
+        pts[npts + 7] = f64::INFINITY;
+        let coords = ArrayD::from_shape_vec(IxDyn(&[d, npts]), pts.clone()).unwrap();
+        for mode in [
+            Mode::Mirror,
+            Mode::Constant,
+            Mode::GridWrap,
+            Mode::GridConstant,
+            Mode::Nearest,
+        ] {
+            let all = map_coordinates(f.view(), coords.view(), order, mode, 0.5, false).unwrap();
+            // The same points in calls of 10,000 (below the sorted path's threshold).
+            let step = 10_000;
+            for s in (0..npts).step_by(step) {
+                let e = (s + step).min(npts);
+                let part: Vec<f64> = (0..d)
+                    .flat_map(|a| pts[a * npts + s..a * npts + e].iter().copied())
+                    .collect();
+                let part = ArrayD::from_shape_vec(IxDyn(&[d, e - s]), part).unwrap();
+                let want = map_coordinates(f.view(), part.view(), order, mode, 0.5, false).unwrap();
+                for (i, (w, g)) in want.iter().zip(all.iter().skip(s)).enumerate() {
+                    assert!(
+                        w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                        "{shape:?} order {order} {mode} point {}: {g} vs {w}",
+                        s + i
+                    );
+                }
+            }
+        }
+    }
+}

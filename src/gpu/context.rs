@@ -624,10 +624,13 @@ impl GpuContext {
             let Some(size) = wgpu::BufferSize::new((part.len() * tsize) as u64) else {
                 continue;
             };
-            let mut view = self
-                .queue
-                .write_buffer_with(buffer, at, size)
-                .ok_or_else(|| gpu_err("write_buffer_with: no staging memory for an upload"))?;
+            let Some(mut view) = self.queue.write_buffer_with(buffer, at, size) else {
+                // wgpu reported why to the error sink.
+                self.take_error()?;
+                return Err(gpu_err(
+                    "write_buffer_with: no staging memory for an upload",
+                ));
+            };
             fill(part, &mut view);
             drop(view);
             if i + 1 < chunks {

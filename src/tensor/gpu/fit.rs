@@ -879,13 +879,23 @@ fn upload_values<T: GpuReal>(
     values: &[f64],
     tmp: &mut Vec<T>,
 ) -> Result<(), FitError> {
-    match bytemuck::try_cast_slice::<f64, T>(values) {
+    match same_type::<f64, T>(values) {
         // T is f64: the values go up as they are.
-        Ok(same) => ctx.stream_upload(buffer, 0, same),
-        Err(_) => ctx.stream_upload_converted(buffer, 0, values, tmp, |src, dst| {
+        Some(same) => ctx.stream_upload(buffer, 0, same),
+        None => ctx.stream_upload_converted(buffer, 0, values, tmp, |src, dst| {
             for (d, &v) in dst.iter_mut().zip(src) {
                 *d = T::from_f64(v);
             }
         }),
+    }
+}
+
+/// `src` as a slice of `T` when `S` and `T` are the same type (equal size:
+/// both `f64`, or both `f32`), else `None` (a conversion is needed).
+pub(super) fn same_type<S: bytemuck::Pod, T: bytemuck::Pod>(src: &[S]) -> Option<&[T]> {
+    if size_of::<S>() == size_of::<T>() {
+        bytemuck::try_cast_slice(src).ok()
+    } else {
+        None
     }
 }

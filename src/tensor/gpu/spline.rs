@@ -775,16 +775,15 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             let (lo, hi) = (j * chunk, ((j + 1) * chunk).min(count));
             let (pts, res, staging) = &sets[j % sets.len()];
             let p = &coords[lo * D..hi * D];
-            match bytemuck::try_cast_slice::<S, T>(p) {
-                Ok(same) => self.ctx.stream_upload(&pts.buffer, 0, same)?,
-                Err(_) => {
-                    self.ctx
-                        .stream_upload_converted(&pts.buffer, 0, p, &mut tmp, |s, d| {
-                            for (d, &v) in d.iter_mut().zip(s) {
-                                *d = up(v);
-                            }
-                        })?
-                }
+            match super::fit::same_type::<S, T>(p) {
+                Some(same) => self.ctx.stream_upload(&pts.buffer, 0, same)?,
+                None => self
+                    .ctx
+                    .stream_upload_converted(&pts.buffer, 0, p, &mut tmp, |s, d| {
+                        for (d, &v) in d.iter_mut().zip(s) {
+                            *d = up(v);
+                        }
+                    })?,
             }
             let mut enc = self.ctx.encoder();
             self.record(&mut enc, &pipeline, &pts.ro, &res.rw, hi - lo);
