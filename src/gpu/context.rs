@@ -163,6 +163,9 @@ impl std::fmt::Debug for GpuContext {
 pub(crate) const STREAM_CHUNK: usize = 8 << 20;
 /// Bytes per thread's task when a chunk is filled or read back in parallel.
 const FILL_TASK: usize = 1 << 18;
+/// Below this many bytes a conversion or copy runs on the calling thread
+/// (waking the pool costs more than it saves).
+pub(crate) const PAR_MIN_BYTES: usize = 4 << 20;
 
 fn gpu_err(what: impl std::fmt::Display) -> FitError {
     FitError::Gpu(what.to_string())
@@ -598,9 +601,13 @@ impl GpuContext {
         let per_task = (FILL_TASK / size_of::<T>()).max(1);
         self.stream_chunks::<S, T>(buffer, offset, src, |part, view| {
             let t = &mut tmp[..part.len()];
-            t.par_chunks_mut(per_task)
-                .zip(part.par_chunks(per_task))
-                .for_each(|(d, s)| conv(s, d));
+            if part.len() * size_of::<T>() < PAR_MIN_BYTES {
+                conv(part, t);
+            } else {
+                t.par_chunks_mut(per_task)
+                    .zip(part.par_chunks(per_task))
+                    .for_each(|(d, s)| conv(s, d));
+            }
             view.copy_from_slice(bytemuck::cast_slice(t));
         })
     }
@@ -686,13 +693,18 @@ impl GpuContext {
             let src: &[T] = bytemuck::try_cast_slice(&view[..])
                 .map_err(|e| gpu_err(format!("mapped read-back memory: {e}")))?;
             let per_task = (FILL_TASK / size_of::<T>()).max(1);
-            out.par_chunks_mut(per_task)
-                .zip(src.par_chunks(per_task))
-                .for_each(|(o, s)| {
-                    for (o, &v) in o.iter_mut().zip(s) {
-                        *o = conv(v);
-                    }
-                });
+            let task = |(o, s): (&mut [U], &[T])| {
+                for (o, &v) in o.iter_mut().zip(s) {
+                    *o = conv(v);
+                }
+            };
+            if bytes < PAR_MIN_BYTES as u64 {
+                task((out, src));
+            } else {
+                out.par_chunks_mut(per_task)
+                    .zip(src.par_chunks(per_task))
+                    .for_each(task);
+            }
         }
         staging.unmap();
         Ok(())
@@ -772,12 +784,16 @@ impl GpuContext {
             let src: &[T] = bytemuck::try_cast_slice(&view[..bytes as usize])
                 .map_err(|e| gpu_err(format!("mapped read-back memory: {e}")))?;
             let n = out.len().min(src.len());
-            let per_task = (FILL_TASK / size_of::<T>().max(1)).max(1);
-            use rayon::prelude::*;
-            out[..n]
-                .par_chunks_mut(per_task)
-                .zip(src[..n].par_chunks(per_task))
-                .for_each(|(o, s)| o.copy_from_slice(s));
+            if n * size_of::<T>() < PAR_MIN_BYTES {
+                out[..n].copy_from_slice(&src[..n]);
+            } else {
+                use rayon::prelude::*;
+                let per_task = (FILL_TASK / size_of::<T>().max(1)).max(1);
+                out[..n]
+                    .par_chunks_mut(per_task)
+                    .zip(src[..n].par_chunks(per_task))
+                    .for_each(|(o, s)| o.copy_from_slice(s));
+            }
         }
         staging.unmap();
         Ok(())

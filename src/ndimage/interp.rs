@@ -17,8 +17,9 @@
 //! read straight from the coefficient array (any layout with non-negative
 //! strides, f64 or f32), with no per-point allocation. Many points in an
 //! array beyond the caches are first ordered by their place in it
-//! (`eval_sorted`: one counting sort per call, 6 bytes of scratch per
-//! point plus the values in that order).
+//! (`eval_sorted`: one counting sort per call; scratch of `14 + 8·D`
+//! bytes per point: the keys, the permutation, the coordinates and the
+//! values in that order).
 
 use super::filter::{copy_any, spline_filter_in_place};
 use super::mode::{Ext, Mode, map_coordinate};
@@ -419,10 +420,18 @@ fn eval_sorted<T: Real, const K: usize, const D: usize>(
     for b in 0..SORT_BUCKETS {
         start[b + 1] += start[b];
     }
+    // The permutation and the coordinates in sorted order, point-major: the
+    // evaluation then reads them in sequence (read in place through the
+    // permutation, each coordinate would be a cache miss of its own).
     let mut order = vec![0u32; npts];
+    let mut sorted_coords = vec![0.0f64; npts * d];
     for (p, &k) in keys.iter().enumerate() {
         let slot = &mut start[k as usize];
-        order[*slot as usize] = p as u32;
+        let i = *slot as usize;
+        order[i] = p as u32;
+        for a in 0..d {
+            sorted_coords[i * d + a] = coords[a * npts + p];
+        }
         *slot += 1;
     }
     drop(keys);
@@ -433,9 +442,9 @@ fn eval_sorted<T: Real, const K: usize, const D: usize>(
             off: [[0; MAX_TAPS]; MAX_DIMS],
             inside: [[true; MAX_TAPS]; MAX_DIMS],
         };
-        for (v, &p) in o.iter_mut().zip(&order[i0..]) {
-            let p = p as usize;
-            *v = eval_point::<T, K, D>(c, axes, plan, |a| coords[a * npts + p], &mut s);
+        for (j, v) in o.iter_mut().enumerate() {
+            let x = &sorted_coords[(i0 + j) * d..(i0 + j + 1) * d];
+            *v = eval_point::<T, K, D>(c, axes, plan, |a| x[a], &mut s);
         }
     };
     if par.degree() <= 1 {

@@ -683,11 +683,14 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
                 ),
             });
         }
-        {
+        let bad = if size_of_val(values) < crate::gpu::context::PAR_MIN_BYTES {
+            values.iter().position(|v| !v.is_finite())
+        } else {
             use rayon::prelude::*;
-            if let Some(k) = values.par_iter().position_first(|v| !v.is_finite()) {
-                return Err(self.non_finite_value(k, values[k]));
-            }
+            values.par_iter().position_first(|v| !v.is_finite())
+        };
+        if let Some(k) = bad {
+            return Err(self.non_finite_value(k, values[k]));
         }
         self.plan.check_periodic(values, self.nc)
     }
@@ -773,8 +776,14 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             });
         }
         array.read_into(&self.ctx, &self.staging, out)?;
-        use rayon::prelude::*;
-        if out.par_iter().any(|v| !v.to_f64().is_finite()) {
+        let finite = |v: &T| v.to_f64().is_finite();
+        let all_finite = if size_of_val(out) < crate::gpu::context::PAR_MIN_BYTES {
+            out.iter().all(finite)
+        } else {
+            use rayon::prelude::*;
+            out.par_iter().all(finite)
+        };
+        if !all_finite {
             let axis = (0..D)
                 .max_by(|&a, &b| self.condition[a].total_cmp(&self.condition[b]))
                 .unwrap_or(0);
