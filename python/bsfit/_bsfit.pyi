@@ -16,6 +16,7 @@ __all__ = [
     "_ndimage_spline_filter1d",
     "_ndimage_spline_filter",
     "_ndimage_map_coordinates",
+    "_interp_curve",
     "fitter_data_weights",
     "fitter_data_vjp",
     "_GpuSpline",
