@@ -353,10 +353,7 @@ fn eval_chunks<T: Real, const K: usize, const D: usize>(
         }
     };
     debug_assert_eq!(coords.len(), d * npts);
-    if npts >= SORT_MIN_POINTS
-        && npts <= u32::MAX as usize
-        && c.len() * size_of::<T>() >= SORT_MIN_BYTES
-    {
+    if npts >= SORT_MIN_POINTS && npts <= u32::MAX as usize && size_of_val(c) >= SORT_MIN_BYTES {
         return eval_sorted::<T, K, D>(c, axes, plan, coords, out, par);
     }
     if par.degree() <= 1 || npts <= CHUNK {
