@@ -128,6 +128,17 @@ struct PointScratch {
     inside: [[bool; MAX_TAPS]; MAX_DIMS],
 }
 
+impl PointScratch {
+    /// Scratch for one task's points (on its stack).
+    fn new() -> Self {
+        PointScratch {
+            w: [[0.0; MAX_TAPS]; MAX_DIMS],
+            off: [[0; MAX_TAPS]; MAX_DIMS],
+            inside: [[true; MAX_TAPS]; MAX_DIMS],
+        }
+    }
+}
+
 /// What evaluation needs besides the data.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
@@ -342,11 +353,7 @@ fn eval_chunks<T: Real, const K: usize, const D: usize>(
     let npts = out.len();
     let d = axes.len();
     let run = |p0: usize, o: &mut [f64]| {
-        let mut s = PointScratch {
-            w: [[0.0; MAX_TAPS]; MAX_DIMS],
-            off: [[0; MAX_TAPS]; MAX_DIMS],
-            inside: [[true; MAX_TAPS]; MAX_DIMS],
-        };
+        let mut s = PointScratch::new();
         for (i, v) in o.iter_mut().enumerate() {
             let p = p0 + i;
             *v = eval_point::<T, K, D>(c, axes, plan, |a| coords[a * npts + p], &mut s);
@@ -434,11 +441,7 @@ fn eval_sorted<T: Real, const K: usize, const D: usize>(
     drop(keys);
     let mut sorted = vec![0.0f64; npts];
     let run = |i0: usize, o: &mut [f64]| {
-        let mut s = PointScratch {
-            w: [[0.0; MAX_TAPS]; MAX_DIMS],
-            off: [[0; MAX_TAPS]; MAX_DIMS],
-            inside: [[true; MAX_TAPS]; MAX_DIMS],
-        };
+        let mut s = PointScratch::new();
         for (j, v) in o.iter_mut().enumerate() {
             let x = &sorted_coords[(i0 + j) * d..(i0 + j + 1) * d];
             *v = eval_point::<T, K, D>(c, axes, plan, |a| x[a], &mut s);
