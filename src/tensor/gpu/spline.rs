@@ -296,7 +296,16 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             &c,
         )?;
         dev.shared = false;
-        dev.with_row_layout(RowLayout::Auto)
+        dev.with_row_layout(RowLayout::Auto).map(Self::warmed)
+    }
+
+    /// Compiles the value kernel now (it is cached by the context), so that
+    /// the first evaluation costs what the next ones do: the expanded rows
+    /// are already built when the layout is chosen, and this is the rest of
+    /// what a first call would otherwise pay.
+    fn warmed(self) -> Self {
+        let _ = self.pipeline(&Derivs::value());
+        self
     }
 
     /// [`new`](Self::new) on a shared context: the spline keeps the
@@ -316,7 +325,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// and lays the rows out by [`RowLayout::Auto`].
     pub(crate) fn into_owned(mut self) -> Result<Self, FitError> {
         self.shared = false;
-        self.with_row_layout(RowLayout::Auto)
+        self.with_row_layout(RowLayout::Auto).map(Self::warmed)
     }
 
     /// The same spline evaluated with rows laid out as `layout` (builds or
