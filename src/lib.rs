@@ -61,6 +61,7 @@
 
 pub mod banded;
 pub mod bspline;
+mod cache_sizes;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -192,7 +192,6 @@ impl BandLu {
     ///
     /// # Panics
     /// If `m > row_stride` or `b` is shorter than `(n - 1) * row_stride + m`.
-    #[cfg(test)]
     pub(crate) fn solve_rows(&self, b: &mut [f64], row_stride: usize, m: usize) {
         let n = self.len();
         if n == 0 || m == 0 {

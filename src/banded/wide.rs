@@ -130,12 +130,10 @@ impl WideLu {
                 }
             }
             let inv = self.a[i * width + w];
-            let mut acc = 0.0;
             for c in cur.iter_mut() {
                 *c *= inv;
-                acc += *c * 0.0;
             }
-            ok &= acc == 0.0;
+            ok &= crate::isa::scalar::all_finite(cur);
         }
         ok
     }

@@ -68,6 +68,7 @@ use super::knots::find_span;
 use crate::FitError;
 use crate::banded::{BandLu, WideLu};
 use crate::isa::Kernels;
+use crate::isa::scalar::{all_finite, comb_checked};
 
 /// The condition at one end of an axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -949,22 +950,20 @@ impl AxisSystem {
         // SAFETY: rows 1..=n_sys and 0..n_out are in bounds (caller).
         unsafe {
             let mut ok = self.correct(kernels, b.add(w), w, w);
-            let mut acc = 0.0f64;
             for op in &self.fix {
                 match *op {
                     FixOp::Copy { to, from } => {
                         std::ptr::copy_nonoverlapping(b.add(from * w), b.add(to * w), w);
                     }
                     FixOp::Comb { to, i, a, j, b: bb } => {
-                        for k in 0..w {
-                            let v = a * *b.add(i * w + k) + bb * *b.add(j * w + k);
-                            *b.add(to * w + k) = v;
-                            acc += v * 0.0;
-                        }
+                        debug_assert!(to != i && to != j);
+                        let o = std::slice::from_raw_parts_mut(b.add(to * w), w);
+                        let x = std::slice::from_raw_parts(b.add(i * w), w);
+                        let y = std::slice::from_raw_parts(b.add(j * w), w);
+                        ok &= comb_checked(o, a, x, bb, y);
                     }
                 }
             }
-            ok &= acc == 0.0;
             ok
         }
     }
@@ -984,7 +983,7 @@ impl AxisSystem {
         os: usize,
         m: usize,
     ) -> bool {
-        let mut acc = 0.0f64;
+        let mut ok = true;
         // SAFETY: as documented (caller).
         unsafe {
             for (r, op) in self.rows.iter().enumerate() {
@@ -992,22 +991,17 @@ impl AxisSystem {
                 match *op {
                     RowOp::Copy(i) => {
                         o.copy_from_slice(std::slice::from_raw_parts(y.add(i * ys), m));
+                        ok &= all_finite(o);
                     }
                     RowOp::Comb(i, a, j, b) => {
                         let yi = std::slice::from_raw_parts(y.add(i * ys), m);
                         let yj = std::slice::from_raw_parts(y.add(j * ys), m);
-                        for ((o, &u), &v) in o.iter_mut().zip(yi).zip(yj) {
-                            *o = a * u + b * v;
-                        }
+                        ok &= comb_checked(o, a, yi, b, yj);
                     }
-                }
-                // Branch-free finiteness accumulator (NaN if any is not finite).
-                for &v in o.iter() {
-                    acc += v * 0.0;
                 }
             }
         }
-        acc == 0.0
+        ok
     }
 }
 

@@ -31,7 +31,7 @@ use std::fmt;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-mod scalar;
+pub(crate) mod scalar;
 mod simd;
 pub(crate) use scalar::contract as contract_scalar;
 pub(crate) use simd::{

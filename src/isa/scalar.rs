@@ -115,3 +115,54 @@ pub(crate) fn contract<const D: usize>(
     }
     total
 }
+
+/// Lanes of the independent accumulators of [`all_finite`] and
+/// [`comb_checked`]: enough for the check to vectorise.
+const CHECK_LANES: usize = 8;
+
+/// Whether every value is finite, with [`CHECK_LANES`] independent
+/// accumulators of `v · 0` (NaN as soon as one value is not finite), so
+/// that the check costs a vector add per vector of values rather than a
+/// serial chain of scalar adds.
+#[inline]
+pub(crate) fn all_finite(vals: &[f64]) -> bool {
+    let mut acc = [0.0f64; CHECK_LANES];
+    let mut chunks = vals.chunks_exact(CHECK_LANES);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v * 0.0;
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(chunks.remainder()) {
+        *a += v * 0.0;
+    }
+    acc.iter().sum::<f64>() == 0.0
+}
+
+/// `o[k] = a·x[k] + b·y[k]` (unfused, identical on every ISA) for
+/// `k < o.len()`; returns whether every result is finite (see
+/// [`all_finite`]). `x` and `y` hold at least `o.len()` values.
+#[inline]
+pub(crate) fn comb_checked(o: &mut [f64], a: f64, x: &[f64], b: f64, y: &[f64]) -> bool {
+    let n = o.len();
+    let (x, y) = (&x[..n], &y[..n]);
+    let mut acc = [0.0f64; CHECK_LANES];
+    let split = n - n % CHECK_LANES;
+    for ((oc, xc), yc) in o[..split]
+        .chunks_exact_mut(CHECK_LANES)
+        .zip(x[..split].chunks_exact(CHECK_LANES))
+        .zip(y[..split].chunks_exact(CHECK_LANES))
+    {
+        for k in 0..CHECK_LANES {
+            let v = a * xc[k] + b * yc[k];
+            oc[k] = v;
+            acc[k] += v * 0.0;
+        }
+    }
+    for k in split..n {
+        let v = a * x[k] + b * y[k];
+        o[k] = v;
+        acc[k - split] += v * 0.0;
+    }
+    acc.iter().sum::<f64>() == 0.0
+}

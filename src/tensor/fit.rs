@@ -29,11 +29,14 @@ const PAR_THRESHOLD: usize = 1 << 14;
 const ROTATE_MAX_POINTS: usize = 1 << 22;
 
 /// Largest trailing block (coefficients) the blocked scheme solves in one
-/// piece: 128 kB of f64. A worker streams the block's values through a
-/// temporary into its output (384 kB), which stays in a 512 kB L2. Measured
-/// at 200×100×50×30 on 2 threads (AVX2, 512 kB L2): blocks of 50×30 (this
+/// piece: a quarter of the L2 cache (32768 f64 values in a 1 MiB L2).
+/// A worker streams the block's values through a temporary into its output
+/// (three blocks), which stays in three quarters of the L2. Measured at
+/// 200×100×50×30 on 2 threads (AVX2, 512 kB L2): blocks of 50×30 (this
 /// bound) 155 ms, of 100×50×30 (2 MiB) 200–230 ms, in place 188–234 ms.
-const BLOCK_MAX_VALUES: usize = 1 << 14;
+fn block_max_values() -> usize {
+    crate::cache_sizes::CacheSizes::get().l2 / 32
+}
 
 /// How a fit of a given grid moves its data (the resolved [`FitScheme`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,15 +55,21 @@ impl Passes {
     fn resolve(scheme: FitScheme, shape: &[usize], coef: &[usize]) -> Passes {
         let total: usize = shape.iter().product();
         let d = shape.len();
+        let caches = crate::cache_sizes::CacheSizes::get();
         // The first split whose trailing block fits: at most D - 1.
         let split = (1..d)
-            .find(|&k| coef[k..].iter().product::<usize>() <= BLOCK_MAX_VALUES)
+            .find(|&k| coef[k..].iter().product::<usize>() <= block_max_values())
             .unwrap_or(d.saturating_sub(1));
         match scheme {
             FitScheme::Rotate => Passes::Rotate,
             FitScheme::InPlace => Passes::InPlace,
             FitScheme::Blocked if d >= 2 => Passes::Blocked(split),
             FitScheme::Blocked => Passes::InPlace,
+            // Rotation (three grid-sized arrays) while they fit in half
+            // the last-level cache.
+            FitScheme::Auto if total.saturating_mul(24) <= caches.l3 / 2 => Passes::Rotate,
+            // Blocks that leave one leading axis: two sweeps.
+            FitScheme::Auto if d >= 3 && split == 1 => Passes::Blocked(split),
             FitScheme::Auto if total <= ROTATE_MAX_POINTS => Passes::Rotate,
             // Blocks pay when they save at least one sweep.
             FitScheme::Auto if d >= 3 && split + 2 <= d => Passes::Blocked(split),
@@ -123,9 +132,13 @@ pub struct Fitter<const D: usize> {
 /// How the axis passes of a fit move data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FitScheme {
-    /// [`Rotate`](Self::Rotate) for grids up to 2²² points, else
+    /// [`Rotate`](Self::Rotate) while its three grid-sized arrays fit in
+    /// half the last-level cache; then [`Blocked`](Self::Blocked) when the trailing
+    /// block leaves a single leading axis (two sweeps of the grid); else
+    /// [`Rotate`](Self::Rotate) for grids up to 2²² points; above that
     /// [`Blocked`](Self::Blocked) when it saves a sweep, else
-    /// [`InPlace`](Self::InPlace).
+    /// [`InPlace`](Self::InPlace). The block bound is derived from the
+    /// machine's cache sizes, read once per process.
     #[default]
     Auto,
     /// Every pass solves along the leading axis and writes its result
@@ -135,13 +148,15 @@ pub enum FitScheme {
     /// Passes solve in the output array in place (no temporary; the passes
     /// along short inner axes gather lines into per-worker scratch).
     InPlace,
-    /// For grids beyond cache: the trailing axes whose block fits in
-    /// 128 kB are solved together, one block (one index of the leading axes)
-    /// at a time by the rotating scheme in a per-worker temporary, while the
+    /// For grids beyond cache: the trailing axes whose block fits in a
+    /// quarter of the L2 cache are solved together, one block (one index of
+    /// the leading axes) at a time by the rotating scheme in a per-worker temporary, while the
     /// block is in L2: one read+write sweep of the grid for all of them.
-    /// Then each leading axis in place, one sweep each. A 4D grid such as
-    /// 200×100×50×30 (blocks of 50×30) costs 3 sweeps instead of 4. [`Auto`](Self::Auto) picks it for grids above 2²² points when
-    /// it saves a sweep; 1D grids fall back to [`InPlace`](Self::InPlace).
+    /// Then each leading axis in place, one sweep each. With a 1 MiB L2, a
+    /// 4D grid such as 200×100×50×30 (blocks of 50×30) costs 3 sweeps
+    /// instead of 4, and 100×50×30×20 (blocks of 50×30×20) two.
+    /// [`Auto`](Self::Auto) picks it as its doc says; 1D grids fall back to
+    /// [`InPlace`](Self::InPlace).
     Blocked,
 }
 
@@ -312,9 +327,10 @@ impl<const D: usize> Fitter<D> {
     }
 
     /// Scratch needed to fit a grid of `shape` with `par` with not-a-knot
-    /// axes: one block of `max(n) × 128` values per worker and, for grids
-    /// up to 2²² points, a rotation buffer of the grid's size (larger grids:
-    /// a trailing block of at most 128 kB per worker, see [`FitScheme`]). A fitter's
+    /// axes: one block of `max(n) × 128` values per worker and, for the
+    /// grids [`FitScheme::Auto`] rotates, a rotation buffer of the grid's
+    /// size (for the blocked ones, a trailing block of at most a quarter of
+    /// the L2 cache per worker). A fitter's
     /// own [`scratch`](Self::scratch) also counts its boundary conditions.
     pub fn fit_scratch(shape: [usize; D], par: Par) -> ScratchReq {
         let total: usize = shape.iter().product();
@@ -613,15 +629,23 @@ impl<const D: usize> Fitter<D> {
         let (temp, extra) = shared.split_at_mut(rot);
         let scratch = slots.as_mut_slice();
         let workers = scratch.len();
-        let mut run = || match self.passes() {
-            // Vector values: every pass in place, the components riding
-            // along as the innermost lanes.
-            _ if nc > 1 => self.in_place_passes(Some(values), out, scratch, D, nc),
-            Passes::Rotate => self.rotating_passes(0, values, out, temp, scratch),
-            Passes::InPlace => self.in_place_passes(Some(values), out, scratch, D, 1),
-            Passes::Blocked(k) => self
-                .blocked_passes(k, values, out, scratch)
-                .or_else(|| self.in_place_passes(None, out, scratch, k, 1)),
+        let mut run = || {
+            let failed = match self.passes() {
+                // Vector values: every pass in place, the components riding
+                // along as the innermost lanes.
+                _ if nc > 1 => self.in_place_passes(Some(values), out, scratch, D, nc),
+                Passes::Rotate => self.rotating_passes(0, values, out, temp, scratch),
+                Passes::InPlace => self.in_place_passes(Some(values), out, scratch, D, 1),
+                Passes::Blocked(k) => self
+                    .blocked_passes(k, values, out, scratch)
+                    .or_else(|| self.in_place_passes(None, out, scratch, k, 1)),
+            };
+            match self.explicit_axis {
+                Some(k) if failed.is_none() && !self.add_end_values(k, ends, out, extra, nc) => {
+                    Some(k)
+                }
+                _ => failed,
+            }
         };
         // Called from outside the pool, move the whole fit onto a worker
         // with one `join` (one injected job per fit instead of one per pass).
@@ -630,12 +654,6 @@ impl<const D: usize> Fitter<D> {
         } else {
             run()
         };
-        if failed.is_none()
-            && let Some(k) = self.explicit_axis
-            && !self.add_end_values(k, ends, out, extra, nc)
-        {
-            failed = Some(k);
-        }
         if failed.is_none() {
             failed = self.wide_passes(out, nc);
         }
@@ -753,28 +771,39 @@ impl<const D: usize> Fitter<D> {
         extra: &mut [f64],
         nc: usize,
     ) -> bool {
-        let mut acc = 0.0f64;
+        use rayon::prelude::*;
+        let mut ok = true;
         for (e, &vals) in ends.iter().enumerate() {
             let Some(rho) = self.sys[k].response(e) else {
                 continue;
             };
             let g = self.end_fit(k, vals, nc, extra);
-            // out[o, r, i] += ρ[r] · G[o, i].
+            // out[o, r, i] += ρ[r] · G[o, i], one block of `o` per task.
             let nk = self.coef_shape[k];
-            let outer: usize = self.coef_shape[..k].iter().product();
             let inner: usize = self.coef_shape[k + 1..].iter().product::<usize>() * nc;
-            for o in 0..outer {
-                let g = &g[o * inner..(o + 1) * inner];
-                for (r, &w) in rho.iter().enumerate() {
-                    let row = &mut out[(o * nk + r) * inner..(o * nk + r + 1) * inner];
+            let add = |(block, g): (&mut [f64], &[f64])| {
+                let mut ok = true;
+                for (row, &w) in block.chunks_exact_mut(inner).zip(rho) {
                     for (c, &gv) in row.iter_mut().zip(g) {
                         *c += w * gv;
-                        acc += *c * 0.0;
                     }
+                    ok &= crate::isa::scalar::all_finite(row);
                 }
-            }
+                ok
+            };
+            ok &= if out.len() >= PAR_THRESHOLD && !matches!(self.par, Par::Seq) {
+                out.par_chunks_mut(nk * inner)
+                    .zip(g.par_chunks(inner))
+                    .map(add)
+                    .reduce(|| true, |a, b| a & b)
+            } else {
+                out.chunks_mut(nk * inner)
+                    .zip(g.chunks(inner))
+                    .map(add)
+                    .fold(true, |a, b| a & b)
+            };
         }
-        acc == 0.0
+        ok
     }
 
     /// `G(d)`: the fit of the end values `vals` of axis `k` (row-major over
@@ -795,10 +824,8 @@ impl<const D: usize> Fitter<D> {
             .map(|j| self.coef_shape[j])
             .product::<usize>()
             * nc;
-        let line = self.coef_shape.iter().copied().max().unwrap_or(0);
         let (ga, rest) = extra.split_at_mut(g_len);
-        let (gb, rest) = rest.split_at_mut(g_len);
-        let (ly, lc) = rest.split_at_mut(line);
+        let (gb, _) = rest.split_at_mut(g_len);
         // dims of the (D-1)-dimensional array, axis k left out.
         let mut dims = [0usize; MAX_DIM];
         let others: usize = D - 1;
@@ -821,13 +848,24 @@ impl<const D: usize> Fitter<D> {
             let outer: usize = dims[..q].iter().product();
             let inner: usize = dims[q + 1..others].iter().product::<usize>() * nc;
             for o in 0..outer {
-                for i in 0..inner {
-                    for r in 0..n_sys {
-                        ly[r] = cur[o * n * inner + r * inner + i];
-                    }
-                    sys.solve_line(&mut ly[..n_sys], &mut lc[..n_out]);
-                    for r in 0..n_out {
-                        nxt[o * n_out * inner + r * inner + i] = lc[r];
+                // The lines of this block side by side (row stride `inner`),
+                // solved in place: the arithmetic of `solve_line`, per lane.
+                let block = &mut cur[o * n * inner..(o + 1) * n * inner];
+                sys.lu.solve_rows(block, inner, inner);
+                let dst = &mut nxt[o * n_out * inner..(o + 1) * n_out * inner];
+                if !sys.has_post() {
+                    dst[..n_sys * inner].copy_from_slice(&block[..n_sys * inner]);
+                    continue;
+                }
+                for j0 in (0..inner).step_by(128) {
+                    let m = 128.min(inner - j0);
+                    // SAFETY: rows 0..n_sys of lanes j0..j0+m lie in `block`
+                    // (n ≥ n_sys rows of `inner` lanes), rows 0..n_out of
+                    // them in `dst`; m ≤ 128; the two are distinct arrays.
+                    unsafe {
+                        let y = block.as_mut_ptr().add(j0);
+                        let _ = sys.correct(Kernels::Scalar, y, inner, m);
+                        let _ = sys.expand_rows(y, inner, dst.as_mut_ptr().add(j0), inner, m);
                     }
                 }
             }
