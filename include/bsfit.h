@@ -322,6 +322,14 @@ typedef uint32_t bsfit_precision;
 typedef struct bsfit_fitter bsfit_fitter;
 
 /**
+ * A flat array resident on the GPU (`bsfit_gpu_array_new`), of double or
+ * float elements there (its precision) and double on the host side:
+ * points to evaluate at, evaluation results kept on the device, or grid
+ * values to fit. It keeps its device alive.
+ */
+typedef struct bsfit_gpu_array bsfit_gpu_array;
+
+/**
  * An opened GPU (`bsfit_gpu_open`): the adapter, its device and the
  * compiled kernels. Device splines and fit plans keep it alive: it may be
  * freed before them.
@@ -1594,6 +1602,136 @@ bsfit_status bsfit_gpu_fitter_fit(bsfit_gpu_fitter *fitter,
                                   const double *right,
                                   size_t n_right,
                                   bsfit_gpu_spline **out);
+
+/**
+ * A zeroed array of `len` elements of `precision` on the device of `gpu`,
+ * into `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (an unknown precision code),
+ * `BSFIT_STATUS_GPU_ERROR` (`BSFIT_PRECISION_F64` on an adapter without
+ * it, an array over a device limit), `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `gpu` NULL or live; `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_array_new(const bsfit_gpu *gpu,
+                                 size_t len,
+                                 uint32_t precision,
+                                 bsfit_gpu_array **out);
+
+/**
+ * Frees a device array (NULL: nothing).
+ *
+ * # Safety
+ * `array` NULL or a live device array, not used afterwards.
+ */
+void bsfit_gpu_array_free(bsfit_gpu_array *array);
+
+/**
+ * Number of elements of a device array into `*out`.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `array` NULL or live; `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_array_len(const bsfit_gpu_array *array,
+                                 size_t *out);
+
+/**
+ * Overwrites the whole device array with `data[0 .. len]` (`len` = the
+ * array's length; rounded to float in a `BSFIT_PRECISION_F32` array),
+ * queued behind the work already submitted. `data` may be NULL when `len`
+ * is 0.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (`len` is not the array's length),
+ * `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `array` NULL or live; `data` NULL or `len` readable values.
+ */
+bsfit_status bsfit_gpu_array_upload(bsfit_gpu_array *array,
+                                    const double *data,
+                                    size_t len);
+
+/**
+ * Copies the device array to `out[0 .. n]` (`n` = its length, at most
+ * `out_len`; widened from float in a `BSFIT_PRECISION_F32` array) after
+ * all submitted work: the one place its contents reach host memory. `out`
+ * may be NULL when the array is empty.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_UNSUPPORTED`; a device
+ * that fails mid-call gives the device-error status of `bsfit_gpu_open`.
+ *
+ * # Safety
+ * `array` NULL or live; `out` NULL or writable for `out_len` values.
+ */
+bsfit_status bsfit_gpu_array_read(const bsfit_gpu_array *array,
+                                  double *out,
+                                  size_t out_len);
+
+/**
+ * `bsfit_gpu_spline_evaluate` at the points of the device array `points`
+ * (`ndim` coordinates per point, row-major, the spline's precision), its
+ * results written to the device array `out` (the spline's precision, at
+ * least `n * n_outputs * components` elements for `n` points, layout
+ * `(point, output, component)`; elements past them are left as they were)
+ * and kept on the device: nothing is read back or allocated once the
+ * kernel for these outputs is compiled. The request (`orders`,
+ * `n_outputs`, `policy`) is `bsfit_gpu_spline_evaluate`'s;
+ * `BSFIT_POLICY_ERROR` reads the points back to check them first.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_INVALID_ARGUMENT` (as
+ * `bsfit_spline_evaluate`, more than 64 outputs, an array of another
+ * precision or device, points that are not a whole number of `ndim`
+ * coordinates, `out` the same array as `points`),
+ * `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_OUTSIDE_DOMAIN`,
+ * `BSFIT_STATUS_UNSUPPORTED`; a device that fails mid-call gives the
+ * device-error status of `bsfit_gpu_open`.
+ *
+ * # Safety
+ * `spline`, `points`, `out` NULL or live; `orders`, `policy` as
+ * `bsfit_spline_evaluate`'s.
+ */
+bsfit_status bsfit_gpu_spline_evaluate_device(const bsfit_gpu_spline *spline,
+                                              const bsfit_gpu_array *points,
+                                              size_t ndim,
+                                              const size_t *orders,
+                                              size_t n_outputs,
+                                              const uint32_t *policy,
+                                              bsfit_gpu_array *out);
+
+/**
+ * `bsfit_gpu_fitter_fit` from values already on the device: the device
+ * array `values` (row-major, the plan's precision, exactly the plan's
+ * `bsfit_fitter_len` times the number of components, e.g. the results of
+ * `bsfit_gpu_spline_evaluate_device` at the grid's sites) is solved without
+ * a trip through host memory, and the fitted device spline (a copy of the
+ * coefficients) is handed to `*out`. The values are not checked for
+ * finiteness or equal periodic ends; a plan with an axis that takes
+ * explicit end values refuses (fit from the host with
+ * `bsfit_gpu_fitter_fit`).
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+ * `BSFIT_STATUS_INVALID_ARGUMENT` (an array of another length, precision
+ * or device), `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`;
+ * a device that fails mid-call gives the device-error status of
+ * `bsfit_gpu_open`.
+ *
+ * Thread safety: use a device plan from one thread at a time.
+ *
+ * # Safety
+ * `fitter` NULL or live and not used concurrently; `values` NULL or live;
+ * `out` NULL or writable.
+ */
+bsfit_status bsfit_gpu_fitter_fit_device(bsfit_gpu_fitter *fitter,
+                                         const bsfit_gpu_array *values,
+                                         bsfit_gpu_spline **out);
 
 /**
  * Evaluates `n_outputs` mixed partial derivatives at `n` points, all from

@@ -21,6 +21,7 @@ mod fit_reproduction;
 mod fuzz_corpus;
 mod gpu;
 mod gpu_boundary;
+mod gpu_device_dyn;
 mod gpu_nd;
 mod grid3_operator;
 mod grid3_prefilter;

@@ -3,6 +3,10 @@
 //! takes the same request arguments as `bsfit_spline_evaluate` and builds
 //! one `Query`; nothing here loops over points or applies a policy.
 //!
+//! Device arrays (`bsfit_gpu_array`) keep points, results and values on
+//! the device between calls: `bsfit_gpu_spline_evaluate_device` and
+//! `bsfit_gpu_fitter_fit_device` read and write them there.
+//!
 //! Every `bsfit_gpu_*` function exists in every build; in a build without
 //! the cargo feature `gpu` each returns `BSFIT_STATUS_UNSUPPORTED` (the
 //! `*_free` functions do nothing).
@@ -32,6 +36,7 @@ mod imp {
     pub(crate) type Context = std::sync::Arc<bsfit_core::gpu::GpuContext>;
     pub(crate) type DevSpline = bsfit_core::tensor::gpu::DynGpuSpline;
     pub(crate) type DevFitter = bsfit_core::tensor::gpu::DynGpuFitter;
+    pub(crate) type DevArray = bsfit_core::tensor::gpu::DynDeviceArray;
 }
 
 #[cfg(not(feature = "gpu"))]
@@ -42,6 +47,8 @@ mod imp {
     pub(crate) type DevSpline = std::convert::Infallible;
     /// Never built without the `gpu` feature.
     pub(crate) type DevFitter = std::convert::Infallible;
+    /// Never built without the `gpu` feature.
+    pub(crate) type DevArray = std::convert::Infallible;
 }
 
 /// An opened GPU (`bsfit_gpu_open`): the adapter, its device and the
@@ -65,6 +72,15 @@ pub struct GpuSpline {
 pub struct GpuFitter {
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     inner: imp::DevFitter,
+}
+
+/// A flat array resident on the GPU (`bsfit_gpu_array_new`), of double or
+/// float elements there (its precision) and double on the host side:
+/// points to evaluate at, evaluation results kept on the device, or grid
+/// values to fit. It keeps its device alive.
+pub struct GpuArray {
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+    inner: imp::DevArray,
 }
 
 /// The error of every `bsfit_gpu_*` call in a build without GPU support.
@@ -602,6 +618,285 @@ pub unsafe extern "C" fn bsfit_gpu_fitter_fit(
         #[cfg(not(feature = "gpu"))]
         {
             let _ = (fitter, values, n_values, left, n_left, right, n_right, out);
+            unsupported()
+        }
+    })
+}
+
+/// A zeroed array of `len` elements of `precision` on the device of `gpu`,
+/// into `*out`.
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_INVALID_ARGUMENT` (an unknown precision code),
+/// `BSFIT_STATUS_GPU_ERROR` (`BSFIT_PRECISION_F64` on an adapter without
+/// it, an array over a device limit), `BSFIT_STATUS_UNSUPPORTED`.
+///
+/// # Safety
+/// `gpu` NULL or live; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_array_new(
+    gpu: *const GpuDevice,
+    len: usize,
+    precision: u32,
+    out: *mut *mut GpuArray,
+) -> Status {
+    gated(|| {
+        #[cfg(feature = "gpu")]
+        {
+            // SAFETY: a live handle (contract).
+            let g = unsafe { get(gpu, "gpu") }?;
+            let out = Out::new(out, "out")?;
+            let inner = imp::DevArray::zeroed(g.ctx.clone(), self::precision(precision)?, len)?;
+            let p = Box::into_raw(Box::new(GpuArray { inner }));
+            // SAFETY: checked slot (contract).
+            unsafe { out.write(p) };
+            Ok(())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (gpu, len, precision, out);
+            unsupported()
+        }
+    })
+}
+
+/// Frees a device array (NULL: nothing).
+///
+/// # Safety
+/// `array` NULL or a live device array, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_array_free(array: *mut GpuArray) {
+    if array.is_null() {
+        return;
+    }
+    let _ = gated(|| {
+        // SAFETY: created by `Box::into_raw` here and not yet freed (contract).
+        drop(unsafe { Box::from_raw(array) });
+        Ok(())
+    });
+}
+
+/// Number of elements of a device array into `*out`.
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_UNSUPPORTED`.
+///
+/// # Safety
+/// `array` NULL or live; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_array_len(array: *const GpuArray, out: *mut usize) -> Status {
+    guard(|| {
+        #[cfg(feature = "gpu")]
+        {
+            // SAFETY: a live handle (contract).
+            let a = unsafe { get(array, "array") }?;
+            let out = Out::new(out, "out")?;
+            // SAFETY: checked slot (contract).
+            unsafe { out.write(a.inner.len()) };
+            Ok(())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (array, out);
+            unsupported()
+        }
+    })
+}
+
+/// Overwrites the whole device array with `data[0 .. len]` (`len` = the
+/// array's length; rounded to float in a `BSFIT_PRECISION_F32` array),
+/// queued behind the work already submitted. `data` may be NULL when `len`
+/// is 0.
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_INVALID_ARGUMENT` (`len` is not the array's length),
+/// `BSFIT_STATUS_UNSUPPORTED`.
+///
+/// # Safety
+/// `array` NULL or live; `data` NULL or `len` readable values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_array_upload(
+    array: *mut GpuArray,
+    data: *const f64,
+    len: usize,
+) -> Status {
+    gated(|| {
+        #[cfg(feature = "gpu")]
+        {
+            // SAFETY: a live handle (contract).
+            let a = unsafe { get(array.cast_const(), "array") }?;
+            let v: &[f64] = if len == 0 && data.is_null() {
+                &[]
+            } else {
+                // SAFETY: `len` values (contract).
+                unsafe { crate::ptr::slice(data, len, "data") }?
+            };
+            a.inner.write(v)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (array, data, len);
+            unsupported()
+        }
+    })
+}
+
+/// Copies the device array to `out[0 .. n]` (`n` = its length, at most
+/// `out_len`; widened from float in a `BSFIT_PRECISION_F32` array) after
+/// all submitted work: the one place its contents reach host memory. `out`
+/// may be NULL when the array is empty.
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_UNSUPPORTED`; a device
+/// that fails mid-call gives the device-error status of `bsfit_gpu_open`.
+///
+/// # Safety
+/// `array` NULL or live; `out` NULL or writable for `out_len` values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_array_read(
+    array: *const GpuArray,
+    out: *mut f64,
+    out_len: usize,
+) -> Status {
+    gated(|| {
+        #[cfg(feature = "gpu")]
+        {
+            // SAFETY: a live handle (contract).
+            let a = unsafe { get(array, "array") }?;
+            let n = a.inner.len();
+            if n == 0 && out.is_null() {
+                return Ok(());
+            }
+            check_ptr(out.cast_const(), "out")?;
+            crate::ptr::check_capacity(out_len, n, "out")?;
+            // SAFETY: `out_len >= n` writable values (contract).
+            let dst = unsafe { crate::ptr::slice_mut(out, n, "out") }?;
+            a.inner.read_into(dst)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (array, out, out_len);
+            unsupported()
+        }
+    })
+}
+
+/// `bsfit_gpu_spline_evaluate` at the points of the device array `points`
+/// (`ndim` coordinates per point, row-major, the spline's precision), its
+/// results written to the device array `out` (the spline's precision, at
+/// least `n * n_outputs * components` elements for `n` points, layout
+/// `(point, output, component)`; elements past them are left as they were)
+/// and kept on the device: nothing is read back or allocated once the
+/// kernel for these outputs is compiled. The request (`orders`,
+/// `n_outputs`, `policy`) is `bsfit_gpu_spline_evaluate`'s;
+/// `BSFIT_POLICY_ERROR` reads the points back to check them first.
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_DIMENSION_MISMATCH`, `BSFIT_STATUS_INVALID_ARGUMENT` (as
+/// `bsfit_spline_evaluate`, more than 64 outputs, an array of another
+/// precision or device, points that are not a whole number of `ndim`
+/// coordinates, `out` the same array as `points`),
+/// `BSFIT_STATUS_BUFFER_TOO_SMALL`, `BSFIT_STATUS_OUTSIDE_DOMAIN`,
+/// `BSFIT_STATUS_UNSUPPORTED`; a device that fails mid-call gives the
+/// device-error status of `bsfit_gpu_open`.
+///
+/// # Safety
+/// `spline`, `points`, `out` NULL or live; `orders`, `policy` as
+/// `bsfit_spline_evaluate`'s.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_spline_evaluate_device(
+    spline: *const GpuSpline,
+    points: *const GpuArray,
+    ndim: usize,
+    orders: *const usize,
+    n_outputs: usize,
+    policy: *const u32,
+    out: *mut GpuArray,
+) -> Status {
+    gated(|| {
+        #[cfg(feature = "gpu")]
+        {
+            use bsfit_core::tensor::Query;
+            // SAFETY: live handles (contract).
+            let s = unsafe { get(spline, "spline") }?;
+            // SAFETY: as above.
+            let p = unsafe { get(points, "points") }?;
+            // SAFETY: as above; only read through a shared reference (the
+            // device writes it), so `out == points` is caught, not UB.
+            let o = unsafe { get(out.cast_const(), "out") }?;
+            // SAFETY: `orders`, `policy` as documented (contract).
+            let (partials, policy) = unsafe { request(&s.inner, ndim, orders, n_outputs, policy) }?;
+            let q = Query::at_slice(&[], ndim)?.outputs(&partials);
+            let q = match policy {
+                Some(pol) => q.policy_axes(&pol[..ndim]),
+                None => q,
+            };
+            if !p.inner.len().is_multiple_of(ndim) {
+                return crate::status::arg_err(format!(
+                    "the points array has {} elements: not a whole number of {ndim}-dimensional points",
+                    p.inner.len()
+                ));
+            }
+            let need = s.inner.result_len(&q, p.inner.len() / ndim)?;
+            crate::ptr::check_capacity(o.inner.len(), need, "out")?;
+            s.inner.evaluate_device_into(&p.inner, &q, &o.inner)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (spline, points, ndim, orders, n_outputs, policy, out);
+            unsupported()
+        }
+    })
+}
+
+/// `bsfit_gpu_fitter_fit` from values already on the device: the device
+/// array `values` (row-major, the plan's precision, exactly the plan's
+/// `bsfit_fitter_len` times the number of components, e.g. the results of
+/// `bsfit_gpu_spline_evaluate_device` at the grid's sites) is solved without
+/// a trip through host memory, and the fitted device spline (a copy of the
+/// coefficients) is handed to `*out`. The values are not checked for
+/// finiteness or equal periodic ends; a plan with an axis that takes
+/// explicit end values refuses (fit from the host with
+/// `bsfit_gpu_fitter_fit`).
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
+/// `BSFIT_STATUS_INVALID_ARGUMENT` (an array of another length, precision
+/// or device), `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`;
+/// a device that fails mid-call gives the device-error status of
+/// `bsfit_gpu_open`.
+///
+/// Thread safety: use a device plan from one thread at a time.
+///
+/// # Safety
+/// `fitter` NULL or live and not used concurrently; `values` NULL or live;
+/// `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_fitter_fit_device(
+    fitter: *mut GpuFitter,
+    values: *const GpuArray,
+    out: *mut *mut GpuSpline,
+) -> Status {
+    gated(|| {
+        #[cfg(feature = "gpu")]
+        {
+            // SAFETY: a live handle used by this thread only (contract).
+            let f = unsafe { crate::ptr::get_mut(fitter, "fitter") }?;
+            // SAFETY: a live handle (contract).
+            let v = unsafe { get(values, "values") }?;
+            let out = Out::new(out, "out")?;
+            f.inner.fit_device(&v.inner)?;
+            let inner = f.inner.spline(bsfit_core::Extrapolate::Polynomial)?;
+            let p = Box::into_raw(Box::new(GpuSpline { inner }));
+            // SAFETY: checked slot (contract).
+            unsafe { out.write(p) };
+            Ok(())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (fitter, values, out);
             unsupported()
         }
     })

@@ -87,7 +87,7 @@ mod query;
 mod tests;
 
 pub use fitter::{End, Fitter};
-pub use gpu::{GpuDevice, GpuFitter, GpuSpline, Precision};
+pub use gpu::{GpuArray, GpuDevice, GpuFitter, GpuSpline, Precision};
 pub use prefilter::Boundary;
 pub use query::Policy;
 pub use spline::Spline;

@@ -4,7 +4,12 @@
  * fit under natural / periodic / explicit-end conditions and an uploaded
  * spline, evaluated at points and on a grid, against the CPU evaluation
  * of the same spline (the oracle: bsfit_spline_evaluate; f64 within 1e-12,
- * f32 within 1e-5 relative), plus the errors.
+ * f32 within 1e-5 relative), plus the errors. Device arrays
+ * (bsfit_gpu_array_*): evaluation at device points into a device array
+ * equal to the last bit to the host-path device evaluation of the same
+ * rounded points and within the tolerance of the CPU (f64 1e-13), a device
+ * fit of device-resident samples against the CPU fit of the same samples,
+ * round trips, and every error.
  * Built without GPU support: every bsfit_gpu_* call returns
  * BSFIT_STATUS_UNSUPPORTED with a message saying so.
  * With GPU support but no adapter: skipped with a message, unless
@@ -188,6 +193,216 @@ static void fit_case(bsfit_gpu *gpu, const bsfit_end *left, const bsfit_end *rig
     free(c);
 }
 
+/* Whether a and b hold the same doubles (NaN where the other is NaN). */
+static int same(const double *a, const double *b, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (!(a[i] == b[i] || (isnan(a[i]) && isnan(b[i])))) return 0;
+    return 1;
+}
+
+/* Device arrays: evaluation at device points into a device array, a device
+ * fit from device values, round trips and the errors, in `prec`. `s` is a
+ * 2-D vector spline (2 components), uploaded here. */
+static void device_case(bsfit_gpu *gpu, const bsfit_spline *s, uint32_t prec, double tol) {
+    enum { N = 24, M = 4, C = 2 };
+    bsfit_gpu_spline *g = NULL;
+    CHECK(bsfit_gpu_spline_upload(gpu, s, prec, &g) == BSFIT_STATUS_OK);
+    if (!g) return;
+    double pts[2 * N], rounded[2 * N];
+    for (int i = 0; i < N; ++i) {
+        pts[2 * i] = -1.3 + 7.9 * i / (N - 1);
+        pts[2 * i + 1] = 2.9 - 4.4 * ((i * 5) % N) / (N - 1);
+    }
+    for (int i = 0; i < 2 * N; ++i) rounded[i] = prec == BSFIT_PRECISION_F32 ? (double)(float)pts[i] : pts[i];
+    const size_t orders[] = {0, 0, 1, 0, 0, 1, 1, 1};
+    const size_t len = N * M * C;
+    bsfit_gpu_array *dp = NULL, *dout = NULL;
+    CHECK(bsfit_gpu_array_new(gpu, 2 * N, prec, &dp) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_new(gpu, len + 3, prec, &dout) == BSFIT_STATUS_OK);
+    if (!dp || !dout) {
+        bsfit_gpu_array_free(dp);
+        bsfit_gpu_array_free(dout);
+        bsfit_gpu_spline_free(g);
+        return;
+    }
+    size_t n = 0;
+    CHECK(bsfit_gpu_array_len(dp, &n) == BSFIT_STATUS_OK && n == 2 * N);
+    CHECK(bsfit_gpu_array_upload(dp, pts, 2 * N) == BSFIT_STATUS_OK);
+    double back[2 * N];
+    CHECK(bsfit_gpu_array_read(dp, back, 2 * N) == BSFIT_STATUS_OK);
+    CHECK(memcmp(back, rounded, sizeof back) == 0);
+    double *sentinel = malloc((len + 3) * sizeof(double));
+    for (size_t i = 0; i < len + 3; ++i) sentinel[i] = 7.0;
+    CHECK(bsfit_gpu_array_upload(dout, sentinel, len + 3) == BSFIT_STATUS_OK);
+
+    double *dev = malloc((len + 3) * sizeof(double)), *host = malloc(len * sizeof(double)),
+           *cpu = malloc(len * sizeof(double));
+    const uint32_t policies[3][2] = {{BSFIT_POLICY_SPLINE, BSFIT_POLICY_NAN},
+                                     {BSFIT_POLICY_CLAMP, BSFIT_POLICY_POLYNOMIAL},
+                                     {BSFIT_POLICY_NAN, BSFIT_POLICY_NAN}};
+    for (int p = -1; p < 3; ++p) {
+        const uint32_t *pol = p < 0 ? NULL : policies[p];
+        CHECK(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, pol, dout) == BSFIT_STATUS_OK);
+        CHECK(bsfit_gpu_array_read(dout, dev, len + 3) == BSFIT_STATUS_OK);
+        CHECK(dev[len] == 7.0 && dev[len + 2] == 7.0);
+        CHECK(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, M, pol, host, len) == BSFIT_STATUS_OK);
+        CHECK(same(dev, host, len));
+        CHECK(bsfit_spline_evaluate(s, rounded, N, 2, orders, M, pol, cpu, len) == BSFIT_STATUS_OK);
+        compare(dev, cpu, len, prec == BSFIT_PRECISION_F64 ? 1e-13 : tol, "device arrays vs CPU");
+    }
+    /* POLICY_ERROR with every point inside: checked on the host, then run. */
+    double inside[4] = {0.7, 0.1, 3.0, 1.9};
+    bsfit_gpu_array *din = NULL, *dres = NULL;
+    CHECK(bsfit_gpu_array_new(gpu, 4, prec, &din) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_new(gpu, 2 * M * C, prec, &dres) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_upload(din, inside, 4) == BSFIT_STATUS_OK);
+    const uint32_t raise[2] = {BSFIT_POLICY_ERROR, BSFIT_POLICY_ERROR};
+    CHECK(bsfit_gpu_spline_evaluate_device(g, din, 2, orders, M, raise, dres) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_read(dres, dev, 2 * M * C) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_spline_evaluate(g, inside, 2, 2, orders, M, raise, host, 2 * M * C) == BSFIT_STATUS_OK);
+    CHECK(same(dev, host, 2 * M * C));
+
+    /* Samples of the spline at the sites of X x Y, evaluated on the device,
+     * fitted there without a trip through host memory. */
+    const double *sites[] = {X, Y};
+    const size_t lens[] = {7, 6};
+    double grid[2 * 42];
+    for (int i = 0; i < 7; ++i)
+        for (int j = 0; j < 6; ++j) {
+            grid[2 * (6 * i + j)] = X[i];
+            grid[2 * (6 * i + j) + 1] = Y[j];
+        }
+    bsfit_gpu_array *dgrid = NULL, *dsamples = NULL;
+    CHECK(bsfit_gpu_array_new(gpu, 2 * 42, prec, &dgrid) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_new(gpu, 42 * C, prec, &dsamples) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_upload(dgrid, grid, 2 * 42) == BSFIT_STATUS_OK);
+    const size_t value[] = {0, 0};
+    CHECK(bsfit_gpu_spline_evaluate_device(g, dgrid, 2, value, 1, NULL, dsamples) == BSFIT_STATUS_OK);
+    bsfit_fitter *f = NULL;
+    CHECK(bsfit_fitter_new(2, sites, lens, &f) == BSFIT_STATUS_OK);
+    const size_t vshape[] = {C};
+    bsfit_gpu_fitter *gf = NULL;
+    CHECK(bsfit_gpu_fitter_new(gpu, f, vshape, 1, prec, &gf) == BSFIT_STATUS_OK);
+    bsfit_gpu_spline *fitted = NULL, *fitted_host = NULL;
+    CHECK(bsfit_gpu_fitter_fit_device(gf, dsamples, &fitted) == BSFIT_STATUS_OK);
+    double samples[42 * C];
+    CHECK(bsfit_gpu_array_read(dsamples, samples, 42 * C) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_fitter_fit(gf, samples, 42 * C, NULL, 0, NULL, 0, &fitted_host) == BSFIT_STATUS_OK);
+    bsfit_spline *refit = NULL;
+    CHECK(bsfit_spline_fit_vector(2, sites, lens, samples, vshape, 1, &refit) == BSFIT_STATUS_OK);
+    if (fitted && fitted_host && refit) {
+        CHECK(bsfit_gpu_spline_evaluate(fitted, pts, N, 2, orders, M, NULL, dev, len) == BSFIT_STATUS_OK);
+        CHECK(bsfit_gpu_spline_evaluate(fitted_host, pts, N, 2, orders, M, NULL, host, len) == BSFIT_STATUS_OK);
+        CHECK(same(dev, host, len));
+        CHECK(bsfit_spline_evaluate(refit, rounded, N, 2, orders, M, NULL, cpu, len) == BSFIT_STATUS_OK);
+        compare(dev, cpu, len, prec == BSFIT_PRECISION_F64 ? 1e-12 : 10 * tol, "device refit vs CPU");
+    }
+
+    /* Errors; `dout` untouched by every failed evaluation. */
+    CHECK(bsfit_gpu_array_upload(dout, sentinel, len + 3) == BSFIT_STATUS_OK);
+    bsfit_gpu_array *bad = NULL;
+    EXPECT(bsfit_gpu_array_new(NULL, 4, prec, &bad), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_array_new(gpu, 4, 7, &bad), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_array_new(gpu, 4, prec, (bsfit_gpu_array **)((char *)&bad + 1)),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    bool f64 = false;
+    CHECK(bsfit_gpu_supports_f64(gpu, &f64) == BSFIT_STATUS_OK);
+    if (!f64) EXPECT(bsfit_gpu_array_new(gpu, 4, BSFIT_PRECISION_F64, &bad), BSFIT_STATUS_GPU_ERROR);
+    CHECK(bad == NULL);
+    EXPECT(bsfit_gpu_array_len(NULL, &n), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_array_len(dp, (size_t *)((char *)&n + 1)), BSFIT_STATUS_MISALIGNED_POINTER);
+    EXPECT(bsfit_gpu_array_upload(dp, pts, 2 * N - 1), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_array_upload(dp, pts, 2 * N + 1), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_array_upload(dp, NULL, 2 * N), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_array_upload(dp, (const double *)((const char *)pts + 1), 2 * N),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    EXPECT(bsfit_gpu_array_read(dp, back, 2 * N - 1), BSFIT_STATUS_BUFFER_TOO_SMALL);
+    EXPECT(bsfit_gpu_array_read(dp, NULL, 2 * N), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_array_read(dp, (double *)((char *)back + 1), 2 * N), BSFIT_STATUS_MISALIGNED_POINTER);
+    EXPECT(bsfit_gpu_array_read(NULL, back, 2 * N), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 3, orders, M, NULL, dout), BSFIT_STATUS_DIMENSION_MISMATCH);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, NULL, 2, orders, M, NULL, dout), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate_device(NULL, dp, 2, orders, M, NULL, dout), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, NULL, NULL), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, (const bsfit_gpu_array *)((const char *)dp + 1), 2, orders, M, NULL,
+                                            dout),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, 0, NULL, dout), BSFIT_STATUS_INVALID_ARGUMENT);
+    const uint32_t bad_policy[2] = {9, 0};
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, bad_policy, dout), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, NULL, dp), BSFIT_STATUS_BUFFER_TOO_SMALL);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, din, 2, orders, 1, NULL, din), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, NULL, dres), BSFIT_STATUS_BUFFER_TOO_SMALL);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, raise, dout), BSFIT_STATUS_OUTSIDE_DOMAIN);
+    bsfit_gpu_array *odd = NULL;
+    CHECK(bsfit_gpu_array_new(gpu, 2 * N + 1, prec, &odd) == BSFIT_STATUS_OK);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, odd, 2, orders, M, NULL, dout), BSFIT_STATUS_INVALID_ARGUMENT);
+    /* Arrays of another device. */
+    bsfit_gpu *other = NULL;
+    CHECK(bsfit_gpu_open(&other) == BSFIT_STATUS_OK);
+    bsfit_gpu_array *alien_pts = NULL, *alien_out = NULL, *alien_vals = NULL;
+    CHECK(bsfit_gpu_array_new(other, 2 * N, prec, &alien_pts) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_new(other, len, prec, &alien_out) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_array_new(other, 42 * C, prec, &alien_vals) == BSFIT_STATUS_OK);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, alien_pts, 2, orders, M, NULL, dout), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, NULL, alien_out), BSFIT_STATUS_INVALID_ARGUMENT);
+    /* Arrays of the other precision. */
+    bsfit_gpu_array *other_prec = NULL;
+    if (f64) {
+        uint32_t p2 = prec == BSFIT_PRECISION_F64 ? BSFIT_PRECISION_F32 : BSFIT_PRECISION_F64;
+        CHECK(bsfit_gpu_array_new(gpu, 42 * C, p2, &other_prec) == BSFIT_STATUS_OK);
+        bsfit_gpu_array *p2pts = NULL;
+        CHECK(bsfit_gpu_array_new(gpu, 2 * N, p2, &p2pts) == BSFIT_STATUS_OK);
+        EXPECT(bsfit_gpu_spline_evaluate_device(g, p2pts, 2, orders, M, NULL, dout), BSFIT_STATUS_INVALID_ARGUMENT);
+        bsfit_gpu_array_free(p2pts);
+    }
+    CHECK(bsfit_gpu_array_read(dout, dev, len + 3) == BSFIT_STATUS_OK);
+    CHECK(same(dev, sentinel, len + 3));
+    bsfit_gpu_spline *g2 = NULL;
+    EXPECT(bsfit_gpu_fitter_fit_device(gf, dp, &g2), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_fitter_fit_device(gf, alien_vals, &g2), BSFIT_STATUS_INVALID_ARGUMENT);
+    if (other_prec) EXPECT(bsfit_gpu_fitter_fit_device(gf, other_prec, &g2), BSFIT_STATUS_INVALID_ARGUMENT);
+    EXPECT(bsfit_gpu_fitter_fit_device(gf, NULL, &g2), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_fitter_fit_device(NULL, dsamples, &g2), BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_fitter_fit_device(gf, (const bsfit_gpu_array *)((const char *)dsamples + 1), &g2),
+           BSFIT_STATUS_MISALIGNED_POINTER);
+    bsfit_end d_l[] = {BSFIT_END_NOT_A_KNOT, BSFIT_END_DERIV1};
+    bsfit_end d_r[] = {BSFIT_END_NOT_A_KNOT, BSFIT_END_DERIV2};
+    bsfit_fitter *fe = NULL;
+    bsfit_gpu_fitter *gfe = NULL;
+    CHECK(bsfit_fitter_new_bc(2, sites, lens, d_l, d_r, &fe) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_fitter_new(gpu, fe, vshape, 1, prec, &gfe) == BSFIT_STATUS_OK);
+    EXPECT(bsfit_gpu_fitter_fit_device(gfe, dsamples, &g2), BSFIT_STATUS_END_VALUES_SHAPE);
+    CHECK(g2 == NULL);
+    /* Arrays outlive the device handle. */
+    bsfit_gpu_free(other);
+    CHECK(bsfit_gpu_array_read(alien_out, dev, len) == BSFIT_STATUS_OK);
+    bsfit_gpu_array_free(NULL);
+    bsfit_gpu_array_free(alien_pts);
+    bsfit_gpu_array_free(alien_out);
+    bsfit_gpu_array_free(alien_vals);
+    bsfit_gpu_array_free(other_prec);
+    bsfit_gpu_array_free(odd);
+    bsfit_gpu_array_free(din);
+    bsfit_gpu_array_free(dres);
+    bsfit_gpu_array_free(dgrid);
+    bsfit_gpu_array_free(dsamples);
+    bsfit_gpu_array_free(dp);
+    bsfit_gpu_array_free(dout);
+    bsfit_gpu_fitter_free(gfe);
+    bsfit_fitter_free(fe);
+    bsfit_gpu_spline_free(fitted);
+    bsfit_gpu_spline_free(fitted_host);
+    bsfit_spline_free(refit);
+    bsfit_gpu_fitter_free(gf);
+    bsfit_fitter_free(f);
+    bsfit_gpu_spline_free(g);
+    free(sentinel);
+    free(dev);
+    free(host);
+    free(cpu);
+}
+
 int main(void) {
     bsfit_gpu *gpu = NULL;
     bsfit_status st = bsfit_gpu_open(&gpu);
@@ -219,9 +434,18 @@ int main(void) {
         values_for(v, 0);
         CHECK(bsfit_spline_fit(2, sites, lens, v, &s) == BSFIT_STATUS_OK);
         EXPECT(bsfit_gpu_spline_upload(gpu, s, BSFIT_PRECISION_F64, &g), BSFIT_STATUS_UNSUPPORTED);
+        bsfit_gpu_array *ga = NULL;
+        EXPECT(bsfit_gpu_array_new(gpu, 4, BSFIT_PRECISION_F64, &ga), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_array_len(ga, &nd), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_array_upload(ga, p2, 2), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_array_read(ga, o, 4), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_spline_evaluate_device(NULL, ga, 2, NULL, 1, NULL, ga), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_fitter_fit_device(gf, ga, &gs), BSFIT_STATUS_UNSUPPORTED);
+        CHECK(ga == NULL && gs == NULL);
         bsfit_gpu_free(NULL);
         bsfit_gpu_spline_free(NULL);
         bsfit_gpu_fitter_free(NULL);
+        bsfit_gpu_array_free(NULL);
         bsfit_spline_free(s);
         printf("test_gpu: built without GPU support, every call says so; %d failures\n", failures);
         return failures != 0;
@@ -275,6 +499,8 @@ int main(void) {
     size_t nd = 0;
     CHECK(bsfit_gpu_spline_ndim(g, &nd) == BSFIT_STATUS_OK && nd == 2);
     if (g && s) eval_both(g, s, 2, tol, "uploaded vector spline");
+    if (s) device_case(gpu, s, prec, tol);
+    if (s && f64) device_case(gpu, s, BSFIT_PRECISION_F32, 1e-5);
     /* Errors: an unknown precision, NULL handles. */
     bsfit_gpu_spline *bad = NULL;
     EXPECT(bsfit_gpu_spline_upload(gpu, s, 7, &bad), BSFIT_STATUS_INVALID_ARGUMENT);

@@ -1,17 +1,44 @@
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import TensorSpline
 
-__all__ = ["GpuFitter", "GpuSpline", "available", "device_name", "supports_float64"]
+__all__ = [
+    "DeviceArray",
+    "GpuFitter",
+    "GpuSpline",
+    "available",
+    "device_name",
+    "supports_float64",
+    "to_device",
+]
 
 _Extrapolate = Optional[Union[bool, str, Sequence[Union[bool, str]]]]
 
 def available() -> bool: ...
 def device_name() -> str: ...
 def supports_float64() -> bool: ...
+def to_device(array: ArrayLike, dtype: DTypeLike = ...) -> DeviceArray: ...
+
+class DeviceArray:
+    def __init__(self, array: ArrayLike, dtype: DTypeLike = ...) -> None: ...
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+    @property
+    def ndim(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+    @property
+    def device_dtype(self) -> np.dtype[Any]: ...
+    def __len__(self) -> int: ...
+    def to_numpy(self) -> NDArray[Any]: ...
+    def __array__(
+        self, dtype: Optional[DTypeLike] = None, copy: Optional[bool] = None
+    ) -> NDArray[Any]: ...
 
 class GpuSpline:
     def __init__(self, spline: TensorSpline, dtype: DTypeLike = ...) -> None: ...
@@ -23,19 +50,51 @@ class GpuSpline:
     def dtype(self) -> np.dtype[Any]: ...
     @property
     def device_dtype(self) -> np.dtype[Any]: ...
+    @overload
     def __call__(
-        self, xi: ArrayLike, nu: Optional[Sequence[int]] = None, extrapolate: _Extrapolate = None
+        self,
+        xi: Union[ArrayLike, DeviceArray],
+        nu: Optional[Sequence[int]] = None,
+        extrapolate: _Extrapolate = None,
+        keep_on_device: Literal[False] = False,
     ) -> NDArray[Any]: ...
+    @overload
+    def __call__(
+        self,
+        xi: Union[ArrayLike, DeviceArray],
+        nu: Optional[Sequence[int]] = None,
+        extrapolate: _Extrapolate = None,
+        *,
+        keep_on_device: Literal[True],
+    ) -> DeviceArray: ...
+    @overload
+    def __call__(
+        self,
+        xi: Union[ArrayLike, DeviceArray],
+        nu: Optional[Sequence[int]],
+        extrapolate: _Extrapolate,
+        keep_on_device: bool,
+    ) -> Union[NDArray[Any], DeviceArray]: ...
     def partials(
-        self, xi: ArrayLike, orders: Sequence[Sequence[int]], extrapolate: _Extrapolate = None
-    ) -> NDArray[Any]: ...
-    def grad(self, xi: ArrayLike, extrapolate: _Extrapolate = None) -> NDArray[Any]: ...
+        self,
+        xi: Union[ArrayLike, DeviceArray],
+        orders: Sequence[Sequence[int]],
+        extrapolate: _Extrapolate = None,
+        keep_on_device: bool = False,
+    ) -> Any: ...
+    def grad(
+        self,
+        xi: Union[ArrayLike, DeviceArray],
+        extrapolate: _Extrapolate = None,
+        keep_on_device: bool = False,
+    ) -> Any: ...
     def eval_grid(
         self,
         axes: Sequence[ArrayLike],
         nu: Optional[Sequence[int]] = None,
         extrapolate: _Extrapolate = None,
-    ) -> NDArray[Any]: ...
+        keep_on_device: bool = False,
+    ) -> Any: ...
 
 class GpuFitter:
     def __init__(
@@ -45,4 +104,4 @@ class GpuFitter:
     def shape(self) -> Tuple[int, ...]: ...
     @property
     def ndim(self) -> int: ...
-    def fit(self, values: ArrayLike) -> GpuSpline: ...
+    def fit(self, values: Union[ArrayLike, DeviceArray]) -> GpuSpline: ...

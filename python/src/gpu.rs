@@ -1,10 +1,12 @@
-//! The GPU from Python: `_GpuSpline` and `_GpuFitter`, the library's
-//! `DynGpuSpline` / `DynGpuFitter` on one process-wide device (opened on
-//! first use). Evaluation builds the same `Query` as `_Spline.evaluate`.
-//! Without the `gpu` feature every entry raises `NotImplementedError`.
+//! The GPU from Python: `_GpuSpline`, `_GpuFitter` and `_GpuArray`, the
+//! library's `DynGpuSpline` / `DynGpuFitter` / `DynDeviceArray` on one
+//! process-wide device (opened on first use). Evaluation builds the same
+//! `Query` as `_Spline.evaluate`; with a `_GpuArray` of points it runs on
+//! the device's points and leaves the results there. Without the `gpu`
+//! feature every entry raises `NotImplementedError`.
 
 use crate::{EndArrays, PyFitter, PySpline};
-use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
+use numpy::{PyArray1, PyArrayDyn, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
 
 /// The message of every GPU call in a build without GPU support.
@@ -37,6 +39,24 @@ mod imp {
     /// The precision named by a numpy dtype name.
     pub(crate) fn precision(name: &str) -> PyResult<bsfit::tensor::gpu::GpuPrecision> {
         name.parse().map_err(crate::fit_err)
+    }
+
+    /// `TypeError` unless the array's precision is `want` (the spline's or
+    /// plan's), naming both.
+    pub(crate) fn same_precision(
+        what: &str,
+        array: &bsfit::tensor::gpu::DynDeviceArray,
+        want: bsfit::tensor::gpu::GpuPrecision,
+    ) -> PyResult<()> {
+        if array.precision() == want {
+            Ok(())
+        } else {
+            Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "{what}: a {} device array for a {} GPU spline or plan",
+                array.precision().name(),
+                want.name()
+            )))
+        }
     }
 }
 
@@ -175,6 +195,37 @@ impl PyGpuSpline {
             no_gpu()
         }
     }
+
+    /// `evaluate` at the points of the device array `points` (`ndim`
+    /// coordinates per point, row-major, the spline's precision): `orders`
+    /// under `policy` into a new device array of `n * len(orders) *
+    /// prod(value_shape)` elements, laid out `(n, len(orders),
+    /// *value_shape)`; nothing is read back. The GIL is released.
+    #[pyo3(signature = (points, orders, policy=None))]
+    fn evaluate_device(
+        &self,
+        py: Python<'_>,
+        points: &PyGpuArray,
+        orders: Vec<Vec<usize>>,
+        policy: Option<crate::PolicyArg>,
+    ) -> PyResult<PyGpuArray> {
+        #[cfg(feature = "gpu")]
+        {
+            imp::same_precision("points", &points.inner, self.inner.precision())?;
+            let none = numpy::PyArray2::<f64>::zeros(py, [0, self.inner.ndim()], false);
+            crate::with_query(none.as_any(), &orders, policy, |query| {
+                let r = py
+                    .detach(|| self.inner.evaluate_device(&points.inner, query))
+                    .map_err(crate::fit_err)?;
+                Ok(PyGpuArray { inner: r })
+            })
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (py, points, orders, policy);
+            no_gpu()
+        }
+    }
 }
 
 /// A fit plan on the device for the grid and boundary conditions of a host
@@ -236,12 +287,129 @@ impl PyGpuFitter {
             no_gpu()
         }
     }
+
+    /// Fits the values of the device array `values` (row-major, shape
+    /// `shape + value_shape`, the plan's precision) without a trip through
+    /// host memory, and returns the fitted device spline (a copy of the
+    /// coefficients on the device). The values are not checked for
+    /// finiteness; a plan whose axis takes explicit end values refuses.
+    fn fit_device(&mut self, py: Python<'_>, values: &PyGpuArray) -> PyResult<PyGpuSpline> {
+        #[cfg(feature = "gpu")]
+        {
+            imp::same_precision("values", &values.inner, self.inner.precision())?;
+            let inner = &mut self.inner;
+            let s = py
+                .detach(|| {
+                    inner.fit_device(&values.inner)?;
+                    inner.spline(bsfit::Extrapolate::Polynomial)
+                })
+                .map_err(crate::fit_err)?;
+            Ok(PyGpuSpline { inner: s })
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (py, values);
+            no_gpu()
+        }
+    }
+}
+
+/// A flat array resident on the device (float32 or float64 there; float64
+/// on the host side): points, evaluation results or values to fit, kept on
+/// the device between calls.
+#[pyclass(frozen, weakref, module = "bsfit._bsfit", name = "_GpuArray")]
+pub struct PyGpuArray {
+    #[cfg(feature = "gpu")]
+    inner: bsfit::tensor::gpu::DynDeviceArray,
+}
+
+#[pymethods]
+impl PyGpuArray {
+    /// Uploads `data` (float64, any shape and layout, taken row-major)
+    /// rounded to the precision named by `dtype` (`"float32"` or
+    /// `"float64"`).
+    #[new]
+    fn new(py: Python<'_>, data: PyReadonlyArrayDyn<'_, f64>, dtype: &str) -> PyResult<Self> {
+        #[cfg(feature = "gpu")]
+        {
+            let ctx = imp::device(py)?;
+            let p = imp::precision(dtype)?;
+            let data = crate::RowMajor::new(&data);
+            let inner = py
+                .detach(|| bsfit::tensor::gpu::DynDeviceArray::from_slice(ctx, p, &data.get()))
+                .map_err(crate::fit_err)?;
+            Ok(PyGpuArray { inner })
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (py, data, dtype);
+            no_gpu()
+        }
+    }
+
+    /// Number of elements.
+    fn __len__(&self) -> PyResult<usize> {
+        #[cfg(feature = "gpu")]
+        {
+            Ok(self.inner.len())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            no_gpu()
+        }
+    }
+
+    /// `"float32"` or `"float64"`: the precision on the device.
+    #[getter]
+    fn dtype(&self) -> PyResult<&'static str> {
+        #[cfg(feature = "gpu")]
+        {
+            Ok(self.inner.precision().name())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            no_gpu()
+        }
+    }
+
+    /// Copies the array to the host after all submitted work: a new 1-D
+    /// float64 array (widened from float32), with the GIL released.
+    fn to_numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        #[cfg(feature = "gpu")]
+        {
+            use numpy::IntoPyArray;
+            let v = py.detach(|| self.inner.read()).map_err(crate::fit_err)?;
+            Ok(v.into_pyarray(py))
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = py;
+            no_gpu()
+        }
+    }
+
+    /// Overwrites the whole array with `data` (float64, as many elements,
+    /// taken row-major) rounded to its precision.
+    fn write(&self, py: Python<'_>, data: PyReadonlyArrayDyn<'_, f64>) -> PyResult<()> {
+        #[cfg(feature = "gpu")]
+        {
+            let data = crate::RowMajor::new(&data);
+            py.detach(|| self.inner.write(&data.get()))
+                .map_err(crate::fit_err)
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = (py, data);
+            no_gpu()
+        }
+    }
 }
 
 /// Adds the GPU classes and functions to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyGpuSpline>()?;
     m.add_class::<PyGpuFitter>()?;
+    m.add_class::<PyGpuArray>()?;
     m.add_function(wrap_pyfunction!(_gpu_built, m)?)?;
     m.add_function(wrap_pyfunction!(_gpu_device_name, m)?)?;
     m.add_function(wrap_pyfunction!(_gpu_supports_f64, m)?)?;

@@ -1,12 +1,14 @@
 //! Device splines and fit plans whose dimension and precision are chosen at
 //! run time: [`DynGpuSpline`] and [`DynGpuFitter`], the device forms of
 //! [`DynSpline`] and [`DynFitter`] that the C ABI and the Python package
-//! hold. Each call dispatches once on the variant and runs the typed code
+//! hold, and [`DynDeviceArray`], a [`DeviceArray`] of run-time precision
+//! that keeps points, results and values on the device between calls. Each
+//! call dispatches once on the variant and runs the typed code
 //! ([`GpuSpline`], [`GpuFitter`]); nothing here loops over points.
 
 use std::sync::Arc;
 
-use super::{GpuFitter, GpuSpline};
+use super::{DeviceArray, GpuFitter, GpuReal, GpuSpline};
 use crate::FitError;
 use crate::gpu::GpuContext;
 use crate::tensor::{DynFitter, DynSpline, Extrapolate, Query};
@@ -36,6 +38,243 @@ impl std::str::FromStr for GpuPrecision {
             }),
         }
     }
+}
+
+impl GpuPrecision {
+    /// The numpy name of the precision: `"float32"` or `"float64"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GpuPrecision::F32 => "float32",
+            GpuPrecision::F64 => "float64",
+        }
+    }
+}
+
+/// The typed array of a [`DynDeviceArray`].
+#[derive(Debug)]
+enum Data {
+    F32(DeviceArray<f32>),
+    F64(DeviceArray<f64>),
+}
+
+/// A flat array resident on the device whose precision is chosen at run
+/// time: the [`DeviceArray`] of the dynamic front, holding its
+/// [`GpuContext`]. Points to evaluate at ([`DynGpuSpline::evaluate_device`]),
+/// the results of an evaluation, or grid values to fit
+/// ([`DynGpuFitter::fit_device`]); results left here feed the next call
+/// without a trip through host memory.
+///
+/// The host side is always `f64`: uploads round to the array's precision,
+/// reads widen back. A call handed an array of another precision, length or
+/// context returns [`FitError::InvalidParameter`] before recording anything.
+///
+/// ```
+/// use std::sync::Arc;
+/// use bsfit::gpu::GpuContext;
+/// use bsfit::tensor::gpu::{DynDeviceArray, GpuPrecision};
+///
+/// // Skips without an adapter.
+/// let Ok(ctx) = GpuContext::new() else { return Ok(()) };
+/// let a = DynDeviceArray::from_slice(Arc::new(ctx), GpuPrecision::F32, &[0.5, 1.25, -2.0])?;
+/// assert_eq!(a.len(), 3);
+/// assert_eq!(a.read()?, vec![0.5, 1.25, -2.0]);
+/// # Ok::<(), bsfit::FitError>(())
+/// ```
+#[derive(Debug)]
+pub struct DynDeviceArray {
+    ctx: Arc<GpuContext>,
+    data: Data,
+}
+
+impl DynDeviceArray {
+    /// A zeroed array of `len` elements in `precision` on the device of
+    /// `ctx`.
+    ///
+    /// # Errors
+    /// As [`DeviceArray::zeroed`]: [`FitError::Gpu`] for
+    /// [`GpuPrecision::F64`] on an adapter without f64 shaders or an array
+    /// over the device's storage-binding limit.
+    pub fn zeroed(
+        ctx: Arc<GpuContext>,
+        precision: GpuPrecision,
+        len: usize,
+    ) -> Result<Self, FitError> {
+        let data = match precision {
+            GpuPrecision::F32 => Data::F32(DeviceArray::zeroed(&ctx, len)?),
+            GpuPrecision::F64 => Data::F64(DeviceArray::zeroed(&ctx, len)?),
+        };
+        Ok(Self { ctx, data })
+    }
+
+    /// An array of `data.len()` elements holding `data` rounded to
+    /// `precision` (one upload).
+    ///
+    /// # Errors
+    /// As [`zeroed`](Self::zeroed).
+    pub fn from_slice(
+        ctx: Arc<GpuContext>,
+        precision: GpuPrecision,
+        data: &[f64],
+    ) -> Result<Self, FitError> {
+        let a = Self::zeroed(ctx, precision, data.len())?;
+        a.write(data)?;
+        Ok(a)
+    }
+
+    /// Overwrites the whole array with `data` rounded to its precision (one
+    /// upload, queued behind the work already submitted).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] unless `data.len()` is the array's
+    /// length.
+    pub fn write(&self, data: &[f64]) -> Result<(), FitError> {
+        self.check_len(data.len(), "data")?;
+        match &self.data {
+            Data::F32(a) => {
+                let v: Vec<f32> = data.iter().map(|&x| f32::from_f64(x)).collect();
+                a.write(&self.ctx, &v)
+            }
+            Data::F64(a) => a.write(&self.ctx, data),
+        }
+    }
+
+    /// Copies the array to the host after all submitted work (one round
+    /// trip), widened to `f64`.
+    ///
+    /// # Errors
+    /// [`FitError::Gpu`] if the device fails.
+    pub fn read(&self) -> Result<Vec<f64>, FitError> {
+        Ok(match &self.data {
+            Data::F32(a) => a.read(&self.ctx)?.into_iter().map(f32::to_f64).collect(),
+            Data::F64(a) => a.read(&self.ctx)?,
+        })
+    }
+
+    /// [`read`](Self::read) into `out`.
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] unless `out.len()` is the array's
+    /// length; [`FitError::Gpu`] if the device fails.
+    pub fn read_into(&self, out: &mut [f64]) -> Result<(), FitError> {
+        self.check_len(out.len(), "out")?;
+        match &self.data {
+            Data::F32(a) => {
+                for (o, v) in out.iter_mut().zip(a.read(&self.ctx)?) {
+                    *o = v.to_f64();
+                }
+            }
+            Data::F64(a) => {
+                let staging = self.ctx.staging(size_of_val(out) as u64);
+                a.read_into(&self.ctx, &staging, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match &self.data {
+            Data::F32(a) => a.len(),
+            Data::F64(a) => a.len(),
+        }
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The precision of the elements on the device.
+    pub fn precision(&self) -> GpuPrecision {
+        match &self.data {
+            Data::F32(_) => GpuPrecision::F32,
+            Data::F64(_) => GpuPrecision::F64,
+        }
+    }
+
+    /// The context the array lives on.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// The typed array if its precision is `f32`.
+    pub fn as_f32(&self) -> Option<&DeviceArray<f32>> {
+        match &self.data {
+            Data::F32(a) => Some(a),
+            Data::F64(_) => None,
+        }
+    }
+
+    /// The typed array if its precision is `f64`.
+    pub fn as_f64(&self) -> Option<&DeviceArray<f64>> {
+        match &self.data {
+            Data::F64(a) => Some(a),
+            Data::F32(_) => None,
+        }
+    }
+
+    fn check_len(&self, len: usize, name: &'static str) -> Result<(), FitError> {
+        if len == self.len() {
+            Ok(())
+        } else {
+            Err(FitError::InvalidParameter {
+                name,
+                reason: format!("{len} elements for a device array of {}", self.len()),
+            })
+        }
+    }
+
+    /// The typed array of `T`, or [`FitError::InvalidParameter`] naming
+    /// `name` for an array of the other precision.
+    fn typed<T: Typed>(&self, name: &'static str) -> Result<&DeviceArray<T>, FitError> {
+        T::pick(self).ok_or_else(|| FitError::InvalidParameter {
+            name,
+            reason: format!(
+                "a {} device array where {} is needed",
+                self.precision().name(),
+                T::PRECISION.name()
+            ),
+        })
+    }
+}
+
+/// The device precisions a [`DynDeviceArray`] holds.
+trait Typed: GpuReal {
+    const PRECISION: GpuPrecision;
+    fn pick(a: &DynDeviceArray) -> Option<&DeviceArray<Self>>;
+}
+
+impl Typed for f32 {
+    const PRECISION: GpuPrecision = GpuPrecision::F32;
+    fn pick(a: &DynDeviceArray) -> Option<&DeviceArray<f32>> {
+        a.as_f32()
+    }
+}
+
+impl Typed for f64 {
+    const PRECISION: GpuPrecision = GpuPrecision::F64;
+    fn pick(a: &DynDeviceArray) -> Option<&DeviceArray<f64>> {
+        a.as_f64()
+    }
+}
+
+/// [`GpuSpline::evaluate_device`] with the typed arrays of `points` and
+/// `out`.
+fn eval_typed<const D: usize, T: Typed>(
+    s: &GpuSpline<'static, D, T>,
+    points: &DynDeviceArray,
+    query: &Query<'_>,
+    out: &DynDeviceArray,
+) -> Result<(), FitError> {
+    s.evaluate_device(points.typed("points")?, query, out.typed("out")?)
+}
+
+/// [`GpuFitter::fit_device`] with the typed array of `values`.
+fn fit_typed<const D: usize, T: Typed>(
+    f: &GpuFitter<'static, D, T>,
+    values: &DynDeviceArray,
+) -> Result<(), FitError> {
+    f.fit_device(values.typed("values")?)
 }
 
 macro_rules! variants {
@@ -193,6 +432,65 @@ impl DynGpuSpline {
     pub fn evaluate(&self, query: &Query<'_>) -> Result<ArrayD<f64>, FitError> {
         each!(DynGpuSpline, self, s => s.evaluate(query))
     }
+
+    /// Elements of the result of `query` at `count` points (`count ×
+    /// outputs × components`).
+    ///
+    /// # Errors
+    /// As [`GpuSpline::result_len`].
+    pub fn result_len(&self, query: &Query<'_>, count: usize) -> Result<usize, FitError> {
+        each!(DynGpuSpline, self, s => s.result_len(query, count))
+    }
+
+    /// Runs the outputs and policy of `query` (a request on no points,
+    /// `Query::at_slice(&[], ndim)`) at the points of `points` (`ndim`
+    /// coordinates per point, row-major) into a new device array of the
+    /// spline's precision, laid out as [`evaluate`](Self::evaluate)'s result
+    /// (point, output, component; [`result_len`](Self::result_len)
+    /// elements). Nothing is read back: the results stay on the device.
+    ///
+    /// # Errors
+    /// As [`evaluate_device_into`](Self::evaluate_device_into).
+    pub fn evaluate_device(
+        &self,
+        points: &DynDeviceArray,
+        query: &Query<'_>,
+    ) -> Result<DynDeviceArray, FitError> {
+        if !points.len().is_multiple_of(self.ndim()) {
+            return Err(FitError::InvalidParameter {
+                name: "points",
+                reason: format!(
+                    "{} coordinates is not a whole number of {}-dimensional points",
+                    points.len(),
+                    self.ndim()
+                ),
+            });
+        }
+        let len = self.result_len(query, points.len() / self.ndim())?;
+        let out = DynDeviceArray::zeroed(points.context().clone(), self.precision(), len)?;
+        self.evaluate_device_into(points, query, &out)?;
+        Ok(out)
+    }
+
+    /// [`evaluate_device`](Self::evaluate_device) into the existing array
+    /// `out` (at least [`result_len`](Self::result_len) elements; the rest
+    /// is left as it was): no allocation once the kernel is compiled.
+    /// Submits without waiting.
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for an array of another precision than
+    /// the spline's, of another context, `points` not a whole number of
+    /// points, `out` too short or the same array as `points`, a query with
+    /// points of its own, and as [`GpuSpline::evaluate_device`] for the
+    /// request; [`FitError::OutsideDomain`] under [`Extrapolate::Error`].
+    pub fn evaluate_device_into(
+        &self,
+        points: &DynDeviceArray,
+        query: &Query<'_>,
+        out: &DynDeviceArray,
+    ) -> Result<(), FitError> {
+        each!(DynGpuSpline, self, s => eval_typed(s, points, query, out))
+    }
 }
 
 impl DynGpuFitter {
@@ -249,6 +547,21 @@ impl DynGpuFitter {
     /// As [`GpuFitter::fit_slice_ends`].
     pub fn fit(&mut self, values: &[f64], ends: [&[f64]; 2]) -> Result<(), FitError> {
         each!(DynGpuFitter, self, f => f.fit_slice_ends(values, ends))
+    }
+
+    /// Fits row-major values already on the device (`values`: the plan's
+    /// precision and [`len`](Self::len) elements, e.g. the results of
+    /// [`DynGpuSpline::evaluate_device`]) without a trip through host
+    /// memory; submits without waiting ([`GpuFitter::fit_device`]). The
+    /// values are not checked for finiteness or equal periodic ends.
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] for an array of another precision,
+    /// length or context; [`FitError::EndValuesShape`] if an axis takes
+    /// explicit end values (fit from the host with
+    /// [`fit`](Self::fit) then).
+    pub fn fit_device(&mut self, values: &DynDeviceArray) -> Result<(), FitError> {
+        each!(DynGpuFitter, self, f => fit_typed(f, values))
     }
 
     /// Waits for the last fit and returns its spline on the host

@@ -12,7 +12,8 @@
 //! * [`DynGpuSpline`], [`DynGpuFitter`]: the same of run-time dimension
 //!   and precision ([`GpuPrecision`]), holding their context (the form the
 //!   C ABI and the Python package use).
-//! * [`DeviceArray`]: points, results, values and coefficients on the device.
+//! * [`DeviceArray`]: points, results, values and coefficients on the device;
+//!   [`DynDeviceArray`] of run-time precision.
 //! * [`GpuReal`]: the precision, `f64` where the adapter has `SHADER_F64`
 //!   ([`GpuContext::supports_f64`](crate::gpu::GpuContext::supports_f64)),
 //!   or `f32`: in the type, so a spline and its arrays agree.
@@ -28,6 +29,6 @@ mod spline;
 mod wgsl;
 
 pub use array::{DeviceArray, GpuReal};
-pub use dynamic::{DynGpuFitter, DynGpuSpline, GpuPrecision};
+pub use dynamic::{DynDeviceArray, DynGpuFitter, DynGpuSpline, GpuPrecision};
 pub use fit::GpuFitter;
 pub use spline::{Derivs, EXPANDED_AUTO_MAX_BYTES, GpuSpline, MAX_OUTPUTS, RowLayout};

@@ -833,28 +833,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
     /// or a partial along an axis the spline does not have;
     /// [`FitError::Gpu`] if the device fails.
     pub fn evaluate(&self, query: &Query<'_>) -> Result<ndarray::ArrayD<f64>, FitError> {
-        let partials = query.partials(D)?;
-        let orders: Vec<[usize; D]> = partials
-            .iter()
-            .map(|p| {
-                let o = p.orders();
-                std::array::from_fn(|k| o[k])
-            })
-            .collect();
-        let derivs = Derivs::list(&orders)?;
-        let resolved = query.resolve_policy(self.policy, &self.periodic)?;
-        let mut codes = [0u32; D];
-        let mut checked = [false; D];
-        for k in 0..D {
-            codes[k] = match resolved[k] {
-                Extrapolate::Error => {
-                    checked[k] = true;
-                    0
-                }
-                Extrapolate::Periodic => 3,
-                p => device_policy(p)?,
-            };
-        }
+        let (derivs, codes, checked) = self.request(query)?;
         let coords: std::borrow::Cow<'_, [f64]> = match query.points() {
             Points::Rows(p) => {
                 if p.ncols() != D {
@@ -891,23 +870,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
                 std::borrow::Cow::Owned(c)
             }
         };
-        if checked.iter().any(|&c| c) {
-            for (i, p) in coords.chunks_exact(D).enumerate() {
-                for k in (0..D).filter(|&k| checked[k]) {
-                    let (lo, hi) = self.domain[k];
-                    let value = p[k];
-                    if !(value >= lo && value <= hi) {
-                        return Err(FitError::OutsideDomain {
-                            point: Some(i),
-                            axis: k,
-                            value,
-                            lo,
-                            hi,
-                        });
-                    }
-                }
-            }
-        }
+        self.check_domain(&coords[..], &checked, |v| v)?;
         let count = coords.len() / D;
         let mut flat = vec![0.0f64; count * derivs.len() * self.nc];
         self.eval_flat(&coords, &derivs, &codes, &mut flat, T::from_f64, |v: T| {
@@ -920,6 +883,138 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             name: "query",
             reason: e.to_string(),
         })
+    }
+
+    /// The outputs of `query` as [`Derivs`], its per-axis device policy
+    /// codes and the axes whose policy is [`Extrapolate::Error`] (checked on
+    /// the host; code 0 on the device).
+    fn request(&self, query: &Query<'_>) -> Result<(Derivs<D>, [u32; D], [bool; D]), FitError> {
+        let partials = query.partials(D)?;
+        let orders: Vec<[usize; D]> = partials
+            .iter()
+            .map(|p| {
+                let o = p.orders();
+                std::array::from_fn(|k| o[k])
+            })
+            .collect();
+        let derivs = Derivs::list(&orders)?;
+        let resolved = query.resolve_policy(self.policy, &self.periodic)?;
+        let mut codes = [0u32; D];
+        let mut checked = [false; D];
+        for k in 0..D {
+            codes[k] = match resolved[k] {
+                Extrapolate::Error => {
+                    checked[k] = true;
+                    0
+                }
+                Extrapolate::Periodic => 3,
+                p => device_policy(p)?,
+            };
+        }
+        Ok((derivs, codes, checked))
+    }
+
+    /// [`FitError::OutsideDomain`] for the first point of `coords` (`D`
+    /// coordinates each, widened by `wide`) outside the domain along an axis
+    /// marked in `checked`.
+    fn check_domain<S: Copy>(
+        &self,
+        coords: &[S],
+        checked: &[bool; D],
+        wide: impl Fn(S) -> f64,
+    ) -> Result<(), FitError> {
+        if !checked.iter().any(|&c| c) {
+            return Ok(());
+        }
+        for (i, p) in coords.chunks_exact(D).enumerate() {
+            for k in (0..D).filter(|&k| checked[k]) {
+                let (lo, hi) = self.domain[k];
+                let value = wide(p[k]);
+                if !(value >= lo && value <= hi) {
+                    return Err(FitError::OutsideDomain {
+                        point: Some(i),
+                        axis: k,
+                        value,
+                        lo,
+                        hi,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Elements of the result of `query` at `count` points: `count ×
+    /// outputs × components`, in the layout of [`evaluate`](Self::evaluate)
+    /// (point, output, component).
+    ///
+    /// # Errors
+    /// As [`evaluate`](Self::evaluate) for the outputs;
+    /// [`FitError::InvalidParameter`] if the size overflows.
+    pub fn result_len(&self, query: &Query<'_>, count: usize) -> Result<usize, FitError> {
+        let outputs = query.partials(D)?.len();
+        count
+            .checked_mul(outputs)
+            .and_then(|m| m.checked_mul(self.nc))
+            .ok_or_else(|| FitError::InvalidParameter {
+                name: "points",
+                reason: format!("{count} points × {outputs} outputs overflow the address space"),
+            })
+    }
+
+    /// Runs the outputs and policy of `query` ([`evaluate`](Self::evaluate)'s
+    /// request) at the points of the device array `points` (`D` coordinates
+    /// per point, row-major) into the device array `out`, laid out (point,
+    /// output, component): the results stay on the device for the next
+    /// call. Records one dispatch and submits it without waiting; allocates
+    /// nothing once the kernel is compiled.
+    ///
+    /// The query names no points of its own (build it on an empty slice,
+    /// `Query::at_slice(&[], D)`). [`Extrapolate::Error`] reads the points
+    /// back to check them on the host first (one round trip).
+    ///
+    /// # Errors
+    /// [`FitError::InvalidParameter`] if the query has points, for more than
+    /// [`MAX_OUTPUTS`] outputs, a partial along an axis the spline does not
+    /// have, and as [`eval_device`](Self::eval_device) (lengths, contexts,
+    /// aliasing); [`FitError::DimensionMismatch`] for a per-axis policy list
+    /// of another length; [`FitError::OutsideDomain`] under
+    /// [`Extrapolate::Error`]; [`FitError::Gpu`] if the device fails.
+    pub fn evaluate_device(
+        &self,
+        points: &DeviceArray<T>,
+        query: &Query<'_>,
+        out: &DeviceArray<T>,
+    ) -> Result<(), FitError> {
+        if !query.is_empty() {
+            return Err(FitError::InvalidParameter {
+                name: "query",
+                reason: "the points are the device array's: build the request on no points \
+                         (Query::at_slice(&[], ndim))"
+                    .into(),
+            });
+        }
+        let (derivs, codes, checked) = self.request(query)?;
+        points.check_context(&self.ctx, "points")?;
+        out.check_context(&self.ctx, "out")?;
+        if out.buffer == points.buffer || out.buffer == self.coefs_buffer {
+            return Err(FitError::InvalidParameter {
+                name: "out",
+                reason: "the output array is also read by the evaluation (the points or the \
+                         spline's coefficients)"
+                    .into(),
+            });
+        }
+        let count = self.check_sizes(points.len, &derivs, out.len)?;
+        if checked.iter().any(|&c| c) {
+            let host = points.read(&self.ctx)?;
+            self.check_domain(&host, &checked, T::to_f64)?;
+        }
+        let pipeline = self.pipeline_with(&derivs, &codes);
+        let mut enc = self.ctx.encoder();
+        self.record(&mut enc, &pipeline, &points.ro, &out.rw, count);
+        self.ctx.submit(enc);
+        Ok(())
     }
 
     /// Values at host `points`.
