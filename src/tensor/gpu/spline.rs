@@ -663,16 +663,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         derivs: &Derivs<D>,
         out: &DeviceArray<T>,
     ) -> Result<(), FitError> {
-        points.check_context(&self.ctx, "points")?;
-        out.check_context(&self.ctx, "out")?;
-        if out.buffer == points.buffer || out.buffer == self.coefs_buffer {
-            return Err(FitError::InvalidParameter {
-                name: "out",
-                reason: "the output array is also read by the evaluation (the points or the \
-                         spline's coefficients)"
-                    .into(),
-            });
-        }
+        self.check_arrays(points, out)?;
         let count = self.check_sizes(points.len, derivs, out.len)?;
         let pipeline = self.pipeline(derivs);
         self.record(enc, &pipeline, &points.ro, &out.rw, count);
@@ -885,6 +876,23 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
         })
     }
 
+    /// Errors unless `points` and `out` are arrays of this spline's
+    /// context and `out` is neither the points nor the coefficients (which
+    /// the evaluation reads).
+    fn check_arrays(&self, points: &DeviceArray<T>, out: &DeviceArray<T>) -> Result<(), FitError> {
+        points.check_context(&self.ctx, "points")?;
+        out.check_context(&self.ctx, "out")?;
+        if out.buffer == points.buffer || out.buffer == self.coefs_buffer {
+            return Err(FitError::InvalidParameter {
+                name: "out",
+                reason: "the output array is also read by the evaluation (the points or the \
+                         spline's coefficients)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The outputs of `query` as [`Derivs`], its per-axis device policy
     /// codes and the axes whose policy is [`Extrapolate::Error`] (checked on
     /// the host; code 0 on the device).
@@ -995,16 +1003,7 @@ impl<'c, const D: usize, T: GpuReal> GpuSpline<'c, D, T> {
             });
         }
         let (derivs, codes, checked) = self.request(query)?;
-        points.check_context(&self.ctx, "points")?;
-        out.check_context(&self.ctx, "out")?;
-        if out.buffer == points.buffer || out.buffer == self.coefs_buffer {
-            return Err(FitError::InvalidParameter {
-                name: "out",
-                reason: "the output array is also read by the evaluation (the points or the \
-                         spline's coefficients)"
-                    .into(),
-            });
-        }
+        self.check_arrays(points, out)?;
         let count = self.check_sizes(points.len, &derivs, out.len)?;
         if checked.iter().any(|&c| c) {
             let host = points.read(&self.ctx)?;
