@@ -34,8 +34,8 @@ const ROTATE_MAX_POINTS: usize = 1 << 22;
 /// (three blocks), which stays in three quarters of the L2. Measured at
 /// 200×100×50×30 on 2 threads (AVX2, 512 kB L2): blocks of 50×30 (this
 /// bound) 155 ms, of 100×50×30 (2 MiB) 200–230 ms, in place 188–234 ms.
-fn block_max_values() -> usize {
-    crate::cache_sizes::CacheSizes::get().l2 / 32
+fn block_max_values(caches: crate::cache_sizes::CacheSizes) -> usize {
+    caches.l2 / 32
 }
 
 /// How a fit of a given grid moves its data (the resolved [`FitScheme`]).
@@ -56,9 +56,10 @@ impl Passes {
         let total: usize = shape.iter().product();
         let d = shape.len();
         let caches = crate::cache_sizes::CacheSizes::get();
+        let block_max = block_max_values(caches);
         // The first split whose trailing block fits: at most D - 1.
         let split = (1..d)
-            .find(|&k| coef[k..].iter().product::<usize>() <= block_max_values())
+            .find(|&k| coef[k..].iter().product::<usize>() <= block_max)
             .unwrap_or(d.saturating_sub(1));
         match scheme {
             FitScheme::Rotate => Passes::Rotate,
