@@ -1431,6 +1431,23 @@ bsfit_status bsfit_gpu_open(bsfit_gpu **out);
 void bsfit_gpu_free(bsfit_gpu *gpu);
 
 /**
+ * Waits until the device has finished all work submitted to it. Fits and
+ * evaluations whose results stay on the device
+ * (`bsfit_gpu_fitter_fit_device`, `bsfit_gpu_spline_evaluate_device`)
+ * return once their work is queued; `bsfit_gpu_array_read` waits by
+ * itself. Use this to time device work or to learn of a device error at a
+ * known point.
+ *
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_GPU_ERROR` (device lost, or
+ * an error the device reported since the last wait),
+ * `BSFIT_STATUS_UNSUPPORTED`.
+ *
+ * # Safety
+ * `gpu` NULL or a live handle from `bsfit_gpu_open`.
+ */
+bsfit_status bsfit_gpu_synchronize(const bsfit_gpu *gpu);
+
+/**
  * Writes the adapter's name (NUL-terminated, truncated to `len - 1` bytes)
  * to `name[0 .. len]`.
  *

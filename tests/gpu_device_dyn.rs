@@ -515,3 +515,74 @@ fn device_arrays_round_trip_and_refuse_what_does_not_fit() {
         ));
     }
 }
+
+/// `fit_device` checks the device values for finiteness (a bit test on the
+/// device) and names the first value at fault, over the grid's axes and the
+/// value components; the plan's previous coefficients are left as they
+/// were. A grid of more than 4096 × 256 values also covers the kernel's
+/// grid-stride loop.
+#[test]
+fn device_fit_refuses_non_finite_values_and_names_the_first() {
+    let Some(ctx) = context() else { return };
+    let mut rng = SplitMix64::new(21);
+    for &(shape, nc) in &[(&[9usize, 8][..], 2usize), (&[1100, 1000][..], 1)] {
+        let ax = axes(shape, &mut rng);
+        let refs: Vec<&[f64]> = ax.iter().map(|a| &a[..]).collect();
+        let fitter = DynFitter::new(&refs).unwrap();
+        let vshape: &[usize] = if nc == 1 { &[] } else { &[2] };
+        let len = shape.iter().product::<usize>() * nc;
+        let values = rng.uniform_vec(len, -1.0, 1.0);
+        for (p, _) in precisions(&ctx) {
+            let mut plan = DynGpuFitter::new(ctx.clone(), &fitter, vshape, p).unwrap();
+            let good = DynDeviceArray::from_slice(ctx.clone(), p, &values).unwrap();
+            plan.fit_device(&good).unwrap();
+            let before = plan.to_spline().unwrap();
+            // Two bad values: the error names the first in row-major order.
+            let (first, later) = (len - 3 - len / 3, len - 2);
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut v = values.clone();
+                v[later] = f64::NAN;
+                v[first] = bad;
+                let dv = DynDeviceArray::from_slice(ctx.clone(), p, &v).unwrap();
+                match plan.fit_device(&dv) {
+                    Err(FitError::NonFiniteValue { index, value }) => {
+                        let mut flat = 0;
+                        let mut full = shape.to_vec();
+                        full.extend_from_slice(vshape);
+                        for (i, n) in index.iter().zip(&full) {
+                            flat = flat * n + i;
+                        }
+                        assert_eq!(flat, first, "{p:?} {shape:?}: index {index:?}");
+                        assert_eq!(index.len(), full.len());
+                        assert!(
+                            value.is_nan() && bad.is_nan() || value == bad,
+                            "{p:?}: value {value} for {bad}"
+                        );
+                    }
+                    other => {
+                        panic!("{p:?} {shape:?} {bad}: expected NonFiniteValue, got {other:?}")
+                    }
+                }
+            }
+            // Nothing was recorded: the last good fit stands.
+            assert_eq!(
+                plan.to_spline().unwrap().coefficients(),
+                before.coefficients(),
+                "{p:?}: coefficients after a refused fit"
+            );
+            // The largest finite values pass.
+            let big = match p {
+                GpuPrecision::F32 => f32::MAX as f64,
+                _ => f64::MAX,
+            };
+            let mut v = values.clone();
+            v[first] = big;
+            v[later] = -big;
+            let dv = DynDeviceArray::from_slice(ctx.clone(), p, &v).unwrap();
+            assert!(
+                !matches!(plan.fit_device(&dv), Err(FitError::NonFiniteValue { .. })),
+                "{p:?}: ±MAX refused"
+            );
+        }
+    }
+}

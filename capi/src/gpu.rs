@@ -157,6 +157,37 @@ pub unsafe extern "C" fn bsfit_gpu_free(gpu: *mut GpuDevice) {
     });
 }
 
+/// Waits until the device has finished all work submitted to it. Fits and
+/// evaluations whose results stay on the device
+/// (`bsfit_gpu_fitter_fit_device`, `bsfit_gpu_spline_evaluate_device`)
+/// return once their work is queued; `bsfit_gpu_array_read` waits by
+/// itself. Use this to time device work or to learn of a device error at a
+/// known point.
+///
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_GPU_ERROR` (device lost, or
+/// an error the device reported since the last wait),
+/// `BSFIT_STATUS_UNSUPPORTED`.
+///
+/// # Safety
+/// `gpu` NULL or a live handle from `bsfit_gpu_open`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bsfit_gpu_synchronize(gpu: *const GpuDevice) -> Status {
+    guard(|| {
+        #[cfg(feature = "gpu")]
+        {
+            // SAFETY: a live handle (contract).
+            let g = unsafe { get(gpu, "gpu") }?;
+            g.ctx.wait()?;
+            Ok(())
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = gpu;
+            unsupported()
+        }
+    })
+}
+
 /// Writes the adapter's name (NUL-terminated, truncated to `len - 1` bytes)
 /// to `name[0 .. len]`.
 ///
@@ -857,14 +888,15 @@ pub unsafe extern "C" fn bsfit_gpu_spline_evaluate_device(
 /// `bsfit_fitter_len` times the number of components, e.g. the results of
 /// `bsfit_gpu_spline_evaluate_device` at the grid's sites) is solved without
 /// a trip through host memory, and the fitted device spline (a copy of the
-/// coefficients) is handed to `*out`. The values are not checked for
-/// finiteness or equal periodic ends; a plan with an axis that takes
-/// explicit end values refuses (fit from the host with
-/// `bsfit_gpu_fitter_fit`).
+/// coefficients) is handed to `*out`. The values are checked for
+/// finiteness on the device first (this waits for that check); equal
+/// periodic ends are not checked. A plan with an axis that takes explicit
+/// end values refuses (fit from the host with `bsfit_gpu_fitter_fit`).
 ///
 /// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
 /// `BSFIT_STATUS_INVALID_ARGUMENT` (an array of another length, precision
-/// or device), `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`;
+/// or device), `BSFIT_STATUS_NON_FINITE_VALUE` (the message names the
+/// index), `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`;
 /// a device that fails mid-call gives the device-error status of
 /// `bsfit_gpu_open`.
 ///

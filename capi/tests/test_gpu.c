@@ -207,6 +207,7 @@ static void device_case(bsfit_gpu *gpu, const bsfit_spline *s, uint32_t prec, do
     enum { N = 24, M = 4, C = 2 };
     bsfit_gpu_spline *g = NULL;
     CHECK(bsfit_gpu_spline_upload(gpu, s, prec, &g) == BSFIT_STATUS_OK);
+    CHECK(bsfit_gpu_synchronize(NULL) == BSFIT_STATUS_NULL_POINTER);
     if (!g) return;
     double pts[2 * N], rounded[2 * N];
     for (int i = 0; i < N; ++i) {
@@ -243,6 +244,7 @@ static void device_case(bsfit_gpu *gpu, const bsfit_spline *s, uint32_t prec, do
     for (int p = -1; p < 3; ++p) {
         const uint32_t *pol = p < 0 ? NULL : policies[p];
         CHECK(bsfit_gpu_spline_evaluate_device(g, dp, 2, orders, M, pol, dout) == BSFIT_STATUS_OK);
+        CHECK(bsfit_gpu_synchronize(gpu) == BSFIT_STATUS_OK);
         CHECK(bsfit_gpu_array_read(dout, dev, len + 3) == BSFIT_STATUS_OK);
         CHECK(dev[len] == 7.0 && dev[len + 2] == 7.0);
         CHECK(bsfit_gpu_spline_evaluate(g, pts, N, 2, orders, M, pol, host, len) == BSFIT_STATUS_OK);
@@ -374,6 +376,20 @@ static void device_case(bsfit_gpu *gpu, const bsfit_spline *s, uint32_t prec, do
     CHECK(bsfit_gpu_fitter_new(gpu, fe, vshape, 1, prec, &gfe) == BSFIT_STATUS_OK);
     EXPECT(bsfit_gpu_fitter_fit_device(gfe, dsamples, &g2), BSFIT_STATUS_END_VALUES_SHAPE);
     CHECK(g2 == NULL);
+    /* Values on the device are checked for finiteness; the message names the first at fault. */
+    {
+        double bad[42 * C];
+        memcpy(bad, samples, sizeof bad);
+        bad[(3 * 6 + 2) * C + 1] = INFINITY;
+        bad[40 * C] = NAN;
+        bsfit_gpu_array *dbad = NULL;
+        CHECK(bsfit_gpu_array_new(gpu, 42 * C, prec, &dbad) == BSFIT_STATUS_OK);
+        CHECK(bsfit_gpu_array_upload(dbad, bad, 42 * C) == BSFIT_STATUS_OK);
+        EXPECT(bsfit_gpu_fitter_fit_device(gf, dbad, &g2), BSFIT_STATUS_NON_FINITE_VALUE);
+        CHECK(strstr(bsfit_last_error_message(), "[3, 2, 1]") != NULL);
+        CHECK(g2 == NULL);
+        bsfit_gpu_array_free(dbad);
+    }
     /* Arrays outlive the device handle. */
     bsfit_gpu_free(other);
     CHECK(bsfit_gpu_array_read(alien_out, dev, len) == BSFIT_STATUS_OK);
@@ -419,6 +435,7 @@ int main(void) {
         EXPECT(bsfit_gpu_open(&gpu), BSFIT_STATUS_UNSUPPORTED);
         EXPECT(bsfit_gpu_name(gpu, nm, sizeof nm), BSFIT_STATUS_UNSUPPORTED);
         EXPECT(bsfit_gpu_supports_f64(gpu, &b), BSFIT_STATUS_UNSUPPORTED);
+        EXPECT(bsfit_gpu_synchronize(gpu), BSFIT_STATUS_UNSUPPORTED);
         EXPECT(bsfit_gpu_spline_ndim(NULL, &nd), BSFIT_STATUS_UNSUPPORTED);
         EXPECT(bsfit_gpu_spline_evaluate(NULL, p2, 1, 2, NULL, 1, NULL, o, 4), BSFIT_STATUS_UNSUPPORTED);
         EXPECT(bsfit_gpu_spline_evaluate_grid(NULL, NULL, NULL, 2, NULL, 1, NULL, o, 4), BSFIT_STATUS_UNSUPPORTED);

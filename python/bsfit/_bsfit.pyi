@@ -25,6 +25,7 @@ __all__ = [
     "_gpu_built",
     "_gpu_device_name",
     "_gpu_supports_f64",
+    "_gpu_synchronize",
     "FitError",
     "MAX_DIM",
     "__version__",
@@ -142,6 +143,7 @@ def _interp_curve(
 def _gpu_built() -> bool: ...
 def _gpu_device_name() -> str: ...
 def _gpu_supports_f64() -> bool: ...
+def _gpu_synchronize() -> None: ...
 @final
 class _GpuSpline:
     @staticmethod

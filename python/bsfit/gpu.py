@@ -71,6 +71,7 @@ __all__ = [
     "available",
     "device_name",
     "supports_float64",
+    "synchronize",
     "to_device",
 ]
 
@@ -110,6 +111,18 @@ def supports_float64():
     """Whether the device computes in float64."""
     _require_built()
     return _bsfit._gpu_supports_f64()
+
+
+def synchronize():
+    """Waits until the device has finished all work submitted to it.
+
+    :meth:`GpuFitter.fit` and calls with ``keep_on_device=True`` return
+    once their work is queued; results read back to numpy (and
+    :meth:`DeviceArray.to_numpy`) wait for it themselves. Call this to time
+    device work, or to surface a device error at a known point.
+    """
+    _require_built()
+    _bsfit._gpu_synchronize()
 
 
 class DeviceArray:
@@ -398,7 +411,8 @@ class GpuFitter:
 
         ``values`` may be a :class:`DeviceArray` (this plan's precision, e.g.
         the results of a :class:`GpuSpline` kept on the device): fitted
-        without a trip through host memory and not checked for finiteness.
+        without a trip through host memory (checked for finiteness on the
+        device: ``ValueError`` names the first value that is not finite).
         A ``bc_type`` with explicit end values takes host values only."""
         nd = len(self._shape)
         on_device = isinstance(values, DeviceArray)

@@ -82,6 +82,23 @@ fn _gpu_device_name(py: Python<'_>) -> PyResult<String> {
     }
 }
 
+/// Waits, with the GIL released, until the device has finished all work
+/// submitted to it (fits and evaluations whose results stay on the device
+/// return before the device is done).
+#[pyfunction]
+fn _gpu_synchronize(py: Python<'_>) -> PyResult<()> {
+    #[cfg(feature = "gpu")]
+    {
+        let ctx = imp::device(py)?;
+        py.detach(|| ctx.wait()).map_err(crate::fit_err)
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        let _ = py;
+        no_gpu()
+    }
+}
+
 /// Whether the device computes in float64.
 #[pyfunction]
 fn _gpu_supports_f64(py: Python<'_>) -> PyResult<bool> {
@@ -291,8 +308,8 @@ impl PyGpuFitter {
     /// Fits the values of the device array `values` (row-major, shape
     /// `shape + value_shape`, the plan's precision) without a trip through
     /// host memory, and returns the fitted device spline (a copy of the
-    /// coefficients on the device). The values are not checked for
-    /// finiteness; a plan whose axis takes explicit end values refuses.
+    /// coefficients on the device). The values are checked for finiteness
+    /// on the device; a plan whose axis takes explicit end values refuses.
     fn fit_device(&mut self, py: Python<'_>, values: &PyGpuArray) -> PyResult<PyGpuSpline> {
         #[cfg(feature = "gpu")]
         {
@@ -413,5 +430,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_gpu_built, m)?)?;
     m.add_function(wrap_pyfunction!(_gpu_device_name, m)?)?;
     m.add_function(wrap_pyfunction!(_gpu_supports_f64, m)?)?;
+    m.add_function(wrap_pyfunction!(_gpu_synchronize, m)?)?;
     Ok(())
 }

@@ -69,6 +69,7 @@ def test_without_gpu_support_device_arrays_say_so():
         lambda: gpu.to_device(x),
         lambda: gpu.DeviceArray(x, dtype=np.float32),
         lambda: _bsfit._GpuArray(x, "float64"),
+        gpu.synchronize,
     ):
         with pytest.raises(NotImplementedError, match="without GPU support"):
             call()
@@ -142,6 +143,7 @@ def test_device_points_and_results_match_host_path_and_cpu():
             _same(dev(dx), host, f"{dtype} {what}: device points")
             # Device points, results kept on the device.
             kept = dev(dx, keep_on_device=True)
+            gpu.synchronize()
             assert isinstance(kept, gpu.DeviceArray)
             assert kept.shape == host.shape and kept.device_dtype == np.dtype(dtype)
             _same(kept.to_numpy().astype(np.float64), host, f"{dtype} {what}: kept")
@@ -203,6 +205,24 @@ def test_results_kept_on_device_feed_the_next_fit():
     kept = fc(gpu.to_device(pts, dtype=np.float32), keep_on_device=True)
     assert kept.shape == (5,) and kept.dtype == np.complex64
     _close(kept.to_numpy().astype(np.complex128), got, 1e-6, "complex kept")
+
+
+@needs_gpu
+def test_device_values_that_are_not_finite_are_refused():
+    x = np.linspace(0.0, 2.0, 6)
+    y = np.linspace(0.0, 1.0, 5)
+    values = np.add.outer(x, y)
+    for dtype in _dtypes():
+        f = gpu.GpuFitter((x, y), dtype=dtype)
+        good = f.fit(gpu.to_device(values, dtype=dtype))
+        for bad in (np.nan, np.inf, -np.inf):
+            v = values.copy()
+            v[4, 1] = bad
+            v[5, 0] = np.nan
+            with pytest.raises(ValueError, match=r"\[4, 1\]"):
+                f.fit(gpu.to_device(v, dtype=dtype))
+        # The spline of the last good fit is untouched.
+        _close(good(np.array([[1.0, 0.5]])), np.array([1.5]), 10 * _tol(dtype), f"{dtype} good fit")
 
 
 @needs_gpu

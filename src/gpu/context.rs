@@ -171,6 +171,53 @@ fn gpu_err(what: impl std::fmt::Display) -> FitError {
     FitError::Gpu(what.to_string())
 }
 
+/// A pointer into mapped staging memory handed to the threads of one
+/// [`copy_to_staging`], each of which writes its own disjoint run of bytes.
+#[derive(Clone, Copy)]
+struct StagingPtr(*mut u8);
+// SAFETY: the pointer is only dereferenced inside `copy_to_staging`, whose
+// tasks write disjoint byte ranges of one live mapping while the view that
+// owns it is mutably borrowed for the whole parallel copy.
+unsafe impl Send for StagingPtr {}
+// SAFETY: as for `Send`: shared only to compute disjoint destinations.
+unsafe impl Sync for StagingPtr {}
+
+/// Copies `src` into the mapped staging memory of `view` (the same
+/// length): on the calling thread below [`PAR_MIN_BYTES`], else by all
+/// threads of the current rayon pool in disjoint runs of [`FILL_TASK`]
+/// bytes. Staging memory may be write-combining memory behind the PCIe
+/// BAR (wgpu places `MAP_WRITE` staging in device-local host-visible memory
+/// where the adapter has it, as NVIDIA's does), where one core's stores
+/// reach a fraction of the link's rate; several cores writing at once
+/// raise it. Nothing is read from the mapping.
+fn copy_to_staging(view: &mut wgpu::QueueWriteBufferView, src: &[u8]) {
+    use rayon::prelude::*;
+    // wgpu sized the view from the same byte count, so the lengths agree;
+    // `n` keeps every write inside both whatever happens.
+    let n = view.len().min(src.len());
+    debug_assert_eq!(view.len(), src.len());
+    let src = &src[..n];
+    let mut dst = view.slice(..n);
+    if n < PAR_MIN_BYTES {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let base = StagingPtr(dst.as_raw_element_ptr().as_ptr());
+    src.par_chunks(FILL_TASK)
+        .enumerate()
+        .for_each(move |(i, run)| {
+            let base = base;
+            // SAFETY: `dst` is a live mapping of `n = src.len()` bytes that stays mapped and exclusively borrowed
+            // until this parallel loop returns; run `i` covers bytes
+            // `i * FILL_TASK .. i * FILL_TASK + run.len()` of `src`, so the
+            // runs are disjoint and inside the mapping, and `src` (host
+            // memory) cannot overlap it. Bytes need no alignment.
+            unsafe {
+                std::ptr::copy_nonoverlapping(run.as_ptr(), base.0.add(i * FILL_TASK), run.len());
+            }
+        });
+}
+
 impl GpuContext {
     /// Finds an adapter with default [`GpuOptions`] (bounds checks on if the
     /// environment variable `BSFIT_GPU_CHECKED=1` is set).
@@ -559,7 +606,8 @@ impl GpuContext {
 
     /// Writes `src` into `buffer` at byte `offset`, streamed: in chunks of
     /// [`STREAM_CHUNK`] bytes, each copied straight into wgpu's staging
-    /// memory (`write_buffer_with`: no intermediate host buffer) and
+    /// memory (`write_buffer_with`: no intermediate host buffer) by all
+    /// threads of the current rayon pool ([`copy_to_staging`]) and
     /// submitted at once, so that the transfer of one chunk overlaps the
     /// copy of the next (the last chunk goes with the caller's next
     /// submission). Counted as one upload. `offset` must be a multiple of 4.
@@ -574,7 +622,7 @@ impl GpuContext {
         src: &[T],
     ) -> Result<(), FitError> {
         self.stream_chunks::<T, T>(buffer, offset, src, |part, view| {
-            view.copy_from_slice(bytemuck::cast_slice(part));
+            copy_to_staging(view, bytemuck::cast_slice(part));
         })
     }
 
@@ -582,8 +630,8 @@ impl GpuContext {
     /// device type `T` by `conv` (which fills a run of `T`s from the same
     /// run of source elements): each chunk is converted by all threads of
     /// the current rayon pool into `tmp` (grown to one chunk, kept by the
-    /// caller across calls), then copied into the staging memory in one
-    /// sequential write.
+    /// caller across calls), then copied into the staging memory by all
+    /// threads.
     ///
     /// # Errors
     /// As [`stream_upload`](Self::stream_upload).
@@ -608,7 +656,7 @@ impl GpuContext {
                     .zip(part.par_chunks(per_task))
                     .for_each(|(d, s)| conv(s, d));
             }
-            view.copy_from_slice(bytemuck::cast_slice(t));
+            copy_to_staging(view, bytemuck::cast_slice(t));
         })
     }
 

@@ -146,7 +146,7 @@ impl<T: GpuReal> DeviceArray<T> {
     /// As [`zeroed`](Self::zeroed).
     pub fn from_slice(ctx: &GpuContext, data: &[T]) -> Result<Self, FitError> {
         let a = Self::zeroed(ctx, data.len())?;
-        ctx.upload_pod(&a.buffer, 0, data);
+        ctx.stream_upload(&a.buffer, 0, data)?;
         Ok(a)
     }
 
@@ -160,12 +160,14 @@ impl<T: GpuReal> DeviceArray<T> {
         self.len == 0
     }
 
-    /// Overwrites the first `data.len()` elements (one upload, queued behind
-    /// the work already submitted).
+    /// Overwrites the first `data.len()` elements (one upload, streamed
+    /// through the staging memory by all threads, queued behind the work
+    /// already submitted).
     ///
     /// # Errors
     /// [`FitError::InvalidParameter`] if `data` is longer than the array or
-    /// `ctx` is not the array's context.
+    /// `ctx` is not the array's context; [`FitError::Gpu`] if wgpu cannot
+    /// provide staging memory.
     pub fn write(&self, ctx: &GpuContext, data: &[T]) -> Result<(), FitError> {
         self.check_context(ctx, "data")?;
         if data.len() > self.len {
@@ -174,8 +176,7 @@ impl<T: GpuReal> DeviceArray<T> {
                 reason: format!("{} elements for a device array of {}", data.len(), self.len),
             });
         }
-        ctx.upload_pod(&self.buffer, 0, data);
-        Ok(())
+        ctx.stream_upload(&self.buffer, 0, data)
     }
 
     /// Copies the array to the host after all submitted work (one round

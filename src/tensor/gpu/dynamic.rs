@@ -131,8 +131,14 @@ impl DynDeviceArray {
         self.check_len(data.len(), "data")?;
         match &self.data {
             Data::F32(a) => {
-                let v: Vec<f32> = data.iter().map(|&x| f32::from_f64(x)).collect();
-                a.write(&self.ctx, &v)
+                // Rounded by all threads one staging chunk at a time.
+                let mut tmp = Vec::new();
+                self.ctx
+                    .stream_upload_converted(&a.buffer, 0, data, &mut tmp, |src, dst| {
+                        for (d, &x) in dst.iter_mut().zip(src) {
+                            *d = f32::from_f64(x);
+                        }
+                    })
             }
             Data::F64(a) => a.write(&self.ctx, data),
         }
@@ -552,12 +558,14 @@ impl DynGpuFitter {
     /// Fits row-major values already on the device (`values`: the plan's
     /// precision and [`len`](Self::len) elements, e.g. the results of
     /// [`DynGpuSpline::evaluate_device`]) without a trip through host
-    /// memory; submits without waiting ([`GpuFitter::fit_device`]). The
-    /// values are not checked for finiteness or equal periodic ends.
+    /// memory ([`GpuFitter::fit_device`]): checks on the device that every
+    /// value is finite (waiting for that check), then submits the passes
+    /// without waiting. Equal periodic ends are not checked.
     ///
     /// # Errors
     /// [`FitError::InvalidParameter`] for an array of another precision,
-    /// length or context; [`FitError::EndValuesShape`] if an axis takes
+    /// length or context; [`FitError::NonFiniteValue`] naming the first
+    /// value that is not finite; [`FitError::EndValuesShape`] if an axis takes
     /// explicit end values (fit from the host with
     /// [`fit`](Self::fit) then).
     pub fn fit_device(&mut self, values: &DynDeviceArray) -> Result<(), FitError> {

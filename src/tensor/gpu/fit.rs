@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::array::{Ctx, DeviceArray, GpuReal, check_precision};
+use super::finite::FiniteCheck;
 use super::spline::GpuSpline;
 use super::wgsl::{self, EndsSpec, FIT_WG, FixStep, PassSpec, PostSpec};
 use crate::FitError;
@@ -117,6 +118,8 @@ pub struct GpuFitter<'c, const D: usize, T: GpuReal> {
     /// Value sets of the last batch.
     batch_len: usize,
     staging: wgpu::Buffer,
+    /// The finiteness check of [`fit_device`](Self::fit_device)'s values.
+    finite: FiniteCheck,
     /// One upload chunk of `f32` values, converted on the host (empty in
     /// `f64`, grown on the first fit).
     host: Vec<T>,
@@ -410,6 +413,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             None
         };
         let staging = ctx.staging((total * size_of::<T>()) as u64);
+        let finite = FiniteCheck::new::<T>(ctx)?;
         let knots = fitter.knot_vectors();
         let uniform = std::array::from_fn(|k| crate::tensor::spline::uniform_axis(&knots[k]));
         let periodic = std::array::from_fn(|k| fitter.boundary()[k].is_periodic());
@@ -437,6 +441,7 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
             batch: Vec::new(),
             batch_len: 0,
             staging,
+            finite,
             host: Vec::new(),
         })
     }
@@ -709,17 +714,23 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
     }
 
     /// Fits values already on the device (row-major, `T`, the grid's
-    /// sites × components): copies them into the array the passes start
-    /// from and submits the passes. Nothing is uploaded or allocated, and
-    /// the values are not checked for finiteness or periodic ends.
+    /// sites × components): checks on the device that every value is
+    /// finite (one kernel and a 4-byte read: this waits for the work
+    /// submitted before it), then copies them into the array the passes
+    /// start from and submits the passes without waiting. Nothing is
+    /// uploaded or allocated. Equal values at both ends of a periodic axis
+    /// are not checked (the fit uses them as given).
     ///
     /// `values` may be [`coefficients`](Self::coefficients) itself (values
     /// written there by the caller are then solved in place).
     ///
     /// # Errors
     /// [`FitError::InvalidParameter`] if `values` has the wrong length or
-    /// belongs to another context (nothing is recorded);
-    /// [`FitError::EndValuesShape`] if an axis takes end values.
+    /// belongs to another context; [`FitError::NonFiniteValue`] naming the
+    /// first value that is ±∞ or NaN (its index over the grid's axes and
+    /// value components); [`FitError::EndValuesShape`] if an axis takes end
+    /// values; [`FitError::Gpu`] if the device fails. No pass is recorded
+    /// when it errs.
     pub fn fit_device(&self, values: &DeviceArray<T>) -> Result<(), FitError> {
         values.check_context(&self.ctx, "values")?;
         self.plan.check_ends(&[&[], &[]], self.nc)?;
@@ -728,6 +739,12 @@ impl<'c, const D: usize, T: GpuReal> GpuFitter<'c, D, T> {
                 name: "values",
                 reason: format!("length {}, expected {}", values.len, self.total_in),
             });
+        }
+        if let Some((k, v)) = self
+            .finite
+            .first_non_finite(&self.ctx, values, self.total_in)?
+        {
+            return Err(self.non_finite_value(k, v));
         }
         let mut enc = self.ctx.encoder();
         let start = self.start(&self.coefs);

@@ -24,6 +24,7 @@
 
 mod array;
 mod dynamic;
+mod finite;
 mod fit;
 mod spline;
 mod wgsl;
