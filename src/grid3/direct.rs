@@ -441,18 +441,11 @@ impl<T: Real> DirectPlan<T> {
                     for j0 in (0..n1).step_by(rows) {
                         let w = rows.min(n1 - j0);
                         let g = &mut g[..n2 * w];
-                        for k in 0..n2 {
-                            for l in 0..w {
-                                g[k * w + l] = p[(j0 + l) * n2 + k];
-                            }
-                        }
+                        let lines = &mut p[j0 * n2..(j0 + w) * n2];
+                        // Rows `j0..j0 + w` as lanes: `g[k·w + l] = lines[l·n2 + k]`.
+                        transpose_block(isa, lines, n2, g, w, w, n2);
                         solve_lanes(isa, ax2, Dense::new(g, n2, w), acc_g, None);
-                        for l in 0..w {
-                            let row = &mut p[(j0 + l) * n2..(j0 + l + 1) * n2];
-                            for (k, v) in row.iter_mut().enumerate() {
-                                *v = g[k * w + l];
-                            }
-                        }
+                        transpose_block(isa, g, w, lines, n2, n2, w);
                     }
                 }
                 finite &= p.iter().fold(true, |ok, v| ok & v.is_finite());
@@ -467,6 +460,56 @@ impl<T: Real> DirectPlan<T> {
                 .zip(bufs.par_iter_mut())
                 .map(|(chunk, buf)| step2(chunk, &mut buf[..]))
                 .reduce(|| true, |a, b| a & b)
+        }
+    }
+}
+
+/// `dst[c·ds + r] = src[r·ss + c]` for a `rows × cols` block: the
+/// vectorised transpose of `kernels` for `f64`, a scalar loop for `f32`.
+/// Does nothing if the block does not fit either slice (callers size them).
+fn transpose_block<T: Real>(
+    kernels: Kernels,
+    src: &[T],
+    ss: usize,
+    dst: &mut [T],
+    ds: usize,
+    rows: usize,
+    cols: usize,
+) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // The last element of a block of `r` rows of stride `stride` and `c`
+    // columns is at `(r − 1)·stride + c − 1`.
+    let fits = |len: usize, stride: usize, r: usize, c: usize| {
+        (r - 1)
+            .checked_mul(stride)
+            .and_then(|v| v.checked_add(c))
+            .is_some_and(|end| end <= len)
+    };
+    if !fits(src.len(), ss, rows, cols) || !fits(dst.len(), ds, cols, rows) {
+        debug_assert!(false, "transpose_block: the block exceeds a slice");
+        return;
+    }
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>() {
+        // SAFETY: `T` is `f64` (same type id), so the casts keep the element
+        // type; the block's last element of each slice lies inside it
+        // (checked above), and `src` and `dst` are distinct borrows.
+        unsafe {
+            kernels.transpose_raw(
+                src.as_ptr().cast::<f64>(),
+                ss,
+                dst.as_mut_ptr().cast::<f64>(),
+                ds,
+                rows,
+                cols,
+            );
+        }
+    } else {
+        for r in 0..rows {
+            for c in 0..cols {
+                dst[c * ds + r] = src[r * ss + c];
+            }
         }
     }
 }
