@@ -501,3 +501,50 @@ fn periodic_spline_round_trips_through_serde() {
         .is_err()
     );
 }
+
+/// A periodic mismatch in a grid large enough for the parallel scan of the
+/// ends (≥ 2¹⁶ values), on each axis in turn: the error names that axis,
+/// the first differing index over the other axes and both values; ends
+/// equal to rounding (1e-6 relative, within the check's 1e-5) pass.
+#[test]
+fn periodic_mismatch_in_a_large_grid_names_the_first_index() {
+    let shape = [40usize, 36, 50];
+    let axes: Vec<Vec<f64>> = shape.iter().map(|&n| sites(n, n as u64)).collect();
+    for k in 0..3 {
+        let mut bc = [Bc::NOT_A_KNOT; 3];
+        bc[k] = Bc::PERIODIC;
+        let f = Fitter::with_boundary([&axes[0][..], &axes[1][..], &axes[2][..]], bc).unwrap();
+        let total: usize = shape.iter().product();
+        let inner: usize = shape[k + 1..].iter().product();
+        let n = shape[k];
+        let mut values: Vec<f64> = (0..total)
+            .map(|i| ((i * 7919) % 1000) as f64 - 500.0)
+            .collect();
+        // Equal ends along axis k (to 1e-6 relative).
+        for o in 0..total / (n * inner) {
+            for i in 0..inner {
+                let first = values[o * n * inner + i];
+                values[o * n * inner + (n - 1) * inner + i] = first * (1.0 + 1e-6);
+            }
+        }
+        let view = ArrayView::from_shape(shape, &values).unwrap();
+        assert!(f.fit(view).is_ok(), "axis {k}: ends equal to rounding");
+        // Two mismatches: the first in row-major order over the other axes is named.
+        let outer = total / (n * inner);
+        let (o1, i1) = (outer / 2, inner / 2);
+        let (o2, i2) = (outer - 1, inner - 1);
+        values[o2 * n * inner + (n - 1) * inner + i2] += 3.0;
+        values[o1 * n * inner + (n - 1) * inner + i1] -= 2.0;
+        let view = ArrayView::from_shape(shape, &values).unwrap();
+        let mut other = shape.to_vec();
+        other.remove(k);
+        let flat = o1 * inner + i1;
+        let want = vec![flat / (other[1]), flat % other[1]];
+        match f.fit(view) {
+            Err(FitError::PeriodicMismatch { axis, index, .. }) => {
+                assert_eq!((axis, index), (k, want), "axis {k}");
+            }
+            other => panic!("axis {k}: {other:?}"),
+        }
+    }
+}

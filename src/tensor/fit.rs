@@ -622,7 +622,6 @@ impl<const D: usize> Fitter<D> {
             }
         }
         self.check_ends(&ends, nc)?;
-        self.check_periodic(values, nc)?;
         let mut req = self.scratch();
         req.shared_f64 = self.rotation_len() + self.explicit_len() * nc;
         let rot = self.rotation_len();
@@ -630,7 +629,10 @@ impl<const D: usize> Fitter<D> {
         let (temp, extra) = shared.split_at_mut(rot);
         let scratch = slots.as_mut_slice();
         let workers = scratch.len();
-        let mut run = || {
+        let mut run = || -> Result<Option<usize>, FitError> {
+            // On the pool's worker: the check of the periodic ends runs in
+            // parallel without a second injection.
+            self.check_periodic(values, nc)?;
             let failed = match self.passes() {
                 // Vector values: every pass in place, the components riding
                 // along as the innermost lanes.
@@ -641,12 +643,12 @@ impl<const D: usize> Fitter<D> {
                     .blocked_passes(k, values, out, scratch)
                     .or_else(|| self.in_place_passes(None, out, scratch, k, 1)),
             };
-            match self.explicit_axis {
+            Ok(match self.explicit_axis {
                 Some(k) if failed.is_none() && !self.add_end_values(k, ends, out, extra, nc) => {
                     Some(k)
                 }
                 _ => failed,
-            }
+            })
         };
         // Called from outside the pool, move the whole fit onto a worker
         // with one `join` (one injected job per fit instead of one per pass).
@@ -654,7 +656,7 @@ impl<const D: usize> Fitter<D> {
             rayon::join(run, || ()).0
         } else {
             run()
-        };
+        }?;
         if failed.is_none() {
             failed = self.wide_passes(out, nc);
         }
@@ -727,6 +729,10 @@ impl<const D: usize> Fitter<D> {
     /// Checks that the values at both ends of every periodic axis agree as
     /// numpy's `allclose(first, last, atol=1e-15)` does (scipy's check).
     pub(super) fn check_periodic(&self, values: &[f64], nc: usize) -> Result<(), FitError> {
+        if self.periodic_ends_agree(values, nc) {
+            return Ok(());
+        }
+        // Find and name the first mismatch (error path only).
         for k in 0..D {
             if !self.sys[k].bc.is_periodic() {
                 continue;
@@ -741,7 +747,7 @@ impl<const D: usize> Fitter<D> {
                 for (i, (&a, &b)) in first.iter().zip(last).enumerate() {
                     // NaN fails the comparison and is reported as a mismatch
                     // only if finite; non-finite values are reported by the fit.
-                    if (a - b).abs() > 1e-15 + 1e-5 * b.abs() && a.is_finite() && b.is_finite() {
+                    if ends_differ(a, b) {
                         let mut other = self.shape.to_vec();
                         other.remove(k);
                         if nc > 1 {
@@ -758,6 +764,45 @@ impl<const D: usize> Fitter<D> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the values at both ends of every periodic axis agree
+    /// ([`ends_differ`] nowhere): a branch-free scan that vectorises, over
+    /// the outer slabs in parallel for large grids.
+    fn periodic_ends_agree(&self, values: &[f64], nc: usize) -> bool {
+        use rayon::prelude::*;
+        (0..D).all(|k| {
+            if !self.sys[k].bc.is_periodic() {
+                return true;
+            }
+            let n = self.shape[k];
+            let inner: usize = self.shape[k + 1..].iter().product::<usize>() * nc;
+            let slab = n * inner;
+            if slab == 0 || values.len() % slab != 0 {
+                // Lengths are checked before; a mismatch leaves it to the
+                // scalar search (which indexes within bounds as before).
+                return false;
+            }
+            // Whether some slab of `group` (whole slabs) has a mismatch: no
+            // short-circuit inside, so the loops stay branch-free.
+            let differs = |group: &[f64]| {
+                let count = group.chunks_exact(slab).fold(0u32, |bad, s| {
+                    let (first, last) = (&s[..inner], &s[(n - 1) * inner..]);
+                    bad | first
+                        .iter()
+                        .zip(last)
+                        .fold(0u32, |bad, (&a, &b)| bad | u32::from(ends_differ(a, b)))
+                });
+                count != 0
+            };
+            // Tasks of at least 2^16 values, whole slabs each.
+            let group = slab * (1usize << 16).div_ceil(slab);
+            if values.len() > group {
+                !values.par_chunks(group).any(differs)
+            } else {
+                !differs(values)
+            }
+        })
     }
 
     /// Adds `ρ_e ⊗ G(d_e)` for each explicit end `e` of axis `k` to the
@@ -1479,6 +1524,15 @@ where
 }
 
 /// The row-major multi-index of `flat` in `shape`.
+/// Whether the values `a` (first) and `b` (last) at the two ends of a
+/// periodic axis differ beyond rounding: `|a − b| > 1e-15 + 1e-5·|b|` with
+/// both finite (non-finite values are reported by the fit). Branch-free
+/// (`&` on `bool`), so that scans over rows vectorise.
+#[inline(always)]
+fn ends_differ(a: f64, b: f64) -> bool {
+    ((a - b).abs() > 1e-15 + 1e-5 * b.abs()) & a.is_finite() & b.is_finite()
+}
+
 fn unravel(flat: usize, shape: &[usize]) -> Vec<usize> {
     let mut index = vec![0; shape.len()];
     let mut rem = flat;
