@@ -778,7 +778,7 @@ impl<const D: usize> Fitter<D> {
             let n = self.shape[k];
             let inner: usize = self.shape[k + 1..].iter().product::<usize>() * nc;
             let slab = n * inner;
-            if slab == 0 || values.len() % slab != 0 {
+            if slab == 0 || !values.len().is_multiple_of(slab) {
                 // Lengths are checked before; a mismatch leaves it to the
                 // scalar search (which indexes within bounds as before).
                 return false;
