@@ -1438,9 +1438,9 @@ void bsfit_gpu_free(bsfit_gpu *gpu);
  * itself. Use this to time device work or to learn of a device error at a
  * known point.
  *
- * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_GPU_ERROR` (device lost, or
- * an error the device reported since the last wait),
- * `BSFIT_STATUS_UNSUPPORTED`.
+ * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_UNSUPPORTED`; a
+ * device that was lost, or reported an error since the last wait, gives
+ * the device-error status of `bsfit_gpu_open`.
  *
  * # Safety
  * `gpu` NULL or a live handle from `bsfit_gpu_open`.
@@ -1729,14 +1729,15 @@ bsfit_status bsfit_gpu_spline_evaluate_device(const bsfit_gpu_spline *spline,
  * `bsfit_fitter_len` times the number of components, e.g. the results of
  * `bsfit_gpu_spline_evaluate_device` at the grid's sites) is solved without
  * a trip through host memory, and the fitted device spline (a copy of the
- * coefficients) is handed to `*out`. The values are not checked for
- * finiteness or equal periodic ends; a plan with an axis that takes
- * explicit end values refuses (fit from the host with
- * `bsfit_gpu_fitter_fit`).
+ * coefficients) is handed to `*out`. The values are checked for
+ * finiteness on the device first (this waits for that check); equal
+ * periodic ends are not checked. A plan with an axis that takes explicit
+ * end values refuses (fit from the host with `bsfit_gpu_fitter_fit`).
  *
  * Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_MISALIGNED_POINTER`,
  * `BSFIT_STATUS_INVALID_ARGUMENT` (an array of another length, precision
- * or device), `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`;
+ * or device), `BSFIT_STATUS_NON_FINITE_VALUE` (the message names the
+ * index), `BSFIT_STATUS_END_VALUES_SHAPE`, `BSFIT_STATUS_UNSUPPORTED`;
  * a device that fails mid-call gives the device-error status of
  * `bsfit_gpu_open`.
  *

@@ -164,9 +164,9 @@ pub unsafe extern "C" fn bsfit_gpu_free(gpu: *mut GpuDevice) {
 /// itself. Use this to time device work or to learn of a device error at a
 /// known point.
 ///
-/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_GPU_ERROR` (device lost, or
-/// an error the device reported since the last wait),
-/// `BSFIT_STATUS_UNSUPPORTED`.
+/// Errors: `BSFIT_STATUS_NULL_POINTER`, `BSFIT_STATUS_UNSUPPORTED`; a
+/// device that was lost, or reported an error since the last wait, gives
+/// the device-error status of `bsfit_gpu_open`.
 ///
 /// # Safety
 /// `gpu` NULL or a live handle from `bsfit_gpu_open`.

@@ -207,7 +207,7 @@ static void device_case(bsfit_gpu *gpu, const bsfit_spline *s, uint32_t prec, do
     enum { N = 24, M = 4, C = 2 };
     bsfit_gpu_spline *g = NULL;
     CHECK(bsfit_gpu_spline_upload(gpu, s, prec, &g) == BSFIT_STATUS_OK);
-    CHECK(bsfit_gpu_synchronize(NULL) == BSFIT_STATUS_NULL_POINTER);
+    EXPECT(bsfit_gpu_synchronize(NULL), BSFIT_STATUS_NULL_POINTER);
     if (!g) return;
     double pts[2 * N], rounded[2 * N];
     for (int i = 0; i < N; ++i) {
